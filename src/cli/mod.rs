@@ -1,0 +1,129 @@
+//! The command line, as clap definitions only: no logic lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "wildside-tofu", version, about = "Provision the Wildside platform on DigitalOcean through OpenTofu")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The project directory (default: the nearest directory upwards with a `stacks/` directory).
+    #[arg(long, global = true, env = "WILDSIDE_PROJECT")]
+    pub project: Option<PathBuf>,
+    /// Result format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
+    pub output: OutputArg,
+    /// How long to wait for a state lock held by another run (tofu duration: `0s`, `30s`, `5m`).
+    #[arg(long, global = true, env = "WILDSIDE_LOCK_TIMEOUT", default_value = "60s")]
+    pub lock_timeout: String,
+    /// The OpenTofu (or Terraform) binary; default: the one `make tools` installed, else PATH.
+    #[arg(long, global = true, env = "WILDSIDE_TOFU")]
+    pub tofu: Option<PathBuf>,
+    /// Install providers only from this filesystem mirror (air-gapped use).
+    #[arg(long, global = true, env = "WILDSIDE_PROVIDER_MIRROR")]
+    pub provider_mirror: Option<PathBuf>,
+    /// Share downloaded providers between stacks and runs through this directory.
+    #[arg(long, global = true, env = "WILDSIDE_PLUGIN_CACHE")]
+    pub plugin_cache: Option<PathBuf>,
+    /// More log detail on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputArg {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct Target {
+    /// The stack: `stacks/<STACK>.toml`.
+    pub stack: String,
+    /// The OpenTofu workspace.
+    #[arg(long, short, default_value = "default")]
+    pub workspace: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Plan a stack into a saved plan file and summarise it.
+    Plan {
+        #[command(flatten)]
+        target: Target,
+        /// Where to save the plan (default: `.wildside/build/<stack>/plans/<workspace>.tfplan`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Exit 2 when the plan has changes (0 when none, 1 on error).
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Plan the destruction of every resource.
+        #[arg(long)]
+        destroy: bool,
+    },
+    /// Apply a saved plan exactly as reviewed, or plan and apply.
+    Apply {
+        #[command(flatten)]
+        target: Target,
+        /// A plan file made by `plan --out`.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+    },
+    /// Render, init, plan, and apply only if there are changes.
+    Up {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Destroy everything in the stack's workspace.
+    Down {
+        #[command(flatten)]
+        target: Target,
+        /// Also delete the (non-default) workspace once it is empty.
+        #[arg(long)]
+        delete_workspace: bool,
+    },
+    /// Show the stack's outputs (sensitive values are never shown).
+    Output {
+        #[command(flatten)]
+        target: Target,
+        /// Print the outputs as JSON (same as `--output json`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the generated OpenTofu root module.
+    Render {
+        /// The stack: `stacks/<STACK>.toml`.
+        stack: String,
+        /// Directory to write into (default: `.wildside/build/<stack>/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the engine, the provider mirror and every stack's backend; exit 0 only when all are healthy.
+    Doctor {
+        /// Stacks to check (default: all).
+        stacks: Vec<String>,
+    },
+}
+
+impl Command {
+    /// The subcommand's name, for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Plan { .. } => "plan",
+            Command::Apply { .. } => "apply",
+            Command::Up { .. } => "up",
+            Command::Down { .. } => "down",
+            Command::Output { .. } => "output",
+            Command::Render { .. } => "render",
+            Command::Doctor { .. } => "doctor",
+        }
+    }
+}

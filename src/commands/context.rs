@@ -1,0 +1,137 @@
+//! What every stack command shares: the project, the engine, and preparing a stack's root module to run.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use crate::backend_probe;
+use crate::engine::{EngineError, EngineSettings, Interrupts, Tofu};
+use crate::error::Error;
+use crate::project::Project;
+use crate::render::{backend_config, render_root};
+use crate::settings::{GlobalSettings, resolve_engine};
+use crate::stack::{Backend, ModuleSource, Stack};
+
+/// Resolved once per invocation and handed to the command.
+pub struct Context {
+    pub project: Project,
+    pub engine: EngineSettings,
+    pub interrupts: Interrupts,
+}
+
+impl Context {
+    pub async fn new(global: &GlobalSettings, interrupts: Interrupts) -> Result<Self, Error> {
+        let project = Project::locate(global.project.as_deref())?;
+        let engine = resolve_engine(global, &project.work_dir()).await?;
+        Ok(Self { project, engine, interrupts })
+    }
+}
+
+/// A stack rendered, initialised and pointed at a workspace, ready for plan and apply.
+pub struct Prepared {
+    pub stack: Stack,
+    pub tofu: Tofu,
+    pub build_dir: PathBuf,
+    pub workspace: String,
+    backend_label: String,
+    conn_str: Option<SecretString>,
+}
+
+impl Prepared {
+    /// Explains an engine failure: names the backend if it turns out to be unreachable.
+    pub async fn explain(&self, error: EngineError) -> Error {
+        if matches!(error, EngineError::Interrupted) {
+            return error.into();
+        }
+        match backend_probe::probe(&self.stack.backend, self.conn_str.as_ref()).await {
+            Err(reason) => Error::BackendUnreachable { backend: self.backend_label.clone(), reason },
+            Ok(()) => error.into(),
+        }
+    }
+}
+
+/// Renders the stack, runs `tofu init` if anything it depends on changed, and makes sure the workspace exists.
+pub async fn prepare(context: &Context, stack_name: &str, workspace: &str) -> Result<Prepared, Error> {
+    let stack = context.project.load_stack(stack_name)?;
+    let build_dir = context.project.build_dir(&stack.name);
+    let conn_str = backend_secret(&stack.backend)?;
+    let secret_env: Vec<(String, SecretString)> = conn_str.iter().map(|conn| ("PG_CONN_STR".to_string(), conn.clone())).collect();
+    let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
+    let tofu = Tofu::new(context.engine.clone(), build_dir.clone(), secret_env, context.interrupts.clone());
+    let mut prepared = Prepared { stack, tofu, build_dir, workspace: workspace.to_string(), backend_label, conn_str };
+    let lock = lock_build_dir(&prepared.build_dir)?;
+    let module_dirs = write_root(context, &prepared)?;
+    let backend_file = prepared.build_dir.join("backend.tfbackend");
+    if prepared.tofu.init_needed(&backend_file, &module_dirs) {
+        if let Err(reason) = backend_probe::probe(&prepared.stack.backend, prepared.conn_str.as_ref()).await {
+            return Err(Error::BackendUnreachable { backend: prepared.backend_label.clone(), reason });
+        }
+        tracing::info!("initialising {} ({} backend)", prepared.stack.name, prepared.stack.backend.kind());
+        if let Err(error) = prepared.tofu.init(&backend_file, &module_dirs).await {
+            return Err(prepared.explain(error).await);
+        }
+    }
+    if let Err(error) = prepared.tofu.ensure_workspace(workspace).await {
+        return Err(prepared.explain(error).await);
+    }
+    drop(lock);
+    Ok(prepared)
+}
+
+/// Writes the rendered root and backend configuration (only files whose content changed) and returns the
+/// project module directories the root calls.
+fn write_root(context: &Context, prepared: &Prepared) -> Result<Vec<PathBuf>, Error> {
+    let stack = &prepared.stack;
+    let modules_dir = context.project.modules_dir();
+    let root = render_root(stack, &prepared.build_dir, &modules_dir);
+    for (name, text) in &root.files {
+        write_if_changed(&prepared.build_dir.join(name), text)?;
+    }
+    let backend = backend_config(&stack.backend, &context.project.state_dir(&stack.name));
+    write_if_changed(&prepared.build_dir.join("backend.tfbackend"), &backend)?;
+    Ok(stack
+        .modules
+        .iter()
+        .filter_map(|module| match &module.source {
+            ModuleSource::Project(name) => Some(modules_dir.join(name)),
+            ModuleSource::External(_) => None,
+        })
+        .collect())
+}
+
+/// Writes through a temporary file and a rename, so a concurrent reader never sees half a file.
+pub fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
+    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|error| Error::io("creating a temporary file", error))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|error| Error::io(format!("writing `{}`", path.display()), error))?;
+    file.persist(path).map_err(|error| Error::io(format!("writing `{}`", path.display()), error.error))?;
+    Ok(())
+}
+
+/// Serialises render and init between concurrent runs on the same stack (they share the build directory).
+fn lock_build_dir(build_dir: &Path) -> Result<std::fs::File, Error> {
+    std::fs::create_dir_all(build_dir).map_err(|error| Error::io(format!("creating `{}`", build_dir.display()), error))?;
+    let file = std::fs::File::create(build_dir.join(".wildside.lock")).map_err(|error| Error::io("creating the build lock", error))?;
+    file.lock().map_err(|error| Error::io("locking the build directory", error))?;
+    Ok(file)
+}
+
+/// The PostgreSQL connection string, read from the variable the stack names; never written anywhere.
+fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
+    let Backend::Pg { conn_str_env, .. } = backend else { return Ok(None) };
+    match std::env::var(conn_str_env) {
+        Ok(value) if !value.is_empty() => Ok(Some(SecretString::from(value))),
+        _ => Err(Error::Usage(format!(
+            "the pg backend reads its connection string from ${conn_str_env}, which is not set\n  hint: export {conn_str_env}=postgres://user:password@host:5432/database"
+        ))),
+    }
+}
+
+/// A fresh plan file path under the build directory for this run.
+pub(super) fn run_plan_file(build_dir: &Path, workspace: &str) -> PathBuf {
+    build_dir.join("plans").join(format!("{workspace}.{}.tfplan", std::process::id()))
+}

@@ -1,0 +1,87 @@
+//! `doctor`: is this machine ready? The engine and its version, the provider mirror, and every stack's backend.
+
+use secrecy::SecretString;
+
+use super::report::{Check, Report};
+use crate::backend_probe;
+use crate::error::Error;
+use crate::project::Project;
+use crate::settings::{GlobalSettings, resolve_engine};
+use crate::stack::Backend;
+
+pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report, Error> {
+    let project = Project::locate(global.project.as_deref())?;
+    let mut checks = Vec::new();
+    match resolve_engine(global, &project.work_dir()).await {
+        Ok(engine) => {
+            let binary = &engine.binary;
+            checks.push(Check {
+                name: "engine".into(),
+                ok: true,
+                detail: format!("{} {} at {}", binary.kind.name(), binary.version, binary.path.display()),
+            });
+            checks.push(mirror_check(engine.cli_config.as_deref()));
+        }
+        Err(error) => checks.push(Check { name: "engine".into(), ok: false, detail: error.to_string() }),
+    }
+    let names = if stacks.is_empty() { project.stack_names() } else { stacks.to_vec() };
+    for name in names {
+        checks.push(stack_check(&project, &name).await);
+    }
+    let healthy = checks.iter().all(|check| check.ok);
+    Ok(Report::Doctor { healthy, checks })
+}
+
+fn mirror_check(cli_config: Option<&std::path::Path>) -> Check {
+    let name = "provider mirror".to_string();
+    let Some(config) = cli_config else {
+        return Check { name, ok: true, detail: "none configured: providers come from the registry".into() };
+    };
+    let text = std::fs::read_to_string(config).unwrap_or_default();
+    let mirror = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("path").map(|rest| rest.trim_start_matches([' ', '=']).trim_matches('"').to_string()));
+    match mirror {
+        Some(dir) if std::path::Path::new(&dir).is_dir() => {
+            let providers = count_providers(std::path::Path::new(&dir));
+            Check { name, ok: providers > 0, detail: format!("{dir} ({providers} provider versions; config {})", config.display()) }
+        }
+        Some(dir) => Check { name, ok: false, detail: format!("{dir} does not exist\n  hint: run `make tools`") },
+        None => Check { name, ok: true, detail: format!("CLI configuration {} names no filesystem mirror", config.display()) },
+    }
+}
+
+/// Provider versions in a mirror laid out as `<host>/<namespace>/<type>/<version>/`.
+fn count_providers(mirror: &std::path::Path) -> usize {
+    let children = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path()).filter(|path| path.is_dir()).collect()
+    };
+    children(mirror)
+        .iter()
+        .flat_map(|host| children(host))
+        .flat_map(|namespace| children(&namespace))
+        .flat_map(|provider| children(&provider))
+        .count()
+}
+
+async fn stack_check(project: &Project, name: &str) -> Check {
+    let check_name = format!("stack {name}");
+    let stack = match project.load_stack(name) {
+        Ok(stack) => stack,
+        Err(error) => return Check { name: check_name, ok: false, detail: error.to_string() },
+    };
+    let conn_str = match &stack.backend {
+        Backend::Pg { conn_str_env, .. } => match std::env::var(conn_str_env) {
+            Ok(value) => Some(SecretString::from(value)),
+            Err(_) => {
+                return Check { name: check_name, ok: false, detail: format!("pg backend: ${conn_str_env} is not set") };
+            }
+        },
+        _ => None,
+    };
+    let label = backend_probe::describe(&stack.backend, conn_str.as_ref());
+    match backend_probe::probe(&stack.backend, conn_str.as_ref()).await {
+        Ok(()) => Check { name: check_name, ok: true, detail: format!("backend {label} reachable") },
+        Err(reason) => Check { name: check_name, ok: false, detail: format!("backend {label} unreachable: {reason}") },
+    }
+}

@@ -1,0 +1,21 @@
+//! One file per subcommand: resolved settings in, a [`Report`] out. Commands never print results; the views do.
+
+mod apply;
+mod context;
+mod doctor;
+mod down;
+mod output;
+mod plan;
+mod render;
+mod report;
+mod up;
+
+pub use apply::apply;
+pub use context::{Context, Prepared, prepare, write_if_changed};
+pub use doctor::doctor;
+pub use down::down;
+pub use output::output;
+pub use plan::{PlanArgs, plan};
+pub use render::render;
+pub use report::{Check, OutputEntry, Report, StackRun};
+pub use up::up;

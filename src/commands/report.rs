@@ -1,0 +1,101 @@
+//! What commands return: plain data that the human and JSON views present.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::engine::{OutputValue, Outputs, PlanSummary};
+
+/// The result of one command.
+#[derive(Debug, Serialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Report {
+    Plan {
+        #[serde(flatten)]
+        run: StackRun,
+        plan_file: PathBuf,
+        /// Set when `--detailed-exitcode` asks for exit status 2 on changes.
+        #[serde(skip)]
+        detailed_exitcode: bool,
+    },
+    Apply {
+        #[serde(flatten)]
+        run: StackRun,
+        outputs: Vec<OutputEntry>,
+    },
+    Up {
+        #[serde(flatten)]
+        run: StackRun,
+        outputs: Vec<OutputEntry>,
+    },
+    Down {
+        #[serde(flatten)]
+        run: StackRun,
+        workspace_deleted: bool,
+    },
+    Output {
+        stack: String,
+        workspace: String,
+        outputs: Vec<OutputEntry>,
+    },
+    Render {
+        stack: String,
+        dir: PathBuf,
+        files: Vec<PathBuf>,
+    },
+    Doctor {
+        healthy: bool,
+        checks: Vec<Check>,
+    },
+}
+
+/// A plan or apply of one stack in one workspace.
+#[derive(Debug, Serialize)]
+pub struct StackRun {
+    pub stack: String,
+    pub workspace: String,
+    pub changed: bool,
+    pub summary: PlanSummary,
+}
+
+/// One stack output; a sensitive value is never part of a report.
+#[derive(Debug, Serialize)]
+pub struct OutputEntry {
+    pub name: String,
+    pub sensitive: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+impl OutputEntry {
+    pub fn from_outputs(outputs: &Outputs) -> Vec<Self> {
+        outputs
+            .0
+            .iter()
+            .map(|(name, value)| match value {
+                OutputValue::Plain(value) => Self { name: name.clone(), sensitive: false, value: Some(value.clone()) },
+                OutputValue::Sensitive(_) => Self { name: name.clone(), sensitive: true, value: None },
+            })
+            .collect()
+    }
+}
+
+/// One doctor check.
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Report {
+    /// The exit status this result asks for: 2 for a plan with changes under `--detailed-exitcode`, 1 for an
+    /// unhealthy doctor, 0 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Report::Plan { run, detailed_exitcode: true, .. } if run.changed => 2,
+            Report::Doctor { healthy: false, .. } => 1,
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The engine: everything about running the real `tofu` binary.
+//!
+//! It finds the binary and checks its version (`binary`), runs it as a child in its own process group with
+//! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and shows progress
+//! (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed,
+//! workspaces, plan, apply, destroy, `show -json` summaries (`plan`) and `output -json` (`outputs`).
+
+mod binary;
+mod error;
+mod fingerprint;
+mod outputs;
+mod plan;
+mod process;
+mod progress;
+mod signals;
+mod tofu;
+mod toolchain;
+mod ui;
+
+pub use binary::{EngineBinary, EngineKind};
+pub use error::EngineError;
+pub use outputs::{OutputValue, Outputs};
+pub use plan::{PlanSummary, ResourceAction, ResourceChange};
+pub use signals::Interrupts;
+pub use tofu::{EngineSettings, PlanOutcome, Tofu};
+pub use toolchain::Toolchain;
+pub use ui::{Diagnostic, UiEvent, parse_line};

@@ -1,0 +1,115 @@
+//! The typed summary of a saved plan, from `tofu show -json <plan>`.
+
+use serde::{Deserialize, Serialize};
+
+/// What a plan does to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceAction {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Read,
+    Forget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceChange {
+    pub address: String,
+    pub action: ResourceAction,
+}
+
+/// Every resource change of a plan (no-ops left out), ordered by address, and the outputs that change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub changes: Vec<ResourceChange>,
+    pub output_changes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ShowJson {
+    #[serde(default)]
+    resource_changes: Vec<ShowResourceChange>,
+    #[serde(default)]
+    output_changes: std::collections::BTreeMap<String, ShowChange>,
+}
+
+#[derive(Deserialize)]
+struct ShowResourceChange {
+    address: String,
+    change: ShowChange,
+}
+
+#[derive(Deserialize)]
+struct ShowChange {
+    actions: Vec<String>,
+}
+
+impl PlanSummary {
+    /// Parses the JSON document `tofu show -json <plan>` prints.
+    pub fn from_show_json(json: &str) -> Result<Self, serde_json::Error> {
+        let show: ShowJson = serde_json::from_str(json)?;
+        let mut changes: Vec<ResourceChange> = show
+            .resource_changes
+            .into_iter()
+            .filter_map(|change| {
+                let action = action_of(&change.change.actions)?;
+                Some(ResourceChange { address: change.address, action })
+            })
+            .collect();
+        changes.sort_by(|a, b| a.address.cmp(&b.address));
+        let output_changes = show
+            .output_changes
+            .into_iter()
+            .filter(|(_, change)| action_of(&change.actions).is_some())
+            .map(|(name, _)| name)
+            .collect();
+        Ok(Self { changes, output_changes })
+    }
+
+    /// How many resources the plan changes with `action`.
+    pub fn count(&self, action: ResourceAction) -> usize {
+        self.changes.iter().filter(|change| change.action == action).count()
+    }
+
+    /// Addresses changed with `action`.
+    pub fn addresses(&self, action: ResourceAction) -> impl Iterator<Item = &str> {
+        self.changes.iter().filter(move |change| change.action == action).map(|change| change.address.as_str())
+    }
+}
+
+/// The action for a list of plan actions; `None` for a no-op.
+fn action_of(actions: &[String]) -> Option<ResourceAction> {
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    match actions.as_slice() {
+        ["create"] => Some(ResourceAction::Create),
+        ["update"] => Some(ResourceAction::Update),
+        ["delete"] => Some(ResourceAction::Delete),
+        ["delete", "create"] | ["create", "delete"] => Some(ResourceAction::Replace),
+        ["read"] => Some(ResourceAction::Read),
+        ["forget"] => Some(ResourceAction::Forget),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summarises_a_recorded_plan() {
+        let json = r#"{"format_version":"1.2","resource_changes":[
+            {"address":"b.x","change":{"actions":["delete","create"]}},
+            {"address":"a.x","change":{"actions":["create"]}},
+            {"address":"c.x","change":{"actions":["no-op"]}},
+            {"address":"d.x","change":{"actions":["delete"]}}],
+            "output_changes":{"o":{"actions":["create"]},"p":{"actions":["no-op"]}}}"#;
+        let summary = PlanSummary::from_show_json(json).unwrap();
+        assert_eq!(summary.count(ResourceAction::Create), 1);
+        assert_eq!(summary.count(ResourceAction::Replace), 1);
+        assert_eq!(summary.addresses(ResourceAction::Delete).collect::<Vec<_>>(), ["d.x"]);
+        assert_eq!(summary.changes[0].address, "a.x");
+        assert_eq!(summary.output_changes, ["o"]);
+    }
+}

@@ -1,0 +1,126 @@
+//! Running one tofu command as a child process, deliberately.
+//!
+//! - The child gets its own process group, so a terminal's Ctrl-C reaches only wildside-tofu, which decides.
+//! - The first interrupt is forwarded to tofu exactly once, as SIGINT: tofu then stops its providers, saves
+//!   state and releases its lock, and we wait for that. A second interrupt only warns. A third within
+//!   [`FORCE_WINDOW`] of the second kills the whole group with SIGKILL, saying what that risks. Nothing else
+//!   ever sends SIGKILL.
+//! - stdout (the `-json` UI) is handed over line by line; stderr is drained on its own so tofu never blocks.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+use super::error::EngineError;
+use super::signals::Interrupts;
+
+/// How soon after the second interrupt a third one force-kills tofu.
+const FORCE_WINDOW: Duration = Duration::from_secs(3);
+
+/// Everything needed to start one tofu command.
+pub(crate) struct Invocation<'a> {
+    pub(crate) program: &'a Path,
+    pub(crate) args: Vec<String>,
+    pub(crate) cwd: &'a Path,
+    pub(crate) env: Vec<(String, String)>,
+    /// Values that must reach tofu but never a file, a log or `Debug` output.
+    pub(crate) secret_env: &'a [(String, SecretString)],
+}
+
+/// How a child ended.
+pub(crate) struct Completed {
+    pub(crate) code: i32,
+    pub(crate) stderr: String,
+}
+
+/// Runs the invocation, passing each stdout line to `on_line`; returns once tofu has exited.
+pub(crate) async fn run(
+    invocation: Invocation<'_>,
+    interrupts: &mut Interrupts,
+    mut on_line: impl FnMut(&str) -> Result<(), EngineError>,
+) -> Result<Completed, EngineError> {
+    let already = interrupts.received();
+    if already > 0 {
+        return Err(EngineError::Interrupted);
+    }
+    let mut command = Command::new(invocation.program);
+    command
+        .args(&invocation.args)
+        .current_dir(invocation.cwd)
+        .envs(invocation.env.iter().map(|(key, value)| (key, value)))
+        .envs(invocation.secret_env.iter().map(|(key, value)| (key, value.expose_secret())))
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|source| EngineError::Spawn { program: invocation.program.to_path_buf(), source })?;
+    let pid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let stderr_task = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let mut first_error = None;
+    let mut interrupted = 0;
+    let mut second_at: Option<Instant> = None;
+    let mut stdout_open = true;
+    let status = loop {
+        tokio::select! {
+            line = lines.next_line(), if stdout_open => match line {
+                Ok(Some(line)) => {
+                    if let Err(error) = on_line(&line) {
+                        first_error.get_or_insert(error);
+                    }
+                }
+                _ => stdout_open = false,
+            },
+            status = child.wait(), if !stdout_open => break status,
+            total = interrupts.next() => {
+                interrupted = total - already;
+                respond_to_interrupt(interrupted, pid, &mut second_at);
+            }
+        }
+    }
+    .map_err(|source| EngineError::io("waiting for tofu", source))?;
+    let stderr = stderr_task.await.unwrap_or_default();
+    if interrupted > 0 {
+        return Err(EngineError::Interrupted);
+    }
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    Ok(Completed { code: status.code().unwrap_or(1), stderr })
+}
+
+fn respond_to_interrupt(count: u32, pid: Option<Pid>, second_at: &mut Option<Instant>) {
+    let Some(pid) = pid else { return };
+    match count {
+        1 => {
+            tracing::warn!("interrupt received: asking tofu to stop; waiting for it to save state and release the lock");
+            let _ = kill(pid, Signal::SIGINT);
+        }
+        _ if second_at.is_some_and(|at| at.elapsed() <= FORCE_WINDOW) => {
+            tracing::error!(
+                "force-killing tofu: its state lock may stay held (release it with `tofu force-unlock`) and changes made since the last state save may be missing from state"
+            );
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+        _ => {
+            *second_at = Some(Instant::now());
+            tracing::warn!(
+                "still waiting for tofu to stop safely; press Ctrl-C again within {}s to force-kill it (risks a stale lock and lost state)",
+                FORCE_WINDOW.as_secs()
+            );
+        }
+    }
+}

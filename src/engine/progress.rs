@@ -1,0 +1,122 @@
+//! Showing tofu's progress on stderr as it happens.
+//!
+//! On a terminal one live status line shows what is in flight, rewritten in place, and finished resources
+//! scroll above it; elsewhere (CI logs, pipes) every event is one plain line.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+
+use super::ui::{Diagnostic, UiEvent};
+
+pub(crate) struct Progress {
+    terminal: bool,
+    /// Apply repeats the plan's `planned_change` messages; they are shown once, while planning.
+    show_planned: bool,
+    in_flight: BTreeMap<String, (String, u64)>,
+    status_shown: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(show_planned: bool) -> Self {
+        Self { terminal: std::io::stderr().is_terminal(), show_planned, in_flight: BTreeMap::new(), status_shown: false }
+    }
+
+    pub(crate) fn show(&mut self, event: &UiEvent) {
+        match event {
+            UiEvent::Diagnostic(diagnostic) if is_noise(diagnostic) => {
+                tracing::debug!("{}", diagnostic_text(diagnostic));
+            }
+            UiEvent::Diagnostic(diagnostic) => self.line(&diagnostic_text(diagnostic)),
+            UiEvent::PlannedChange { address, action } if self.show_planned && action != "noop" => {
+                self.line(&format!("  plan: {action} {address}"));
+            }
+            UiEvent::ApplyStart { address, action } => {
+                self.in_flight.insert(address.clone(), (action.clone(), 0));
+                if self.terminal { self.status() } else { self.line(&format!("  {} {address}", present(action))) }
+            }
+            UiEvent::ApplyProgress { address, elapsed_seconds } => {
+                if let Some(entry) = self.in_flight.get_mut(address) {
+                    entry.1 = *elapsed_seconds;
+                }
+                if self.terminal {
+                    self.status();
+                } else if elapsed_seconds % 30 == 0 {
+                    self.line(&format!("  still working on {address} ({elapsed_seconds}s)"));
+                }
+            }
+            UiEvent::ApplyComplete { address, action, elapsed_seconds } => {
+                self.in_flight.remove(address);
+                self.line(&format!("  {} {address} ({elapsed_seconds}s)", past(action)));
+            }
+            UiEvent::ApplyErrored { address, elapsed_seconds } => {
+                self.in_flight.remove(address);
+                self.line(&format!("  failed {address} ({elapsed_seconds}s)"));
+            }
+            _ => {}
+        }
+    }
+
+    /// Clears the live line so whatever is printed next starts on a clean line.
+    pub(crate) fn finish(&mut self) {
+        if self.status_shown {
+            eprint!("\r\x1b[2K");
+            self.status_shown = false;
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        self.finish();
+        eprintln!("{text}");
+        if self.terminal && !self.in_flight.is_empty() {
+            self.status();
+        }
+    }
+
+    fn status(&mut self) {
+        let Some((address, (action, elapsed))) = self.in_flight.iter().max_by_key(|(_, (_, elapsed))| *elapsed) else {
+            return self.finish();
+        };
+        let text = format!("  [{} in progress] {} {address} ({elapsed}s)", self.in_flight.len(), present(action));
+        eprint!("\r\x1b[2K{text}");
+        let _ = std::io::stderr().flush();
+        self.status_shown = true;
+    }
+}
+
+fn diagnostic_text(diagnostic: &Diagnostic) -> String {
+    let mut text = format!("{}: {}", diagnostic.severity, diagnostic.summary);
+    if let Some(address) = &diagnostic.address {
+        text.push_str(&format!(" ({address})"));
+    }
+    if !diagnostic.detail.trim().is_empty() {
+        text.push_str(&format!("\n  {}", diagnostic.detail.trim().replace('\n', "\n  ")));
+    }
+    text
+}
+
+/// Warnings that are expected for a generated root installing from a mirror, and say nothing actionable.
+fn is_noise(diagnostic: &Diagnostic) -> bool {
+    diagnostic.severity == "warning" && diagnostic.summary == "Incomplete lock file information for providers"
+}
+
+fn present(action: &str) -> &'static str {
+    match action {
+        "create" => "creating",
+        "update" => "updating",
+        "delete" => "destroying",
+        "replace" => "replacing",
+        "read" => "reading",
+        _ => "working on",
+    }
+}
+
+fn past(action: &str) -> &'static str {
+    match action {
+        "create" => "created",
+        "update" => "updated",
+        "delete" => "destroyed",
+        "replace" => "replaced",
+        "read" => "read",
+        _ => "finished",
+    }
+}

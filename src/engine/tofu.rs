@@ -1,0 +1,245 @@
+//! Typed tofu operations on one root module directory.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use super::binary::EngineBinary;
+use super::error::EngineError;
+use super::fingerprint::Fingerprint;
+use super::outputs::Outputs;
+use super::plan::PlanSummary;
+use super::process::{Completed, Invocation, run};
+use super::progress::Progress;
+use super::signals::Interrupts;
+use super::ui::{Diagnostic, UiEvent, parse_line};
+
+/// How the engine runs tofu, resolved once per command.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    pub binary: EngineBinary,
+    /// A CLI configuration file (provider mirror, plugin cache); `None` leaves the user's own.
+    pub cli_config: Option<PathBuf>,
+    pub plugin_cache: Option<PathBuf>,
+    /// How long to wait for a state lock, in tofu's duration syntax (`30s`, `5m`).
+    pub lock_timeout: String,
+}
+
+/// The result of a plan with a saved plan file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanOutcome {
+    NoChanges,
+    Changes,
+}
+
+/// tofu bound to one root module directory and its secret environment.
+pub struct Tofu {
+    settings: EngineSettings,
+    dir: PathBuf,
+    secret_env: Vec<(String, SecretString)>,
+    interrupts: Interrupts,
+}
+
+const INIT_FINGERPRINT: &str = ".terraform/wildside-init.sha256";
+
+impl Tofu {
+    pub fn new(settings: EngineSettings, dir: PathBuf, secret_env: Vec<(String, SecretString)>, interrupts: Interrupts) -> Self {
+        Self { settings, dir, secret_env, interrupts }
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Whether anything `tofu init` depends on changed since the last successful init.
+    /// `module_dirs` are the local module directories the root calls.
+    pub fn init_needed(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> bool {
+        let stored = std::fs::read_to_string(self.dir.join(INIT_FINGERPRINT)).unwrap_or_default();
+        stored.trim() != self.init_fingerprint(backend_config, module_dirs)
+    }
+
+    /// Runs `tofu init` and records the fingerprint of what it depended on.
+    pub async fn init(&mut self, backend_config: &Path, module_dirs: &[PathBuf]) -> Result<(), EngineError> {
+        let mut args = vec!["init".to_string(), "-input=false".into(), "-reconfigure".into(), "-json".into()];
+        args.push(format!("-backend-config={}", backend_config.display()));
+        args.push(format!("-lock-timeout={}", self.settings.lock_timeout));
+        self.checked("init", args, None).await?;
+        let fingerprint = self.init_fingerprint(backend_config, module_dirs);
+        std::fs::write(self.dir.join(INIT_FINGERPRINT), fingerprint)
+            .map_err(|error| EngineError::io("saving the init fingerprint", error))
+
+    }
+
+    fn init_fingerprint(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> String {
+        let mut fingerprint = Fingerprint::default();
+        fingerprint.add("engine", self.settings.binary.identity.as_bytes());
+        fingerprint.add("secret-env-names", self.secret_env.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(",").as_bytes());
+        if let Some(config) = &self.settings.cli_config {
+            fingerprint.add_file(config);
+        }
+        fingerprint.add_module_dir(&self.dir);
+        fingerprint.add_file(&self.dir.join(".terraform.lock.hcl"));
+        fingerprint.add_file(backend_config);
+        for dir in module_dirs {
+            fingerprint.add_module_dir(dir);
+        }
+        fingerprint.finish()
+    }
+
+    /// Workspaces that exist in the backend, in tofu's order.
+    pub async fn workspaces(&mut self) -> Result<Vec<String>, EngineError> {
+        let text = self.collect("workspace list", vec!["workspace".into(), "list".into()], None).await?;
+        Ok(text
+            .lines()
+            .map(|line| line.trim_start_matches('*').trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect())
+    }
+
+    /// Makes sure `workspace` exists (`default` always does).
+    pub async fn ensure_workspace(&mut self, workspace: &str) -> Result<(), EngineError> {
+        if workspace == "default" || self.workspaces().await?.iter().any(|name| name == workspace) {
+            return Ok(());
+        }
+        let args = vec!["workspace".into(), "new".into(), format!("-lock-timeout={}", self.settings.lock_timeout), workspace.into()];
+        self.collect("workspace new", args, None).await.map(drop)
+    }
+
+    /// Deletes `workspace`, which must hold no resources.
+    pub async fn delete_workspace(&mut self, workspace: &str) -> Result<(), EngineError> {
+        let args = vec!["workspace".into(), "delete".into(), format!("-lock-timeout={}", self.settings.lock_timeout), workspace.into()];
+        self.collect("workspace delete", args, None).await.map(drop)
+    }
+
+    /// Plans into `plan_file`; `destroy` plans the removal of everything.
+    pub async fn plan(&mut self, workspace: &str, plan_file: &Path, destroy: bool) -> Result<PlanOutcome, EngineError> {
+        let mut args = vec![
+            "plan".to_string(),
+            "-input=false".into(),
+            "-json".into(),
+            "-detailed-exitcode".into(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            format!("-out={}", plan_file.display()),
+        ];
+        if destroy {
+            args.push("-destroy".into());
+        }
+        let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;
+        match completed.code {
+            0 => Ok(PlanOutcome::NoChanges),
+            2 => Ok(PlanOutcome::Changes),
+            _ => Err(EngineError::Failed { command: "plan".into(), diagnostics, stderr: completed.stderr }),
+        }
+    }
+
+    /// Applies a saved plan exactly as it was made; tofu refuses a plan whose state has moved on.
+    pub async fn apply(&mut self, workspace: &str, plan_file: &Path) -> Result<(), EngineError> {
+        let args = vec![
+            "apply".to_string(),
+            "-input=false".into(),
+            "-json".into(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            plan_file.display().to_string(),
+        ];
+        self.streamed_checked("apply", args, workspace).await
+    }
+
+    /// Destroys every resource of the workspace.
+    pub async fn destroy(&mut self, workspace: &str) -> Result<(), EngineError> {
+        let args = vec![
+            "apply".to_string(),
+            "-destroy".into(),
+            "-auto-approve".into(),
+            "-input=false".into(),
+            "-json".into(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+        ];
+        self.streamed_checked("destroy", args, workspace).await
+    }
+
+    /// The typed summary of a saved plan.
+    pub async fn show_plan(&mut self, workspace: &str, plan_file: &Path) -> Result<PlanSummary, EngineError> {
+        let args = vec!["show".into(), "-json".into(), plan_file.display().to_string()];
+        let json = self.collect("show", args, Some(workspace)).await?;
+        PlanSummary::from_show_json(&json).map_err(|source| EngineError::Decode { command: "show -json".into(), source })
+    }
+
+    /// The workspace's outputs.
+    pub async fn outputs(&mut self, workspace: &str) -> Result<Outputs, EngineError> {
+        let json = self.collect("output", vec!["output".into(), "-json".into()], Some(workspace)).await?;
+        Outputs::from_json(&json).map_err(|source| EngineError::Decode { command: "output -json".into(), source })
+    }
+
+    async fn streamed_checked(&mut self, command: &str, args: Vec<String>, workspace: &str) -> Result<(), EngineError> {
+        let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;
+        if completed.code == 0 {
+            Ok(())
+        } else {
+            Err(EngineError::Failed { command: command.into(), diagnostics, stderr: completed.stderr })
+        }
+    }
+
+    /// Runs a `-json` command, showing progress and collecting diagnostics.
+    async fn streamed(&mut self, args: Vec<String>, workspace: Option<&str>) -> Result<(Completed, Vec<Diagnostic>), EngineError> {
+        let mut progress = Progress::new(args.first().is_some_and(|command| command == "plan"));
+        let mut diagnostics = Vec::new();
+        let env = self.env(workspace);
+        let invocation = Invocation { program: &self.settings.binary.path, args, cwd: &self.dir, env, secret_env: &self.secret_env };
+        let result = run(invocation, &mut self.interrupts, |line| {
+            let event = parse_line(line)?;
+            progress.show(&event);
+            if let UiEvent::Diagnostic(diagnostic) = event {
+                diagnostics.push(diagnostic);
+            }
+            Ok(())
+        })
+        .await;
+        progress.finish();
+        Ok((result?, diagnostics))
+    }
+
+    async fn checked(&mut self, command: &str, args: Vec<String>, workspace: Option<&str>) -> Result<(), EngineError> {
+        let (completed, diagnostics) = self.streamed(args, workspace).await?;
+        if completed.code == 0 {
+            Ok(())
+        } else {
+            Err(EngineError::Failed { command: command.into(), diagnostics, stderr: completed.stderr })
+        }
+    }
+
+    /// Runs a command whose stdout is a document (not a stream) and returns it.
+    async fn collect(&mut self, command: &str, args: Vec<String>, workspace: Option<&str>) -> Result<String, EngineError> {
+        let mut text = String::new();
+        let env = self.env(workspace);
+        let invocation = Invocation { program: &self.settings.binary.path, args, cwd: &self.dir, env, secret_env: &self.secret_env };
+        let completed = run(invocation, &mut self.interrupts, |line| {
+            text.push_str(line);
+            text.push('\n');
+            Ok(())
+        })
+        .await?;
+        if completed.code == 0 {
+            Ok(text)
+        } else {
+            let stderr = if completed.stderr.trim().is_empty() { text } else { completed.stderr };
+            Err(EngineError::Failed { command: command.into(), diagnostics: Vec::new(), stderr })
+        }
+    }
+
+    fn env(&self, workspace: Option<&str>) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("TF_IN_AUTOMATION".to_string(), "1".to_string()),
+            ("TF_INPUT".into(), "0".into()),
+            ("CHECKPOINT_DISABLE".into(), "1".into()),
+            // An empty TF_WORKSPACE means "the selected one", which is always `default` for a generated root.
+            ("TF_WORKSPACE".into(), workspace.unwrap_or_default().into()),
+        ];
+        if let Some(config) = &self.settings.cli_config {
+            env.push(("TF_CLI_CONFIG_FILE".into(), config.display().to_string()));
+        }
+        if let Some(cache) = &self.settings.plugin_cache {
+            env.push(("TF_PLUGIN_CACHE_DIR".into(), cache.display().to_string()));
+        }
+        env
+    }
+}

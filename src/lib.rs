@@ -1,0 +1,17 @@
+//! wildside-tofu: provision the Wildside platform on DigitalOcean through OpenTofu.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library so that the tests can reach every layer:
+//! stack files are loaded and validated (`stack`), rendered into an OpenTofu root module (`render`), and run by
+//! the engine (`engine`), with commands (`commands`) producing reports that views (`views`) present.
+
+pub mod backend_probe;
+pub mod cli;
+pub mod commands;
+pub mod dispatch;
+pub mod engine;
+pub mod error;
+pub mod project;
+pub mod render;
+pub mod settings;
+pub mod stack;
+pub mod views;

@@ -1,0 +1,57 @@
+//! The `wildside-tofu` binary: parse arguments, set up logging, run, and map the outcome to an exit code.
+
+use std::io::Write;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use wildside_tofu::cli::Cli;
+use wildside_tofu::{dispatch, views};
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose);
+    let global = dispatch::global_settings(&cli);
+    let command_name = cli.command.name();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+    let code = match runtime.block_on(dispatch::run(cli.command, &global)) {
+        Ok(report) => {
+            print_stdout(&views::render(&report, global.output));
+            report.exit_code()
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            if let Some(json) = views::render_error(command_name, &error, global.output) {
+                print_stdout(&json);
+            }
+            error.exit_code()
+        }
+    };
+    drop(runtime);
+    std::process::exit(code);
+}
+
+fn print_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`. vaultrs-style noisy crates stay quiet.
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("warn,wildside_tofu={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,93 @@
+//! The project on disk: where stacks, modules, rendered roots and local state live.
+//!
+//! Everything the tool generates goes under `.wildside/` (ignored by git): rendered root modules in
+//! `.wildside/build/<stack>/`, local state in `.wildside/state/<stack>/`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::stack::{Stack, load_stack};
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+}
+
+impl Project {
+    /// The project at `explicit`, or the nearest directory from the current one upwards that has `stacks/`.
+    pub fn locate(explicit: Option<&Path>) -> Result<Self, Error> {
+        let cwd = std::env::current_dir().map_err(|error| Error::Project(format!("cannot read the current directory: {error}")))?;
+        if let Some(dir) = explicit {
+            let root = cwd.join(dir);
+            if !root.join("stacks").is_dir() {
+                return Err(Error::Project(format!("`{}` has no `stacks/` directory", root.display())));
+            }
+            return Ok(Self { root });
+        }
+        cwd.ancestors()
+            .find(|dir| dir.join("stacks").is_dir())
+            .map(|root| Self { root: root.to_path_buf() })
+            .ok_or_else(|| Error::Project(format!("no `stacks/` directory in `{}` or above it\n  hint: run from a wildside-tofu project or pass --project DIR", cwd.display())))
+    }
+
+    pub fn stacks_dir(&self) -> PathBuf {
+        self.root.join("stacks")
+    }
+
+    pub fn modules_dir(&self) -> PathBuf {
+        self.root.join("modules")
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.root.join(".wildside")
+    }
+
+    pub fn build_dir(&self, stack: &str) -> PathBuf {
+        self.work_dir().join("build").join(stack)
+    }
+
+    pub fn state_dir(&self, stack: &str) -> PathBuf {
+        self.work_dir().join("state").join(stack)
+    }
+
+    /// Names of the directories in `modules/`.
+    pub fn module_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.modules_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.path().is_dir())
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Names of the stack files in `stacks/`.
+    pub fn stack_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.stacks_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .filter_map(|path| path.file_stem().and_then(|stem| stem.to_str()).map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Loads `stacks/<name>.toml`; `name` may also be a path to a stack file.
+    pub fn load_stack(&self, name: &str) -> Result<Stack, Error> {
+        let path = if name.ends_with(".toml") { self.root.join(name) } else { self.stacks_dir().join(format!("{name}.toml")) };
+        if !path.is_file() {
+            let known = self.stack_names();
+            let hint = match crate::stack::closest(name, known.iter().map(String::as_str)) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None => format!("stacks in this project: {}", known.join(", ")),
+            };
+            return Err(Error::Project(format!("no stack `{name}` (looked for `{}`)\n  hint: {hint}", path.display())));
+        }
+        Ok(load_stack(&path, &self.module_names())?)
+    }
+}

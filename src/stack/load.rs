@@ -1,0 +1,102 @@
+//! Reading a stack file: TOML with spans, then validation into the model.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::error::StackError;
+use super::model::Stack;
+use super::suggest::closest;
+use super::validate::validate;
+
+/// The stack file as written, with the position of every value kept for error messages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStack {
+    pub(super) backend: Option<Spanned<RawBackend>>,
+    #[serde(default)]
+    pub(super) modules: Vec<Spanned<RawModule>>,
+    #[serde(default)]
+    pub(super) outputs: Vec<Spanned<RawOutput>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBackend {
+    #[serde(rename = "type")]
+    pub(super) kind: Option<Spanned<String>>,
+    pub(super) path: Option<Spanned<String>>,
+    pub(super) bucket: Option<Spanned<String>>,
+    pub(super) key: Option<Spanned<String>>,
+    pub(super) region: Option<Spanned<String>>,
+    pub(super) endpoint: Option<Spanned<String>>,
+    pub(super) workspace_key_prefix: Option<Spanned<String>>,
+    pub(super) use_lockfile: Option<Spanned<bool>>,
+    pub(super) use_path_style: Option<Spanned<bool>>,
+    pub(super) conn_str_env: Option<Spanned<String>>,
+    pub(super) schema: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawModule {
+    pub(super) name: Spanned<String>,
+    pub(super) source: Spanned<String>,
+    #[serde(default)]
+    pub(super) inputs: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutput {
+    pub(super) name: Spanned<String>,
+    pub(super) from: Spanned<String>,
+    #[serde(default)]
+    pub(super) sensitive: bool,
+}
+
+/// Reads and validates `path`. `project_modules` lists the directories of the project's `modules/`.
+pub fn load_stack(path: &Path, project_modules: &[String]) -> Result<Stack, StackError> {
+    let source = std::fs::read_to_string(path).map_err(|error| StackError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read stack file: {error}"),
+        hint: Some("stacks live in `stacks/<name>.toml`; `ls stacks/` shows the ones that exist".into()),
+    })?;
+    parse_stack(path, &source, project_modules)
+}
+
+/// Validates the text of a stack file; `path` names it in errors and gives the stack its name.
+pub fn parse_stack(path: &Path, source: &str, project_modules: &[String]) -> Result<Stack, StackError> {
+    let raw: RawStack = toml::from_str(source).map_err(|error| toml_error(path, source, &error))?;
+    validate(path, source, raw, project_modules)
+}
+
+/// Turns a TOML or shape error into a located error, with a suggestion for misspelt keys.
+fn toml_error(path: &Path, source: &str, error: &toml::de::Error) -> StackError {
+    let offset = error.span().map_or(0, |span| span.start);
+    let message = error.message().trim().to_string();
+    let located = StackError::at(path, source, offset, message.replace('\n', " "));
+    if let Some(unknown) = message.strip_prefix("unknown field `") {
+        let typed = unknown.split('`').next().unwrap_or_default();
+        let expected: Vec<&str> = message
+            .split_once("expected")
+            .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+            .unwrap_or_default();
+        return match closest(typed, expected.iter().copied()) {
+            Some(suggestion) => located.with_hint(format!("did you mean `{suggestion}`?")),
+            None => located.with_hint(format!("valid keys here: {}", expected.join(", "))),
+        };
+    }
+    if message.starts_with("invalid type") {
+        return located.with_hint("check the value's type: strings are quoted, numbers and booleans are not");
+    }
+    if let Some(missing) = message.strip_prefix("missing field `") {
+        let field = missing.split('`').next().unwrap_or_default();
+        return located.with_hint(format!("add `{field} = ...` to this table"));
+    }
+    located.with_hint("see `stacks/example.toml` for a valid stack file")
+}

@@ -1,0 +1,17 @@
+//! Stack files: the typed, validated description of one environment.
+//!
+//! A stack file (`stacks/<name>.toml`) names a state backend, the module instances the root module is composed
+//! of, and which module outputs become stack outputs. Loading never panics on user input: every problem becomes
+//! a [`StackError`] naming the file, line and column, and what would fix it. This module imports nothing else
+//! from the crate, so the model can be reasoned about (and tested) on its own.
+
+mod error;
+mod load;
+mod model;
+mod suggest;
+pub use suggest::closest;
+mod validate;
+
+pub use error::StackError;
+pub use load::{load_stack, parse_stack};
+pub use model::{Backend, InputValue, ModuleInstance, ModuleSource, Stack, StackOutput};

@@ -1,0 +1,23 @@
+//! Presenting reports: human text or versioned JSON on stdout, chosen once per invocation.
+
+mod human;
+mod json;
+
+use crate::commands::Report;
+use crate::settings::OutputFormat;
+
+/// The version of the JSON report format; bumped on any incompatible change.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// The stdout text for a report.
+pub fn render(report: &Report, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Human => human::render(report),
+        OutputFormat::Json => json::render(report),
+    }
+}
+
+/// The stdout text for a failed command under `--output json` (humans get the error on stderr only).
+pub fn render_error(command: &str, error: &crate::error::Error, format: OutputFormat) -> Option<String> {
+    (format == OutputFormat::Json).then(|| json::render_error(command, error))
+}
