@@ -1,0 +1,21 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Both install what they need first.
+.PHONY: tools build demo test bench lint
+
+tools:
+	bash scripts/tools.sh
+
+build:
+	cargo build --release --locked
+
+demo: tools build
+	bash scripts/demo.sh
+
+test: tools
+	cargo test --locked
+
+bench: tools build
+	bash scripts/bench.sh
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --locked -- -D warnings

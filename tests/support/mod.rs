@@ -1,0 +1,261 @@
+//! Test support: a scratch project, a builder that runs the real binary, and real servers on 127.0.0.1
+//! (PostgreSQL, moto's S3 server) installed by `make tools`. Servers stop when dropped.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// What `make tools` recorded (`tools.env`); tests need it, so its absence is a loud failure.
+pub fn tools() -> BTreeMap<String, String> {
+    let dir = std::env::var_os("WILDSIDE_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"));
+        cache.join("wildside-tofu")
+    });
+    let text = std::fs::read_to_string(dir.join("tools.env")).expect("run `make tools` before the tests");
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
+}
+
+pub fn tool(key: &str) -> PathBuf {
+    PathBuf::from(tools().get(key).unwrap_or_else(|| panic!("`{key}` missing from tools.env: run `make tools`")))
+}
+
+/// A scratch project: the repository's `modules/` and the stacks a test writes.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("stacks")).unwrap();
+        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("modules"), &dir.path().join("modules"));
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn stack(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.path().join("stacks").join(format!("{name}.toml")), text).unwrap();
+        self
+    }
+
+    /// A builder for one run of the binary in this project.
+    pub fn run(&self) -> Run {
+        let mut run = Run::new();
+        run.command.arg("--project").arg(self.path());
+        run
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// One run of the real `wildside-tofu` binary.
+#[must_use]
+pub struct Run {
+    pub command: Command,
+}
+
+impl Run {
+    pub fn new() -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"));
+        command.env_remove("TF_WORKSPACE").env_remove("RUST_LOG").env("WILDSIDE_LOCK_TIMEOUT", "60s");
+        Self { command }
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.command.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn output(mut self) -> Done {
+        Done(self.command.stdin(Stdio::null()).output().unwrap())
+    }
+
+    pub fn spawn(mut self) -> Child {
+        self.command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+}
+
+/// A finished run, with assertions that print everything on failure.
+pub struct Done(pub Output);
+
+impl Done {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(self.code(), code, "exit status\n--- stdout\n{}\n--- stderr\n{}", self.stdout(), self.stderr());
+        assert!(!self.stderr().contains("panicked"), "panic:\n{}", self.stderr());
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout().trim()).unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", self.stdout()))
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A real PostgreSQL server in a scratch directory, run as the `postgres` user when the tests run as root.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+impl Postgres {
+    pub fn start() -> Self {
+        let bin = tool("WILDSIDE_POSTGRES_BIN_DIR");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let port = free_port();
+        let as_root = nix_is_root();
+        if as_root {
+            Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap();
+            Command::new("chmod").args(["755"]).arg(dir.path()).status().unwrap();
+        }
+        let status = Self::command(&bin, "initdb", as_root)
+            .args(["-A", "trust", "-U", "wildside", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "initdb failed");
+        let options = format!("-h 127.0.0.1 -p {port} -k {}", dir.path().display());
+        let status = Self::command(&bin, "pg_ctl", as_root)
+            .args(["-D"])
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(dir.path().join("log"))
+            .args(["-w", "start"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "postgres did not start");
+        wait_for_port(port, "postgres");
+        Self { dir, port, bin }
+    }
+
+    fn command(bin: &Path, program: &str, as_root: bool) -> Command {
+        if as_root {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(bin.join(program));
+            command
+        } else {
+            Command::new(bin.join(program))
+        }
+    }
+
+    pub fn conn_str(&self) -> String {
+        format!("postgres://wildside@127.0.0.1:{}/postgres?sslmode=disable", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Self::command(&self.bin, "pg_ctl", nix_is_root())
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "fast", "-w", "stop"])
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|out| out.stdout.trim_ascii() == b"0").unwrap_or(false)
+}
+
+/// moto's S3-compatible server, with one bucket created.
+pub struct S3Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl S3Server {
+    pub fn start(bucket: &str) -> Self {
+        let port = free_port();
+        let child = Command::new(tool("WILDSIDE_MOTO_SERVER_BIN"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(port, "moto_server");
+        let server = Self { child, port };
+        server.create_bucket(bucket);
+        server
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// moto accepts unsigned requests, so a plain HTTP PUT creates the bucket.
+    fn create_bucket(&self, bucket: &str) {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.port).unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"), "bucket not created: {reply}");
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A stack using the example module with the given backend table and inputs.
+pub fn example_stack(backend: &str, inputs: &str) -> String {
+    format!(
+        "{backend}\n\n[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ {inputs} }}\n\n[[outputs]]\nname = \"message\"\nfrom = \"greeting.message\"\n\n[[outputs]]\nname = \"digest\"\nfrom = \"greeting.digest\"\nsensitive = true\n"
+    )
+}
