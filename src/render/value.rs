@@ -4,7 +4,8 @@ use hcl::Expression;
 
 use crate::stack::InputValue;
 
-/// The HCL literal for an input. Strings are literal text: `${` and `%{` are escaped so they are never templates.
+/// The HCL literal for an input. Strings are literal text: hcl-rs escapes `${` when formatting, and `%{` is
+/// escaped here, so neither ever starts a template.
 pub(super) fn literal(value: &InputValue) -> Expression {
     match value {
         InputValue::String(text) => Expression::String(escape_templates(text)),
@@ -19,15 +20,17 @@ pub(super) fn literal(value: &InputValue) -> Expression {
 }
 
 fn escape_templates(text: &str) -> String {
-    text.replace("${", "$${").replace("%{", "%%{")
+    text.replace("%{", "%%{")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::escape_templates;
+    use super::literal;
+    use crate::stack::InputValue;
 
     #[test]
     fn template_sequences_stay_literal() {
-        assert_eq!(escape_templates("a ${b} %{c}"), "a $${b} %%{c}");
+        let body = hcl::Body::builder().add_attribute(("v", literal(&InputValue::String("a ${b} %{c}".into())))).build();
+        assert_eq!(hcl::format::to_string(&body).unwrap().trim(), r#"v = "a $${b} %%{c}""#);
     }
 }
