@@ -28,7 +28,7 @@ pub fn backend_config(backend: &Backend, state_dir: &Path) -> String {
                 .add_attribute(("use_lockfile", *use_lockfile))
                 .add_attribute(("use_path_style", *use_path_style));
             if let Some(endpoint) = endpoint {
-                let endpoints = Expression::Object([(hcl::ObjectKey::from("s3"), Expression::from(endpoint.as_str()))].into_iter().collect());
+                let endpoints = Expression::Object([(hcl::ObjectKey::Identifier(hcl::Identifier::unchecked("s3")), Expression::from(endpoint.as_str()))].into_iter().collect());
                 body = body
                     .add_attribute(("endpoints", endpoints))
                     .add_attribute(("skip_credentials_validation", true))
