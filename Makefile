@@ -14,7 +14,7 @@ test: tools
 	cargo test --locked
 
 bench: tools build
-	bash scripts/bench.sh
+	python3 scripts/bench.py
 
 lint:
 	cargo fmt --check

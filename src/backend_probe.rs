@@ -16,10 +16,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub fn describe(backend: &Backend, conn_str: Option<&SecretString>) -> String {
     match backend {
         Backend::Local { .. } => "local".into(),
-        Backend::S3 { bucket, endpoint, .. } => {
-            format!("s3 (bucket `{bucket}` at {})", endpoint.as_deref().unwrap_or("AWS"))
+        Backend::S3 {
+            bucket, endpoint, ..
+        } => {
+            format!(
+                "s3 (bucket `{bucket}` at {})",
+                endpoint.as_deref().unwrap_or("AWS")
+            )
         }
-        Backend::Pg { conn_str_env, .. } => match conn_str.and_then(|conn| pg_address(conn.expose_secret())) {
+        Backend::Pg { conn_str_env, .. } => match conn_str
+            .and_then(|conn| pg_address(conn.expose_secret()))
+        {
             Some((host, port)) => format!("pg (PostgreSQL at {host}:{port}, from ${conn_str_env})"),
             None => format!("pg (connection string from ${conn_str_env})"),
         },
@@ -30,15 +37,24 @@ pub fn describe(backend: &Backend, conn_str: Option<&SecretString>) -> String {
 pub async fn probe(backend: &Backend, conn_str: Option<&SecretString>) -> Result<(), String> {
     let address = match backend {
         Backend::Local { .. } => return Ok(()),
-        Backend::S3 { endpoint: Some(endpoint), .. } => url_address(endpoint),
+        Backend::S3 {
+            endpoint: Some(endpoint),
+            ..
+        } => url_address(endpoint),
         Backend::S3 { endpoint: None, .. } => return Ok(()),
         Backend::Pg { .. } => conn_str.and_then(|conn| pg_address(conn.expose_secret())),
     };
-    let Some((host, port)) = address else { return Ok(()) };
+    let Some((host, port)) = address else {
+        return Ok(());
+    };
     let target = format!("{host}:{port}");
     let resolved = tokio::task::spawn_blocking({
         let target = target.clone();
-        move || target.to_socket_addrs().map(|mut addresses| addresses.next())
+        move || {
+            target
+                .to_socket_addrs()
+                .map(|mut addresses| addresses.next())
+        }
     })
     .await
     .map_err(|error| error.to_string())?
@@ -47,7 +63,10 @@ pub async fn probe(backend: &Backend, conn_str: Option<&SecretString>) -> Result
     match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(resolved)).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => Err(format!("cannot connect to {target}: {error}")),
-        Err(_) => Err(format!("no answer from {target} within {}s", CONNECT_TIMEOUT.as_secs())),
+        Err(_) => Err(format!(
+            "no answer from {target} within {}s",
+            CONNECT_TIMEOUT.as_secs()
+        )),
     }
 }
 
@@ -83,9 +102,10 @@ fn pg_address(conn: &str) -> Option<(String, u16)> {
 
 fn split_host_port(authority: &str, default_port: u16) -> Option<(String, u16)> {
     match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-            Some((host.trim_matches(['[', ']']).to_string(), port.parse().ok()?))
-        }
+        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => Some((
+            host.trim_matches(['[', ']']).to_string(),
+            port.parse().ok()?,
+        )),
         _ => Some((authority.trim_matches(['[', ']']).to_string(), default_port)),
     }
 }
@@ -96,13 +116,31 @@ mod tests {
 
     #[test]
     fn finds_addresses_without_leaking_credentials() {
-        assert_eq!(url_address("http://127.0.0.1:9000"), Some(("127.0.0.1".into(), 9000)));
-        assert_eq!(url_address("https://nyc3.digitaloceanspaces.com"), Some(("nyc3.digitaloceanspaces.com".into(), 443)));
-        assert_eq!(pg_address("postgres://u:secret@db:6543/x"), Some(("db".into(), 6543)));
-        assert_eq!(pg_address("postgres://u:secret@db/x"), Some(("db".into(), 5432)));
-        assert_eq!(pg_address("host=127.0.0.1 port=7777 user=x"), Some(("127.0.0.1".into(), 7777)));
+        assert_eq!(
+            url_address("http://127.0.0.1:9000"),
+            Some(("127.0.0.1".into(), 9000))
+        );
+        assert_eq!(
+            url_address("https://nyc3.digitaloceanspaces.com"),
+            Some(("nyc3.digitaloceanspaces.com".into(), 443))
+        );
+        assert_eq!(
+            pg_address("postgres://u:secret@db:6543/x"),
+            Some(("db".into(), 6543))
+        );
+        assert_eq!(
+            pg_address("postgres://u:secret@db/x"),
+            Some(("db".into(), 5432))
+        );
+        assert_eq!(
+            pg_address("host=127.0.0.1 port=7777 user=x"),
+            Some(("127.0.0.1".into(), 7777))
+        );
         let secret = SecretString::from("postgres://u:canary-pw@db:6543/x");
-        let backend = Backend::Pg { conn_str_env: "PG_CONN_STR".into(), schema: "s".into() };
+        let backend = Backend::Pg {
+            conn_str_env: "PG_CONN_STR".into(),
+            schema: "s".into(),
+        };
         assert!(!describe(&backend, Some(&secret)).contains("canary-pw"));
     }
 }

@@ -9,11 +9,24 @@ use crate::settings::{GlobalSettings, OutputFormat};
 
 /// Global settings from the parsed arguments; `output --json` is the same as `--output json`.
 pub fn global_settings(cli: &Cli) -> GlobalSettings {
-    let GlobalArgs { project, output, lock_timeout, tofu, provider_mirror, plugin_cache, .. } = &cli.global;
-    let json = matches!(output, OutputArg::Json) || matches!(cli.command, Command::Output { json: true, .. });
+    let GlobalArgs {
+        project,
+        output,
+        lock_timeout,
+        tofu,
+        provider_mirror,
+        plugin_cache,
+        ..
+    } = &cli.global;
+    let json = matches!(output, OutputArg::Json)
+        || matches!(cli.command, Command::Output { json: true, .. });
     GlobalSettings {
         project: project.clone(),
-        output: if json { OutputFormat::Json } else { OutputFormat::Human },
+        output: if json {
+            OutputFormat::Json
+        } else {
+            OutputFormat::Human
+        },
         lock_timeout: lock_timeout.clone(),
         tofu: tofu.clone(),
         provider_mirror: provider_mirror.clone(),
@@ -23,24 +36,67 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
 
 /// Runs the command.
 pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Error> {
-    let interrupts = Interrupts::install().map_err(|error| Error::io("installing signal handlers", error))?;
+    let interrupts =
+        Interrupts::install().map_err(|error| Error::io("installing signal handlers", error))?;
     match command {
-        Command::Render { stack, out } => commands::render(&Project::locate(global.project.as_deref())?, &stack, out.as_deref()),
+        Command::Render { stack, out } => commands::render(
+            &Project::locate(global.project.as_deref())?,
+            &stack,
+            out.as_deref(),
+        ),
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
-        Command::Plan { target, out, detailed_exitcode, destroy } => {
+        Command::Plan {
+            target,
+            out,
+            detailed_exitcode,
+            destroy,
+        } => {
             let context = Context::new(global, interrupts).await?;
-            let args = PlanArgs { stack: target.stack, workspace: target.workspace, out, detailed_exitcode, destroy };
+            let args = PlanArgs {
+                stack: target.stack,
+                workspace: target.workspace,
+                out,
+                detailed_exitcode,
+                destroy,
+            };
             commands::plan(&context, args).await
         }
         Command::Apply { target, plan } => {
-            commands::apply(&Context::new(global, interrupts).await?, &target.stack, &target.workspace, plan).await
+            commands::apply(
+                &Context::new(global, interrupts).await?,
+                &target.stack,
+                &target.workspace,
+                plan,
+            )
+            .await
         }
-        Command::Up { target } => commands::up(&Context::new(global, interrupts).await?, &target.stack, &target.workspace).await,
-        Command::Down { target, delete_workspace } => {
-            commands::down(&Context::new(global, interrupts).await?, &target.stack, &target.workspace, delete_workspace).await
+        Command::Up { target } => {
+            commands::up(
+                &Context::new(global, interrupts).await?,
+                &target.stack,
+                &target.workspace,
+            )
+            .await
+        }
+        Command::Down {
+            target,
+            delete_workspace,
+        } => {
+            commands::down(
+                &Context::new(global, interrupts).await?,
+                &target.stack,
+                &target.workspace,
+                delete_workspace,
+            )
+            .await
         }
         Command::Output { target, .. } => {
-            commands::output(&Context::new(global, interrupts).await?, &target.stack, &target.workspace).await
+            commands::output(
+                &Context::new(global, interrupts).await?,
+                &target.stack,
+                &target.workspace,
+            )
+            .await
         }
     }
 }

@@ -11,17 +11,25 @@ pub enum Error {
     Engine(#[from] EngineError),
     #[error("{0}")]
     Project(String),
-    #[error("state backend {backend} is unreachable: {reason}\n  hint: check that the backend is up and the stack's [backend] settings point at it")]
+    #[error(
+        "state backend {backend} is unreachable: {reason}\n  hint: check that the backend is up and the stack's [backend] settings point at it"
+    )]
     BackendUnreachable { backend: String, reason: String },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io { context: context.into(), source }
+        Self::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 1 otherwise.

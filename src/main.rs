@@ -12,7 +12,10 @@ fn main() {
     init_tracing(cli.global.verbose);
     let global = dispatch::global_settings(&cli);
     let command_name = cli.command.name();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
     let code = match runtime.block_on(dispatch::run(cli.command, &global)) {
         Ok(report) => {
             print_stdout(&views::render(&report, global.output));
@@ -46,7 +49,8 @@ fn init_tracing(verbose: u8) {
         1 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("warn,wildside_tofu={level}")));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,wildside_tofu={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

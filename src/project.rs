@@ -16,11 +16,16 @@ pub struct Project {
 impl Project {
     /// The project at `explicit`, or the nearest directory from the current one upwards that has `stacks/`.
     pub fn locate(explicit: Option<&Path>) -> Result<Self, Error> {
-        let cwd = std::env::current_dir().map_err(|error| Error::Project(format!("cannot read the current directory: {error}")))?;
+        let cwd = std::env::current_dir().map_err(|error| {
+            Error::Project(format!("cannot read the current directory: {error}"))
+        })?;
         if let Some(dir) = explicit {
             let root = cwd.join(dir);
             if !root.join("stacks").is_dir() {
-                return Err(Error::Project(format!("`{}` has no `stacks/` directory", root.display())));
+                return Err(Error::Project(format!(
+                    "`{}` has no `stacks/` directory",
+                    root.display()
+                )));
             }
             return Ok(Self { root });
         }
@@ -71,7 +76,11 @@ impl Project {
             .flatten()
             .map(|entry| entry.path())
             .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-            .filter_map(|path| path.file_stem().and_then(|stem| stem.to_str()).map(str::to_string))
+            .filter_map(|path| {
+                path.file_stem()
+                    .and_then(|stem| stem.to_str())
+                    .map(str::to_string)
+            })
             .collect();
         names.sort();
         names
@@ -79,14 +88,21 @@ impl Project {
 
     /// Loads `stacks/<name>.toml`; `name` may also be a path to a stack file.
     pub fn load_stack(&self, name: &str) -> Result<Stack, Error> {
-        let path = if name.ends_with(".toml") { self.root.join(name) } else { self.stacks_dir().join(format!("{name}.toml")) };
+        let path = if name.ends_with(".toml") {
+            self.root.join(name)
+        } else {
+            self.stacks_dir().join(format!("{name}.toml"))
+        };
         if !path.is_file() {
             let known = self.stack_names();
             let hint = match crate::stack::closest(name, known.iter().map(String::as_str)) {
                 Some(suggestion) => format!("did you mean `{suggestion}`?"),
                 None => format!("stacks in this project: {}", known.join(", ")),
             };
-            return Err(Error::Project(format!("no stack `{name}` (looked for `{}`)\n  hint: {hint}", path.display())));
+            return Err(Error::Project(format!(
+                "no stack `{name}` (looked for `{}`)\n  hint: {hint}",
+                path.display()
+            )));
         }
         Ok(load_stack(&path, &self.module_names())?)
     }

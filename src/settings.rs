@@ -25,7 +25,10 @@ pub struct GlobalSettings {
 
 /// Finds and checks the engine and decides the CLI configuration, in this order of precedence:
 /// `--tofu`/`WILDSIDE_TOFU`, the `make tools` manifest, `tofu` on PATH, `terraform` on PATH.
-pub async fn resolve_engine(global: &GlobalSettings, work_dir: &Path) -> Result<EngineSettings, EngineError> {
+pub async fn resolve_engine(
+    global: &GlobalSettings,
+    work_dir: &Path,
+) -> Result<EngineSettings, EngineError> {
     let toolchain = Toolchain::discover();
     let path = global
         .tofu
@@ -34,17 +37,31 @@ pub async fn resolve_engine(global: &GlobalSettings, work_dir: &Path) -> Result<
         .or_else(|| on_path("tofu"))
         .or_else(|| on_path("terraform"))
         .ok_or(EngineError::NotFound)?;
-    std::fs::create_dir_all(work_dir).map_err(|error| EngineError::io(format!("creating `{}`", work_dir.display()), error))?;
+    std::fs::create_dir_all(work_dir)
+        .map_err(|error| EngineError::io(format!("creating `{}`", work_dir.display()), error))?;
     let binary = EngineBinary::detect(&path, Some(&work_dir.join("engine.json"))).await?;
-    let plugin_cache = global.plugin_cache.clone().or_else(|| toolchain.path("WILDSIDE_PLUGIN_CACHE"));
+    let plugin_cache = global
+        .plugin_cache
+        .clone()
+        .or_else(|| toolchain.path("WILDSIDE_PLUGIN_CACHE"));
     if let Some(cache) = &plugin_cache {
-        std::fs::create_dir_all(cache).map_err(|error| EngineError::io(format!("creating plugin cache `{}`", cache.display()), error))?;
+        std::fs::create_dir_all(cache).map_err(|error| {
+            EngineError::io(
+                format!("creating plugin cache `{}`", cache.display()),
+                error,
+            )
+        })?;
     }
     let cli_config = match &global.provider_mirror {
         Some(mirror) => Some(write_mirror_config(work_dir, mirror)?),
         None => toolchain.path("WILDSIDE_TOFU_CLI_CONFIG"),
     };
-    Ok(EngineSettings { binary, cli_config, plugin_cache, lock_timeout: global.lock_timeout.clone() })
+    Ok(EngineSettings {
+        binary,
+        cli_config,
+        plugin_cache,
+        lock_timeout: global.lock_timeout.clone(),
+    })
 }
 
 /// A CLI configuration that installs providers from `mirror` only, for air-gapped use.
@@ -56,7 +73,8 @@ fn write_mirror_config(work_dir: &Path, mirror: &Path) -> Result<PathBuf, Engine
         mirror.display().to_string()
     );
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-        std::fs::write(&path, text).map_err(|error| EngineError::io("writing the CLI configuration", error))?;
+        std::fs::write(&path, text)
+            .map_err(|error| EngineError::io("writing the CLI configuration", error))?;
     }
     Ok(path)
 }

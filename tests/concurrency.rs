@@ -9,32 +9,65 @@ const LOCAL: &str = "[backend]\ntype = \"local\"";
 #[test]
 fn concurrent_applies_on_one_workspace_never_corrupt_state() {
     let project = Project::new();
-    project.stack("slow", &example_stack(LOCAL, "message = \"one\", delay_seconds = 6"));
+    project.stack(
+        "slow",
+        &example_stack(LOCAL, "message = \"one\", delay_seconds = 6"),
+    );
     // Initialise first, so both runs race for the state lock and not for the first init.
     project.run().args(["plan", "slow"]).output().expect_code(0);
-    let first = project.run().args(["up", "slow"]).env("WILDSIDE_LOCK_TIMEOUT", "1s").spawn();
+    let first = project
+        .run()
+        .args(["up", "slow"])
+        .env("WILDSIDE_LOCK_TIMEOUT", "1s")
+        .spawn();
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let second = project.run().args(["up", "slow"]).env("WILDSIDE_LOCK_TIMEOUT", "1s").output();
+    let second = project
+        .run()
+        .args(["up", "slow"])
+        .env("WILDSIDE_LOCK_TIMEOUT", "1s")
+        .output();
     let first = support::Done(first.wait_with_output().unwrap());
     first.expect_code(0);
     let second = second.expect_code(1);
     let stderr = second.stderr();
-    assert!(stderr.contains("Error acquiring the state lock"), "{stderr}");
-    assert!(stderr.contains("Lock Info") && stderr.contains("ID:"), "the lock is not named:\n{stderr}");
+    assert!(
+        stderr.contains("Error acquiring the state lock"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Lock Info") && stderr.contains("ID:"),
+        "the lock is not named:\n{stderr}"
+    );
     // State stayed valid: a new plan sees exactly what the first run applied.
-    project.run().args(["plan", "slow", "--detailed-exitcode"]).output().expect_code(0);
+    project
+        .run()
+        .args(["plan", "slow", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
 }
 
 #[test]
 fn a_waiting_run_takes_the_lock_once_it_is_free() {
     let project = Project::new();
-    project.stack("slow", &example_stack(LOCAL, "message = \"two\", delay_seconds = 3"));
+    project.stack(
+        "slow",
+        &example_stack(LOCAL, "message = \"two\", delay_seconds = 3"),
+    );
     project.run().args(["plan", "slow"]).output().expect_code(0);
     let first = project.run().args(["up", "slow"]).spawn();
     std::thread::sleep(std::time::Duration::from_secs(1));
-    let second = project.run().args(["--output", "json", "up", "slow"]).env("WILDSIDE_LOCK_TIMEOUT", "60s").output().expect_code(0);
+    let second = project
+        .run()
+        .args(["--output", "json", "up", "slow"])
+        .env("WILDSIDE_LOCK_TIMEOUT", "60s")
+        .output()
+        .expect_code(0);
     support::Done(first.wait_with_output().unwrap()).expect_code(0);
-    assert_eq!(second.json()["changed"], false, "the waiting run should find the work done");
+    assert_eq!(
+        second.json()["changed"],
+        false,
+        "the waiting run should find the work done"
+    );
 }
 
 #[test]
@@ -42,15 +75,62 @@ fn workspaces_hold_separate_state() {
     let project = Project::new();
     project.stack("multi", &example_stack(LOCAL, "message = \"shared\""));
     for workspace in ["pr-1", "pr-2"] {
-        let up = project.run().args(["--output", "json", "up", "multi", "--workspace", workspace]).output().expect_code(0);
+        let up = project
+            .run()
+            .args(["--output", "json", "up", "multi", "--workspace", workspace])
+            .output()
+            .expect_code(0);
         assert_eq!(up.json()["changed"], true, "{workspace} started empty");
     }
-    let down = project.run().args(["--output", "json", "down", "multi", "--workspace", "pr-1", "--delete-workspace"]).output().expect_code(0);
+    let down = project
+        .run()
+        .args([
+            "--output",
+            "json",
+            "down",
+            "multi",
+            "--workspace",
+            "pr-1",
+            "--delete-workspace",
+        ])
+        .output()
+        .expect_code(0);
     assert_eq!(down.json()["workspace_deleted"], true);
-    let plan = project.run().args(["plan", "multi", "--workspace", "pr-2", "--detailed-exitcode"]).output().expect_code(0);
-    assert!(plan.stdout().contains("no changes"), "pr-2 lost its state when pr-1 went down");
-    let default = project.run().args(["plan", "multi", "--detailed-exitcode"]).output().expect_code(2);
-    assert!(default.stdout().contains("3 to add"), "{}", default.stdout());
-    assert!(project.path().join(".wildside/state/multi/workspaces/pr-2/terraform.tfstate").is_file());
-    assert!(!project.path().join(".wildside/state/multi/workspaces/pr-1").exists());
+    let plan = project
+        .run()
+        .args([
+            "plan",
+            "multi",
+            "--workspace",
+            "pr-2",
+            "--detailed-exitcode",
+        ])
+        .output()
+        .expect_code(0);
+    assert!(
+        plan.stdout().contains("no changes"),
+        "pr-2 lost its state when pr-1 went down"
+    );
+    let default = project
+        .run()
+        .args(["plan", "multi", "--detailed-exitcode"])
+        .output()
+        .expect_code(2);
+    assert!(
+        default.stdout().contains("3 to add"),
+        "{}",
+        default.stdout()
+    );
+    assert!(
+        project
+            .path()
+            .join(".wildside/state/multi/workspaces/pr-2/terraform.tfstate")
+            .is_file()
+    );
+    assert!(
+        !project
+            .path()
+            .join(".wildside/state/multi/workspaces/pr-1")
+            .exists()
+    );
 }

@@ -66,11 +66,31 @@ fn rendered_root_matches_the_snapshot_and_is_stable() {
     let project = Project::new();
     project.stack("snap", STACK);
     let out = project.path().join("rendered");
-    let first = project.run().args(["render", "snap", "--out"]).args([&out]).output().expect_code(0);
+    let first = project
+        .run()
+        .args(["render", "snap", "--out"])
+        .args([&out])
+        .output()
+        .expect_code(0);
     assert!(first.stdout().contains("main.tf"));
     let main = std::fs::read_to_string(out.join("main.tf")).unwrap();
-    assert_eq!(main.replace("../modules/example", "../../../modules/example"), MAIN_TF);
-    assert_eq!(std::fs::read_to_string(out.join("backend.tfbackend")).unwrap(), BACKEND);
-    project.run().args(["render", "snap", "--out"]).args([&out]).output().expect_code(0);
-    assert_eq!(std::fs::read_to_string(out.join("main.tf")).unwrap(), main, "rendering is not deterministic");
+    assert_eq!(
+        main.replace("../modules/example", "../../../modules/example"),
+        MAIN_TF
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("backend.tfbackend")).unwrap(),
+        BACKEND
+    );
+    project
+        .run()
+        .args(["render", "snap", "--out"])
+        .args([&out])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(out.join("main.tf")).unwrap(),
+        main,
+        "rendering is not deterministic"
+    );
 }

@@ -18,24 +18,61 @@ fn wait_for(condition: impl Fn() -> bool, what: &str) {
 #[test]
 fn sigint_during_apply_saves_state_and_exits_130() {
     let project = Project::new();
-    project.stack("slow", &example_stack("[backend]\ntype = \"local\"", "message = \"slow\", delay_seconds = 60"));
+    project.stack(
+        "slow",
+        &example_stack(
+            "[backend]\ntype = \"local\"",
+            "message = \"slow\", delay_seconds = 60",
+        ),
+    );
     project.run().args(["plan", "slow"]).output().expect_code(0);
     let started = Instant::now();
     let child = project.run().args(["up", "slow"]).spawn();
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     // The local-exec sleep shows the apply is under way.
     wait_for(
-        || std::process::Command::new("pgrep").args(["-f", "^sleep 60$"]).output().is_ok_and(|out| out.status.success()),
+        || {
+            std::process::Command::new("pgrep")
+                .args(["-f", "^sleep 60$"])
+                .output()
+                .is_ok_and(|out| out.status.success())
+        },
         "the slow apply to start",
     );
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let done = support::Done(child.wait_with_output().unwrap()).expect_code(130);
-    assert!(started.elapsed() < Duration::from_secs(50), "the interrupt did not stop the apply");
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "the interrupt did not stop the apply"
+    );
     assert!(done.stderr().contains("interrupt"), "{}", done.stderr());
-    let state = std::fs::read_to_string(project.path().join(".wildside/state/slow/terraform.tfstate")).unwrap();
-    assert!(state.contains("time_static"), "state was not saved:\n{state}");
+    let state = std::fs::read_to_string(
+        project
+            .path()
+            .join(".wildside/state/slow/terraform.tfstate"),
+    )
+    .unwrap();
+    assert!(
+        state.contains("time_static"),
+        "state was not saved:\n{state}"
+    );
     // The lock was released and the next run converges.
-    project.stack("slow", &example_stack("[backend]\ntype = \"local\"", "message = \"slow\", delay_seconds = 0"));
-    project.run().args(["up", "slow"]).env("WILDSIDE_LOCK_TIMEOUT", "0s").output().expect_code(0);
-    project.run().args(["plan", "slow", "--detailed-exitcode"]).output().expect_code(0);
+    project.stack(
+        "slow",
+        &example_stack(
+            "[backend]\ntype = \"local\"",
+            "message = \"slow\", delay_seconds = 0",
+        ),
+    );
+    project
+        .run()
+        .args(["up", "slow"])
+        .env("WILDSIDE_LOCK_TIMEOUT", "0s")
+        .output()
+        .expect_code(0);
+    project
+        .run()
+        .args(["plan", "slow", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "wildside-tofu", version, about = "Provision the Wildside platform on DigitalOcean through OpenTofu")]
+#[command(
+    name = "wildside-tofu",
+    version,
+    about = "Provision the Wildside platform on DigitalOcean through OpenTofu"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -22,7 +26,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
     pub output: OutputArg,
     /// How long to wait for a state lock held by another run (tofu duration: `0s`, `30s`, `5m`).
-    #[arg(long, global = true, env = "WILDSIDE_LOCK_TIMEOUT", default_value = "60s")]
+    #[arg(
+        long,
+        global = true,
+        env = "WILDSIDE_LOCK_TIMEOUT",
+        default_value = "60s"
+    )]
     pub lock_timeout: String,
     /// The OpenTofu (or Terraform) binary; default: the one `make tools` installed, else PATH.
     #[arg(long, global = true, env = "WILDSIDE_TOFU")]

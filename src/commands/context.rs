@@ -23,7 +23,11 @@ impl Context {
     pub async fn new(global: &GlobalSettings, interrupts: Interrupts) -> Result<Self, Error> {
         let project = Project::locate(global.project.as_deref())?;
         let engine = resolve_engine(global, &project.work_dir()).await?;
-        Ok(Self { project, engine, interrupts })
+        Ok(Self {
+            project,
+            engine,
+            interrupts,
+        })
     }
 }
 
@@ -44,29 +48,60 @@ impl Prepared {
             return error.into();
         }
         match backend_probe::probe(&self.stack.backend, self.conn_str.as_ref()).await {
-            Err(reason) => Error::BackendUnreachable { backend: self.backend_label.clone(), reason },
+            Err(reason) => Error::BackendUnreachable {
+                backend: self.backend_label.clone(),
+                reason,
+            },
             Ok(()) => error.into(),
         }
     }
 }
 
 /// Renders the stack, runs `tofu init` if anything it depends on changed, and makes sure the workspace exists.
-pub async fn prepare(context: &Context, stack_name: &str, workspace: &str) -> Result<Prepared, Error> {
+pub async fn prepare(
+    context: &Context,
+    stack_name: &str,
+    workspace: &str,
+) -> Result<Prepared, Error> {
     let stack = context.project.load_stack(stack_name)?;
     let build_dir = context.project.build_dir(&stack.name);
     let conn_str = backend_secret(&stack.backend)?;
-    let secret_env: Vec<(String, SecretString)> = conn_str.iter().map(|conn| ("PG_CONN_STR".to_string(), conn.clone())).collect();
+    let secret_env: Vec<(String, SecretString)> = conn_str
+        .iter()
+        .map(|conn| ("PG_CONN_STR".to_string(), conn.clone()))
+        .collect();
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
-    let tofu = Tofu::new(context.engine.clone(), build_dir.clone(), secret_env, context.interrupts.clone());
-    let mut prepared = Prepared { stack, tofu, build_dir, workspace: workspace.to_string(), backend_label, conn_str };
+    let tofu = Tofu::new(
+        context.engine.clone(),
+        build_dir.clone(),
+        secret_env,
+        context.interrupts.clone(),
+    );
+    let mut prepared = Prepared {
+        stack,
+        tofu,
+        build_dir,
+        workspace: workspace.to_string(),
+        backend_label,
+        conn_str,
+    };
     let lock = lock_build_dir(&prepared.build_dir)?;
     let module_dirs = write_root(context, &prepared)?;
     let backend_file = prepared.build_dir.join("backend.tfbackend");
     if prepared.tofu.init_needed(&backend_file, &module_dirs) {
-        if let Err(reason) = backend_probe::probe(&prepared.stack.backend, prepared.conn_str.as_ref()).await {
-            return Err(Error::BackendUnreachable { backend: prepared.backend_label.clone(), reason });
+        if let Err(reason) =
+            backend_probe::probe(&prepared.stack.backend, prepared.conn_str.as_ref()).await
+        {
+            return Err(Error::BackendUnreachable {
+                backend: prepared.backend_label.clone(),
+                reason,
+            });
         }
-        tracing::info!("initialising {} ({} backend)", prepared.stack.name, prepared.stack.backend.kind());
+        tracing::info!(
+            "initialising {} ({} backend)",
+            prepared.stack.name,
+            prepared.stack.backend.kind()
+        );
         if let Err(error) = prepared.tofu.init(&backend_file, &module_dirs).await {
             return Err(prepared.explain(error).await);
         }
@@ -105,24 +140,33 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
         return Ok(());
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|error| Error::io("creating a temporary file", error))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|error| Error::io(format!("writing `{}`", path.display()), error))?;
-    file.persist(path).map_err(|error| Error::io(format!("writing `{}`", path.display()), error.error))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|error| Error::io("creating a temporary file", error))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|error| Error::io(format!("writing `{}`", path.display()), error))?;
+    file.persist(path)
+        .map_err(|error| Error::io(format!("writing `{}`", path.display()), error.error))?;
     Ok(())
 }
 
 /// Serialises render and init between concurrent runs on the same stack (they share the build directory).
 fn lock_build_dir(build_dir: &Path) -> Result<std::fs::File, Error> {
-    std::fs::create_dir_all(build_dir).map_err(|error| Error::io(format!("creating `{}`", build_dir.display()), error))?;
-    let file = std::fs::File::create(build_dir.join(".wildside.lock")).map_err(|error| Error::io("creating the build lock", error))?;
-    file.lock().map_err(|error| Error::io("locking the build directory", error))?;
+    std::fs::create_dir_all(build_dir)
+        .map_err(|error| Error::io(format!("creating `{}`", build_dir.display()), error))?;
+    let file = std::fs::File::create(build_dir.join(".wildside.lock"))
+        .map_err(|error| Error::io("creating the build lock", error))?;
+    file.lock()
+        .map_err(|error| Error::io("locking the build directory", error))?;
     Ok(file)
 }
 
 /// The PostgreSQL connection string, read from the variable the stack names; never written anywhere.
 fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
-    let Backend::Pg { conn_str_env, .. } = backend else { return Ok(None) };
+    let Backend::Pg { conn_str_env, .. } = backend else {
+        return Ok(None);
+    };
     match std::env::var(conn_str_env) {
         Ok(value) if !value.is_empty() => Ok(Some(SecretString::from(value))),
         _ => Err(Error::Usage(format!(
@@ -133,5 +177,7 @@ fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
 
 /// A fresh plan file path under the build directory for this run.
 pub(super) fn run_plan_file(build_dir: &Path, workspace: &str) -> PathBuf {
-    build_dir.join("plans").join(format!("{workspace}.{}.tfplan", std::process::id()))
+    build_dir
+        .join("plans")
+        .join(format!("{workspace}.{}.tfplan", std::process::id()))
 }

@@ -18,13 +18,26 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
             checks.push(Check {
                 name: "engine".into(),
                 ok: true,
-                detail: format!("{} {} at {}", binary.kind.name(), binary.version, binary.path.display()),
+                detail: format!(
+                    "{} {} at {}",
+                    binary.kind.name(),
+                    binary.version,
+                    binary.path.display()
+                ),
             });
             checks.push(mirror_check(engine.cli_config.as_deref()));
         }
-        Err(error) => checks.push(Check { name: "engine".into(), ok: false, detail: error.to_string() }),
+        Err(error) => checks.push(Check {
+            name: "engine".into(),
+            ok: false,
+            detail: error.to_string(),
+        }),
     }
-    let names = if stacks.is_empty() { project.stack_names() } else { stacks.to_vec() };
+    let names = if stacks.is_empty() {
+        project.stack_names()
+    } else {
+        stacks.to_vec()
+    };
     for name in names {
         checks.push(stack_check(&project, &name).await);
     }
@@ -35,26 +48,58 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
 fn mirror_check(cli_config: Option<&std::path::Path>) -> Check {
     let name = "provider mirror".to_string();
     let Some(config) = cli_config else {
-        return Check { name, ok: true, detail: "none configured: providers come from the registry".into() };
+        return Check {
+            name,
+            ok: true,
+            detail: "none configured: providers come from the registry".into(),
+        };
     };
     let text = std::fs::read_to_string(config).unwrap_or_default();
-    let mirror = text
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("path").map(|rest| rest.trim_start_matches([' ', '=']).trim_matches('"').to_string()));
+    let mirror = text.lines().find_map(|line| {
+        line.trim().strip_prefix("path").map(|rest| {
+            rest.trim_start_matches([' ', '='])
+                .trim_matches('"')
+                .to_string()
+        })
+    });
     match mirror {
         Some(dir) if std::path::Path::new(&dir).is_dir() => {
             let providers = count_providers(std::path::Path::new(&dir));
-            Check { name, ok: providers > 0, detail: format!("{dir} ({providers} provider versions; config {})", config.display()) }
+            Check {
+                name,
+                ok: providers > 0,
+                detail: format!(
+                    "{dir} ({providers} provider versions; config {})",
+                    config.display()
+                ),
+            }
         }
-        Some(dir) => Check { name, ok: false, detail: format!("{dir} does not exist\n  hint: run `make tools`") },
-        None => Check { name, ok: true, detail: format!("CLI configuration {} names no filesystem mirror", config.display()) },
+        Some(dir) => Check {
+            name,
+            ok: false,
+            detail: format!("{dir} does not exist\n  hint: run `make tools`"),
+        },
+        None => Check {
+            name,
+            ok: true,
+            detail: format!(
+                "CLI configuration {} names no filesystem mirror",
+                config.display()
+            ),
+        },
     }
 }
 
 /// Provider versions in a mirror laid out as `<host>/<namespace>/<type>/<version>/`.
 fn count_providers(mirror: &std::path::Path) -> usize {
     let children = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path()).filter(|path| path.is_dir()).collect()
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.is_dir())
+            .collect()
     };
     children(mirror)
         .iter()
@@ -68,20 +113,38 @@ async fn stack_check(project: &Project, name: &str) -> Check {
     let check_name = format!("stack {name}");
     let stack = match project.load_stack(name) {
         Ok(stack) => stack,
-        Err(error) => return Check { name: check_name, ok: false, detail: error.to_string() },
+        Err(error) => {
+            return Check {
+                name: check_name,
+                ok: false,
+                detail: error.to_string(),
+            };
+        }
     };
     let conn_str = match &stack.backend {
         Backend::Pg { conn_str_env, .. } => match std::env::var(conn_str_env) {
             Ok(value) => Some(SecretString::from(value)),
             Err(_) => {
-                return Check { name: check_name, ok: false, detail: format!("pg backend: ${conn_str_env} is not set") };
+                return Check {
+                    name: check_name,
+                    ok: false,
+                    detail: format!("pg backend: ${conn_str_env} is not set"),
+                };
             }
         },
         _ => None,
     };
     let label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     match backend_probe::probe(&stack.backend, conn_str.as_ref()).await {
-        Ok(()) => Check { name: check_name, ok: true, detail: format!("backend {label} reachable") },
-        Err(reason) => Check { name: check_name, ok: false, detail: format!("backend {label} unreachable: {reason}") },
+        Ok(()) => Check {
+            name: check_name,
+            ok: true,
+            detail: format!("backend {label} reachable"),
+        },
+        Err(reason) => Check {
+            name: check_name,
+            ok: false,
+            detail: format!("backend {label} unreachable: {reason}"),
+        },
     }
 }

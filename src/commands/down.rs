@@ -5,19 +5,32 @@ use super::report::{Report, StackRun};
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 
-pub async fn down(context: &Context, stack: &str, workspace: &str, delete_workspace: bool) -> Result<Report, Error> {
+pub async fn down(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+    delete_workspace: bool,
+) -> Result<Report, Error> {
     let mut prepared = prepare(context, stack, workspace).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace);
     if let Some(dir) = plan_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
     }
-    tracing::info!("planning the destruction of {} (workspace {workspace})", prepared.stack.name);
+    tracing::info!(
+        "planning the destruction of {} (workspace {workspace})",
+        prepared.stack.name
+    );
     let result = async {
         let summary = match prepared.tofu.plan(workspace, &plan_file, true).await? {
             PlanOutcome::NoChanges => PlanSummary::default(),
             PlanOutcome::Changes => {
                 let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
-                tracing::info!("destroying {} resources of {}", summary.changes.len(), prepared.stack.name);
+                tracing::info!(
+                    "destroying {} resources of {}",
+                    summary.changes.len(),
+                    prepared.stack.name
+                );
                 prepared.tofu.apply(workspace, &plan_file).await?;
                 summary
             }
@@ -34,6 +47,14 @@ pub async fn down(context: &Context, stack: &str, workspace: &str, delete_worksp
         Ok(done) => done,
         Err(error) => return Err(prepared.explain(error).await),
     };
-    let run = StackRun { stack: prepared.stack.name.clone(), workspace: workspace.to_string(), changed: !summary.changes.is_empty(), summary };
-    Ok(Report::Down { run, workspace_deleted })
+    let run = StackRun {
+        stack: prepared.stack.name.clone(),
+        workspace: workspace.to_string(),
+        changed: !summary.changes.is_empty(),
+        summary,
+    };
+    Ok(Report::Down {
+        run,
+        workspace_deleted,
+    })
 }

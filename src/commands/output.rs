@@ -10,5 +10,9 @@ pub async fn output(context: &Context, stack: &str, workspace: &str) -> Result<R
         Ok(outputs) => outputs,
         Err(error) => return Err(prepared.explain(error).await),
     };
-    Ok(Report::Output { stack: prepared.stack.name.clone(), workspace: workspace.to_string(), outputs: OutputEntry::from_outputs(&outputs) })
+    Ok(Report::Output {
+        stack: prepared.stack.name.clone(),
+        workspace: workspace.to_string(),
+        outputs: OutputEntry::from_outputs(&outputs),
+    })
 }

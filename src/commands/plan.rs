@@ -18,14 +18,28 @@ pub struct PlanArgs {
 pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
     let mut prepared = prepare(context, &args.stack, &args.workspace).await?;
     let plan_file = match args.out {
-        Some(path) => std::path::absolute(&path).map_err(|error| Error::io("resolving --out", error))?,
-        None => prepared.build_dir.join("plans").join(format!("{}.tfplan", args.workspace)),
+        Some(path) => {
+            std::path::absolute(&path).map_err(|error| Error::io("resolving --out", error))?
+        }
+        None => prepared
+            .build_dir
+            .join("plans")
+            .join(format!("{}.tfplan", args.workspace)),
     };
     if let Some(dir) = plan_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
     }
-    tracing::info!("planning {} (workspace {})", prepared.stack.name, args.workspace);
-    let outcome = match prepared.tofu.plan(&args.workspace, &plan_file, args.destroy).await {
+    tracing::info!(
+        "planning {} (workspace {})",
+        prepared.stack.name,
+        args.workspace
+    );
+    let outcome = match prepared
+        .tofu
+        .plan(&args.workspace, &plan_file, args.destroy)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(error) => return Err(prepared.explain(error).await),
     };
@@ -33,7 +47,15 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         PlanOutcome::Changes => prepared.tofu.show_plan(&args.workspace, &plan_file).await?,
         PlanOutcome::NoChanges => PlanSummary::default(),
     };
-    let run = StackRun { stack: prepared.stack.name.clone(), workspace: args.workspace, changed: outcome == PlanOutcome::Changes, summary };
-    Ok(Report::Plan { run, plan_file, detailed_exitcode: args.detailed_exitcode })
+    let run = StackRun {
+        stack: prepared.stack.name.clone(),
+        workspace: args.workspace,
+        changed: outcome == PlanOutcome::Changes,
+        summary,
+    };
+    Ok(Report::Plan {
+        run,
+        plan_file,
+        detailed_exitcode: args.detailed_exitcode,
+    })
 }
-

@@ -11,7 +11,9 @@ use crate::render::{backend_config, render_root};
 pub fn render(project: &Project, stack: &str, out: Option<&Path>) -> Result<Report, Error> {
     let stack = project.load_stack(stack)?;
     let dir = match out {
-        Some(dir) => std::path::absolute(dir).map_err(|error| Error::io("resolving --out", error))?,
+        Some(dir) => {
+            std::path::absolute(dir).map_err(|error| Error::io("resolving --out", error))?
+        }
         None => project.build_dir(&stack.name),
     };
     let root = render_root(&stack, &dir, &project.modules_dir());
@@ -21,7 +23,14 @@ pub fn render(project: &Project, stack: &str, out: Option<&Path>) -> Result<Repo
         files.push(dir.join(name));
     }
     let backend = dir.join("backend.tfbackend");
-    write_if_changed(&backend, &backend_config(&stack.backend, &project.state_dir(&stack.name)))?;
+    write_if_changed(
+        &backend,
+        &backend_config(&stack.backend, &project.state_dir(&stack.name)),
+    )?;
     files.push(backend);
-    Ok(Report::Render { stack: stack.name, dir, files })
+    Ok(Report::Render {
+        stack: stack.name,
+        dir,
+        files,
+    })
 }

@@ -73,8 +73,16 @@ impl OutputEntry {
             .0
             .iter()
             .map(|(name, value)| match value {
-                OutputValue::Plain(value) => Self { name: name.clone(), sensitive: false, value: Some(value.clone()) },
-                OutputValue::Sensitive(_) => Self { name: name.clone(), sensitive: true, value: None },
+                OutputValue::Plain(value) => Self {
+                    name: name.clone(),
+                    sensitive: false,
+                    value: Some(value.clone()),
+                },
+                OutputValue::Sensitive(_) => Self {
+                    name: name.clone(),
+                    sensitive: true,
+                    value: None,
+                },
             })
             .collect()
     }
@@ -93,7 +101,11 @@ impl Report {
     /// unhealthy doctor, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Report::Plan { run, detailed_exitcode: true, .. } if run.changed => 2,
+            Report::Plan {
+                run,
+                detailed_exitcode: true,
+                ..
+            } if run.changed => 2,
             Report::Doctor { healthy: false, .. } => 1,
             _ => 0,
         }

@@ -9,7 +9,8 @@ pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Repor
     let mut prepared = prepare(context, stack, workspace).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace);
     if let Some(dir) = plan_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
     }
     tracing::info!("planning {} (workspace {workspace})", prepared.stack.name);
     let result = async {
@@ -17,7 +18,11 @@ pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Repor
             PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
             PlanOutcome::Changes => {
                 let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
-                tracing::info!("applying {} changes to {}", summary.changes.len(), prepared.stack.name);
+                tracing::info!(
+                    "applying {} changes to {}",
+                    summary.changes.len(),
+                    prepared.stack.name
+                );
                 prepared.tofu.apply(workspace, &plan_file).await?;
                 let outputs = prepared.tofu.outputs(workspace).await?;
                 Ok((summary, Some(outputs)))
@@ -30,7 +35,15 @@ pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Repor
         Ok(done) => done,
         Err(error) => return Err(prepared.explain(error).await),
     };
-    let run = StackRun { stack: prepared.stack.name.clone(), workspace: workspace.to_string(), changed: outputs.is_some(), summary };
-    let outputs = outputs.as_ref().map(OutputEntry::from_outputs).unwrap_or_default();
+    let run = StackRun {
+        stack: prepared.stack.name.clone(),
+        workspace: workspace.to_string(),
+        changed: outputs.is_some(),
+        summary,
+    };
+    let outputs = outputs
+        .as_ref()
+        .map(OutputEntry::from_outputs)
+        .unwrap_or_default();
     Ok(Report::Up { run, outputs })
 }

@@ -57,13 +57,26 @@ impl EngineBinary {
             .env("CHECKPOINT_DISABLE", "1")
             .output()
             .await
-            .map_err(|source| EngineError::Spawn { program: path.to_path_buf(), source })?;
+            .map_err(|source| EngineError::Spawn {
+                program: path.to_path_buf(),
+                source,
+            })?;
         let text = String::from_utf8_lossy(&output.stdout);
-        let (kind, version) = parse_version_line(&text).ok_or_else(|| EngineError::UnknownEngine {
+        let (kind, version) =
+            parse_version_line(&text).ok_or_else(|| EngineError::UnknownEngine {
+                path: path.to_path_buf(),
+                output: text
+                    .lines()
+                    .find(|line| !line.trim().is_empty())
+                    .unwrap_or_default()
+                    .to_string(),
+            })?;
+        let binary = Self {
             path: path.to_path_buf(),
-            output: text.lines().find(|line| !line.trim().is_empty()).unwrap_or_default().to_string(),
-        })?;
-        let binary = Self { path: path.to_path_buf(), kind, version, identity };
+            kind,
+            version,
+            identity,
+        };
         binary.check_minimum()?;
         if let Some(file) = cache_file
             && let Ok(json) = serde_json::to_string(&binary)
@@ -88,9 +101,21 @@ impl EngineBinary {
 }
 
 fn identity(path: &Path) -> Result<String, EngineError> {
-    let metadata = std::fs::metadata(path).map_err(|source| EngineError::Spawn { program: path.to_path_buf(), source })?;
-    let modified = metadata.modified().ok().and_then(|time| time.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    Ok(format!("{}:{}:{}", path.display(), metadata.len(), modified))
+    let metadata = std::fs::metadata(path).map_err(|source| EngineError::Spawn {
+        program: path.to_path_buf(),
+        source,
+    })?;
+    let modified = metadata
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Ok(format!(
+        "{}:{}:{}",
+        path.display(),
+        metadata.len(),
+        modified
+    ))
 }
 
 fn read_cached(file: &Path, identity: &str) -> Option<EngineBinary> {
@@ -116,7 +141,11 @@ fn parse_version_line(text: &str) -> Option<(EngineKind, String)> {
 fn parse_semver(version: &str) -> Option<(u64, u64, u64)> {
     let core = version.split(['-', '+']).next()?;
     let mut parts = core.split('.').map(|part| part.parse::<u64>().ok());
-    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
@@ -125,9 +154,18 @@ mod tests {
 
     #[test]
     fn recognises_both_engines() {
-        assert_eq!(parse_version_line("OpenTofu v1.12.6\non linux_amd64"), Some((EngineKind::OpenTofu, "1.12.6".into())));
-        assert_eq!(parse_version_line("Terraform v1.11.4\n"), Some((EngineKind::Terraform, "1.11.4".into())));
-        assert_eq!(parse_version_line("Warning: no config\n\nOpenTofu v1.12.6"), Some((EngineKind::OpenTofu, "1.12.6".into())));
+        assert_eq!(
+            parse_version_line("OpenTofu v1.12.6\non linux_amd64"),
+            Some((EngineKind::OpenTofu, "1.12.6".into()))
+        );
+        assert_eq!(
+            parse_version_line("Terraform v1.11.4\n"),
+            Some((EngineKind::Terraform, "1.11.4".into()))
+        );
+        assert_eq!(
+            parse_version_line("Warning: no config\n\nOpenTofu v1.12.6"),
+            Some((EngineKind::OpenTofu, "1.12.6".into()))
+        );
         assert_eq!(parse_version_line("Pulumi v3"), None);
     }
 

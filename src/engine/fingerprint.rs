@@ -32,7 +32,10 @@ impl Fingerprint {
             .flatten()
             .flatten()
             .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "tf" || ext == "json"))
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|ext| ext == "tf" || ext == "json")
+            })
             .collect();
         files.sort();
         for file in files {
@@ -41,6 +44,10 @@ impl Fingerprint {
     }
 
     pub(crate) fn finish(self) -> String {
-        self.0.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+        self.0
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 }

@@ -55,7 +55,10 @@ impl PlanSummary {
             .into_iter()
             .filter_map(|change| {
                 let action = action_of(&change.change.actions)?;
-                Some(ResourceChange { address: change.address, action })
+                Some(ResourceChange {
+                    address: change.address,
+                    action,
+                })
             })
             .collect();
         changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -65,17 +68,26 @@ impl PlanSummary {
             .filter(|(_, change)| action_of(&change.actions).is_some())
             .map(|(name, _)| name)
             .collect();
-        Ok(Self { changes, output_changes })
+        Ok(Self {
+            changes,
+            output_changes,
+        })
     }
 
     /// How many resources the plan changes with `action`.
     pub fn count(&self, action: ResourceAction) -> usize {
-        self.changes.iter().filter(|change| change.action == action).count()
+        self.changes
+            .iter()
+            .filter(|change| change.action == action)
+            .count()
     }
 
     /// Addresses changed with `action`.
     pub fn addresses(&self, action: ResourceAction) -> impl Iterator<Item = &str> {
-        self.changes.iter().filter(move |change| change.action == action).map(|change| change.address.as_str())
+        self.changes
+            .iter()
+            .filter(move |change| change.action == action)
+            .map(|change| change.address.as_str())
     }
 }
 
@@ -108,7 +120,12 @@ mod tests {
         let summary = PlanSummary::from_show_json(json).unwrap();
         assert_eq!(summary.count(ResourceAction::Create), 1);
         assert_eq!(summary.count(ResourceAction::Replace), 1);
-        assert_eq!(summary.addresses(ResourceAction::Delete).collect::<Vec<_>>(), ["d.x"]);
+        assert_eq!(
+            summary
+                .addresses(ResourceAction::Delete)
+                .collect::<Vec<_>>(),
+            ["d.x"]
+        );
         assert_eq!(summary.changes[0].address, "a.x");
         assert_eq!(summary.output_changes, ["o"]);
     }

@@ -54,15 +54,24 @@ pub(crate) async fn run(
         .args(&invocation.args)
         .current_dir(invocation.cwd)
         .envs(invocation.env.iter().map(|(key, value)| (key, value)))
-        .envs(invocation.secret_env.iter().map(|(key, value)| (key, value.expose_secret())))
+        .envs(
+            invocation
+                .secret_env
+                .iter()
+                .map(|(key, value)| (key, value.expose_secret())),
+        )
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .map_err(|source| EngineError::Spawn { program: invocation.program.to_path_buf(), source })?;
-    let pid = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
+    let mut child = command.spawn().map_err(|source| EngineError::Spawn {
+        program: invocation.program.to_path_buf(),
+        source,
+    })?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let stderr_task = tokio::spawn(async move {
         let mut text = String::new();
@@ -99,14 +108,19 @@ pub(crate) async fn run(
     if let Some(error) = first_error {
         return Err(error);
     }
-    Ok(Completed { code: status.code().unwrap_or(1), stderr })
+    Ok(Completed {
+        code: status.code().unwrap_or(1),
+        stderr,
+    })
 }
 
 fn respond_to_interrupt(count: u32, pid: Option<Pid>, second_at: &mut Option<Instant>) {
     let Some(pid) = pid else { return };
     match count {
         1 => {
-            tracing::warn!("interrupt received: asking tofu to stop; waiting for it to save state and release the lock");
+            tracing::warn!(
+                "interrupt received: asking tofu to stop; waiting for it to save state and release the lock"
+            );
             let _ = kill(pid, Signal::SIGINT);
         }
         _ if second_at.is_some_and(|at| at.elapsed() <= FORCE_WINDOW) => {

@@ -18,7 +18,12 @@ pub(crate) struct Progress {
 
 impl Progress {
     pub(crate) fn new(show_planned: bool) -> Self {
-        Self { terminal: std::io::stderr().is_terminal(), show_planned, in_flight: BTreeMap::new(), status_shown: false }
+        Self {
+            terminal: std::io::stderr().is_terminal(),
+            show_planned,
+            in_flight: BTreeMap::new(),
+            status_shown: false,
+        }
     }
 
     pub(crate) fn show(&mut self, event: &UiEvent) {
@@ -32,23 +37,42 @@ impl Progress {
             }
             UiEvent::ApplyStart { address, action } => {
                 self.in_flight.insert(address.clone(), (action.clone(), 0));
-                if self.terminal { self.status() } else { self.line(&format!("  {} {address}", present(action))) }
+                if self.terminal {
+                    self.status()
+                } else {
+                    self.line(&format!("  {} {address}", present(action)))
+                }
             }
-            UiEvent::ApplyProgress { address, elapsed_seconds } => {
+            UiEvent::ApplyProgress {
+                address,
+                elapsed_seconds,
+            } => {
                 if let Some(entry) = self.in_flight.get_mut(address) {
                     entry.1 = *elapsed_seconds;
                 }
                 if self.terminal {
                     self.status();
                 } else if elapsed_seconds % 30 == 0 {
-                    self.line(&format!("  still working on {address} ({elapsed_seconds}s)"));
+                    self.line(&format!(
+                        "  still working on {address} ({elapsed_seconds}s)"
+                    ));
                 }
             }
-            UiEvent::ApplyComplete { address, action, elapsed_seconds } => {
+            UiEvent::ApplyComplete {
+                address,
+                action,
+                elapsed_seconds,
+            } => {
                 self.in_flight.remove(address);
-                self.line(&format!("  {} {address} ({elapsed_seconds}s)", past(action)));
+                self.line(&format!(
+                    "  {} {address} ({elapsed_seconds}s)",
+                    past(action)
+                ));
             }
-            UiEvent::ApplyErrored { address, elapsed_seconds } => {
+            UiEvent::ApplyErrored {
+                address,
+                elapsed_seconds,
+            } => {
                 self.in_flight.remove(address);
                 self.line(&format!("  failed {address} ({elapsed_seconds}s)"));
             }
@@ -73,10 +97,18 @@ impl Progress {
     }
 
     fn status(&mut self) {
-        let Some((address, (action, elapsed))) = self.in_flight.iter().max_by_key(|(_, (_, elapsed))| *elapsed) else {
+        let Some((address, (action, elapsed))) = self
+            .in_flight
+            .iter()
+            .max_by_key(|(_, (_, elapsed))| *elapsed)
+        else {
             return self.finish();
         };
-        let text = format!("  [{} in progress] {} {address} ({elapsed}s)", self.in_flight.len(), present(action));
+        let text = format!(
+            "  [{} in progress] {} {address} ({elapsed}s)",
+            self.in_flight.len(),
+            present(action)
+        );
         eprint!("\r\x1b[2K{text}");
         let _ = std::io::stderr().flush();
         self.status_shown = true;
@@ -89,14 +121,18 @@ fn diagnostic_text(diagnostic: &Diagnostic) -> String {
         text.push_str(&format!(" ({address})"));
     }
     if !diagnostic.detail.trim().is_empty() {
-        text.push_str(&format!("\n  {}", diagnostic.detail.trim().replace('\n', "\n  ")));
+        text.push_str(&format!(
+            "\n  {}",
+            diagnostic.detail.trim().replace('\n', "\n  ")
+        ));
     }
     text
 }
 
 /// Warnings that are expected for a generated root installing from a mirror, and say nothing actionable.
 fn is_noise(diagnostic: &Diagnostic) -> bool {
-    diagnostic.severity == "warning" && diagnostic.summary == "Incomplete lock file information for providers"
+    diagnostic.severity == "warning"
+        && diagnostic.summary == "Incomplete lock file information for providers"
 }
 
 fn present(action: &str) -> &'static str {

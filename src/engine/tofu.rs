@@ -43,8 +43,18 @@ pub struct Tofu {
 const INIT_FINGERPRINT: &str = ".terraform/wildside-init.sha256";
 
 impl Tofu {
-    pub fn new(settings: EngineSettings, dir: PathBuf, secret_env: Vec<(String, SecretString)>, interrupts: Interrupts) -> Self {
-        Self { settings, dir, secret_env, interrupts }
+    pub fn new(
+        settings: EngineSettings,
+        dir: PathBuf,
+        secret_env: Vec<(String, SecretString)>,
+        interrupts: Interrupts,
+    ) -> Self {
+        Self {
+            settings,
+            dir,
+            secret_env,
+            interrupts,
+        }
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -59,21 +69,37 @@ impl Tofu {
     }
 
     /// Runs `tofu init` and records the fingerprint of what it depended on.
-    pub async fn init(&mut self, backend_config: &Path, module_dirs: &[PathBuf]) -> Result<(), EngineError> {
-        let mut args = vec!["init".to_string(), "-input=false".into(), "-reconfigure".into(), "-json".into()];
+    pub async fn init(
+        &mut self,
+        backend_config: &Path,
+        module_dirs: &[PathBuf],
+    ) -> Result<(), EngineError> {
+        let mut args = vec![
+            "init".to_string(),
+            "-input=false".into(),
+            "-reconfigure".into(),
+            "-json".into(),
+        ];
         args.push(format!("-backend-config={}", backend_config.display()));
         args.push(format!("-lock-timeout={}", self.settings.lock_timeout));
         self.checked("init", args, None).await?;
         let fingerprint = self.init_fingerprint(backend_config, module_dirs);
         std::fs::write(self.dir.join(INIT_FINGERPRINT), fingerprint)
             .map_err(|error| EngineError::io("saving the init fingerprint", error))
-
     }
 
     fn init_fingerprint(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> String {
         let mut fingerprint = Fingerprint::default();
         fingerprint.add("engine", self.settings.binary.identity.as_bytes());
-        fingerprint.add("secret-env-names", self.secret_env.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(",").as_bytes());
+        fingerprint.add(
+            "secret-env-names",
+            self.secret_env
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+                .as_bytes(),
+        );
         if let Some(config) = &self.settings.cli_config {
             fingerprint.add_file(config);
         }
@@ -88,7 +114,13 @@ impl Tofu {
 
     /// Workspaces that exist in the backend, in tofu's order.
     pub async fn workspaces(&mut self) -> Result<Vec<String>, EngineError> {
-        let text = self.collect("workspace list", vec!["workspace".into(), "list".into()], None).await?;
+        let text = self
+            .collect(
+                "workspace list",
+                vec!["workspace".into(), "list".into()],
+                None,
+            )
+            .await?;
         Ok(text
             .lines()
             .map(|line| line.trim_start_matches('*').trim().to_string())
@@ -98,21 +130,42 @@ impl Tofu {
 
     /// Makes sure `workspace` exists (`default` always does).
     pub async fn ensure_workspace(&mut self, workspace: &str) -> Result<(), EngineError> {
-        if workspace == "default" || self.workspaces().await?.iter().any(|name| name == workspace) {
+        if workspace == "default"
+            || self
+                .workspaces()
+                .await?
+                .iter()
+                .any(|name| name == workspace)
+        {
             return Ok(());
         }
-        let args = vec!["workspace".into(), "new".into(), format!("-lock-timeout={}", self.settings.lock_timeout), workspace.into()];
+        let args = vec![
+            "workspace".into(),
+            "new".into(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            workspace.into(),
+        ];
         self.collect("workspace new", args, None).await.map(drop)
     }
 
     /// Deletes `workspace`, which must hold no resources.
     pub async fn delete_workspace(&mut self, workspace: &str) -> Result<(), EngineError> {
-        let args = vec!["workspace".into(), "delete".into(), format!("-lock-timeout={}", self.settings.lock_timeout), workspace.into()];
+        let args = vec![
+            "workspace".into(),
+            "delete".into(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            workspace.into(),
+        ];
         self.collect("workspace delete", args, None).await.map(drop)
     }
 
     /// Plans into `plan_file`; `destroy` plans the removal of everything.
-    pub async fn plan(&mut self, workspace: &str, plan_file: &Path, destroy: bool) -> Result<PlanOutcome, EngineError> {
+    pub async fn plan(
+        &mut self,
+        workspace: &str,
+        plan_file: &Path,
+        destroy: bool,
+    ) -> Result<PlanOutcome, EngineError> {
         let mut args = vec![
             "plan".to_string(),
             "-input=false".into(),
@@ -128,7 +181,11 @@ impl Tofu {
         match completed.code {
             0 => Ok(PlanOutcome::NoChanges),
             2 => Ok(PlanOutcome::Changes),
-            _ => Err(EngineError::Failed { command: "plan".into(), diagnostics, stderr: completed.stderr }),
+            _ => Err(EngineError::Failed {
+                command: "plan".into(),
+                diagnostics,
+                stderr: completed.stderr,
+            }),
         }
     }
 
@@ -158,33 +215,72 @@ impl Tofu {
     }
 
     /// The typed summary of a saved plan.
-    pub async fn show_plan(&mut self, workspace: &str, plan_file: &Path) -> Result<PlanSummary, EngineError> {
-        let args = vec!["show".into(), "-json".into(), plan_file.display().to_string()];
+    pub async fn show_plan(
+        &mut self,
+        workspace: &str,
+        plan_file: &Path,
+    ) -> Result<PlanSummary, EngineError> {
+        let args = vec![
+            "show".into(),
+            "-json".into(),
+            plan_file.display().to_string(),
+        ];
         let json = self.collect("show", args, Some(workspace)).await?;
-        PlanSummary::from_show_json(&json).map_err(|source| EngineError::Decode { command: "show -json".into(), source })
+        PlanSummary::from_show_json(&json).map_err(|source| EngineError::Decode {
+            command: "show -json".into(),
+            source,
+        })
     }
 
     /// The workspace's outputs.
     pub async fn outputs(&mut self, workspace: &str) -> Result<Outputs, EngineError> {
-        let json = self.collect("output", vec!["output".into(), "-json".into()], Some(workspace)).await?;
-        Outputs::from_json(&json).map_err(|source| EngineError::Decode { command: "output -json".into(), source })
+        let json = self
+            .collect(
+                "output",
+                vec!["output".into(), "-json".into()],
+                Some(workspace),
+            )
+            .await?;
+        Outputs::from_json(&json).map_err(|source| EngineError::Decode {
+            command: "output -json".into(),
+            source,
+        })
     }
 
-    async fn streamed_checked(&mut self, command: &str, args: Vec<String>, workspace: &str) -> Result<(), EngineError> {
+    async fn streamed_checked(
+        &mut self,
+        command: &str,
+        args: Vec<String>,
+        workspace: &str,
+    ) -> Result<(), EngineError> {
         let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;
         if completed.code == 0 {
             Ok(())
         } else {
-            Err(EngineError::Failed { command: command.into(), diagnostics, stderr: completed.stderr })
+            Err(EngineError::Failed {
+                command: command.into(),
+                diagnostics,
+                stderr: completed.stderr,
+            })
         }
     }
 
     /// Runs a `-json` command, showing progress and collecting diagnostics.
-    async fn streamed(&mut self, args: Vec<String>, workspace: Option<&str>) -> Result<(Completed, Vec<Diagnostic>), EngineError> {
+    async fn streamed(
+        &mut self,
+        args: Vec<String>,
+        workspace: Option<&str>,
+    ) -> Result<(Completed, Vec<Diagnostic>), EngineError> {
         let mut progress = Progress::new(args.first().is_some_and(|command| command == "plan"));
         let mut diagnostics = Vec::new();
         let env = self.env(workspace);
-        let invocation = Invocation { program: &self.settings.binary.path, args, cwd: &self.dir, env, secret_env: &self.secret_env };
+        let invocation = Invocation {
+            program: &self.settings.binary.path,
+            args,
+            cwd: &self.dir,
+            env,
+            secret_env: &self.secret_env,
+        };
         let result = run(invocation, &mut self.interrupts, |line| {
             let event = parse_line(line)?;
             progress.show(&event);
@@ -198,20 +294,40 @@ impl Tofu {
         Ok((result?, diagnostics))
     }
 
-    async fn checked(&mut self, command: &str, args: Vec<String>, workspace: Option<&str>) -> Result<(), EngineError> {
+    async fn checked(
+        &mut self,
+        command: &str,
+        args: Vec<String>,
+        workspace: Option<&str>,
+    ) -> Result<(), EngineError> {
         let (completed, diagnostics) = self.streamed(args, workspace).await?;
         if completed.code == 0 {
             Ok(())
         } else {
-            Err(EngineError::Failed { command: command.into(), diagnostics, stderr: completed.stderr })
+            Err(EngineError::Failed {
+                command: command.into(),
+                diagnostics,
+                stderr: completed.stderr,
+            })
         }
     }
 
     /// Runs a command whose stdout is a document (not a stream) and returns it.
-    async fn collect(&mut self, command: &str, args: Vec<String>, workspace: Option<&str>) -> Result<String, EngineError> {
+    async fn collect(
+        &mut self,
+        command: &str,
+        args: Vec<String>,
+        workspace: Option<&str>,
+    ) -> Result<String, EngineError> {
         let mut text = String::new();
         let env = self.env(workspace);
-        let invocation = Invocation { program: &self.settings.binary.path, args, cwd: &self.dir, env, secret_env: &self.secret_env };
+        let invocation = Invocation {
+            program: &self.settings.binary.path,
+            args,
+            cwd: &self.dir,
+            env,
+            secret_env: &self.secret_env,
+        };
         let completed = run(invocation, &mut self.interrupts, |line| {
             text.push_str(line);
             text.push('\n');
@@ -221,8 +337,16 @@ impl Tofu {
         if completed.code == 0 {
             Ok(text)
         } else {
-            let stderr = if completed.stderr.trim().is_empty() { text } else { completed.stderr };
-            Err(EngineError::Failed { command: command.into(), diagnostics: Vec::new(), stderr })
+            let stderr = if completed.stderr.trim().is_empty() {
+                text
+            } else {
+                completed.stderr
+            };
+            Err(EngineError::Failed {
+                command: command.into(),
+                diagnostics: Vec::new(),
+                stderr,
+            })
         }
     }
 

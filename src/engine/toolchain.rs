@@ -39,11 +39,17 @@ impl Toolchain {
             .filter_map(|line| line.split_once('='))
             .map(|(key, value)| (key.trim().to_string(), value.trim().to_string()))
             .collect();
-        Self { entries, manifest: Some(manifest) }
+        Self {
+            entries,
+            manifest: Some(manifest),
+        }
     }
 
     /// A recorded path, such as `WILDSIDE_TOFU_BIN`, if it still exists.
     pub fn path(&self, key: &str) -> Option<PathBuf> {
-        self.entries.get(key).map(PathBuf::from).filter(|path| path.exists())
+        self.entries
+            .get(key)
+            .map(PathBuf::from)
+            .filter(|path| path.exists())
     }
 }

@@ -22,16 +22,43 @@ pub struct Diagnostic {
 /// The messages wildside-tofu acts on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UiEvent {
-    Version { ui: String },
+    Version {
+        ui: String,
+    },
     Diagnostic(Diagnostic),
-    PlannedChange { address: String, action: String },
-    ChangeSummary { add: u64, change: u64, remove: u64, operation: String },
-    ApplyStart { address: String, action: String },
-    ApplyProgress { address: String, elapsed_seconds: u64 },
-    ApplyComplete { address: String, action: String, elapsed_seconds: u64 },
-    ApplyErrored { address: String, elapsed_seconds: u64 },
-    RefreshStart { address: String },
-    Log { message: String },
+    PlannedChange {
+        address: String,
+        action: String,
+    },
+    ChangeSummary {
+        add: u64,
+        change: u64,
+        remove: u64,
+        operation: String,
+    },
+    ApplyStart {
+        address: String,
+        action: String,
+    },
+    ApplyProgress {
+        address: String,
+        elapsed_seconds: u64,
+    },
+    ApplyComplete {
+        address: String,
+        action: String,
+        elapsed_seconds: u64,
+    },
+    ApplyErrored {
+        address: String,
+        elapsed_seconds: u64,
+    },
+    RefreshStart {
+        address: String,
+    },
+    Log {
+        message: String,
+    },
     /// A message type this version does not act on.
     Other,
 }
@@ -39,11 +66,28 @@ pub enum UiEvent {
 /// Decodes one line. Lines that are not JSON objects (tofu sometimes prints plain text) become [`UiEvent::Log`].
 pub fn parse_line(line: &str) -> Result<UiEvent, EngineError> {
     let Ok(value) = serde_json::from_str::<Value>(line) else {
-        return Ok(UiEvent::Log { message: line.to_string() });
+        return Ok(UiEvent::Log {
+            message: line.to_string(),
+        });
     };
-    let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string();
-    let number = |pointer: &str| value.pointer(pointer).and_then(Value::as_u64).unwrap_or_default();
-    let event = match value.get("type").and_then(Value::as_str).unwrap_or_default() {
+    let text = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let number = |pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_u64)
+            .unwrap_or_default()
+    };
+    let event = match value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+    {
         "version" => {
             let ui = text("/ui");
             if !ui.starts_with("1.") && ui != "1" {
@@ -55,25 +99,44 @@ pub fn parse_line(line: &str) -> Result<UiEvent, EngineError> {
             severity: text("/diagnostic/severity"),
             summary: text("/diagnostic/summary"),
             detail: text("/diagnostic/detail"),
-            address: value.pointer("/diagnostic/address").and_then(Value::as_str).map(str::to_string),
+            address: value
+                .pointer("/diagnostic/address")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         }),
-        "planned_change" => UiEvent::PlannedChange { address: text("/change/resource/addr"), action: text("/change/action") },
+        "planned_change" => UiEvent::PlannedChange {
+            address: text("/change/resource/addr"),
+            action: text("/change/action"),
+        },
         "change_summary" => UiEvent::ChangeSummary {
             add: number("/changes/add"),
             change: number("/changes/change"),
             remove: number("/changes/remove"),
             operation: text("/changes/operation"),
         },
-        "apply_start" => UiEvent::ApplyStart { address: text("/hook/resource/addr"), action: text("/hook/action") },
-        "apply_progress" => UiEvent::ApplyProgress { address: text("/hook/resource/addr"), elapsed_seconds: number("/hook/elapsed_seconds") },
+        "apply_start" => UiEvent::ApplyStart {
+            address: text("/hook/resource/addr"),
+            action: text("/hook/action"),
+        },
+        "apply_progress" => UiEvent::ApplyProgress {
+            address: text("/hook/resource/addr"),
+            elapsed_seconds: number("/hook/elapsed_seconds"),
+        },
         "apply_complete" => UiEvent::ApplyComplete {
             address: text("/hook/resource/addr"),
             action: text("/hook/action"),
             elapsed_seconds: number("/hook/elapsed_seconds"),
         },
-        "apply_errored" => UiEvent::ApplyErrored { address: text("/hook/resource/addr"), elapsed_seconds: number("/hook/elapsed_seconds") },
-        "refresh_start" => UiEvent::RefreshStart { address: text("/hook/resource/addr") },
-        "log" => UiEvent::Log { message: text("/@message") },
+        "apply_errored" => UiEvent::ApplyErrored {
+            address: text("/hook/resource/addr"),
+            elapsed_seconds: number("/hook/elapsed_seconds"),
+        },
+        "refresh_start" => UiEvent::RefreshStart {
+            address: text("/hook/resource/addr"),
+        },
+        "log" => UiEvent::Log {
+            message: text("/@message"),
+        },
         _ => UiEvent::Other,
     };
     Ok(event)
@@ -86,21 +149,40 @@ mod tests {
     #[test]
     fn decodes_recorded_messages() {
         let version = r#"{"@level":"info","@message":"OpenTofu 1.12.6","type":"version","tofu":"1.12.6","ui":"1.2"}"#;
-        assert_eq!(parse_line(version).unwrap(), UiEvent::Version { ui: "1.2".into() });
+        assert_eq!(
+            parse_line(version).unwrap(),
+            UiEvent::Version { ui: "1.2".into() }
+        );
         let change = r#"{"@level":"info","type":"planned_change","change":{"resource":{"addr":"module.a.terraform_data.b"},"action":"create"}}"#;
         assert_eq!(
             parse_line(change).unwrap(),
-            UiEvent::PlannedChange { address: "module.a.terraform_data.b".into(), action: "create".into() }
+            UiEvent::PlannedChange {
+                address: "module.a.terraform_data.b".into(),
+                action: "create".into()
+            }
         );
         let diagnostic = r#"{"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"Error acquiring the state lock","detail":"Lock Info:\n  ID: 1"}}"#;
-        let UiEvent::Diagnostic(diagnostic) = parse_line(diagnostic).unwrap() else { panic!("not a diagnostic") };
+        let UiEvent::Diagnostic(diagnostic) = parse_line(diagnostic).unwrap() else {
+            panic!("not a diagnostic")
+        };
         assert_eq!(diagnostic.summary, "Error acquiring the state lock");
     }
 
     #[test]
     fn ignores_unknown_types_and_refuses_unknown_major_versions() {
-        assert_eq!(parse_line(r#"{"type":"brand_new_thing"}"#).unwrap(), UiEvent::Other);
-        assert!(matches!(parse_line(r#"{"type":"version","ui":"2.0"}"#), Err(EngineError::UiVersion(_))));
-        assert_eq!(parse_line("plain text").unwrap(), UiEvent::Log { message: "plain text".into() });
+        assert_eq!(
+            parse_line(r#"{"type":"brand_new_thing"}"#).unwrap(),
+            UiEvent::Other
+        );
+        assert!(matches!(
+            parse_line(r#"{"type":"version","ui":"2.0"}"#),
+            Err(EngineError::UiVersion(_))
+        ));
+        assert_eq!(
+            parse_line("plain text").unwrap(),
+            UiEvent::Log {
+                message: "plain text".into()
+            }
+        );
     }
 }

@@ -17,9 +17,20 @@ pub fn backend_config(backend: &Backend, state_dir: &Path) -> String {
             let dir = path.clone().unwrap_or_else(|| state_dir.to_path_buf());
             body = body
                 .add_attribute(("path", dir.join("terraform.tfstate").display().to_string()))
-                .add_attribute(("workspace_dir", dir.join("workspaces").display().to_string()));
+                .add_attribute((
+                    "workspace_dir",
+                    dir.join("workspaces").display().to_string(),
+                ));
         }
-        Backend::S3 { bucket, key, region, endpoint, workspace_key_prefix, use_lockfile, use_path_style } => {
+        Backend::S3 {
+            bucket,
+            key,
+            region,
+            endpoint,
+            workspace_key_prefix,
+            use_lockfile,
+            use_path_style,
+        } => {
             body = body
                 .add_attribute(("bucket", bucket.as_str()))
                 .add_attribute(("key", key.as_str()))
@@ -28,7 +39,14 @@ pub fn backend_config(backend: &Backend, state_dir: &Path) -> String {
                 .add_attribute(("use_lockfile", *use_lockfile))
                 .add_attribute(("use_path_style", *use_path_style));
             if let Some(endpoint) = endpoint {
-                let endpoints = Expression::Object([(hcl::ObjectKey::Identifier(hcl::Identifier::unchecked("s3")), Expression::from(endpoint.as_str()))].into_iter().collect());
+                let endpoints = Expression::Object(
+                    [(
+                        hcl::ObjectKey::Identifier(hcl::Identifier::unchecked("s3")),
+                        Expression::from(endpoint.as_str()),
+                    )]
+                    .into_iter()
+                    .collect(),
+                );
                 body = body
                     .add_attribute(("endpoints", endpoints))
                     .add_attribute(("skip_credentials_validation", true))

@@ -11,4 +11,4 @@ mod value;
 
 pub use backend::backend_config;
 pub use paths::relative_path;
-pub use root::{RenderedRoot, render_root, REQUIRED_VERSION};
+pub use root::{REQUIRED_VERSION, RenderedRoot, render_root};

@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn climbs_to_the_common_ancestor() {
-        let path = relative_path(Path::new("/p/.wildside/build/dev"), Path::new("/p/modules/example"));
+        let path = relative_path(
+            Path::new("/p/.wildside/build/dev"),
+            Path::new("/p/modules/example"),
+        );
         assert_eq!(path.unwrap(), Path::new("../../../modules/example"));
     }
 }

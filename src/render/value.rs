@@ -10,11 +10,16 @@ pub(super) fn literal(value: &InputValue) -> Expression {
     match value {
         InputValue::String(text) => Expression::String(escape_templates(text)),
         InputValue::Integer(number) => Expression::Number((*number).into()),
-        InputValue::Float(number) => hcl::Number::from_f64(*number).map_or(Expression::Null, Expression::Number),
+        InputValue::Float(number) => {
+            hcl::Number::from_f64(*number).map_or(Expression::Null, Expression::Number)
+        }
         InputValue::Bool(flag) => Expression::Bool(*flag),
         InputValue::List(items) => Expression::Array(items.iter().map(literal).collect()),
         InputValue::Map(entries) => Expression::Object(
-            entries.iter().map(|(key, item)| (hcl::ObjectKey::from(key.as_str()), literal(item))).collect(),
+            entries
+                .iter()
+                .map(|(key, item)| (hcl::ObjectKey::from(key.as_str()), literal(item)))
+                .collect(),
         ),
     }
 }
@@ -30,7 +35,12 @@ mod tests {
 
     #[test]
     fn template_sequences_stay_literal() {
-        let body = hcl::Body::builder().add_attribute(("v", literal(&InputValue::String("a ${b} %{c}".into())))).build();
-        assert_eq!(hcl::format::to_string(&body).unwrap().trim(), r#"v = "a $${b} %%{c}""#);
+        let body = hcl::Body::builder()
+            .add_attribute(("v", literal(&InputValue::String("a ${b} %{c}".into()))))
+            .build();
+        assert_eq!(
+            hcl::format::to_string(&body).unwrap().trim(),
+            r#"v = "a $${b} %%{c}""#
+        );
     }
 }

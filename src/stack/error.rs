@@ -14,9 +14,20 @@ pub struct StackError {
 }
 
 impl StackError {
-    pub(crate) fn at(file: &std::path::Path, source: &str, offset: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn at(
+        file: &std::path::Path,
+        source: &str,
+        offset: usize,
+        message: impl Into<String>,
+    ) -> Self {
         let (line, column) = line_column(source, offset);
-        Self { file: file.to_path_buf(), line, column, message: message.into(), hint: None }
+        Self {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -27,7 +38,14 @@ impl StackError {
 
 impl fmt::Display for StackError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }

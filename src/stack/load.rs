@@ -64,13 +64,19 @@ pub fn load_stack(path: &Path, project_modules: &[String]) -> Result<Stack, Stac
         line: 0,
         column: 0,
         message: format!("cannot read stack file: {error}"),
-        hint: Some("stacks live in `stacks/<name>.toml`; `ls stacks/` shows the ones that exist".into()),
+        hint: Some(
+            "stacks live in `stacks/<name>.toml`; `ls stacks/` shows the ones that exist".into(),
+        ),
     })?;
     parse_stack(path, &source, project_modules)
 }
 
 /// Validates the text of a stack file; `path` names it in errors and gives the stack its name.
-pub fn parse_stack(path: &Path, source: &str, project_modules: &[String]) -> Result<Stack, StackError> {
+pub fn parse_stack(
+    path: &Path,
+    source: &str,
+    project_modules: &[String],
+) -> Result<Stack, StackError> {
     let raw: RawStack = toml::from_str(source).map_err(|error| toml_error(path, source, &error))?;
     validate(path, source, raw, project_modules)
 }
@@ -92,7 +98,8 @@ fn toml_error(path: &Path, source: &str, error: &toml::de::Error) -> StackError 
         };
     }
     if message.starts_with("invalid type") {
-        return located.with_hint("check the value's type: strings are quoted, numbers and booleans are not");
+        return located
+            .with_hint("check the value's type: strings are quoted, numbers and booleans are not");
     }
     if let Some(missing) = message.strip_prefix("missing field `") {
         let field = missing.split('`').next().unwrap_or_default();

@@ -30,7 +30,10 @@ pub enum Backend {
         use_path_style: bool,
     },
     /// PostgreSQL; the connection string is read from the environment variable `conn_str_env`.
-    Pg { conn_str_env: String, schema: String },
+    Pg {
+        conn_str_env: String,
+        schema: String,
+    },
 }
 
 impl Backend {

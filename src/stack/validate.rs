@@ -38,14 +38,23 @@ pub(super) fn validate(
         None => Backend::Local { path: None },
     };
     if raw.modules.is_empty() {
-        return Err(StackError::at(path, source, source.len(), "the stack has no modules")
-            .with_hint("add a module instance: [[modules]] with `name` and `source`"));
+        return Err(
+            StackError::at(path, source, source.len(), "the stack has no modules")
+                .with_hint("add a module instance: [[modules]] with `name` and `source`"),
+        );
     }
     let mut modules = Vec::new();
     for module in &raw.modules {
-        if modules.iter().any(|seen: &ModuleInstance| seen.name == *module.get_ref().name.get_ref()) {
+        if modules
+            .iter()
+            .any(|seen: &ModuleInstance| seen.name == *module.get_ref().name.get_ref())
+        {
             let name = &module.get_ref().name;
-            return Err(checker.error(name, format!("module `{}` is declared twice", name.get_ref()))
+            return Err(checker
+                .error(
+                    name,
+                    format!("module `{}` is declared twice", name.get_ref()),
+                )
                 .with_hint("give each [[modules]] entry a unique `name`"));
         }
         modules.push(checker.module(module.get_ref(), project_modules)?);
@@ -56,28 +65,45 @@ pub(super) fn validate(
         .iter()
         .map(|output| checker.output(output.get_ref(), &modules))
         .collect::<Result<_, _>>()?;
-    Ok(Stack { name, file: path.to_path_buf(), backend, modules, outputs })
+    Ok(Stack {
+        name,
+        file: path.to_path_buf(),
+        backend,
+        modules,
+        outputs,
+    })
 }
 
 fn stack_name(path: &Path) -> Option<String> {
     let stem = path.file_stem()?.to_str()?;
     let valid = !stem.is_empty()
-        && stem.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     valid.then(|| stem.to_string())
 }
 
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn check_unique_outputs(checker: &Checker<'_>, outputs: &[Spanned<RawOutput>]) -> Result<(), StackError> {
+fn check_unique_outputs(
+    checker: &Checker<'_>,
+    outputs: &[Spanned<RawOutput>],
+) -> Result<(), StackError> {
     let mut seen = BTreeSet::new();
     for output in outputs {
         let name = &output.get_ref().name;
         if !seen.insert(name.get_ref().as_str()) {
-            return Err(checker.error(name, format!("output `{}` is declared twice", name.get_ref()))
+            return Err(checker
+                .error(
+                    name,
+                    format!("output `{}` is declared twice", name.get_ref()),
+                )
                 .with_hint("give each [[outputs]] entry a unique `name`"));
         }
     }
@@ -89,12 +115,20 @@ impl Checker<'_> {
         if is_identifier(name.get_ref()) {
             Ok(name.get_ref().clone())
         } else {
-            Err(self.error(name, format!("`{}` is not a valid {what} name", name.get_ref()))
+            Err(self
+                .error(
+                    name,
+                    format!("`{}` is not a valid {what} name", name.get_ref()),
+                )
                 .with_hint("use letters, digits, `_` and `-`, starting with a letter"))
         }
     }
 
-    fn module(&self, raw: &RawModule, project_modules: &[String]) -> Result<ModuleInstance, StackError> {
+    fn module(
+        &self,
+        raw: &RawModule,
+        project_modules: &[String],
+    ) -> Result<ModuleInstance, StackError> {
         let name = self.identifier(&raw.name, "module")?;
         let source = self.module_source(&raw.source, project_modules)?;
         let mut inputs = BTreeMap::new();
@@ -102,10 +136,18 @@ impl Checker<'_> {
             let key_name = self.identifier(key, "input")?;
             inputs.insert(key_name, self.input_value(value, value.get_ref())?);
         }
-        Ok(ModuleInstance { name, source, inputs })
+        Ok(ModuleInstance {
+            name,
+            source,
+            inputs,
+        })
     }
 
-    fn module_source(&self, source: &Spanned<String>, project_modules: &[String]) -> Result<ModuleSource, StackError> {
+    fn module_source(
+        &self,
+        source: &Spanned<String>,
+        project_modules: &[String],
+    ) -> Result<ModuleSource, StackError> {
         let text = source.get_ref().trim();
         if text.is_empty() {
             return Err(self.error(source, "module `source` is empty")
@@ -118,30 +160,44 @@ impl Checker<'_> {
         if project_modules.iter().any(|module| module == text) {
             return Ok(ModuleSource::Project(text.to_string()));
         }
-        let error = self.error(source, format!("module `{text}` is not a directory of `modules/`"));
-        Err(match closest(text, project_modules.iter().map(String::as_str)) {
-            Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-            None => error.with_hint(format!("project modules: {}", project_modules.join(", "))),
-        })
+        let error = self.error(
+            source,
+            format!("module `{text}` is not a directory of `modules/`"),
+        );
+        Err(
+            match closest(text, project_modules.iter().map(String::as_str)) {
+                Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
+                None => error.with_hint(format!("project modules: {}", project_modules.join(", "))),
+            },
+        )
     }
 
-    fn input_value(&self, at: &Spanned<toml::Value>, value: &toml::Value) -> Result<InputValue, StackError> {
+    fn input_value(
+        &self,
+        at: &Spanned<toml::Value>,
+        value: &toml::Value,
+    ) -> Result<InputValue, StackError> {
         Ok(match value {
             toml::Value::String(text) => InputValue::String(text.clone()),
             toml::Value::Integer(number) => InputValue::Integer(*number),
             toml::Value::Float(number) if number.is_finite() => InputValue::Float(*number),
             toml::Value::Float(_) => {
-                return Err(self.error(at, "module inputs cannot be `inf` or `nan`")
+                return Err(self
+                    .error(at, "module inputs cannot be `inf` or `nan`")
                     .with_hint("use a finite number"));
             }
             toml::Value::Boolean(flag) => InputValue::Bool(*flag),
             toml::Value::Datetime(_) => {
-                return Err(self.error(at, "module inputs cannot be TOML dates")
+                return Err(self
+                    .error(at, "module inputs cannot be TOML dates")
                     .with_hint("quote the date to pass it as a string"));
             }
-            toml::Value::Array(items) => {
-                InputValue::List(items.iter().map(|item| self.input_value(at, item)).collect::<Result<_, _>>()?)
-            }
+            toml::Value::Array(items) => InputValue::List(
+                items
+                    .iter()
+                    .map(|item| self.input_value(at, item))
+                    .collect::<Result<_, _>>()?,
+            ),
             toml::Value::Table(table) => InputValue::Map(
                 table
                     .iter()
@@ -151,30 +207,63 @@ impl Checker<'_> {
         })
     }
 
-    fn output(&self, raw: &RawOutput, modules: &[ModuleInstance]) -> Result<StackOutput, StackError> {
+    fn output(
+        &self,
+        raw: &RawOutput,
+        modules: &[ModuleInstance],
+    ) -> Result<StackOutput, StackError> {
         let name = self.identifier(&raw.name, "output")?;
         let reference = raw.from.get_ref();
-        let Some((module, output)) = reference.split_once('.').filter(|(m, o)| is_identifier(m) && is_identifier(o))
+        let Some((module, output)) = reference
+            .split_once('.')
+            .filter(|(m, o)| is_identifier(m) && is_identifier(o))
         else {
-            return Err(self.error(&raw.from, format!("`{reference}` is not a module output reference"))
+            return Err(self
+                .error(
+                    &raw.from,
+                    format!("`{reference}` is not a module output reference"),
+                )
                 .with_hint("write `from = \"<module name>.<output name>\"`"));
         };
         if !modules.iter().any(|instance| instance.name == module) {
-            let error = self.error(&raw.from, format!("output `{name}` refers to module `{module}`, which the stack does not declare"));
-            return Err(match closest(module, modules.iter().map(|m| m.name.as_str())) {
-                Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                None => error.with_hint("declare the module in a [[modules]] table first"),
-            });
+            let error = self.error(
+                &raw.from,
+                format!(
+                    "output `{name}` refers to module `{module}`, which the stack does not declare"
+                ),
+            );
+            return Err(
+                match closest(module, modules.iter().map(|m| m.name.as_str())) {
+                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
+                    None => error.with_hint("declare the module in a [[modules]] table first"),
+                },
+            );
         }
-        Ok(StackOutput { name, module: module.to_string(), output: output.to_string(), sensitive: raw.sensitive })
+        Ok(StackOutput {
+            name,
+            module: module.to_string(),
+            output: output.to_string(),
+            sensitive: raw.sensitive,
+        })
     }
 
     fn backend(&self, spanned: &Spanned<RawBackend>, stack: &str) -> Result<Backend, StackError> {
         let raw = spanned.get_ref();
-        let kind = raw.kind.as_ref().map_or("local", |kind| kind.get_ref().as_str());
+        let kind = raw
+            .kind
+            .as_ref()
+            .map_or("local", |kind| kind.get_ref().as_str());
         let allowed: &[&str] = match kind {
             "local" => &["path"],
-            "s3" => &["bucket", "key", "region", "endpoint", "workspace_key_prefix", "use_lockfile", "use_path_style"],
+            "s3" => &[
+                "bucket",
+                "key",
+                "region",
+                "endpoint",
+                "workspace_key_prefix",
+                "use_lockfile",
+                "use_path_style",
+            ],
             "pg" => &["conn_str_env", "schema"],
             other => {
                 let at = raw.kind.as_ref().expect("a non-default kind was written");
@@ -186,16 +275,20 @@ impl Checker<'_> {
             }
         };
         self.only_fields(raw, kind, allowed)?;
-        let text = |field: &Option<Spanned<String>>| field.as_ref().map(|value| value.get_ref().clone());
+        let text =
+            |field: &Option<Spanned<String>>| field.as_ref().map(|value| value.get_ref().clone());
         match kind {
-            "local" => Ok(Backend::Local { path: text(&raw.path).map(PathBuf::from) }),
+            "local" => Ok(Backend::Local {
+                path: text(&raw.path).map(PathBuf::from),
+            }),
             "s3" => {
                 let bucket = raw.bucket.as_ref().ok_or_else(|| {
                     self.error(spanned, "the s3 backend needs a `bucket`")
                         .with_hint("add `bucket = \"<bucket name>\"` to [backend]")
                 })?;
                 if let Some(endpoint) = &raw.endpoint
-                    && !(endpoint.get_ref().starts_with("http://") || endpoint.get_ref().starts_with("https://"))
+                    && !(endpoint.get_ref().starts_with("http://")
+                        || endpoint.get_ref().starts_with("https://"))
                 {
                     return Err(self.error(endpoint, "the s3 `endpoint` must be an http:// or https:// URL")
                         .with_hint("for DigitalOcean Spaces: endpoint = \"https://nyc3.digitaloceanspaces.com\""));
@@ -205,9 +298,13 @@ impl Checker<'_> {
                     key: text(&raw.key).unwrap_or_else(|| format!("{stack}/terraform.tfstate")),
                     region: text(&raw.region).unwrap_or_else(|| "us-east-1".into()),
                     endpoint: text(&raw.endpoint),
-                    workspace_key_prefix: text(&raw.workspace_key_prefix).unwrap_or_else(|| "workspaces".into()),
+                    workspace_key_prefix: text(&raw.workspace_key_prefix)
+                        .unwrap_or_else(|| "workspaces".into()),
                     use_lockfile: raw.use_lockfile.as_ref().is_none_or(|flag| *flag.get_ref()),
-                    use_path_style: raw.use_path_style.as_ref().is_some_and(|flag| *flag.get_ref()),
+                    use_path_style: raw
+                        .use_path_style
+                        .as_ref()
+                        .is_some_and(|flag| *flag.get_ref()),
                 })
             }
             _ => {
@@ -216,31 +313,59 @@ impl Checker<'_> {
                     None => stack.replace('-', "_"),
                 };
                 let conn_str_env = text(&raw.conn_str_env).unwrap_or_else(|| "PG_CONN_STR".into());
-                Ok(Backend::Pg { conn_str_env, schema })
+                Ok(Backend::Pg {
+                    conn_str_env,
+                    schema,
+                })
             }
         }
     }
 
     /// Rejects settings that belong to another backend type, naming the type they belong to.
-    fn only_fields(&self, raw: &RawBackend, kind: &str, allowed: &[&str]) -> Result<(), StackError> {
+    fn only_fields(
+        &self,
+        raw: &RawBackend,
+        kind: &str,
+        allowed: &[&str],
+    ) -> Result<(), StackError> {
         let present: [(&str, Option<usize>); 10] = [
             ("path", raw.path.as_ref().map(|v| v.span().start)),
             ("bucket", raw.bucket.as_ref().map(|v| v.span().start)),
             ("key", raw.key.as_ref().map(|v| v.span().start)),
             ("region", raw.region.as_ref().map(|v| v.span().start)),
             ("endpoint", raw.endpoint.as_ref().map(|v| v.span().start)),
-            ("workspace_key_prefix", raw.workspace_key_prefix.as_ref().map(|v| v.span().start)),
-            ("use_lockfile", raw.use_lockfile.as_ref().map(|v| v.span().start)),
-            ("use_path_style", raw.use_path_style.as_ref().map(|v| v.span().start)),
-            ("conn_str_env", raw.conn_str_env.as_ref().map(|v| v.span().start)),
+            (
+                "workspace_key_prefix",
+                raw.workspace_key_prefix.as_ref().map(|v| v.span().start),
+            ),
+            (
+                "use_lockfile",
+                raw.use_lockfile.as_ref().map(|v| v.span().start),
+            ),
+            (
+                "use_path_style",
+                raw.use_path_style.as_ref().map(|v| v.span().start),
+            ),
+            (
+                "conn_str_env",
+                raw.conn_str_env.as_ref().map(|v| v.span().start),
+            ),
             ("schema", raw.schema.as_ref().map(|v| v.span().start)),
         ];
         for (field, offset) in present {
             if let Some(offset) = offset
                 && !allowed.contains(&field)
             {
-                return Err(StackError::at(self.path, self.source, offset, format!("`{field}` is not a setting of the {kind} backend"))
-                    .with_hint(format!("settings of the {kind} backend: {}", allowed.join(", "))));
+                return Err(StackError::at(
+                    self.path,
+                    self.source,
+                    offset,
+                    format!("`{field}` is not a setting of the {kind} backend"),
+                )
+                .with_hint(format!(
+                    "settings of the {kind} backend: {}",
+                    allowed.join(", ")
+                )));
             }
         }
         Ok(())

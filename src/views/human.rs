@@ -18,7 +18,10 @@ pub(super) fn render(report: &Report) -> String {
             summary(&mut text, run, "applied");
             outputs_section(&mut text, outputs);
         }
-        Report::Down { run, workspace_deleted } => {
+        Report::Down {
+            run,
+            workspace_deleted,
+        } => {
             summary(&mut text, run, "destroyed");
             if *workspace_deleted {
                 let _ = writeln!(text, "workspace {} deleted", run.workspace);
@@ -33,7 +36,12 @@ pub(super) fn render(report: &Report) -> String {
         Report::Doctor { healthy, checks } => {
             for check in checks {
                 let mark = if check.ok { "ok  " } else { "FAIL" };
-                let _ = writeln!(text, "{mark} {}: {}", check.name, check.detail.replace('\n', "\n     "));
+                let _ = writeln!(
+                    text,
+                    "{mark} {}: {}",
+                    check.name,
+                    check.detail.replace('\n', "\n     ")
+                );
             }
             let _ = writeln!(text, "{}", if *healthy { "healthy" } else { "not healthy" });
         }

@@ -18,6 +18,10 @@ pub fn render(report: &Report, format: OutputFormat) -> String {
 }
 
 /// The stdout text for a failed command under `--output json` (humans get the error on stderr only).
-pub fn render_error(command: &str, error: &crate::error::Error, format: OutputFormat) -> Option<String> {
+pub fn render_error(
+    command: &str,
+    error: &crate::error::Error,
+    format: OutputFormat,
+) -> Option<String> {
     (format == OutputFormat::Json).then(|| json::render_error(command, error))
 }

@@ -10,11 +10,16 @@ use std::time::{Duration, Instant};
 
 /// What `make tools` recorded (`tools.env`); tests need it, so its absence is a loud failure.
 pub fn tools() -> BTreeMap<String, String> {
-    let dir = std::env::var_os("WILDSIDE_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"));
-        cache.join("wildside-tofu")
-    });
-    let text = std::fs::read_to_string(dir.join("tools.env")).expect("run `make tools` before the tests");
+    let dir = std::env::var_os("WILDSIDE_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"));
+            cache.join("wildside-tofu")
+        });
+    let text =
+        std::fs::read_to_string(dir.join("tools.env")).expect("run `make tools` before the tests");
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.split_once('='))
@@ -23,7 +28,11 @@ pub fn tools() -> BTreeMap<String, String> {
 }
 
 pub fn tool(key: &str) -> PathBuf {
-    PathBuf::from(tools().get(key).unwrap_or_else(|| panic!("`{key}` missing from tools.env: run `make tools`")))
+    PathBuf::from(
+        tools()
+            .get(key)
+            .unwrap_or_else(|| panic!("`{key}` missing from tools.env: run `make tools`")),
+    )
 }
 
 /// A scratch project: the repository's `modules/` and the stacks a test writes.
@@ -35,7 +44,10 @@ impl Project {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("stacks")).unwrap();
-        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("modules"), &dir.path().join("modules"));
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("modules"),
+            &dir.path().join("modules"),
+        );
         Self { dir }
     }
 
@@ -44,7 +56,11 @@ impl Project {
     }
 
     pub fn stack(&self, name: &str, text: &str) -> &Self {
-        std::fs::write(self.path().join("stacks").join(format!("{name}.toml")), text).unwrap();
+        std::fs::write(
+            self.path().join("stacks").join(format!("{name}.toml")),
+            text,
+        )
+        .unwrap();
         self
     }
 
@@ -78,7 +94,10 @@ pub struct Run {
 impl Run {
     pub fn new() -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"));
-        command.env_remove("TF_WORKSPACE").env_remove("RUST_LOG").env("WILDSIDE_LOCK_TIMEOUT", "60s");
+        command
+            .env_remove("TF_WORKSPACE")
+            .env_remove("RUST_LOG")
+            .env("WILDSIDE_LOCK_TIMEOUT", "60s");
         Self { command }
     }
 
@@ -97,7 +116,12 @@ impl Run {
     }
 
     pub fn spawn(mut self) -> Child {
-        self.command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        self.command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 }
 
@@ -118,24 +142,42 @@ impl Done {
     }
 
     pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code(), code, "exit status\n--- stdout\n{}\n--- stderr\n{}", self.stdout(), self.stderr());
-        assert!(!self.stderr().contains("panicked"), "panic:\n{}", self.stderr());
+        assert_eq!(
+            self.code(),
+            code,
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        assert!(
+            !self.stderr().contains("panicked"),
+            "panic:\n{}",
+            self.stderr()
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(self.stdout().trim()).unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", self.stdout()))
+        serde_json::from_str(self.stdout().trim())
+            .unwrap_or_else(|error| panic!("not JSON ({error}):\n{}", self.stdout()))
     }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -155,8 +197,16 @@ impl Postgres {
         let port = free_port();
         let as_root = nix_is_root();
         if as_root {
-            Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap();
-            Command::new("chmod").args(["755"]).arg(dir.path()).status().unwrap();
+            Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            Command::new("chmod")
+                .args(["755"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
         }
         let status = Self::command(&bin, "initdb", as_root)
             .args(["-A", "trust", "-U", "wildside", "-D"])
@@ -183,7 +233,9 @@ impl Postgres {
     fn command(bin: &Path, program: &str, as_root: bool) -> Command {
         if as_root {
             let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(bin.join(program));
+            command
+                .args(["-u", "postgres", "--"])
+                .arg(bin.join(program));
             command
         } else {
             Command::new(bin.join(program))
@@ -191,7 +243,10 @@ impl Postgres {
     }
 
     pub fn conn_str(&self) -> String {
-        format!("postgres://wildside@127.0.0.1:{}/postgres?sslmode=disable", self.port)
+        format!(
+            "postgres://wildside@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        )
     }
 }
 
@@ -207,7 +262,11 @@ impl Drop for Postgres {
 }
 
 fn nix_is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|out| out.stdout.trim_ascii() == b"0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
 }
 
 /// moto's S3-compatible server, with one bucket created.
@@ -242,7 +301,10 @@ impl S3Server {
         write!(stream, "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", self.port).unwrap();
         let mut reply = String::new();
         stream.read_to_string(&mut reply).unwrap();
-        assert!(reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"), "bucket not created: {reply}");
+        assert!(
+            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
+            "bucket not created: {reply}"
+        );
     }
 }
 

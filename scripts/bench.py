@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""`make bench`: wildside-tofu against raw `tofu plan`, side by side in the same run. Prints medians and ratios;
+asserts nothing.
+
+- `wildside-tofu plan example` vs raw `tofu plan` in the same initialised directory, alternated;
+- a repeated `wildside-tofu up example` with no changes vs raw `tofu plan`;
+- the driver's peak RSS (VmHWM of the wildside-tofu process itself, sampled while it runs).
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+RUNS = int(os.environ.get("BENCH_RUNS", "9"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "wildside-tofu")
+
+
+def tools():
+    cache = os.environ.get("WILDSIDE_TOOLS_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wildside-tofu")
+    with open(os.path.join(cache, "tools.env")) as manifest:
+        return dict(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
+
+
+def timed(command, cwd=None, env=None):
+    """Wall time of one run, and the peak RSS (KiB) of the process itself."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        except OSError:
+            pass
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - start
+    if process.returncode not in (0, 2):
+        sys.exit(f"bench: {' '.join(command)} exited {process.returncode}")
+    return elapsed, peak
+
+
+def main():
+    manifest = tools()
+    project = tempfile.mkdtemp(prefix="wildside-bench-")
+    try:
+        shutil.copytree(os.path.join(ROOT, "modules"), os.path.join(project, "modules"))
+        shutil.copytree(os.path.join(ROOT, "stacks"), os.path.join(project, "stacks"))
+        cli = [BIN, "--project", project]
+        subprocess.run(cli + ["up", "example"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        build = os.path.join(project, ".wildside", "build", "example")
+        raw_env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
+                       TF_CLI_CONFIG_FILE=manifest["WILDSIDE_TOFU_CLI_CONFIG"],
+                       TF_PLUGIN_CACHE_DIR=manifest["WILDSIDE_PLUGIN_CACHE"])
+        raw = [manifest["WILDSIDE_TOFU_BIN"], "plan", "-input=false", "-lock-timeout=60s"]
+        samples = {"raw tofu plan": [], "wildside-tofu plan": [], "wildside-tofu up (no changes)": []}
+        peaks = []
+        for _ in range(RUNS):
+            samples["raw tofu plan"].append(timed(raw, cwd=build, env=raw_env)[0])
+            elapsed, peak = timed(cli + ["plan", "example"])
+            samples["wildside-tofu plan"].append(elapsed)
+            peaks.append(peak)
+            elapsed, peak = timed(cli + ["up", "example"])
+            samples["wildside-tofu up (no changes)"].append(elapsed)
+            peaks.append(peak)
+        subprocess.run(cli + ["down", "example"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
+
+    base = statistics.median(samples["raw tofu plan"])
+    print(f"{RUNS} alternated runs each, example stack, local state, no changes")
+    print(f"{'command':32} {'median':>9} {'ratio':>7}")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"{name:32} {median * 1000:7.1f}ms {median / base:6.3f}x")
+    plan_overhead = statistics.median(samples["wildside-tofu plan"]) / base - 1
+    print(f"plan overhead over raw tofu: {plan_overhead * 100:+.1f}% (target <= 2%)")
+    print(f"up with no changes: {statistics.median(samples['wildside-tofu up (no changes)']) / base:.3f}x raw plan (target <= 1.10x)")
+    print(f"driver peak RSS: {max(peaks) / 1024:.1f} MiB (target <= 30 MiB)")
+
+
+if __name__ == "__main__":
+    main()
