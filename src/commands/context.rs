@@ -175,9 +175,10 @@ fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
     }
 }
 
-/// A fresh plan file path under the build directory for this run.
-pub(super) fn run_plan_file(build_dir: &Path, workspace: &str) -> PathBuf {
-    build_dir
-        .join("plans")
-        .join(format!("{workspace}.{}.tfplan", std::process::id()))
+/// A fresh plan file path under the build directory for this run; its directory exists.
+pub(super) fn run_plan_file(build_dir: &Path, workspace: &str) -> Result<PathBuf, Error> {
+    let dir = build_dir.join("plans");
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+    Ok(dir.join(format!("{workspace}.{}.tfplan", std::process::id())))
 }

@@ -12,11 +12,7 @@ pub async fn down(
     delete_workspace: bool,
 ) -> Result<Report, Error> {
     let mut prepared = prepare(context, stack, workspace).await?;
-    let plan_file = run_plan_file(&prepared.build_dir, workspace);
-    if let Some(dir) = plan_file.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
-    }
+    let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     tracing::info!(
         "planning the destruction of {} (workspace {workspace})",
         prepared.stack.name

@@ -7,11 +7,7 @@ use crate::error::Error;
 
 pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
     let mut prepared = prepare(context, stack, workspace).await?;
-    let plan_file = run_plan_file(&prepared.build_dir, workspace);
-    if let Some(dir) = plan_file.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
-    }
+    let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     tracing::info!("planning {} (workspace {workspace})", prepared.stack.name);
     let result = async {
         match prepared.tofu.plan(workspace, &plan_file, false).await? {

@@ -82,7 +82,7 @@ impl Tofu {
         ];
         args.push(format!("-backend-config={}", backend_config.display()));
         args.push(format!("-lock-timeout={}", self.settings.lock_timeout));
-        self.checked("init", args, None).await?;
+        self.streamed_checked("init", args, None).await?;
         let fingerprint = self.init_fingerprint(backend_config, module_dirs);
         std::fs::write(self.dir.join(INIT_FINGERPRINT), fingerprint)
             .map_err(|error| EngineError::io("saving the init fingerprint", error))
@@ -198,7 +198,7 @@ impl Tofu {
             format!("-lock-timeout={}", self.settings.lock_timeout),
             plan_file.display().to_string(),
         ];
-        self.streamed_checked("apply", args, workspace).await
+        self.streamed_checked("apply", args, Some(workspace)).await
     }
 
     /// Destroys every resource of the workspace.
@@ -211,7 +211,8 @@ impl Tofu {
             "-json".into(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
         ];
-        self.streamed_checked("destroy", args, workspace).await
+        self.streamed_checked("destroy", args, Some(workspace))
+            .await
     }
 
     /// The typed summary of a saved plan.
@@ -251,9 +252,9 @@ impl Tofu {
         &mut self,
         command: &str,
         args: Vec<String>,
-        workspace: &str,
+        workspace: Option<&str>,
     ) -> Result<(), EngineError> {
-        let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;
+        let (completed, diagnostics) = self.streamed(args, workspace).await?;
         if completed.code == 0 {
             Ok(())
         } else {
@@ -292,24 +293,6 @@ impl Tofu {
         .await;
         progress.finish();
         Ok((result?, diagnostics))
-    }
-
-    async fn checked(
-        &mut self,
-        command: &str,
-        args: Vec<String>,
-        workspace: Option<&str>,
-    ) -> Result<(), EngineError> {
-        let (completed, diagnostics) = self.streamed(args, workspace).await?;
-        if completed.code == 0 {
-            Ok(())
-        } else {
-            Err(EngineError::Failed {
-                command: command.into(),
-                diagnostics,
-                stderr: completed.stderr,
-            })
-        }
     }
 
     /// Runs a command whose stdout is a document (not a stream) and returns it.
