@@ -31,6 +31,12 @@ fn lifecycle(project: &Project, env: &[(&str, String)]) {
         .output()
         .expect_code(0);
     assert!(plan.stdout().contains("no changes"), "{}", plan.stdout());
+    let init_again = plan.stderr().contains("initialising");
+    assert!(
+        !init_again,
+        "init ran again with nothing changed:\n{}",
+        plan.stderr()
+    );
 
     let output = with_env(project.run())
         .args(["output", "demo", "--json"])

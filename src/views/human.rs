@@ -22,7 +22,15 @@ pub(super) fn render(report: &Report) -> String {
             run,
             workspace_deleted,
         } => {
-            summary(&mut text, run, "destroyed");
+            let destroyed = run.summary.count(ResourceAction::Delete);
+            let _ = writeln!(
+                text,
+                "{} (workspace {}): {destroyed} resources destroyed",
+                run.stack, run.workspace
+            );
+            for address in run.summary.addresses(ResourceAction::Delete) {
+                let _ = writeln!(text, "  - {address}");
+            }
             if *workspace_deleted {
                 let _ = writeln!(text, "workspace {} deleted", run.workspace);
             }
