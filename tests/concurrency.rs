@@ -11,7 +11,7 @@ fn concurrent_applies_on_one_workspace_never_corrupt_state() {
     let project = Project::new();
     project.stack(
         "slow",
-        &example_stack(LOCAL, "message = \"one\", delay_seconds = 6"),
+        &example_stack(LOCAL, "message = \"one\", delay_seconds = 8"),
     );
     // Initialise first, so both runs race for the state lock and not for the first init.
     project.run().args(["plan", "slow"]).output().expect_code(0);
@@ -20,7 +20,7 @@ fn concurrent_applies_on_one_workspace_never_corrupt_state() {
         .args(["up", "slow"])
         .env("WILDSIDE_LOCK_TIMEOUT", "1s")
         .spawn();
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let second = project
         .run()
         .args(["up", "slow"])
@@ -51,11 +51,11 @@ fn a_waiting_run_takes_the_lock_once_it_is_free() {
     let project = Project::new();
     project.stack(
         "slow",
-        &example_stack(LOCAL, "message = \"two\", delay_seconds = 3"),
+        &example_stack(LOCAL, "message = \"two\", delay_seconds = 5"),
     );
     project.run().args(["plan", "slow"]).output().expect_code(0);
     let first = project.run().args(["up", "slow"]).spawn();
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    std::thread::sleep(std::time::Duration::from_secs(2));
     let second = project
         .run()
         .args(["--output", "json", "up", "slow"])

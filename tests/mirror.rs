@@ -1,0 +1,27 @@
+//! Air-gapped use: `--provider-mirror` and `--plugin-cache` work without the `make tools` manifest.
+
+mod support;
+
+use support::{Project, example_stack, tool};
+
+#[test]
+fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {
+    let project = Project::new();
+    project.stack("mirrored", &example_stack("", "message = \"air-gapped\""));
+    let no_manifest = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let run = || {
+        project
+            .run()
+            .env("WILDSIDE_TOOLS_DIR", no_manifest.path())
+            .env("WILDSIDE_TOFU", tool("WILDSIDE_TOFU_BIN"))
+            .env("WILDSIDE_PROVIDER_MIRROR", tool("WILDSIDE_PROVIDER_MIRROR"))
+            .env("WILDSIDE_PLUGIN_CACHE", cache.path())
+    };
+    run().args(["up", "mirrored"]).output().expect_code(0);
+    let cached = cache.path().join("registry.opentofu.org/hashicorp/time");
+    assert!(cached.is_dir(), "the provider did not land in the shared plugin cache");
+    let config = std::fs::read_to_string(project.path().join(".wildside/tofurc")).unwrap();
+    assert!(config.contains("filesystem_mirror"), "{config}");
+    run().args(["down", "mirrored"]).output().expect_code(0);
+}
