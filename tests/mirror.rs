@@ -20,7 +20,10 @@ fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {
     };
     run().args(["up", "mirrored"]).output().expect_code(0);
     let cached = cache.path().join("registry.opentofu.org/hashicorp/time");
-    assert!(cached.is_dir(), "the provider did not land in the shared plugin cache");
+    assert!(
+        cached.is_dir(),
+        "the provider did not land in the shared plugin cache"
+    );
     let config = std::fs::read_to_string(project.path().join(".wildside/tofurc")).unwrap();
     assert!(config.contains("filesystem_mirror"), "{config}");
     run().args(["down", "mirrored"]).output().expect_code(0);

@@ -20,6 +20,9 @@ use tokio::process::Command;
 use super::error::EngineError;
 use super::signals::Interrupts;
 
+/// How long to keep reading tofu's output after it exited.
+const PIPE_GRACE: Duration = Duration::from_secs(5);
+
 /// How soon after the second interrupt a third one force-kills tofu.
 const FORCE_WINDOW: Duration = Duration::from_secs(3);
 
@@ -93,7 +96,7 @@ pub(crate) async fn run(
                 }
                 _ => stdout_open = false,
             },
-            status = child.wait(), if !stdout_open => break status,
+            status = child.wait() => break status,
             total = interrupts.next() => {
                 interrupted = total - already;
                 respond_to_interrupt(interrupted, pid, &mut second_at);
@@ -101,7 +104,20 @@ pub(crate) async fn run(
         }
     }
     .map_err(|source| EngineError::io("waiting for tofu", source))?;
-    let stderr = stderr_task.await.unwrap_or_default();
+    // tofu has exited: take what is left in its pipes, but do not wait on a grandchild that kept them open.
+    let drain = async {
+        while stdout_open && let Ok(Some(line)) = lines.next_line().await {
+            if let Err(error) = on_line(&line) {
+                first_error.get_or_insert(error);
+            }
+        }
+    };
+    let _ = tokio::time::timeout(PIPE_GRACE, drain).await;
+    let stderr = tokio::time::timeout(PIPE_GRACE, stderr_task)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
     if interrupted > 0 {
         return Err(EngineError::Interrupted);
     }
