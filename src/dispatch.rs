@@ -1,11 +1,12 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputArg};
+use crate::cli::{BootstrapArgs, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, VaultCommand};
 use crate::commands::{self, Context, PlanArgs, Report};
 use crate::engine::Interrupts;
 use crate::error::Error;
 use crate::project::Project;
 use crate::settings::{GlobalSettings, OutputFormat};
+use crate::vault::BootstrapOptions;
 
 /// Global settings from the parsed arguments; `output --json` is the same as `--output json`.
 pub fn global_settings(cli: &Cli) -> GlobalSettings {
@@ -98,5 +99,30 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             )
             .await
         }
+        Command::Outputs { action: OutputsCommand::Push { target } } => {
+            let context = Context::new(global, interrupts).await?;
+            commands::outputs_push(&context, &target.stack, &target.workspace).await
+        }
+        Command::Kubeconfig { target, write, name } => {
+            let project = Project::locate(global.project.as_deref())?;
+            commands::kubeconfig(&project, &target.stack, &target.workspace, &name, write.as_deref()).await
+        }
+        Command::Vault { action: VaultCommand::Bootstrap(args) } => commands::vault_bootstrap(&bootstrap_options(args)).await,
+    }
+}
+
+fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
+    BootstrapOptions {
+        address: args.address.trim_end_matches('/').to_string(),
+        ca_cert: args.ca_cert,
+        state_file: args.state_file,
+        key_shares: args.key_shares,
+        key_threshold: args.key_threshold,
+        kv_mount: args.mount,
+        approle_mount: args.approle_mount,
+        policy_name: args.policy,
+        role_name: args.role,
+        rotate_secret_id: args.rotate_secret_id,
+        secret_id_file: args.secret_id_file,
     }
 }

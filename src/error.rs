@@ -2,6 +2,7 @@
 
 use crate::engine::EngineError;
 use crate::stack::StackError;
+use crate::vault::VaultError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -15,6 +16,10 @@ pub enum Error {
         "state backend {backend} is unreachable: {reason}\n  hint: check that the backend is up and the stack's [backend] settings point at it"
     )]
     BackendUnreachable { backend: String, reason: String },
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back")]
+    OutputsNotPushed { stack: String, workspace: String, source: VaultError },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]

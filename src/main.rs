@@ -50,7 +50,7 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,wildside_tofu={level}")));
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,vaultrs=off,rustify=off,wildside_tofu={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -120,6 +120,74 @@ pub enum Command {
         /// Stacks to check (default: all).
         stacks: Vec<String>,
     },
+    /// Stack outputs in Vault.
+    Outputs {
+        #[command(subcommand)]
+        action: OutputsCommand,
+    },
+    /// Read the cluster's kubeconfig back from Vault.
+    Kubeconfig {
+        #[command(flatten)]
+        target: Target,
+        /// Write it to this file (mode 0600) instead of stdout.
+        #[arg(long)]
+        write: Option<PathBuf>,
+        /// The stack output that holds it.
+        #[arg(long, default_value = "kubeconfig")]
+        name: String,
+    },
+    /// Vault administration.
+    Vault {
+        #[command(subcommand)]
+        action: VaultCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutputsCommand {
+    /// Write the stack's `[outputs_to_vault]` outputs from state to Vault (after a Vault outage, say).
+    Push {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, AppRole, policy, role); idempotent.
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// The server's address, such as `https://vault.example:8200`.
+    #[arg(long, env = "WILDSIDE_VAULT_ADDR")]
+    pub address: String,
+    /// CA bundle that signed the server's certificate.
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// Where the unseal keys, root token and AppRole credentials are kept (mode 0600).
+    #[arg(long)]
+    pub state_file: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub key_shares: u8,
+    #[arg(long, default_value_t = 3)]
+    pub key_threshold: u8,
+    /// The KV version 2 mount.
+    #[arg(long, default_value = "secret")]
+    pub mount: String,
+    #[arg(long, default_value = "approle")]
+    pub approle_mount: String,
+    #[arg(long, default_value = "wildside")]
+    pub policy: String,
+    #[arg(long, default_value = "wildside-ci")]
+    pub role: String,
+    /// Issue a new secret id even if one is stored.
+    #[arg(long)]
+    pub rotate_secret_id: bool,
+    /// Also write the secret id to this file (mode 0600).
+    #[arg(long)]
+    pub secret_id_file: Option<PathBuf>,
 }
 
 impl Command {
@@ -133,6 +201,9 @@ impl Command {
             Command::Output { .. } => "output",
             Command::Render { .. } => "render",
             Command::Doctor { .. } => "doctor",
+            Command::Outputs { .. } => "outputs push",
+            Command::Kubeconfig { .. } => "kubeconfig",
+            Command::Vault { .. } => "vault bootstrap",
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::context::{Context, prepare};
 use super::report::{OutputEntry, Report};
 use super::up::up;
+use super::vault_outputs;
 use crate::error::Error;
 
 pub async fn apply(
@@ -15,7 +16,7 @@ pub async fn apply(
 ) -> Result<Report, Error> {
     let Some(plan_file) = plan_file else {
         return match up(context, stack, workspace).await? {
-            Report::Up { run, outputs } => Ok(Report::Apply { run, outputs }),
+            Report::Up { run, outputs, vault } => Ok(Report::Apply { run, outputs, vault }),
             other => Ok(other),
         };
     };
@@ -50,8 +51,10 @@ pub async fn apply(
         changed,
         summary,
     };
+    let vault = vault_outputs::push(context, &mut prepared).await?;
     Ok(Report::Apply {
         run,
         outputs: OutputEntry::from_outputs(&outputs),
+        vault,
     })
 }

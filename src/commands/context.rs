@@ -11,6 +11,7 @@ use crate::project::Project;
 use crate::render::{backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
 use crate::stack::{Backend, ModuleSource, Stack};
+use crate::vault::{Vault, read_secrets};
 
 /// Resolved once per invocation and handed to the command.
 pub struct Context {
@@ -37,6 +38,8 @@ pub struct Prepared {
     pub tofu: Tofu,
     pub build_dir: PathBuf,
     pub workspace: String,
+    /// Connected when the stack reads secrets from or writes outputs to Vault.
+    pub vault: Option<Vault>,
     backend_label: String,
     conn_str: Option<SecretString>,
 }
@@ -66,10 +69,18 @@ pub async fn prepare(
     let stack = context.project.load_stack(stack_name)?;
     let build_dir = context.project.build_dir(&stack.name);
     let conn_str = backend_secret(&stack.backend)?;
-    let secret_env: Vec<(String, SecretString)> = conn_str
+    let mut secret_env: Vec<(String, SecretString)> = conn_str
         .iter()
         .map(|conn| ("PG_CONN_STR".to_string(), conn.clone()))
         .collect();
+    let vault = match &stack.vault {
+        Some(settings) if !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() => {
+            let vault = Vault::connect(settings, &context.project.root).await?;
+            secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
+            Some(vault)
+        }
+        _ => None,
+    };
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     let tofu = Tofu::new(
         context.engine.clone(),
@@ -78,6 +89,7 @@ pub async fn prepare(
         context.interrupts.clone(),
     );
     let mut prepared = Prepared {
+        vault,
         stack,
         tofu,
         build_dir,

@@ -4,6 +4,7 @@ use super::context::{Context, prepare, run_plan_file};
 use super::report::{Report, StackRun};
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::vault::delete_outputs;
 
 pub async fn down(
     context: &Context,
@@ -39,6 +40,10 @@ pub async fn down(
     }
     .await;
     let _ = std::fs::remove_file(&plan_file);
+    let vault_deleted = match &prepared.vault {
+        Some(vault) if result.is_ok() => delete_outputs(vault, &prepared.stack, workspace).await?,
+        _ => 0,
+    };
     let (summary, workspace_deleted) = match result {
         Ok(done) => done,
         Err(error) => return Err(prepared.explain(error).await),
@@ -52,5 +57,6 @@ pub async fn down(
     Ok(Report::Down {
         run,
         workspace_deleted,
+        vault_deleted,
     })
 }

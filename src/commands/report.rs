@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use secrecy::SecretString;
+
 use crate::engine::{OutputValue, Outputs, PlanSummary};
+use crate::vault::{BootstrapReport, OutputsPush};
 
 /// The result of one command.
 #[derive(Debug, Serialize)]
@@ -22,17 +25,35 @@ pub enum Report {
         #[serde(flatten)]
         run: StackRun,
         outputs: Vec<OutputEntry>,
+        vault: Option<OutputsPush>,
     },
     Up {
         #[serde(flatten)]
         run: StackRun,
         outputs: Vec<OutputEntry>,
+        vault: Option<OutputsPush>,
     },
     Down {
         #[serde(flatten)]
         run: StackRun,
         workspace_deleted: bool,
+        /// Outputs removed from Vault.
+        vault_deleted: usize,
     },
+    OutputsPush {
+        stack: String,
+        workspace: String,
+        vault: OutputsPush,
+    },
+    Kubeconfig {
+        stack: String,
+        workspace: String,
+        /// Where it was written; `None` when it went to stdout.
+        written_to: Option<PathBuf>,
+        #[serde(skip)]
+        text: Option<SecretString>,
+    },
+    VaultBootstrap(BootstrapReport),
     Output {
         stack: String,
         workspace: String,

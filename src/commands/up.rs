@@ -2,6 +2,7 @@
 
 use super::context::{Context, prepare, run_plan_file};
 use super::report::{OutputEntry, Report, StackRun};
+use super::vault_outputs;
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 
@@ -41,5 +42,6 @@ pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Repor
         .as_ref()
         .map(OutputEntry::from_outputs)
         .unwrap_or_default();
-    Ok(Report::Up { run, outputs })
+    let vault = vault_outputs::push(context, &mut prepared).await?;
+    Ok(Report::Up { run, outputs, vault })
 }

@@ -12,6 +12,7 @@ mod outputs;
 mod plan;
 mod process;
 mod progress;
+mod redact;
 mod signals;
 mod tofu;
 mod toolchain;

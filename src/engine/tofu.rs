@@ -11,6 +11,7 @@ use super::outputs::Outputs;
 use super::plan::PlanSummary;
 use super::process::{Completed, Invocation, run};
 use super::progress::Progress;
+use super::redact::Redactor;
 use super::signals::Interrupts;
 use super::ui::{Diagnostic, UiEvent, parse_line};
 
@@ -282,8 +283,9 @@ impl Tofu {
             env,
             secret_env: &self.secret_env,
         };
+        let redactor = Redactor::new(self.secret_env.iter().map(|(_, value)| value));
         let result = run(invocation, &mut self.interrupts, |line| {
-            let event = parse_line(line)?;
+            let event = parse_line(&redactor.redact(line))?;
             progress.show(&event);
             if let UiEvent::Diagnostic(diagnostic) = event {
                 diagnostics.push(diagnostic);
@@ -292,7 +294,9 @@ impl Tofu {
         })
         .await;
         progress.finish();
-        Ok((result?, diagnostics))
+        let mut completed = result?;
+        completed.stderr = redactor.redact(&completed.stderr);
+        Ok((completed, diagnostics))
     }
 
     /// Runs a command whose stdout is a document (not a stream) and returns it.
@@ -325,10 +329,11 @@ impl Tofu {
             } else {
                 completed.stderr
             };
+            let redactor = Redactor::new(self.secret_env.iter().map(|(_, value)| value));
             Err(EngineError::Failed {
                 command: command.into(),
                 diagnostics: Vec::new(),
-                stderr,
+                stderr: redactor.redact(&stderr),
             })
         }
     }

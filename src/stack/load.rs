@@ -20,6 +20,35 @@ pub(super) struct RawStack {
     pub(super) modules: Vec<Spanned<RawModule>>,
     #[serde(default)]
     pub(super) outputs: Vec<Spanned<RawOutput>>,
+    pub(super) vault: Option<Spanned<RawVault>>,
+    #[serde(default)]
+    pub(super) secrets: BTreeMap<Spanned<String>, Spanned<RawSecret>>,
+    #[serde(default)]
+    pub(super) outputs_to_vault: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVault {
+    pub(super) address: Spanned<String>,
+    pub(super) ca_cert: Option<Spanned<String>>,
+    pub(super) namespace: Option<Spanned<String>>,
+    pub(super) mount: Option<Spanned<String>>,
+    pub(super) path_prefix: Option<Spanned<String>>,
+    pub(super) auth: Option<Spanned<String>>,
+    pub(super) token_env: Option<Spanned<String>>,
+    pub(super) approle_mount: Option<Spanned<String>>,
+    pub(super) role_id_env: Option<Spanned<String>>,
+    pub(super) role_id_file: Option<Spanned<String>>,
+    pub(super) secret_id_env: Option<Spanned<String>>,
+    pub(super) secret_id_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecret {
+    pub(super) path: Spanned<String>,
+    pub(super) key: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +75,8 @@ pub(super) struct RawModule {
     pub(super) source: Spanned<String>,
     #[serde(default)]
     pub(super) inputs: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    pub(super) secret_inputs: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

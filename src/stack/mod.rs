@@ -11,7 +11,11 @@ mod model;
 mod suggest;
 pub use suggest::closest;
 mod validate;
+mod vault;
 
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
-pub use model::{Backend, InputValue, ModuleInstance, ModuleSource, Stack, StackOutput};
+pub use model::{
+    Backend, Credential, InputValue, ModuleInstance, ModuleSource, SecretInput, Stack, StackOutput, VaultAuth,
+    VaultOutput, VaultSettings,
+};

@@ -12,6 +12,12 @@ pub struct Stack {
     pub backend: Backend,
     pub modules: Vec<ModuleInstance>,
     pub outputs: Vec<StackOutput>,
+    /// The Vault (or OpenBao) server secrets come from and outputs go to.
+    pub vault: Option<VaultSettings>,
+    /// Tofu variables filled from Vault at run time; declared `sensitive` in the generated root.
+    pub secrets: Vec<SecretInput>,
+    /// Stack outputs written to Vault after a successful apply.
+    pub outputs_to_vault: Vec<VaultOutput>,
 }
 
 /// Where a stack keeps its state. Credentials never appear here: they come from the environment.
@@ -53,6 +59,8 @@ pub struct ModuleInstance {
     pub name: String,
     pub source: ModuleSource,
     pub inputs: BTreeMap<String, InputValue>,
+    /// Module inputs wired to secret variables: input name → secret name (a key of `[secrets]`).
+    pub secret_inputs: BTreeMap<String, String>,
 }
 
 /// Where a module comes from.
@@ -82,4 +90,48 @@ pub struct StackOutput {
     pub module: String,
     pub output: String,
     pub sensitive: bool,
+}
+
+/// How to reach Vault. Credentials are never here, only where to find them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultSettings {
+    pub address: String,
+    pub ca_cert: Option<PathBuf>,
+    pub namespace: Option<String>,
+    /// The KV version 2 mount.
+    pub mount: String,
+    /// Outputs go under `<path_prefix>/<stack>/<workspace>/`.
+    pub path_prefix: String,
+    pub auth: VaultAuth,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultAuth {
+    /// A token from the environment variable `token_env`.
+    Token { token_env: String },
+    /// AppRole login at `mount` with a role id and secret id from the environment or files.
+    AppRole { mount: String, role_id: Credential, secret_id: Credential },
+}
+
+/// Where a credential is read from at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    Env(String),
+    File(PathBuf),
+}
+
+/// A tofu variable whose value is read from a KV v2 secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretInput {
+    pub variable: String,
+    /// The secret's path under the KV mount.
+    pub path: String,
+    pub key: String,
+}
+
+/// A stack output written to Vault, at `<path_prefix>/<stack>/<workspace>/<path>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultOutput {
+    pub output: String,
+    pub path: String,
 }

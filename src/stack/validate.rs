@@ -11,13 +11,13 @@ use super::model::{Backend, InputValue, ModuleInstance, ModuleSource, Stack, Sta
 use super::suggest::closest;
 
 /// Validation context: the file being checked and its text, to locate errors.
-struct Checker<'a> {
-    path: &'a Path,
-    source: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) path: &'a Path,
+    pub(super) source: &'a str,
 }
 
 impl Checker<'_> {
-    fn error<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> StackError {
+    pub(super) fn error<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> StackError {
         StackError::at(self.path, self.source, spanned.span().start, message)
     }
 }
@@ -43,6 +43,15 @@ pub(super) fn validate(
                 .with_hint("add a module instance: [[modules]] with `name` and `source`"),
         );
     }
+    if raw.vault.is_none()
+        && let Some(first) = raw.secrets.keys().chain(raw.outputs_to_vault.keys()).next()
+    {
+        return Err(checker
+            .error(first, "`[secrets]` and `[outputs_to_vault]` need a `[vault]` section")
+            .with_hint("add [vault] with at least `address = \"https://vault.example:8200\"`"));
+    }
+    let vault = raw.vault.as_ref().map(|vault| checker.vault(vault)).transpose()?;
+    let secrets = checker.secrets(&raw.secrets)?;
     let mut modules = Vec::new();
     for module in &raw.modules {
         if modules
@@ -57,20 +66,26 @@ pub(super) fn validate(
                 )
                 .with_hint("give each [[modules]] entry a unique `name`"));
         }
-        modules.push(checker.module(module.get_ref(), project_modules)?);
+        let mut instance = checker.module(module.get_ref(), project_modules)?;
+        instance.secret_inputs = checker.secret_inputs(module.get_ref(), &instance, &secrets)?;
+        modules.push(instance);
     }
     check_unique_outputs(&checker, &raw.outputs)?;
-    let outputs = raw
+    let outputs: Vec<StackOutput> = raw
         .outputs
         .iter()
         .map(|output| checker.output(output.get_ref(), &modules))
         .collect::<Result<_, _>>()?;
+    let outputs_to_vault = checker.outputs_to_vault(&raw.outputs_to_vault, &outputs)?;
     Ok(Stack {
         name,
         file: path.to_path_buf(),
         backend,
         modules,
         outputs,
+        vault,
+        secrets,
+        outputs_to_vault,
     })
 }
 
@@ -83,7 +98,7 @@ fn stack_name(path: &Path) -> Option<String> {
     valid.then(|| stem.to_string())
 }
 
-fn is_identifier(name: &str) -> bool {
+pub(super) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()
@@ -111,7 +126,7 @@ fn check_unique_outputs(
 }
 
 impl Checker<'_> {
-    fn identifier(&self, name: &Spanned<String>, what: &str) -> Result<String, StackError> {
+    pub(super) fn identifier(&self, name: &Spanned<String>, what: &str) -> Result<String, StackError> {
         if is_identifier(name.get_ref()) {
             Ok(name.get_ref().clone())
         } else {
@@ -137,6 +152,7 @@ impl Checker<'_> {
             inputs.insert(key_name, self.input_value(value, value.get_ref())?);
         }
         Ok(ModuleInstance {
+            secret_inputs: BTreeMap::new(),
             name,
             source,
             inputs,

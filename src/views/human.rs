@@ -3,7 +3,10 @@
 use std::fmt::Write;
 
 use crate::commands::{OutputEntry, Report, StackRun};
+use secrecy::ExposeSecret;
+
 use crate::engine::ResourceAction;
+use crate::vault::OutputsPush;
 
 pub(super) fn render(report: &Report) -> String {
     let mut text = String::new();
@@ -14,13 +17,41 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "saved plan: {}", plan_file.display());
             }
         }
-        Report::Apply { run, outputs } | Report::Up { run, outputs } => {
+        Report::Apply { run, outputs, vault } | Report::Up { run, outputs, vault } => {
             summary(&mut text, run, "applied");
             outputs_section(&mut text, outputs);
+            if let Some(push) = vault {
+                vault_section(&mut text, push);
+            }
+        }
+        Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::Kubeconfig { written_to: Some(path), .. } => {
+            let _ = writeln!(text, "kubeconfig written to {} (mode 0600)", path.display());
+        }
+        Report::Kubeconfig { text: kubeconfig, .. } => {
+            // Asked for explicitly, as `kubectl config view --raw` would print it.
+            text.push_str(kubeconfig.as_ref().map(ExposeSecret::expose_secret).unwrap_or_default());
+        }
+        Report::VaultBootstrap(report) => {
+            let _ = writeln!(text, "address: {}", report.address);
+            if let Some(ca) = &report.ca_cert {
+                let _ = writeln!(text, "ca_cert: {}", ca.display());
+            }
+            let _ = writeln!(text, "role_id: {}", report.role_id);
+            match &report.secret_id_file {
+                Some(file) => { let _ = writeln!(text, "secret_id: written to {}", file.display()); }
+                None => { let _ = writeln!(text, "secret_id: ******** (in {})", report.state_file.display()); }
+            }
+            if report.changed.is_empty() {
+                let _ = writeln!(text, "already bootstrapped: nothing changed");
+            } else {
+                let _ = writeln!(text, "done: {}", report.changed.join(", "));
+            }
         }
         Report::Down {
             run,
             workspace_deleted,
+            vault_deleted,
         } => {
             let destroyed = run.summary.count(ResourceAction::Delete);
             let _ = writeln!(
@@ -33,6 +64,9 @@ pub(super) fn render(report: &Report) -> String {
             }
             if *workspace_deleted {
                 let _ = writeln!(text, "workspace {} deleted", run.workspace);
+            }
+            if *vault_deleted > 0 {
+                let _ = writeln!(text, "{vault_deleted} outputs removed from Vault");
             }
         }
         Report::Output { outputs, .. } => outputs_section(&mut text, outputs),
@@ -82,6 +116,13 @@ fn summary(text: &mut String, run: &StackRun, verb: &str) {
             ResourceAction::Forget => "forget",
         };
         let _ = writeln!(text, "  {sign} {}", change.address);
+    }
+}
+
+fn vault_section(text: &mut String, push: &OutputsPush) {
+    for write in &push.writes {
+        let state = if write.written { format!("written (version {})", write.version) } else { "unchanged".to_string() };
+        let _ = writeln!(text, "vault: {} -> {}: {state}", write.output, write.path);
     }
 }
 

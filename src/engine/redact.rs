@@ -1,0 +1,58 @@
+//! Keeping secret values out of what we relay from tofu.
+//!
+//! tofu marks sensitive values in its own output, but a provider error or a `local-exec` can still echo one.
+//! Every line and every stderr text from tofu passes through here first, with the raw and the JSON-escaped
+//! form of each secret replaced.
+
+use secrecy::{ExposeSecret, SecretString};
+
+const MASK: &str = "<redacted>";
+
+/// The secret values to mask, in both spellings they can appear in.
+pub(crate) struct Redactor {
+    needles: Vec<SecretString>,
+}
+
+impl Redactor {
+    pub(crate) fn new<'a>(secrets: impl IntoIterator<Item = &'a SecretString>) -> Self {
+        let mut needles = Vec::new();
+        for secret in secrets {
+            let raw = secret.expose_secret();
+            // Very short values would mask ordinary text and reveal more than they hide.
+            if raw.len() < 4 {
+                continue;
+            }
+            let escaped = serde_json::to_string(raw).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            if escaped != raw {
+                needles.push(SecretString::from(escaped.to_string()));
+            }
+            needles.push(SecretString::from(raw.to_string()));
+        }
+        Self { needles }
+    }
+
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for needle in &self.needles {
+            if text.contains(needle.expose_secret()) {
+                text = text.replace(needle.expose_secret(), MASK);
+            }
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_raw_and_json_escaped_values() {
+        let secrets = [SecretString::from("can\"ary-42".to_string()), SecretString::from("ab".to_string())];
+        let redactor = Redactor::new(&secrets);
+        assert_eq!(redactor.redact("x can\"ary-42 y"), "x <redacted> y");
+        assert_eq!(redactor.redact(r#"{"detail":"can\"ary-42"}"#), r#"{"detail":"<redacted>"}"#);
+        assert_eq!(redactor.redact("ab stays"), "ab stays");
+    }
+}

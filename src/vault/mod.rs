@@ -1,0 +1,19 @@
+//! Vault (or OpenBao): secrets in, outputs out, and bootstrapping a fresh server.
+//!
+//! Secrets are read from KV version 2 into `SecretString`s and reach tofu only as `TF_VAR_*` in the child's
+//! environment. Outputs are written back with check-and-set and custom metadata after a successful apply.
+//! Every client setting is explicit (vaultrs would otherwise read `VAULT_*` variables silently), and errors
+//! name the address and the path that failed.
+
+mod bootstrap;
+mod client;
+mod error;
+mod outputs;
+mod seal;
+mod secrets;
+
+pub use bootstrap::{BootstrapOptions, BootstrapReport, bootstrap};
+pub use client::Vault;
+pub use error::VaultError;
+pub use outputs::{OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output};
+pub use secrets::read_secrets;
