@@ -1,6 +1,8 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
-use crate::cli::{BootstrapArgs, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, VaultCommand};
+use crate::cli::{
+    BootstrapArgs, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, VaultCommand,
+};
 use crate::commands::{self, Context, PlanArgs, Report};
 use crate::engine::Interrupts;
 use crate::error::Error;
@@ -99,15 +101,30 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             )
             .await
         }
-        Command::Outputs { action: OutputsCommand::Push { target } } => {
+        Command::Outputs {
+            action: OutputsCommand::Push { target },
+        } => {
             let context = Context::new(global, interrupts).await?;
             commands::outputs_push(&context, &target.stack, &target.workspace).await
         }
-        Command::Kubeconfig { target, write, name } => {
+        Command::Kubeconfig {
+            target,
+            write,
+            name,
+        } => {
             let project = Project::locate(global.project.as_deref())?;
-            commands::kubeconfig(&project, &target.stack, &target.workspace, &name, write.as_deref()).await
+            commands::kubeconfig(
+                &project,
+                &target.stack,
+                &target.workspace,
+                &name,
+                write.as_deref(),
+            )
+            .await
         }
-        Command::Vault { action: VaultCommand::Bootstrap(args) } => commands::vault_bootstrap(&bootstrap_options(args)).await,
+        Command::Vault {
+            action: VaultCommand::Bootstrap(args),
+        } => commands::vault_bootstrap(&bootstrap_options(args)).await,
     }
 }
 

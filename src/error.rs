@@ -18,8 +18,14 @@ pub enum Error {
     BackendUnreachable { backend: String, reason: String },
     #[error(transparent)]
     Vault(#[from] VaultError),
-    #[error("the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back")]
-    OutputsNotPushed { stack: String, workspace: String, source: VaultError },
+    #[error(
+        "the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back"
+    )]
+    OutputsNotPushed {
+        stack: String,
+        workspace: String,
+        source: VaultError,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]

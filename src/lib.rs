@@ -15,5 +15,5 @@ pub mod project;
 pub mod render;
 pub mod settings;
 pub mod stack;
-pub mod views;
 pub mod vault;
+pub mod views;

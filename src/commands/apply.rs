@@ -16,7 +16,15 @@ pub async fn apply(
 ) -> Result<Report, Error> {
     let Some(plan_file) = plan_file else {
         return match up(context, stack, workspace).await? {
-            Report::Up { run, outputs, vault } => Ok(Report::Apply { run, outputs, vault }),
+            Report::Up {
+                run,
+                outputs,
+                vault,
+            } => Ok(Report::Apply {
+                run,
+                outputs,
+                vault,
+            }),
             other => Ok(other),
         };
     };

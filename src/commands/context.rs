@@ -66,6 +66,23 @@ pub async fn prepare(
     stack_name: &str,
     workspace: &str,
 ) -> Result<Prepared, Error> {
+    prepare_with(context, stack_name, workspace, Secrets::Read).await
+}
+
+/// Whether a run needs the stack's secrets: only runs that plan or apply do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Secrets {
+    Read,
+    Skip,
+}
+
+/// [`prepare`], reading the stack's secrets from Vault only when `secrets` says so.
+pub(super) async fn prepare_with(
+    context: &Context,
+    stack_name: &str,
+    workspace: &str,
+    secrets: Secrets,
+) -> Result<Prepared, Error> {
     let stack = context.project.load_stack(stack_name)?;
     let build_dir = context.project.build_dir(&stack.name);
     let conn_str = backend_secret(&stack.backend)?;
@@ -76,7 +93,9 @@ pub async fn prepare(
     let vault = match &stack.vault {
         Some(settings) if !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() => {
             let vault = Vault::connect(settings, &context.project.root).await?;
-            secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
+            if secrets == Secrets::Read {
+                secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
+            }
             Some(vault)
         }
         _ => None,

@@ -1,16 +1,24 @@
 //! `outputs push <stack>`: write the stack's outputs from state to Vault, for when Vault was down after an apply.
 
-use super::context::{Context, prepare};
+use super::context::{Context, Secrets, prepare_with};
 use super::report::Report;
 use super::vault_outputs;
 use crate::error::Error;
 
-pub async fn outputs_push(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
-    let mut prepared = prepare(context, stack, workspace).await?;
+pub async fn outputs_push(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+) -> Result<Report, Error> {
+    let mut prepared = prepare_with(context, stack, workspace, Secrets::Skip).await?;
     let Some(push) = vault_outputs::push(context, &mut prepared).await? else {
         return Err(Error::Usage(format!(
             "stack `{stack}` writes no outputs to Vault\n  hint: map outputs to Vault paths in [outputs_to_vault]"
         )));
     };
-    Ok(Report::OutputsPush { stack: prepared.stack.name.clone(), workspace: workspace.to_string(), vault: push })
+    Ok(Report::OutputsPush {
+        stack: prepared.stack.name.clone(),
+        workspace: workspace.to_string(),
+        vault: push,
+    })
 }

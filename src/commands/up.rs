@@ -43,5 +43,9 @@ pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Repor
         .map(OutputEntry::from_outputs)
         .unwrap_or_default();
     let vault = vault_outputs::push(context, &mut prepared).await?;
-    Ok(Report::Up { run, outputs, vault })
+    Ok(Report::Up {
+        run,
+        outputs,
+        vault,
+    })
 }

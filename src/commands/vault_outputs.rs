@@ -11,8 +11,13 @@ use crate::vault::{OutputsPush, PushMetadata, push_outputs};
 const RETRY_SECONDS: &[u64] = &[1, 2, 4, 8, 16];
 
 /// Pushes the outputs named in `[outputs_to_vault]`; `None` when the stack names none.
-pub(super) async fn push(context: &Context, prepared: &mut Prepared) -> Result<Option<OutputsPush>, Error> {
-    let Some(vault) = &prepared.vault else { return Ok(None) };
+pub(super) async fn push(
+    context: &Context,
+    prepared: &mut Prepared,
+) -> Result<Option<OutputsPush>, Error> {
+    let Some(vault) = &prepared.vault else {
+        return Ok(None);
+    };
     if prepared.stack.outputs_to_vault.is_empty() {
         return Ok(None);
     }
@@ -22,15 +27,30 @@ pub(super) async fn push(context: &Context, prepared: &mut Prepared) -> Result<O
     };
     let metadata = PushMetadata {
         git_commit: git_commit(&context.project.root),
-        engine_version: format!("{} {}", context.engine.binary.kind.name(), context.engine.binary.version),
+        engine_version: format!(
+            "{} {}",
+            context.engine.binary.kind.name(),
+            context.engine.binary.version
+        ),
     };
     let delays = retry_delays();
     let mut attempt = 0;
     loop {
-        match push_outputs(vault, &prepared.stack, &prepared.workspace, &outputs, &metadata).await {
+        match push_outputs(
+            vault,
+            &prepared.stack,
+            &prepared.workspace,
+            &outputs,
+            &metadata,
+        )
+        .await
+        {
             Ok(push) => return Ok(Some(push)),
             Err(error) if error.is_transient() && attempt < delays.len() => {
-                tracing::warn!("writing outputs to Vault failed ({error}); retrying in {}s", delays[attempt].as_secs());
+                tracing::warn!(
+                    "writing outputs to Vault failed ({error}); retrying in {}s",
+                    delays[attempt].as_secs()
+                );
                 tokio::time::sleep(delays[attempt]).await;
                 attempt += 1;
             }
@@ -46,10 +66,18 @@ pub(super) async fn push(context: &Context, prepared: &mut Prepared) -> Result<O
 }
 
 fn retry_delays() -> Vec<Duration> {
-    let configured = std::env::var("WILDSIDE_VAULT_RETRY_SECONDS").ok().map(|text| {
-        text.split(',').filter_map(|part| part.trim().parse::<u64>().ok()).collect::<Vec<_>>()
-    });
-    configured.unwrap_or_else(|| RETRY_SECONDS.to_vec()).into_iter().map(Duration::from_secs).collect()
+    let configured = std::env::var("WILDSIDE_VAULT_RETRY_SECONDS")
+        .ok()
+        .map(|text| {
+            text.split(',')
+                .filter_map(|part| part.trim().parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        });
+    configured
+        .unwrap_or_else(|| RETRY_SECONDS.to_vec())
+        .into_iter()
+        .map(Duration::from_secs)
+        .collect()
 }
 
 /// The commit being deployed: `GITHUB_SHA` in Actions, else the project's `HEAD`, if it is a git checkout.
@@ -57,6 +85,14 @@ fn git_commit(root: &std::path::Path) -> Option<String> {
     if let Ok(sha) = std::env::var("GITHUB_SHA") {
         return Some(sha);
     }
-    let output = std::process::Command::new("git").arg("-C").arg(root).args(["rev-parse", "HEAD"]).output().ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

@@ -49,10 +49,16 @@ mod tests {
 
     #[test]
     fn masks_raw_and_json_escaped_values() {
-        let secrets = [SecretString::from("can\"ary-42".to_string()), SecretString::from("ab".to_string())];
+        let secrets = [
+            SecretString::from("can\"ary-42".to_string()),
+            SecretString::from("ab".to_string()),
+        ];
         let redactor = Redactor::new(&secrets);
         assert_eq!(redactor.redact("x can\"ary-42 y"), "x <redacted> y");
-        assert_eq!(redactor.redact(r#"{"detail":"can\"ary-42"}"#), r#"{"detail":"<redacted>"}"#);
+        assert_eq!(
+            redactor.redact(r#"{"detail":"can\"ary-42"}"#),
+            r#"{"detail":"<redacted>"}"#
+        );
         assert_eq!(redactor.redact("ab stays"), "ab stays");
     }
 }

@@ -33,7 +33,13 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
     for secret in &stack.secrets {
         let variable = Block::builder("variable")
             .add_label(secret.variable.as_str())
-            .add_attribute(("description", format!("From Vault: {} (key `{}`), supplied at run time.", secret.path, secret.key)))
+            .add_attribute((
+                "description",
+                format!(
+                    "From Vault: {} (key `{}`), supplied at run time.",
+                    secret.path, secret.key
+                ),
+            ))
             .add_attribute(("type", Expression::from(Variable::unchecked("string"))))
             .add_attribute(("sensitive", true))
             .build();
@@ -47,10 +53,15 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
         let mut block = Block::builder("module")
             .add_label(module.name.as_str())
             .add_attribute(("source", source));
-        let mut inputs: Vec<(&str, Expression)> =
-            module.inputs.iter().map(|(name, value)| (name.as_str(), literal(value))).collect();
+        let mut inputs: Vec<(&str, Expression)> = module
+            .inputs
+            .iter()
+            .map(|(name, value)| (name.as_str(), literal(value)))
+            .collect();
         for (name, secret) in &module.secret_inputs {
-            let reference = Traversal::builder(Variable::unchecked("var")).attr(secret.as_str()).build();
+            let reference = Traversal::builder(Variable::unchecked("var"))
+                .attr(secret.as_str())
+                .build();
             inputs.push((name.as_str(), Expression::from(reference)));
         }
         inputs.sort_by(|a, b| a.0.cmp(b.0));

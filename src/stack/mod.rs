@@ -16,6 +16,6 @@ mod vault;
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
-    Backend, Credential, InputValue, ModuleInstance, ModuleSource, SecretInput, Stack, StackOutput, VaultAuth,
-    VaultOutput, VaultSettings,
+    Backend, Credential, InputValue, ModuleInstance, ModuleSource, SecretInput, Stack, StackOutput,
+    VaultAuth, VaultOutput, VaultSettings,
 };

@@ -110,7 +110,11 @@ pub enum VaultAuth {
     /// A token from the environment variable `token_env`.
     Token { token_env: String },
     /// AppRole login at `mount` with a role id and secret id from the environment or files.
-    AppRole { mount: String, role_id: Credential, secret_id: Credential },
+    AppRole {
+        mount: String,
+        role_id: Credential,
+        secret_id: Credential,
+    },
 }
 
 /// Where a credential is read from at run time.

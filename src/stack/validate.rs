@@ -47,10 +47,17 @@ pub(super) fn validate(
         && let Some(first) = raw.secrets.keys().chain(raw.outputs_to_vault.keys()).next()
     {
         return Err(checker
-            .error(first, "`[secrets]` and `[outputs_to_vault]` need a `[vault]` section")
+            .error(
+                first,
+                "`[secrets]` and `[outputs_to_vault]` need a `[vault]` section",
+            )
             .with_hint("add [vault] with at least `address = \"https://vault.example:8200\"`"));
     }
-    let vault = raw.vault.as_ref().map(|vault| checker.vault(vault)).transpose()?;
+    let vault = raw
+        .vault
+        .as_ref()
+        .map(|vault| checker.vault(vault))
+        .transpose()?;
     let secrets = checker.secrets(&raw.secrets)?;
     let mut modules = Vec::new();
     for module in &raw.modules {
@@ -126,7 +133,11 @@ fn check_unique_outputs(
 }
 
 impl Checker<'_> {
-    pub(super) fn identifier(&self, name: &Spanned<String>, what: &str) -> Result<String, StackError> {
+    pub(super) fn identifier(
+        &self,
+        name: &Spanned<String>,
+        what: &str,
+    ) -> Result<String, StackError> {
         if is_identifier(name.get_ref()) {
             Ok(name.get_ref().clone())
         } else {

@@ -7,7 +7,9 @@ use toml::Spanned;
 
 use super::error::StackError;
 use super::load::{RawModule, RawSecret, RawVault};
-use super::model::{Credential, ModuleInstance, SecretInput, StackOutput, VaultAuth, VaultOutput, VaultSettings};
+use super::model::{
+    Credential, ModuleInstance, SecretInput, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+};
 use super::suggest::closest;
 use super::validate::{Checker, is_identifier};
 
@@ -19,21 +21,39 @@ impl Checker<'_> {
     pub(super) fn vault(&self, spanned: &Spanned<RawVault>) -> Result<VaultSettings, StackError> {
         let raw = spanned.get_ref();
         let address = raw.address.get_ref().trim();
-        let host = address.strip_prefix("https://").or_else(|| address.strip_prefix("http://"));
+        let host = address
+            .strip_prefix("https://")
+            .or_else(|| address.strip_prefix("http://"));
         if host.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
             return Err(self
                 .error(&raw.address, format!("`{address}` is not a Vault address"))
                 .with_hint("write the full URL, such as `https://vault.example:8200`"));
         }
-        let auth = match raw.auth.as_ref().map_or("token", |auth| auth.get_ref().as_str()) {
+        let auth = match raw
+            .auth
+            .as_ref()
+            .map_or("token", |auth| auth.get_ref().as_str())
+        {
             "token" => {
                 self.reject_approle_fields(raw)?;
-                VaultAuth::Token { token_env: text(&raw.token_env).unwrap_or_else(|| "VAULT_TOKEN".into()) }
+                VaultAuth::Token {
+                    token_env: text(&raw.token_env).unwrap_or_else(|| "VAULT_TOKEN".into()),
+                }
             }
             "approle" => VaultAuth::AppRole {
                 mount: text(&raw.approle_mount).unwrap_or_else(|| "approle".into()),
-                role_id: self.credential(&raw.role_id_env, &raw.role_id_file, "role_id", "VAULT_ROLE_ID")?,
-                secret_id: self.credential(&raw.secret_id_env, &raw.secret_id_file, "secret_id", "VAULT_SECRET_ID")?,
+                role_id: self.credential(
+                    &raw.role_id_env,
+                    &raw.role_id_file,
+                    "role_id",
+                    "VAULT_ROLE_ID",
+                )?,
+                secret_id: self.credential(
+                    &raw.secret_id_env,
+                    &raw.secret_id_file,
+                    "secret_id",
+                    "VAULT_SECRET_ID",
+                )?,
             },
             other => {
                 let at = raw.auth.as_ref().expect("a non-default auth was written");
@@ -55,7 +75,13 @@ impl Checker<'_> {
     }
 
     fn reject_approle_fields(&self, raw: &RawVault) -> Result<(), StackError> {
-        let approle_fields = [&raw.approle_mount, &raw.role_id_env, &raw.role_id_file, &raw.secret_id_env, &raw.secret_id_file];
+        let approle_fields = [
+            &raw.approle_mount,
+            &raw.role_id_env,
+            &raw.role_id_file,
+            &raw.secret_id_env,
+            &raw.secret_id_file,
+        ];
         match approle_fields.into_iter().flatten().next() {
             Some(field) => Err(self
                 .error(field, "AppRole settings need `auth = \"approle\"`")
@@ -82,25 +108,46 @@ impl Checker<'_> {
     }
 
     /// A KV mount or path prefix: slash-separated segments, no leading or trailing slash.
-    fn kv_path(&self, value: Option<&Spanned<String>>, default: &str) -> Result<String, StackError> {
-        let Some(value) = value else { return Ok(default.to_string()) };
+    fn kv_path(
+        &self,
+        value: Option<&Spanned<String>>,
+        default: &str,
+    ) -> Result<String, StackError> {
+        let Some(value) = value else {
+            return Ok(default.to_string());
+        };
         let path = value.get_ref().trim_matches('/');
-        if path.is_empty() || path.split('/').any(|segment| segment.is_empty() || segment.contains(char::is_whitespace)) {
-            return Err(self.error(value, format!("`{}` is not a Vault path", value.get_ref())).with_hint("use segments like `secret` or `teams/wildside`"));
+        if path.is_empty()
+            || path
+                .split('/')
+                .any(|segment| segment.is_empty() || segment.contains(char::is_whitespace))
+        {
+            return Err(self
+                .error(value, format!("`{}` is not a Vault path", value.get_ref()))
+                .with_hint("use segments like `secret` or `teams/wildside`"));
         }
         Ok(path.to_string())
     }
 
-    pub(super) fn secrets(&self, raw: &BTreeMap<Spanned<String>, Spanned<RawSecret>>) -> Result<Vec<SecretInput>, StackError> {
+    pub(super) fn secrets(
+        &self,
+        raw: &BTreeMap<Spanned<String>, Spanned<RawSecret>>,
+    ) -> Result<Vec<SecretInput>, StackError> {
         raw.iter()
             .map(|(name, secret)| {
                 let variable = self.identifier(name, "secret")?;
                 let secret = secret.get_ref();
                 let path = self.kv_path(Some(&secret.path), "")?;
                 if secret.key.get_ref().is_empty() {
-                    return Err(self.error(&secret.key, "the secret `key` is empty").with_hint("name the key inside the KV secret, such as `token`"));
+                    return Err(self
+                        .error(&secret.key, "the secret `key` is empty")
+                        .with_hint("name the key inside the KV secret, such as `token`"));
                 }
-                Ok(SecretInput { variable, path, key: secret.key.get_ref().clone() })
+                Ok(SecretInput {
+                    variable,
+                    path,
+                    key: secret.key.get_ref().clone(),
+                })
             })
             .collect()
     }
@@ -116,15 +163,34 @@ impl Checker<'_> {
             let input_name = self.identifier(input, "input")?;
             if module.inputs.contains_key(&input_name) {
                 return Err(self
-                    .error(input, format!("input `{input_name}` is set in both `inputs` and `secret_inputs`"))
+                    .error(
+                        input,
+                        format!("input `{input_name}` is set in both `inputs` and `secret_inputs`"),
+                    )
                     .with_hint("keep it in one of them"));
             }
-            if !secrets.iter().any(|declared| declared.variable == *secret.get_ref()) {
-                let error = self.error(secret, format!("`{}` is not declared in [secrets]", secret.get_ref()));
-                return Err(match closest(secret.get_ref(), secrets.iter().map(|s| s.variable.as_str())) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint(format!("declare it: [secrets] {} = {{ path = \"...\", key = \"...\" }}", secret.get_ref())),
-                });
+            if !secrets
+                .iter()
+                .any(|declared| declared.variable == *secret.get_ref())
+            {
+                let error = self.error(
+                    secret,
+                    format!("`{}` is not declared in [secrets]", secret.get_ref()),
+                );
+                return Err(
+                    match closest(
+                        secret.get_ref(),
+                        secrets.iter().map(|s| s.variable.as_str()),
+                    ) {
+                        Some(suggestion) => {
+                            error.with_hint(format!("did you mean `{suggestion}`?"))
+                        }
+                        None => error.with_hint(format!(
+                            "declare it: [secrets] {} = {{ path = \"...\", key = \"...\" }}",
+                            secret.get_ref()
+                        )),
+                    },
+                );
             }
             wired.insert(input_name, secret.get_ref().clone());
         }
@@ -138,14 +204,29 @@ impl Checker<'_> {
     ) -> Result<Vec<VaultOutput>, StackError> {
         raw.iter()
             .map(|(name, path)| {
-                if !is_identifier(name.get_ref()) || !outputs.iter().any(|output| output.name == *name.get_ref()) {
-                    let error = self.error(name, format!("`{}` is not an output of this stack", name.get_ref()));
-                    return Err(match closest(name.get_ref(), outputs.iter().map(|output| output.name.as_str())) {
-                        Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                        None => error.with_hint("declare it in an [[outputs]] table first"),
-                    });
+                if !is_identifier(name.get_ref())
+                    || !outputs.iter().any(|output| output.name == *name.get_ref())
+                {
+                    let error = self.error(
+                        name,
+                        format!("`{}` is not an output of this stack", name.get_ref()),
+                    );
+                    return Err(
+                        match closest(
+                            name.get_ref(),
+                            outputs.iter().map(|output| output.name.as_str()),
+                        ) {
+                            Some(suggestion) => {
+                                error.with_hint(format!("did you mean `{suggestion}`?"))
+                            }
+                            None => error.with_hint("declare it in an [[outputs]] table first"),
+                        },
+                    );
                 }
-                Ok(VaultOutput { output: name.get_ref().clone(), path: self.kv_path(Some(path), "")? })
+                Ok(VaultOutput {
+                    output: name.get_ref().clone(),
+                    path: self.kv_path(Some(path), "")?,
+                })
             })
             .collect()
     }

@@ -83,11 +83,19 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
         }
         let init = sys.init(options.key_shares, options.key_threshold).await?;
         let fresh = StateFile {
-            unseal_keys_b64: init.keys.iter().map(|key| key.expose_secret().to_string()).collect(),
+            unseal_keys_b64: init
+                .keys
+                .iter()
+                .map(|key| key.expose_secret().to_string())
+                .collect(),
             root_token: init.root_token.expose_secret().to_string(),
             ..StateFile::default()
         };
-        write_private(&options.state_file, &serde_json::to_vec_pretty(&fresh).unwrap_or_default()).map_err(io_error)?;
+        write_private(
+            &options.state_file,
+            &serde_json::to_vec_pretty(&fresh).unwrap_or_default(),
+        )
+        .map_err(io_error)?;
         state = Some(fresh);
         changed.push("initialised".to_string());
         failpoint("init");
@@ -106,7 +114,9 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
             }
         }
         if sys.seal_status().await?.sealed {
-            return Err(VaultError::Sealed { address: options.address.clone() });
+            return Err(VaultError::Sealed {
+                address: options.address.clone(),
+            });
         }
         changed.push("unsealed".to_string());
     }
@@ -144,7 +154,10 @@ async fn configure(
             return Err(VaultError::Api {
                 address: address.into(),
                 path: format!("sys/mounts/{}", options.kv_mount),
-                detail: format!("`{kind}` (version {}) is already mounted there, not KV version 2", version.unwrap_or_else(|| "1".into())),
+                detail: format!(
+                    "`{kind}` (version {}) is already mounted there, not KV version 2",
+                    version.unwrap_or_else(|| "1".into())
+                ),
             });
         }
         None => {
@@ -157,41 +170,73 @@ async fn configure(
         }
     }
     failpoint("kv");
-    if sys.mounted("sys/auth", &options.approle_mount, root).await?.is_none() {
-        vaultrs::sys::auth::enable(&client, &options.approle_mount, "approle", None).await.map_err(fail("sys/auth"))?;
+    if sys
+        .mounted("sys/auth", &options.approle_mount, root)
+        .await?
+        .is_none()
+    {
+        vaultrs::sys::auth::enable(&client, &options.approle_mount, "approle", None)
+            .await
+            .map_err(fail("sys/auth"))?;
         changed.push(format!("enabled AppRole at {}", options.approle_mount));
     }
     let policy = policy_text(&options.kv_mount);
-    let current = vaultrs::sys::policy::read(&client, &options.policy_name).await.ok().map(|existing| existing.rules);
+    let current = vaultrs::sys::policy::read(&client, &options.policy_name)
+        .await
+        .ok()
+        .map(|existing| existing.rules);
     if current.as_deref() != Some(policy.as_str()) {
-        vaultrs::sys::policy::set(&client, &options.policy_name, &policy).await.map_err(fail("sys/policies/acl"))?;
+        vaultrs::sys::policy::set(&client, &options.policy_name, &policy)
+            .await
+            .map_err(fail("sys/policies/acl"))?;
         changed.push(format!("wrote policy {}", options.policy_name));
     }
     let role_path = format!("auth/{}/role/{}", options.approle_mount, options.role_name);
-    if vaultrs::auth::approle::role::read(&client, &options.approle_mount, &options.role_name).await.is_err() {
+    if vaultrs::auth::approle::role::read(&client, &options.approle_mount, &options.role_name)
+        .await
+        .is_err()
+    {
         let mut request = SetAppRoleRequestBuilder::default();
-        request.token_policies(vec![options.policy_name.clone()]).token_ttl("1h").token_max_ttl("4h");
-        vaultrs::auth::approle::role::set(&client, &options.approle_mount, &options.role_name, Some(&mut request))
-            .await
-            .map_err(fail(&role_path))?;
+        request
+            .token_policies(vec![options.policy_name.clone()])
+            .token_ttl("1h")
+            .token_max_ttl("4h");
+        vaultrs::auth::approle::role::set(
+            &client,
+            &options.approle_mount,
+            &options.role_name,
+            Some(&mut request),
+        )
+        .await
+        .map_err(fail(&role_path))?;
         changed.push(format!("created role {}", options.role_name));
     }
-    let role_id = vaultrs::auth::approle::role::read_id(&client, &options.approle_mount, &options.role_name)
-        .await
-        .map_err(fail(&role_path))?
-        .role_id;
+    let role_id =
+        vaultrs::auth::approle::role::read_id(&client, &options.approle_mount, &options.role_name)
+            .await
+            .map_err(fail(&role_path))?
+            .role_id;
     let mut dirty = state.role_id.as_deref() != Some(role_id.as_str());
     state.role_id = Some(role_id);
     if state.secret_id.is_none() || options.rotate_secret_id {
-        let secret = vaultrs::auth::approle::role::secret::generate(&client, &options.approle_mount, &options.role_name, None)
-            .await
-            .map_err(fail(&format!("{role_path}/secret-id")))?;
+        let secret = vaultrs::auth::approle::role::secret::generate(
+            &client,
+            &options.approle_mount,
+            &options.role_name,
+            None,
+        )
+        .await
+        .map_err(fail(&format!("{role_path}/secret-id")))?;
         state.secret_id = Some(secret.secret_id);
         changed.push("issued a secret id".to_string());
         dirty = true;
     }
     if dirty {
-        write_private(&options.state_file, &serde_json::to_vec_pretty(state).unwrap_or_default()).map_err(io_error)?;
+        write_private(
+            &options.state_file,
+            &serde_json::to_vec_pretty(state).unwrap_or_default(),
+        )
+        .map_err(io_error)?;
     }
     if let (Some(file), Some(secret_id)) = (&options.secret_id_file, &state.secret_id) {
         if std::fs::read_to_string(file).ok().as_deref() != Some(secret_id.as_str()) {
@@ -211,10 +256,16 @@ fn policy_text(mount: &str) -> String {
 fn read_state(path: &Path) -> Result<Option<StateFile>, VaultError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
-            VaultError::Credential(format!("the state file `{}` is not valid: {error}", path.display()))
+            VaultError::Credential(format!(
+                "the state file `{}` is not valid: {error}",
+                path.display()
+            ))
         }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(VaultError::Io { context: format!("reading `{}`", path.display()), source }),
+        Err(source) => Err(VaultError::Io {
+            context: format!("reading `{}`", path.display()),
+            source,
+        }),
     }
 }
 

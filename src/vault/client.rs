@@ -20,7 +20,10 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("address", &self.address).field("mount", &self.mount).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("address", &self.address)
+            .field("mount", &self.mount)
+            .finish_non_exhaustive()
     }
 }
 
@@ -40,13 +43,20 @@ pub(crate) fn build_client(
     namespace: Option<&str>,
 ) -> Result<VaultClient, VaultError> {
     if reqwest::Url::parse(address).is_err() {
-        return Err(VaultError::Unreachable { address: address.into(), detail: "not a valid URL".into() });
+        return Err(VaultError::Unreachable {
+            address: address.into(),
+            detail: "not a valid URL".into(),
+        });
     }
     let mut builder = VaultClientSettingsBuilder::default();
     builder
         .address(address)
         .token(token.expose_secret())
-        .ca_certs(ca_cert.map(|path| vec![path.display().to_string()]).unwrap_or_default())
+        .ca_certs(
+            ca_cert
+                .map(|path| vec![path.display().to_string()])
+                .unwrap_or_default(),
+        )
         .identity(None)
         .verify(true)
         .timeout(Some(Duration::from_secs(30)))
@@ -56,41 +66,78 @@ pub(crate) fn build_client(
         path: String::new(),
         detail: error.to_string(),
     })?;
-    VaultClient::new(settings).map_err(|error| super::error::classify_transport(address.into(), &error_chain(&error)))
+    VaultClient::new(settings)
+        .map_err(|error| super::error::classify_transport(address.into(), &error_chain(&error)))
 }
 
 impl Vault {
     /// Connects and logs in as the stack's settings say; `project_root` resolves relative file paths.
-    pub async fn connect(settings: &VaultSettings, project_root: &Path) -> Result<Self, VaultError> {
-        let ca_cert = settings.ca_cert.as_ref().map(|path| project_root.join(path));
+    pub async fn connect(
+        settings: &VaultSettings,
+        project_root: &Path,
+    ) -> Result<Self, VaultError> {
+        let ca_cert = settings
+            .ca_cert
+            .as_ref()
+            .map(|path| project_root.join(path));
         let address = settings.address.clone();
         let token = match &settings.auth {
-            VaultAuth::Token { token_env } => read_credential(&Credential::Env(token_env.clone()), project_root, "token")?,
+            VaultAuth::Token { token_env } => {
+                read_credential(&Credential::Env(token_env.clone()), project_root, "token")?
+            }
             VaultAuth::AppRole { .. } => SecretString::from(String::new()),
         };
-        let mut client = build_client(&address, &token, ca_cert.as_deref(), settings.namespace.as_deref())?;
-        if let VaultAuth::AppRole { mount, role_id, secret_id } = &settings.auth {
+        let mut client = build_client(
+            &address,
+            &token,
+            ca_cert.as_deref(),
+            settings.namespace.as_deref(),
+        )?;
+        if let VaultAuth::AppRole {
+            mount,
+            role_id,
+            secret_id,
+        } = &settings.auth
+        {
             let role_id = read_credential(role_id, project_root, "AppRole role id")?;
             let secret_id = read_credential(secret_id, project_root, "AppRole secret id")?;
             let path = format!("auth/{mount}/login");
-            let auth = vaultrs::auth::approle::login(&client, mount, role_id.expose_secret(), secret_id.expose_secret())
-                .await
-                .map_err(|error| VaultError::from_client(&address, &path, error))?;
+            let auth = vaultrs::auth::approle::login(
+                &client,
+                mount,
+                role_id.expose_secret(),
+                secret_id.expose_secret(),
+            )
+            .await
+            .map_err(|error| VaultError::from_client(&address, &path, error))?;
             client.set_token(&auth.client_token);
         }
-        let mut vault = Self { client, address, mount: settings.mount.clone(), path_prefix: settings.path_prefix.clone(), renewal: None };
+        let mut vault = Self {
+            client,
+            address,
+            mount: settings.mount.clone(),
+            path_prefix: settings.path_prefix.clone(),
+            renewal: None,
+        };
         vault.start_renewal().await;
         Ok(vault)
     }
 
     /// Renews a renewable token at half its TTL for as long as this client lives (long applies).
     async fn start_renewal(&mut self) {
-        let Ok(lookup) = vaultrs::token::lookup_self(&self.client).await else { return };
+        let Ok(lookup) = vaultrs::token::lookup_self(&self.client).await else {
+            return;
+        };
         if lookup.renewable != Some(true) || lookup.ttl == 0 {
             return;
         }
         let token = SecretString::from(self.client.settings.token.clone());
-        let Ok(client) = build_client(&self.address, &token, None, self.client.settings.namespace.as_deref()) else {
+        let Ok(client) = build_client(
+            &self.address,
+            &token,
+            None,
+            self.client.settings.namespace.as_deref(),
+        ) else {
             return;
         };
         let period = Duration::from_secs((lookup.ttl / 2).max(1));
@@ -111,14 +158,23 @@ impl Vault {
 }
 
 /// Reads a credential from the environment or a file; the value is never logged.
-pub(crate) fn read_credential(credential: &Credential, project_root: &Path, what: &str) -> Result<SecretString, VaultError> {
+pub(crate) fn read_credential(
+    credential: &Credential,
+    project_root: &Path,
+    what: &str,
+) -> Result<SecretString, VaultError> {
     let value = match credential {
-        Credential::Env(name) => std::env::var(name)
-            .map_err(|_| VaultError::Credential(format!("the {what} is read from ${name}, which is not set")))?,
+        Credential::Env(name) => std::env::var(name).map_err(|_| {
+            VaultError::Credential(format!("the {what} is read from ${name}, which is not set"))
+        })?,
         Credential::File(path) => {
             let path = project_root.join(path);
-            std::fs::read_to_string(&path)
-                .map_err(|error| VaultError::Credential(format!("cannot read the {what} from `{}`: {error}", path.display())))?
+            std::fs::read_to_string(&path).map_err(|error| {
+                VaultError::Credential(format!(
+                    "cannot read the {what} from `{}`: {error}",
+                    path.display()
+                ))
+            })?
         }
     };
     let value = value.trim().to_string();

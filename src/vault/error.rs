@@ -4,24 +4,43 @@ use vaultrs::error::ClientError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    #[error("Vault at {address} is unreachable: {detail}\n  hint: check the address and that the server is up")]
+    #[error(
+        "Vault at {address} is unreachable: {detail}\n  hint: check the address and that the server is up"
+    )]
     Unreachable { address: String, detail: String },
-    #[error("TLS with Vault at {address} failed: {detail}\n  hint: set `ca_cert` in [vault] to the CA bundle that signed the server's certificate")]
+    #[error(
+        "TLS with Vault at {address} failed: {detail}\n  hint: set `ca_cert` in [vault] to the CA bundle that signed the server's certificate"
+    )]
     Tls { address: String, detail: String },
-    #[error("Vault at {address} denied access to `{path}`\n  hint: the token or AppRole needs a policy granting this path")]
+    #[error(
+        "Vault at {address} denied access to `{path}`\n  hint: the token or AppRole needs a policy granting this path"
+    )]
     PermissionDenied { address: String, path: String },
     #[error("Vault at {address} has no secret at `{path}`")]
     NotFound { address: String, path: String },
     #[error("the secret at `{path}` in Vault at {address} has no key `{key}`")]
-    MissingKey { address: String, path: String, key: String },
+    MissingKey {
+        address: String,
+        path: String,
+        key: String,
+    },
     #[error("Vault credential: {0}")]
     Credential(String),
     #[error("Vault at {address} refused `{path}`: {detail}")]
-    Api { address: String, path: String, detail: String },
-    #[error("Vault at {address} is sealed\n  hint: run `wildside-tofu vault bootstrap` (it unseals with the stored keys)")]
+    Api {
+        address: String,
+        path: String,
+        detail: String,
+    },
+    #[error(
+        "Vault at {address} is sealed\n  hint: run `wildside-tofu vault bootstrap` (it unseals with the stored keys)"
+    )]
     Sealed { address: String },
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
 }
 
 impl VaultError {
@@ -33,7 +52,11 @@ impl VaultError {
             ClientError::APIError { code: 403, .. } => Self::PermissionDenied { address, path },
             ClientError::APIError { code: 404, .. } => Self::NotFound { address, path },
             ClientError::APIError { code: 503, .. } => Self::Sealed { address },
-            ClientError::APIError { code, errors } => Self::Api { address, path, detail: format!("HTTP {code}: {}", errors.join("; ")) },
+            ClientError::APIError { code, errors } => Self::Api {
+                address,
+                path,
+                detail: format!("HTTP {code}: {}", errors.join("; ")),
+            },
             other => classify_transport(address, &error_chain(&other)),
         }
     }
@@ -48,9 +71,15 @@ impl VaultError {
 pub(crate) fn classify_transport(address: String, detail: &str) -> VaultError {
     let lower = detail.to_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        VaultError::Tls { address, detail: detail.to_string() }
+        VaultError::Tls {
+            address,
+            detail: detail.to_string(),
+        }
     } else {
-        VaultError::Unreachable { address, detail: detail.to_string() }
+        VaultError::Unreachable {
+            address,
+            detail: detail.to_string(),
+        }
     }
 }
 

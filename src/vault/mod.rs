@@ -15,5 +15,7 @@ mod secrets;
 pub use bootstrap::{BootstrapOptions, BootstrapReport, bootstrap};
 pub use client::Vault;
 pub use error::VaultError;
-pub use outputs::{OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output};
+pub use outputs::{
+    OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,
+};
 pub use secrets::read_secrets;

@@ -45,14 +45,23 @@ pub async fn push_outputs(
 ) -> Result<OutputsPush, VaultError> {
     let mut push = OutputsPush::default();
     for target in &stack.outputs_to_vault {
-        let value = outputs.0.get(&target.output).ok_or_else(|| VaultError::Api {
-            address: vault.address.clone(),
-            path: target.path.clone(),
-            detail: format!("output `{}` is not in the state yet; apply the stack first", target.output),
-        })?;
+        let value = outputs
+            .0
+            .get(&target.output)
+            .ok_or_else(|| VaultError::Api {
+                address: vault.address.clone(),
+                path: target.path.clone(),
+                detail: format!(
+                    "output `{}` is not in the state yet; apply the stack first",
+                    target.output
+                ),
+            })?;
         let path = vault.output_path(&stack.name, workspace, &target.path);
         let write = write_one(vault, &path, &value_text(value), stack, workspace, metadata).await?;
-        push.writes.push(OutputWrite { output: target.output.clone(), ..write });
+        push.writes.push(OutputWrite {
+            output: target.output.clone(),
+            ..write
+        });
     }
     Ok(push)
 }
@@ -61,7 +70,9 @@ pub async fn push_outputs(
 fn value_text(value: &OutputValue) -> SecretString {
     let json = match value {
         OutputValue::Plain(value) => value.clone(),
-        OutputValue::Sensitive(text) => serde_json::from_str(text.expose_secret()).unwrap_or(Value::Null),
+        OutputValue::Sensitive(text) => {
+            serde_json::from_str(text.expose_secret()).unwrap_or(Value::Null)
+        }
     };
     SecretString::from(match json {
         Value::String(text) => text,
@@ -86,33 +97,75 @@ async fn write_one(
             Err(error) => return Err(fail(error)),
         };
         if version > 0 {
-            let current: HashMap<String, Value> = vaultrs::kv2::read(&vault.client, &vault.mount, path).await.map_err(fail)?;
+            let current: HashMap<String, Value> =
+                vaultrs::kv2::read(&vault.client, &vault.mount, path)
+                    .await
+                    .map_err(fail)?;
             if current.get("value").and_then(Value::as_str) == Some(value.expose_secret()) {
-                return Ok(OutputWrite { output: String::new(), path: path.to_string(), written: false, version });
+                return Ok(OutputWrite {
+                    output: String::new(),
+                    path: path.to_string(),
+                    written: false,
+                    version,
+                });
             }
         }
         let data = HashMap::from([("value", value.expose_secret())]);
-        let options = SetSecretRequestOptions { cas: u32::try_from(version).unwrap_or(u32::MAX) };
-        match vaultrs::kv2::set_with_options(&vault.client, &vault.mount, path, &data, options).await {
+        let options = SetSecretRequestOptions {
+            cas: u32::try_from(version).unwrap_or(u32::MAX),
+        };
+        match vaultrs::kv2::set_with_options(&vault.client, &vault.mount, path, &data, options)
+            .await
+        {
             Ok(written) => {
-                set_custom_metadata(vault, path, stack, workspace, metadata).await.map_err(fail)?;
-                return Ok(OutputWrite { output: String::new(), path: path.to_string(), written: true, version: written.version });
+                set_custom_metadata(vault, path, stack, workspace, metadata)
+                    .await
+                    .map_err(fail)?;
+                return Ok(OutputWrite {
+                    output: String::new(),
+                    path: path.to_string(),
+                    written: true,
+                    version: written.version,
+                });
             }
             // Another writer got there first (check-and-set mismatch): read again and decide again.
-            Err(ClientError::APIError { code: 400, errors }) if errors.iter().any(|e| e.contains("check-and-set")) => continue,
+            Err(ClientError::APIError { code: 400, errors })
+                if errors.iter().any(|e| e.contains("check-and-set")) =>
+            {
+                continue;
+            }
             Err(error) => return Err(fail(error)),
         }
     }
-    Err(VaultError::Api { address: vault.address.clone(), path: full_path, detail: "concurrent writers kept changing the secret".into() })
+    Err(VaultError::Api {
+        address: vault.address.clone(),
+        path: full_path,
+        detail: "concurrent writers kept changing the secret".into(),
+    })
 }
 
-async fn set_custom_metadata(vault: &Vault, path: &str, stack: &Stack, workspace: &str, metadata: &PushMetadata) -> Result<(), ClientError> {
+async fn set_custom_metadata(
+    vault: &Vault,
+    path: &str,
+    stack: &Stack,
+    workspace: &str,
+    metadata: &PushMetadata,
+) -> Result<(), ClientError> {
     let mut custom = HashMap::from([
         ("stack".to_string(), stack.name.clone()),
         ("workspace".to_string(), workspace.to_string()),
-        ("engine_version".to_string(), metadata.engine_version.clone()),
-        ("written_by".to_string(), format!("wildside-tofu {}", env!("CARGO_PKG_VERSION"))),
-        ("written_at".to_string(), humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()),
+        (
+            "engine_version".to_string(),
+            metadata.engine_version.clone(),
+        ),
+        (
+            "written_by".to_string(),
+            format!("wildside-tofu {}", env!("CARGO_PKG_VERSION")),
+        ),
+        (
+            "written_at".to_string(),
+            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        ),
     ]);
     if let Some(commit) = &metadata.git_commit {
         custom.insert("git_commit".into(), commit.clone());
@@ -123,14 +176,24 @@ async fn set_custom_metadata(vault: &Vault, path: &str, stack: &Stack, workspace
 }
 
 /// Removes every `[outputs_to_vault]` entry of the workspace (all versions); entries already gone are fine.
-pub async fn delete_outputs(vault: &Vault, stack: &Stack, workspace: &str) -> Result<usize, VaultError> {
+pub async fn delete_outputs(
+    vault: &Vault,
+    stack: &Stack,
+    workspace: &str,
+) -> Result<usize, VaultError> {
     let mut deleted = 0;
     for target in &stack.outputs_to_vault {
         let path = vault.output_path(&stack.name, workspace, &target.path);
         match vaultrs::kv2::delete_metadata(&vault.client, &vault.mount, &path).await {
             Ok(()) => deleted += 1,
             Err(ClientError::APIError { code: 404, .. }) => {}
-            Err(error) => return Err(VaultError::from_client(&vault.address, &format!("{}/metadata/{path}", vault.mount), error)),
+            Err(error) => {
+                return Err(VaultError::from_client(
+                    &vault.address,
+                    &format!("{}/metadata/{path}", vault.mount),
+                    error,
+                ));
+            }
         }
     }
     Ok(deleted)
@@ -144,6 +207,10 @@ pub async fn read_output(vault: &Vault, path: &str) -> Result<SecretString, Vaul
         .map_err(|error| VaultError::from_client(&vault.address, &full_path, error))?;
     match data.get("value") {
         Some(Value::String(text)) => Ok(SecretString::from(text.clone())),
-        _ => Err(VaultError::MissingKey { address: vault.address.clone(), path: full_path, key: "value".into() }),
+        _ => Err(VaultError::MissingKey {
+            address: vault.address.clone(),
+            path: full_path,
+            key: "value".into(),
+        }),
     }
 }

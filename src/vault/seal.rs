@@ -34,83 +34,152 @@ impl SysHttp {
         if address.starts_with("http://") {
             builder = builder.tls_certs_only(Vec::new());
         } else if let Some(path) = ca_cert {
-            let pem = std::fs::read(path).map_err(|source| VaultError::Io { context: format!("reading CA bundle `{}`", path.display()), source })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|error| VaultError::Tls { address: address.into(), detail: format!("`{}`: {error}", path.display()) })?;
+            let pem = std::fs::read(path).map_err(|source| VaultError::Io {
+                context: format!("reading CA bundle `{}`", path.display()),
+                source,
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| VaultError::Tls {
+                    address: address.into(),
+                    detail: format!("`{}`: {error}", path.display()),
+                })?;
             builder = builder.tls_certs_merge(certs);
         }
-        let http = builder.build().map_err(|error| classify_transport(address.into(), &error_chain(&error)))?;
-        Ok(Self { http, address: address.trim_end_matches('/').to_string() })
+        let http = builder
+            .build()
+            .map_err(|error| classify_transport(address.into(), &error_chain(&error)))?;
+        Ok(Self {
+            http,
+            address: address.trim_end_matches('/').to_string(),
+        })
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, token: Option<&SecretString>, body: Option<Value>) -> Result<(u16, Value), VaultError> {
-        let mut request = self.http.request(method, format!("{}/v1/{path}", self.address));
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&SecretString>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), VaultError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1/{path}", self.address));
         if let Some(token) = token {
             request = request.header("X-Vault-Token", token.expose_secret());
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|error| classify_transport(self.address.clone(), &error_chain(&error)))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|error| classify_transport(self.address.clone(), &error_chain(&error)))?;
         let status = response.status().as_u16();
         let value = response.json::<Value>().await.unwrap_or(Value::Null);
         Ok((status, value))
     }
 
     fn refused(&self, path: &str, status: u16, body: &Value) -> VaultError {
-        VaultError::Api { address: self.address.clone(), path: path.into(), detail: format!("HTTP {status}: {body}") }
+        VaultError::Api {
+            address: self.address.clone(),
+            path: path.into(),
+            detail: format!("HTTP {status}: {body}"),
+        }
     }
 
     pub(crate) async fn seal_status(&self) -> Result<SealStatus, VaultError> {
-        let (status, body) = self.call(reqwest::Method::GET, "sys/seal-status", None, None).await?;
+        let (status, body) = self
+            .call(reqwest::Method::GET, "sys/seal-status", None, None)
+            .await?;
         if status != 200 {
             return Err(self.refused("sys/seal-status", status, &body));
         }
-        serde_json::from_value(body.clone()).map_err(|_| self.refused("sys/seal-status", status, &body))
+        serde_json::from_value(body.clone())
+            .map_err(|_| self.refused("sys/seal-status", status, &body))
     }
 
     pub(crate) async fn init(&self, shares: u8, threshold: u8) -> Result<InitResult, VaultError> {
         let request = json!({ "secret_shares": shares, "secret_threshold": threshold });
-        let (status, body) = self.call(reqwest::Method::PUT, "sys/init", None, Some(request)).await?;
-        let keys = body["keys_base64"].as_array().map(|keys| keys.iter().filter_map(Value::as_str).map(|key| SecretString::from(key.to_string())).collect::<Vec<_>>());
+        let (status, body) = self
+            .call(reqwest::Method::PUT, "sys/init", None, Some(request))
+            .await?;
+        let keys = body["keys_base64"].as_array().map(|keys| {
+            keys.iter()
+                .filter_map(Value::as_str)
+                .map(|key| SecretString::from(key.to_string()))
+                .collect::<Vec<_>>()
+        });
         match (status, keys, body["root_token"].as_str()) {
-            (200, Some(keys), Some(root)) if !keys.is_empty() => Ok(InitResult { keys, root_token: SecretString::from(root.to_string()) }),
-            _ => Err(VaultError::Api { address: self.address.clone(), path: "sys/init".into(), detail: format!("HTTP {status}") }),
+            (200, Some(keys), Some(root)) if !keys.is_empty() => Ok(InitResult {
+                keys,
+                root_token: SecretString::from(root.to_string()),
+            }),
+            _ => Err(VaultError::Api {
+                address: self.address.clone(),
+                path: "sys/init".into(),
+                detail: format!("HTTP {status}"),
+            }),
         }
     }
 
     pub(crate) async fn unseal(&self, key: &SecretString) -> Result<SealStatus, VaultError> {
         let request = json!({ "key": key.expose_secret() });
-        let (status, body) = self.call(reqwest::Method::PUT, "sys/unseal", None, Some(request)).await?;
+        let (status, body) = self
+            .call(reqwest::Method::PUT, "sys/unseal", None, Some(request))
+            .await?;
         if status != 200 {
-            return Err(VaultError::Api { address: self.address.clone(), path: "sys/unseal".into(), detail: format!("HTTP {status}") });
+            return Err(VaultError::Api {
+                address: self.address.clone(),
+                path: "sys/unseal".into(),
+                detail: format!("HTTP {status}"),
+            });
         }
-        serde_json::from_value(body).map_err(|_| VaultError::Api { address: self.address.clone(), path: "sys/unseal".into(), detail: "unexpected reply".into() })
+        serde_json::from_value(body).map_err(|_| VaultError::Api {
+            address: self.address.clone(),
+            path: "sys/unseal".into(),
+            detail: "unexpected reply".into(),
+        })
     }
 
     /// Waits until the node is the active one (`sys/health` answers 200), as raft needs a moment after unseal.
     pub(crate) async fn wait_active(&self, limit: Duration) -> Result<(), VaultError> {
         let deadline = Instant::now() + limit;
         loop {
-            let (status, _) = self.call(reqwest::Method::GET, "sys/health", None, None).await?;
+            let (status, _) = self
+                .call(reqwest::Method::GET, "sys/health", None, None)
+                .await?;
             if status == 200 {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(VaultError::Api { address: self.address.clone(), path: "sys/health".into(), detail: format!("not active after {}s (HTTP {status})", limit.as_secs()) });
+                return Err(VaultError::Api {
+                    address: self.address.clone(),
+                    path: "sys/health".into(),
+                    detail: format!("not active after {}s (HTTP {status})", limit.as_secs()),
+                });
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
     /// The type (and KV version) mounted at `path/` under `sys/mounts` or `sys/auth`, if any.
-    pub(crate) async fn mounted(&self, listing: &str, path: &str, token: &SecretString) -> Result<Option<(String, Option<String>)>, VaultError> {
-        let (status, body) = self.call(reqwest::Method::GET, listing, Some(token), None).await?;
+    pub(crate) async fn mounted(
+        &self,
+        listing: &str,
+        path: &str,
+        token: &SecretString,
+    ) -> Result<Option<(String, Option<String>)>, VaultError> {
+        let (status, body) = self
+            .call(reqwest::Method::GET, listing, Some(token), None)
+            .await?;
         if status != 200 {
             return Err(self.refused(listing, status, &body));
         }
         let key = format!("{path}/");
-        let entry = body.get("data").and_then(|data| data.get(&key)).or_else(|| body.get(&key));
+        let entry = body
+            .get("data")
+            .and_then(|data| data.get(&key))
+            .or_else(|| body.get(&key));
         Ok(entry.map(|entry| {
             let kind = entry["type"].as_str().unwrap_or_default().to_string();
             let version = entry["options"]["version"].as_str().map(str::to_string);

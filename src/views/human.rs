@@ -17,7 +17,16 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "saved plan: {}", plan_file.display());
             }
         }
-        Report::Apply { run, outputs, vault } | Report::Up { run, outputs, vault } => {
+        Report::Apply {
+            run,
+            outputs,
+            vault,
+        }
+        | Report::Up {
+            run,
+            outputs,
+            vault,
+        } => {
             summary(&mut text, run, "applied");
             outputs_section(&mut text, outputs);
             if let Some(push) = vault {
@@ -25,12 +34,22 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
-        Report::Kubeconfig { written_to: Some(path), .. } => {
+        Report::Kubeconfig {
+            written_to: Some(path),
+            ..
+        } => {
             let _ = writeln!(text, "kubeconfig written to {} (mode 0600)", path.display());
         }
-        Report::Kubeconfig { text: kubeconfig, .. } => {
+        Report::Kubeconfig {
+            text: kubeconfig, ..
+        } => {
             // Asked for explicitly, as `kubectl config view --raw` would print it.
-            text.push_str(kubeconfig.as_ref().map(ExposeSecret::expose_secret).unwrap_or_default());
+            text.push_str(
+                kubeconfig
+                    .as_ref()
+                    .map(ExposeSecret::expose_secret)
+                    .unwrap_or_default(),
+            );
         }
         Report::VaultBootstrap(report) => {
             let _ = writeln!(text, "address: {}", report.address);
@@ -39,8 +58,16 @@ pub(super) fn render(report: &Report) -> String {
             }
             let _ = writeln!(text, "role_id: {}", report.role_id);
             match &report.secret_id_file {
-                Some(file) => { let _ = writeln!(text, "secret_id: written to {}", file.display()); }
-                None => { let _ = writeln!(text, "secret_id: ******** (in {})", report.state_file.display()); }
+                Some(file) => {
+                    let _ = writeln!(text, "secret_id: written to {}", file.display());
+                }
+                None => {
+                    let _ = writeln!(
+                        text,
+                        "secret_id: ******** (in {})",
+                        report.state_file.display()
+                    );
+                }
             }
             if report.changed.is_empty() {
                 let _ = writeln!(text, "already bootstrapped: nothing changed");
@@ -121,7 +148,11 @@ fn summary(text: &mut String, run: &StackRun, verb: &str) {
 
 fn vault_section(text: &mut String, push: &OutputsPush) {
     for write in &push.writes {
-        let state = if write.written { format!("written (version {})", write.version) } else { "unchanged".to_string() };
+        let state = if write.written {
+            format!("written (version {})", write.version)
+        } else {
+            "unchanged".to_string()
+        };
         let _ = writeln!(text, "vault: {} -> {}: {state}", write.output, write.path);
     }
 }

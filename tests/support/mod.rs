@@ -321,3 +321,150 @@ pub fn example_stack(backend: &str, inputs: &str) -> String {
         "{backend}\n\n[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ {inputs} }}\n\n[[outputs]]\nname = \"message\"\nfrom = \"greeting.message\"\n\n[[outputs]]\nname = \"digest\"\nfrom = \"greeting.digest\"\nsensitive = true\n"
     )
 }
+
+impl Project {
+    /// Adds the test-only modules of `tests/fixtures/modules/` to the project.
+    pub fn with_fixtures(self) -> Self {
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules"),
+            &self.path().join("modules"),
+        );
+        self
+    }
+}
+
+/// A real OpenBao server on 127.0.0.1: dev mode (in memory, unsealed, KV v2 at `secret/`) or a real one with
+/// raft storage in a scratch directory, which starts uninitialised.
+pub struct OpenBao {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+pub const DEV_ROOT_TOKEN: &str = "root-token-for-tests";
+
+impl OpenBao {
+    pub fn dev() -> Self {
+        Self::dev_on(free_port())
+    }
+
+    pub fn dev_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new(tool("WILDSIDE_BAO_BIN"))
+            .args([
+                "server",
+                "-dev",
+                &format!("-dev-root-token-id={DEV_ROOT_TOKEN}"),
+                &format!("-dev-listen-address=127.0.0.1:{port}"),
+            ])
+            .env_remove("BAO_ADDR")
+            .env_remove("VAULT_ADDR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self { child, port, dir };
+        server.wait_ready();
+        server
+    }
+
+    pub fn real() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let cluster_port = free_port();
+        std::fs::create_dir_all(dir.path().join("raft")).unwrap();
+        let config = format!(
+            "storage \"raft\" {{\n  path = \"{raft}\"\n  node_id = \"node1\"\n}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster_port}\"\n  tls_disable = true\n}}\napi_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"http://127.0.0.1:{cluster_port}\"\ndisable_mlock = true\n",
+            raft = dir.path().join("raft").display()
+        );
+        std::fs::write(dir.path().join("config.hcl"), config).unwrap();
+        let child = Command::new(tool("WILDSIDE_BAO_BIN"))
+            .args(["server", "-config"])
+            .arg(dir.path().join("config.hcl"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self { child, port, dir };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        wait_for_port(self.port, "openbao");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self
+            .http_get("/v1/sys/seal-status")
+            .starts_with("HTTP/1.1 200")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "openbao did not answer seal-status"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs the real `bao` CLI against this server with `token`.
+    pub fn cli(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(tool("WILDSIDE_BAO_BIN"))
+            .args(args)
+            .env("BAO_ADDR", self.address())
+            .env("BAO_TOKEN", token)
+            .output()
+            .unwrap()
+    }
+
+    /// `bao kv <subcommand> -format=json` (`get`, `metadata get`) of a path under `secret/`, or `None` if it
+    /// does not exist.
+    pub fn kv_json(&self, token: &str, subcommand: &str, path: &str) -> Option<serde_json::Value> {
+        let mut args = vec!["kv"];
+        args.extend(subcommand.split(' '));
+        args.extend(["-format=json", "-mount=secret", path]);
+        let output = self.cli(token, &args);
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).unwrap())
+    }
+
+    fn http_get(&self, path: &str) -> String {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return String::new();
+        };
+        let _ = write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        );
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply);
+        reply
+    }
+
+    pub fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OpenBao {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Run {
+    pub fn env_remove_vault_token(mut self) -> Self {
+        self.command.env_remove("VAULT_TOKEN");
+        self
+    }
+}

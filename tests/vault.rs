@@ -1,0 +1,361 @@
+//! Vault with a real OpenBao: secrets in, outputs out, `outputs push` after an outage, `kubeconfig`, and a
+//! canary secret that never shows up anywhere it should not.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use support::{DEV_ROOT_TOKEN, OpenBao, Project};
+
+const CANARY: &str = "canary-7f3e9d21-do-not-leak";
+
+fn vault_stack(address: &str, extra_modules: &str, extra_outputs: &str) -> String {
+    format!(
+        r#"
+[vault]
+address = "{address}"
+
+[secrets]
+api_token = {{ path = "wildside/inputs", key = "token" }}
+
+[[modules]]
+name = "echo"
+source = "secret_echo"
+inputs = {{ cluster = "vaulted" }}
+secret_inputs = {{ secret = "api_token" }}
+{extra_modules}
+[[outputs]]
+name = "secret_sha256"
+from = "echo.secret_sha256"
+
+[[outputs]]
+name = "kubeconfig"
+from = "echo.kubeconfig"
+sensitive = true
+{extra_outputs}
+[outputs_to_vault]
+kubeconfig = "kubeconfig"
+"#
+    )
+}
+
+fn sha256_hex(text: &str) -> String {
+    let output = std::process::Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path).is_ok_and(|bytes| {
+            bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        }) {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
+    let bao = OpenBao::dev();
+    let put = bao.cli(
+        DEV_ROOT_TOKEN,
+        &[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wildside/inputs",
+            &format!("token={CANARY}"),
+        ],
+    );
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let project = Project::new().with_fixtures();
+    project.stack("vaulted", &vault_stack(&bao.address(), "", ""));
+    let run = || project.run().env("VAULT_TOKEN", DEV_ROOT_TOKEN);
+    let mut transcripts = String::new();
+
+    let up = run()
+        .args(["--output", "json", "up", "vaulted"])
+        .output()
+        .expect_code(0);
+    transcripts += &(up.stdout() + &up.stderr());
+    let report = up.json();
+    assert_eq!(report["vault"]["writes"][0]["written"], true, "{report}");
+
+    let output = run()
+        .args(["output", "vaulted", "--json"])
+        .output()
+        .expect_code(0);
+    transcripts += &(output.stdout() + &output.stderr());
+    let hash = output.json()["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "secret_sha256")
+        .unwrap()["value"]
+        .clone();
+    assert_eq!(hash, sha256_hex(CANARY), "the secret did not reach tofu");
+
+    let stored = bao
+        .kv_json(DEV_ROOT_TOKEN, "get", "wildside/vaulted/default/kubeconfig")
+        .expect("kubeconfig in KV");
+    assert!(
+        stored["data"]["data"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("vaulted.invalid")
+    );
+    let metadata = bao
+        .kv_json(
+            DEV_ROOT_TOKEN,
+            "metadata get",
+            "wildside/vaulted/default/kubeconfig",
+        )
+        .unwrap();
+    let custom = &metadata["data"]["custom_metadata"];
+    assert_eq!(custom["stack"], "vaulted");
+    assert_eq!(custom["workspace"], "default");
+    assert!(
+        custom["engine_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("OpenTofu ")),
+        "{custom}"
+    );
+    assert!(custom["written_at"].as_str().is_some());
+    assert_eq!(metadata["data"]["current_version"], 1);
+
+    let again = run()
+        .args(["--output", "json", "up", "vaulted"])
+        .output()
+        .expect_code(0);
+    transcripts += &(again.stdout() + &again.stderr());
+    assert_eq!(again.json()["vault"]["writes"][0]["written"], false);
+    let metadata = bao
+        .kv_json(
+            DEV_ROOT_TOKEN,
+            "metadata get",
+            "wildside/vaulted/default/kubeconfig",
+        )
+        .unwrap();
+    assert_eq!(
+        metadata["data"]["current_version"], 1,
+        "an unchanged value was written again"
+    );
+
+    let kubeconfig = run()
+        .args(["kubeconfig", "vaulted"])
+        .output()
+        .expect_code(0);
+    assert!(
+        kubeconfig.stdout().starts_with("apiVersion: v1"),
+        "{}",
+        kubeconfig.stdout()
+    );
+    let written = project.path().join("kube/config");
+    run()
+        .args(["kubeconfig", "vaulted", "--write"])
+        .args([&written])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        std::fs::metadata(&written).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        std::fs::read_to_string(&written)
+            .unwrap()
+            .contains("vaulted.invalid")
+    );
+
+    let plan = run()
+        .args(["plan", "vaulted", "--destroy"])
+        .output()
+        .expect_code(0);
+    transcripts += &(plan.stdout() + &plan.stderr());
+    let down = run()
+        .args(["--output", "json", "down", "vaulted"])
+        .output()
+        .expect_code(0);
+    transcripts += &(down.stdout() + &down.stderr());
+    assert_eq!(down.json()["vault_deleted"], 1);
+    assert!(
+        bao.kv_json(DEV_ROOT_TOKEN, "get", "wildside/vaulted/default/kubeconfig")
+            .is_none(),
+        "down left the output in Vault"
+    );
+
+    assert!(
+        !transcripts.contains(CANARY),
+        "the canary leaked into the output"
+    );
+    let build = project.path().join(".wildside/build");
+    std::fs::remove_dir_all(build.join("vaulted/plans")).ok();
+    assert_eq!(
+        files_containing(&build, CANARY),
+        Vec::<std::path::PathBuf>::new(),
+        "the canary is on disk"
+    );
+    assert_eq!(
+        files_containing(&project.path().join(".wildside/state"), CANARY),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[test]
+fn outputs_push_recovers_every_output_after_a_vault_outage() {
+    let port = support::free_port();
+    let mut bao = OpenBao::dev_on(port);
+    bao.cli(
+        DEV_ROOT_TOKEN,
+        &[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wildside/inputs",
+            "token=outage",
+        ],
+    );
+    let project = Project::new().with_fixtures();
+    let slow = "\n[[modules]]\nname = \"slow\"\nsource = \"example\"\ninputs = { message = \"outage\", delay_seconds = 3 }\n";
+    let message = "\n[[outputs]]\nname = \"message\"\nfrom = \"slow.message\"\n";
+    let stack = vault_stack(&bao.address(), slow, message).replace(
+        "kubeconfig = \"kubeconfig\"",
+        "kubeconfig = \"kubeconfig\"\nmessage = \"message\"",
+    );
+    project.stack("outage", &stack);
+    let run = || {
+        project
+            .run()
+            .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+            .env("WILDSIDE_VAULT_RETRY_SECONDS", "1,1")
+    };
+    let child = run().args(["up", "outage"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::process::Command::new("pgrep")
+        .args(["-f", "^sleep 3$"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+    {
+        assert!(Instant::now() < deadline, "the apply never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bao.stop();
+    let up = support::Done(child.wait_with_output().unwrap()).expect_code(1);
+    assert!(
+        up.stderr().contains("were not written to Vault")
+            && up.stderr().contains("outputs push outage"),
+        "{}",
+        up.stderr()
+    );
+    assert!(
+        up.stderr().contains(&bao.address()),
+        "the error does not name Vault's address:\n{}",
+        up.stderr()
+    );
+
+    let bao = OpenBao::dev_on(port);
+    let push = run()
+        .args(["--output", "json", "outputs", "push", "outage"])
+        .output()
+        .expect_code(0);
+    assert_eq!(push.json()["vault"]["writes"].as_array().unwrap().len(), 2);
+    let message = bao
+        .kv_json(DEV_ROOT_TOKEN, "get", "wildside/outage/default/message")
+        .expect("message recovered");
+    assert_eq!(message["data"]["data"]["value"], "outage");
+    assert!(
+        bao.kv_json(DEV_ROOT_TOKEN, "get", "wildside/outage/default/kubeconfig")
+            .is_some()
+    );
+}
+
+#[test]
+fn vault_errors_name_the_address_and_the_path() {
+    let bao = OpenBao::dev();
+    let project = Project::new().with_fixtures();
+    project.stack("denied", &vault_stack(&bao.address(), "", ""));
+    let missing = project
+        .run()
+        .args(["plan", "denied"])
+        .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+        .output()
+        .expect_code(1);
+    assert!(
+        missing.stderr().contains(&format!(
+            "Vault at {} has no secret at `secret/data/wildside/inputs`",
+            bao.address()
+        )),
+        "{}",
+        missing.stderr()
+    );
+    let denied = project
+        .run()
+        .args(["plan", "denied"])
+        .env("VAULT_TOKEN", "not-a-token")
+        .output()
+        .expect_code(1);
+    assert!(
+        denied
+            .stderr()
+            .contains("denied access to `secret/data/wildside/inputs`"),
+        "{}",
+        denied.stderr()
+    );
+    assert!(
+        !denied.stderr().contains("ERROR"),
+        "vaultrs error logs leaked through:\n{}",
+        denied.stderr()
+    );
+    let unset = project
+        .run()
+        .args(["plan", "denied"])
+        .env_remove_vault_token()
+        .output()
+        .expect_code(1);
+    assert!(
+        unset.stderr().contains("$VAULT_TOKEN, which is not set"),
+        "{}",
+        unset.stderr()
+    );
+    let port = support::free_port();
+    project.stack(
+        "down",
+        &vault_stack(&format!("http://127.0.0.1:{port}"), "", ""),
+    );
+    let down = project
+        .run()
+        .args(["plan", "down"])
+        .env("VAULT_TOKEN", "x")
+        .output()
+        .expect_code(1);
+    assert!(
+        down.stderr()
+            .contains(&format!("Vault at http://127.0.0.1:{port} is unreachable")),
+        "{}",
+        down.stderr()
+    );
+}
