@@ -24,7 +24,7 @@ pub enum Error {
     OutputsNotPushed {
         stack: String,
         workspace: String,
-        source: VaultError,
+        source: Box<VaultError>,
     },
     #[error("{0}")]
     Usage(String),

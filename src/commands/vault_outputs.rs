@@ -58,7 +58,7 @@ pub(super) async fn push(
                 return Err(Error::OutputsNotPushed {
                     stack: prepared.stack.name.clone(),
                     workspace: prepared.workspace.clone(),
-                    source,
+                    source: Box::new(source),
                 });
             }
         }

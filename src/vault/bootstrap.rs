@@ -238,10 +238,10 @@ async fn configure(
         )
         .map_err(io_error)?;
     }
-    if let (Some(file), Some(secret_id)) = (&options.secret_id_file, &state.secret_id) {
-        if std::fs::read_to_string(file).ok().as_deref() != Some(secret_id.as_str()) {
-            write_private(file, secret_id.as_bytes()).map_err(io_error)?;
-        }
+    if let (Some(file), Some(secret_id)) = (&options.secret_id_file, &state.secret_id)
+        && std::fs::read_to_string(file).ok().as_deref() != Some(secret_id.as_str())
+    {
+        write_private(file, secret_id.as_bytes()).map_err(io_error)?;
     }
     Ok(())
 }
