@@ -58,17 +58,36 @@ fn sha256_hex(text: &str) -> String {
         .to_string()
 }
 
+/// A file's bytes; a saved plan is a zip archive (compressed), so its entries are read expanded.
+fn readable_bytes(path: &std::path::Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap_or_default();
+    if !raw.starts_with(b"PK") {
+        return raw;
+    }
+    let script = "import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nsys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))";
+    let expanded = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        expanded.status.success(),
+        "cannot expand {}",
+        path.display()
+    );
+    expanded.stdout
+}
+
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
         if path.is_dir() {
             found.extend(files_containing(&path, needle));
-        } else if std::fs::read(&path).is_ok_and(|bytes| {
-            bytes
-                .windows(needle.len())
-                .any(|window| window == needle.as_bytes())
-        }) {
+        } else if readable_bytes(&path)
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+        {
             found.push(path);
         }
     }
@@ -213,7 +232,10 @@ fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
         "the canary leaked into the output"
     );
     let build = project.path().join(".wildside/build");
-    std::fs::remove_dir_all(build.join("vaulted/plans")).ok();
+    assert!(
+        build.join("vaulted/plans/default.tfplan").is_file(),
+        "the saved plan is part of the canary check"
+    );
     assert_eq!(
         files_containing(&build, CANARY),
         Vec::<std::path::PathBuf>::new(),

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
+use super::plan_encryption::plan_encryption_env;
 use crate::backend_probe;
 use crate::engine::{EngineError, EngineSettings, Interrupts, Tofu};
 use crate::error::Error;
@@ -95,6 +96,9 @@ pub(super) async fn prepare_with(
             let vault = Vault::connect(settings, &context.project.root).await?;
             if secrets == Secrets::Read {
                 secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
+            }
+            if !stack.secrets.is_empty() {
+                secret_env.push(plan_encryption_env()?);
             }
             Some(vault)
         }

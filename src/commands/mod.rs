@@ -8,6 +8,7 @@ mod kubeconfig;
 mod output;
 mod outputs_push;
 mod plan;
+mod plan_encryption;
 mod render;
 mod report;
 mod up;

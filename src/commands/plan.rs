@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::context::{Context, prepare};
+use super::plan_encryption::plans_outlive_the_process;
 use super::report::{Report, StackRun};
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
@@ -47,6 +48,14 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         PlanOutcome::Changes => prepared.tofu.show_plan(&args.workspace, &plan_file).await?,
         PlanOutcome::NoChanges => PlanSummary::default(),
     };
+    if outcome == PlanOutcome::Changes
+        && !prepared.stack.secrets.is_empty()
+        && !plans_outlive_the_process()
+    {
+        tracing::warn!(
+            "the saved plan is encrypted with a one-time key because the stack has secrets; set WILDSIDE_PLAN_PASSPHRASE to apply it in a later run"
+        );
+    }
     let run = StackRun {
         stack: prepared.stack.name.clone(),
         workspace: args.workspace,
