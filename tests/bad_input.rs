@@ -134,6 +134,54 @@ fn malformed() -> Vec<(String, &'static str, &'static str, &'static str)> {
             "module `source` is empty",
             "name a directory of `modules/`",
         ),
+        (
+            format!("{MODULE}[secrets]\ntok = {{ path = \"a\", key = \"b\" }}\n"),
+            "6:1",
+            "need a `[vault]` section",
+            "add [vault]",
+        ),
+        (
+            format!("[vault]\naddress = \"vault.example\"\n{MODULE}"),
+            "2:11",
+            "`vault.example` is not a Vault address",
+            "https://vault.example:8200",
+        ),
+        (
+            format!("[vault]\naddress = \"http://v:8200\"\nauth = \"aprole\"\n{MODULE}"),
+            "3:8",
+            "unknown Vault auth method `aprole`",
+            "did you mean `approle`?",
+        ),
+        (
+            format!("[vault]\naddress = \"http://v:8200\"\nrole_id_env = \"X\"\n{MODULE}"),
+            "3:15",
+            "AppRole settings need `auth = \"approle\"`",
+            "add `auth = \"approle\"`",
+        ),
+        (
+            "[vault]\naddress = \"http://v:8200\"\n[secrets]\ntoken = { path = \"a\", key = \"b\" }\n[[modules]]\nname = \"g\"\nsource = \"example\"\nsecret_inputs = { message = \"tokn\" }\n".into(),
+            "8:29",
+            "`tokn` is not declared in [secrets]",
+            "did you mean `token`?",
+        ),
+        (
+            format!("{MODULE}[[outputs]]\nname = \"o\"\nfrom = \"greeting.message\"\n[vault]\naddress = \"http://v:8200\"\n[outputs_to_vault]\nout = \"x\"\n"),
+            "11:1",
+            "`out` is not an output of this stack",
+            "[[outputs]]",
+        ),
+        (
+            format!("[vault]\naddress = \"http://v:8200\"\nmout = \"kv\"\n{MODULE}"),
+            "3:1",
+            "unknown field `mout`",
+            "did you mean `mount`?",
+        ),
+        (
+            format!("[vault]\naddress = \"http://v:8200\"\n[secrets]\nt = {{ path = \"a\", key = \"\" }}\n{MODULE}"),
+            "4:25",
+            "the secret `key` is empty",
+            "name the key",
+        ),
     ]
 }
 
