@@ -1,9 +1,10 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
 use crate::cli::{
-    BootstrapArgs, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, StackSet,
+    VaultCommand,
 };
-use crate::commands::{self, Context, PlanArgs, Report};
+use crate::commands::{self, CiCommentArgs, Context, PlanArgs, PlanSetArgs, Report, Selection};
 use crate::engine::Interrupts;
 use crate::error::Error;
 use crate::project::Project;
@@ -49,27 +50,81 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         ),
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
         Command::Plan {
-            target,
+            mut stacks,
+            set,
+            workspace,
             out,
             detailed_exitcode,
             destroy,
         } => {
             let context = Context::new(global, interrupts).await?;
-            let args = PlanArgs {
-                stack: target.stack,
-                workspace: target.workspace,
-                out,
-                detailed_exitcode,
-                destroy,
-            };
-            commands::plan(&context, args).await
+            let single = stacks.len() == 1 && !set.all && !set.changed && set.report_dir.is_none();
+            if single {
+                let stack = stacks.remove(0);
+                return commands::plan(
+                    &context,
+                    PlanArgs {
+                        stack,
+                        workspace,
+                        out,
+                        detailed_exitcode,
+                        destroy,
+                    },
+                )
+                .await;
+            }
+            if out.is_some() || destroy {
+                return Err(Error::Usage("--out and --destroy plan a single stack; with several, plans go to --report-dir".into()));
+            }
+            commands::plan_set(
+                &context,
+                plan_set_args(stacks, set, workspace, detailed_exitcode, false),
+            )
+            .await
         }
-        Command::Apply { target, plan } => {
+        Command::Drift {
+            stacks,
+            mut set,
+            workspace,
+        } => {
+            let context = Context::new(global, interrupts).await?;
+            set.all |= stacks.is_empty() && !set.changed;
+            commands::plan_set(&context, plan_set_args(stacks, set, workspace, true, true)).await
+        }
+        Command::Ci {
+            action:
+                CiCommand::Comment {
+                    repo,
+                    pr,
+                    body,
+                    marker,
+                    api_url,
+                },
+        } => {
+            let args = CiCommentArgs {
+                repo: &repo,
+                pr,
+                body: &body,
+                marker: marker.as_deref(),
+                api_url: &api_url,
+            };
+            commands::ci_comment(args).await
+        }
+        Command::Ci {
+            action: CiCommand::Changed { base, matrix },
+        } => commands::ci_changed(&Project::locate(global.project.as_deref())?, &base, matrix),
+        Command::Apply {
+            target,
+            plan,
+            expect_report,
+        } => {
+            let context = Context::new(global, interrupts).await?;
             commands::apply(
-                &Context::new(global, interrupts).await?,
+                &context,
                 &target.stack,
                 &target.workspace,
                 plan,
+                expect_report,
             )
             .await
         }
@@ -141,5 +196,27 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
         role_name: args.role,
         rotate_secret_id: args.rotate_secret_id,
         secret_id_file: args.secret_id_file,
+    }
+}
+
+fn plan_set_args(
+    names: Vec<String>,
+    set: StackSet,
+    workspace: String,
+    detailed_exitcode: bool,
+    drift: bool,
+) -> PlanSetArgs {
+    PlanSetArgs {
+        selection: Selection {
+            names,
+            all: set.all,
+            changed_base: set.changed.then_some(set.base).flatten(),
+        },
+        workspace,
+        parallelism: set.parallelism,
+        report_dir: set.report_dir,
+        artifact: set.artifact,
+        detailed_exitcode,
+        drift,
     }
 }

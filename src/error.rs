@@ -26,6 +26,18 @@ pub enum Error {
         workspace: String,
         source: Box<VaultError>,
     },
+    #[error(
+        "the saved plan for {stack} is stale: the state changed after the plan was made, so applying it could undo or repeat changes\n  hint: plan again and review the new plan"
+    )]
+    StalePlan { stack: String },
+    #[error(
+        "refusing to apply {stack}: the new plan differs from the reviewed one\n  not reviewed: {unreviewed}\n  reviewed but no longer planned: {gone}\n  hint: plan again and get the new plan reviewed"
+    )]
+    PlanDiffers {
+        stack: String,
+        unreviewed: String,
+        gone: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]

@@ -5,6 +5,7 @@
 //! the engine (`engine`), with commands (`commands`) producing reports that views (`views`) present.
 
 pub mod backend_probe;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod dispatch;

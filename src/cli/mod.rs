@@ -64,11 +64,16 @@ pub struct Target {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Plan a stack into a saved plan file and summarise it.
+    /// Plan stacks into saved plan files and summarise them (several stacks: in parallel, with reports).
     Plan {
+        /// Stacks to plan: `stacks/<STACK>.toml`.
+        stacks: Vec<String>,
         #[command(flatten)]
-        target: Target,
-        /// Where to save the plan (default: `.wildside/build/<stack>/plans/<workspace>.tfplan`).
+        set: StackSet,
+        /// The OpenTofu workspace.
+        #[arg(long, short, default_value = "default")]
+        workspace: String,
+        /// Where to save the plan of a single stack (default: `.wildside/build/<stack>/plans/<workspace>.tfplan`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Exit 2 when the plan has changes (0 when none, 1 on error).
@@ -85,6 +90,24 @@ pub enum Command {
         /// A plan file made by `plan --out`.
         #[arg(long)]
         plan: Option<PathBuf>,
+        /// Plan again and apply only if the new plan makes exactly the changes of this reviewed JSON report.
+        #[arg(long, conflicts_with = "plan")]
+        expect_report: Option<PathBuf>,
+    },
+    /// Plan stacks and report those whose infrastructure differs from their configuration; exit 2 if any does.
+    Drift {
+        /// Stacks to check (default: all).
+        stacks: Vec<String>,
+        #[command(flatten)]
+        set: StackSet,
+        /// The OpenTofu workspace.
+        #[arg(long, short, default_value = "default")]
+        workspace: String,
+    },
+    /// Continuous-integration helpers.
+    Ci {
+        #[command(subcommand)]
+        action: CiCommand,
     },
     /// Render, init, plan, and apply only if there are changes.
     Up {
@@ -140,6 +163,60 @@ pub enum Command {
     Vault {
         #[command(subcommand)]
         action: VaultCommand,
+    },
+}
+
+/// Options of commands that run over several stacks.
+#[derive(Debug, Args)]
+pub struct StackSet {
+    /// Every stack of the project.
+    #[arg(long)]
+    pub all: bool,
+    /// The stacks affected by the change from `--base` to HEAD.
+    #[arg(long, requires = "base")]
+    pub changed: bool,
+    /// The git ref to compare with (with `--changed`).
+    #[arg(long)]
+    pub base: Option<String>,
+    /// How many stacks run at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallelism: usize,
+    /// Where saved plans and reports go (default: `.wildside/reports/`).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Where readers of the summary find the full plans (an artifact name or URL).
+    #[arg(long, default_value = "the `plans` artifact of this run")]
+    pub artifact: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Create or update the sticky pull-request comment with a summary file.
+    Comment {
+        /// The repository, `OWNER/NAME`.
+        #[arg(long)]
+        repo: String,
+        /// The pull request number.
+        #[arg(long)]
+        pr: u64,
+        /// The Markdown body (such as the `summary.md` of `plan`).
+        #[arg(long)]
+        body: PathBuf,
+        /// Which sticky comment (default: the marker on the body's first line).
+        #[arg(long)]
+        marker: Option<String>,
+        /// The GitHub API base URL (GitHub Enterprise: `https://HOST/api/v3`).
+        #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+        api_url: String,
+    },
+    /// The stacks affected by a git change: a stack file, or a file of a module it uses.
+    Changed {
+        /// The git ref to compare HEAD with (the merge base is used).
+        #[arg(long)]
+        base: String,
+        /// Print a GitHub Actions matrix: `{"stack": [...]}`.
+        #[arg(long)]
+        matrix: bool,
     },
 }
 
@@ -202,6 +279,13 @@ impl Command {
             Command::Render { .. } => "render",
             Command::Doctor { .. } => "doctor",
             Command::Outputs { .. } => "outputs push",
+            Command::Drift { .. } => "drift",
+            Command::Ci {
+                action: CiCommand::Comment { .. },
+            } => "ci comment",
+            Command::Ci {
+                action: CiCommand::Changed { .. },
+            } => "ci changed",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
         }

@@ -1,11 +1,16 @@
-//! `apply <stack> [--plan FILE]`: apply a reviewed plan exactly, or plan and apply in one go.
+//! `apply <stack>`: apply exactly what was reviewed. Either a saved plan (`--plan FILE`; tofu refuses it if
+//! the state moved on since), or a fresh plan that must make exactly the changes of a reviewed report
+//! (`--expect-report FILE`), or, with neither, plan and apply in one go like `up`.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
-use super::context::{Context, prepare};
-use super::report::{OutputEntry, Report};
+use super::context::{Context, Prepared, prepare, run_plan_file};
+use super::report::{OutputEntry, Report, StackRun};
 use super::up::up;
 use super::vault_outputs;
+use crate::ci::StackPlanReport;
+use crate::engine::{EngineError, PlanOutcome, PlanSummary};
 use crate::error::Error;
 
 pub async fn apply(
@@ -13,23 +18,36 @@ pub async fn apply(
     stack: &str,
     workspace: &str,
     plan_file: Option<PathBuf>,
+    expect_report: Option<PathBuf>,
 ) -> Result<Report, Error> {
-    let Some(plan_file) = plan_file else {
-        return match up(context, stack, workspace).await? {
-            Report::Up {
-                run,
-                outputs,
-                vault,
-            } => Ok(Report::Apply {
-                run,
-                outputs,
-                vault,
-            }),
-            other => Ok(other),
-        };
-    };
+    if let Some(plan_file) = plan_file {
+        return apply_saved_plan(context, stack, workspace, &plan_file).await;
+    }
+    if let Some(report) = expect_report {
+        return apply_if_unchanged(context, stack, workspace, &report).await;
+    }
+    match up(context, stack, workspace).await? {
+        Report::Up {
+            run,
+            outputs,
+            vault,
+        } => Ok(Report::Apply {
+            run,
+            outputs,
+            vault,
+        }),
+        other => Ok(other),
+    }
+}
+
+async fn apply_saved_plan(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+    plan_file: &Path,
+) -> Result<Report, Error> {
     let plan_file =
-        std::path::absolute(&plan_file).map_err(|error| Error::io("resolving --plan", error))?;
+        std::path::absolute(plan_file).map_err(|error| Error::io("resolving --plan", error))?;
     if !plan_file.is_file() {
         return Err(Error::Usage(format!(
             "no plan file at `{}`\n  hint: make one with `wildside-tofu plan {stack} --out FILE`",
@@ -37,26 +55,103 @@ pub async fn apply(
         )));
     }
     let mut prepared = prepare(context, stack, workspace).await?;
-    let result = async {
-        let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
-        tracing::info!(
-            "applying the saved plan to {} ({} changes)",
-            prepared.stack.name,
-            summary.changes.len()
-        );
-        prepared.tofu.apply(workspace, &plan_file).await?;
-        Ok((summary, prepared.tofu.outputs(workspace).await?))
-    }
-    .await;
-    let (summary, outputs) = match result {
-        Ok(done) => done,
+    let summary = match prepared.tofu.show_plan(workspace, &plan_file).await {
+        Ok(summary) => summary,
         Err(error) => return Err(prepared.explain(error).await),
     };
-    let changed = !summary.changes.is_empty();
-    let run = super::report::StackRun {
+    apply_and_report(context, prepared, &plan_file, summary).await
+}
+
+/// Plans again and applies only if the plan makes exactly the reviewed changes.
+async fn apply_if_unchanged(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+    report: &Path,
+) -> Result<Report, Error> {
+    let text = std::fs::read_to_string(report)
+        .map_err(|error| Error::io(format!("reading `{}`", report.display()), error))?;
+    let reviewed: StackPlanReport = serde_json::from_str(&text).map_err(|error| {
+        Error::Usage(format!(
+            "`{}` is not a plan report of wildside-tofu: {error}",
+            report.display()
+        ))
+    })?;
+    let mut prepared = prepare(context, stack, workspace).await?;
+    let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
+    let planned = async {
+        match prepared.tofu.plan(workspace, &plan_file, false).await? {
+            PlanOutcome::NoChanges => Ok(PlanSummary::default()),
+            PlanOutcome::Changes => prepared.tofu.show_plan(workspace, &plan_file).await,
+        }
+    }
+    .await;
+    let summary = match planned {
+        Ok(summary) => summary,
+        Err(error) => {
+            let _ = std::fs::remove_file(&plan_file);
+            return Err(prepared.explain(error).await);
+        }
+    };
+    let now: BTreeSet<_> = summary
+        .changes
+        .iter()
+        .map(|change| (change.address.clone(), change.action))
+        .collect();
+    let then: BTreeSet<_> = reviewed
+        .changes
+        .iter()
+        .map(|change| (change.address.clone(), change.action))
+        .collect();
+    if now != then {
+        let _ = std::fs::remove_file(&plan_file);
+        let describe = |set: Vec<&(String, crate::engine::ResourceAction)>| {
+            set.iter()
+                .map(|(address, action)| format!("{action:?} {address}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(Error::PlanDiffers {
+            stack: stack.to_string(),
+            unreviewed: describe(now.difference(&then).collect()),
+            gone: describe(then.difference(&now).collect()),
+        });
+    }
+    let result = apply_and_report(context, prepared, &plan_file, summary).await;
+    let _ = std::fs::remove_file(&plan_file);
+    result
+}
+
+async fn apply_and_report(
+    context: &Context,
+    mut prepared: Prepared,
+    plan_file: &Path,
+    summary: PlanSummary,
+) -> Result<Report, Error> {
+    let workspace = prepared.workspace.clone();
+    prepared.tofu.note(&format!(
+        "applying {} changes to {}",
+        summary.changes.len(),
+        prepared.stack.name
+    ));
+    let result = async {
+        prepared.tofu.apply(&workspace, plan_file).await?;
+        prepared.tofu.outputs(&workspace).await
+    }
+    .await;
+    let outputs = match result {
+        Ok(outputs) => outputs,
+        Err(error) if is_stale(&error) => {
+            return Err(Error::StalePlan {
+                stack: prepared.stack.name.clone(),
+            });
+        }
+        Err(error) => return Err(prepared.explain(error).await),
+    };
+    let run = StackRun {
         stack: prepared.stack.name.clone(),
-        workspace: workspace.to_string(),
-        changed,
+        workspace: workspace.clone(),
+        changed: !summary.changes.is_empty(),
         summary,
     };
     let vault = vault_outputs::push(context, &mut prepared).await?;
@@ -65,4 +160,11 @@ pub async fn apply(
         outputs: OutputEntry::from_outputs(&outputs),
         vault,
     })
+}
+
+fn is_stale(error: &EngineError) -> bool {
+    error
+        .diagnostics()
+        .iter()
+        .any(|diagnostic| diagnostic.summary.to_lowercase().contains("stale"))
 }

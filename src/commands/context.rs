@@ -67,7 +67,7 @@ pub async fn prepare(
     stack_name: &str,
     workspace: &str,
 ) -> Result<Prepared, Error> {
-    prepare_with(context, stack_name, workspace, Secrets::Read).await
+    prepare_with(context, stack_name, workspace, Secrets::Read, false).await
 }
 
 /// Whether a run needs the stack's secrets: only runs that plan or apply do.
@@ -77,12 +77,14 @@ pub(super) enum Secrets {
     Skip,
 }
 
-/// [`prepare`], reading the stack's secrets from Vault only when `secrets` says so.
+/// [`prepare`], reading the stack's secrets from Vault only when `secrets` says so, and collecting all
+/// progress in the engine's transcript when `keep_together` (parallel runs).
 pub(super) async fn prepare_with(
     context: &Context,
     stack_name: &str,
     workspace: &str,
     secrets: Secrets,
+    keep_together: bool,
 ) -> Result<Prepared, Error> {
     let stack = context.project.load_stack(stack_name)?;
     let build_dir = context.project.build_dir(&stack.name);
@@ -105,12 +107,15 @@ pub(super) async fn prepare_with(
         _ => None,
     };
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
-    let tofu = Tofu::new(
+    let mut tofu = Tofu::new(
         context.engine.clone(),
         build_dir.clone(),
         secret_env,
         context.interrupts.clone(),
     );
+    if keep_together {
+        tofu.keep_together();
+    }
     let mut prepared = Prepared {
         vault,
         stack,
@@ -132,11 +137,11 @@ pub(super) async fn prepare_with(
                 reason,
             });
         }
-        tracing::info!(
+        prepared.tofu.note(&format!(
             "initialising {} ({} backend)",
             prepared.stack.name,
             prepared.stack.backend.kind()
-        );
+        ));
         if let Err(error) = prepared.tofu.init(&backend_file, &module_dirs).await {
             return Err(prepared.explain(error).await);
         }

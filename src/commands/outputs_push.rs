@@ -10,7 +10,7 @@ pub async fn outputs_push(
     stack: &str,
     workspace: &str,
 ) -> Result<Report, Error> {
-    let mut prepared = prepare_with(context, stack, workspace, Secrets::Skip).await?;
+    let mut prepared = prepare_with(context, stack, workspace, Secrets::Skip, false).await?;
     let Some(push) = vault_outputs::push(context, &mut prepared).await? else {
         return Err(Error::Usage(format!(
             "stack `{stack}` writes no outputs to Vault\n  hint: map outputs to Vault paths in [outputs_to_vault]"

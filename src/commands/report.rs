@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use secrecy::SecretString;
 
+use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
 use crate::vault::{BootstrapReport, OutputsPush};
 
@@ -54,6 +55,22 @@ pub enum Report {
         text: Option<SecretString>,
     },
     VaultBootstrap(BootstrapReport),
+    PlanSet {
+        report_dir: PathBuf,
+        summary_file: PathBuf,
+        stacks: Vec<StackPlanReport>,
+        #[serde(skip)]
+        detailed_exitcode: bool,
+        #[serde(skip)]
+        drift: bool,
+    },
+    CiComment(StickyOutcome),
+    CiChanged {
+        stacks: Vec<String>,
+        /// Print as a GitHub Actions matrix (`{"stack": [...]}`).
+        #[serde(skip)]
+        matrix: bool,
+    },
     Output {
         stack: String,
         workspace: String,
@@ -128,6 +145,25 @@ impl Report {
                 ..
             } if run.changed => 2,
             Report::Doctor { healthy: false, .. } => 1,
+            Report::PlanSet { stacks, .. }
+                if stacks
+                    .iter()
+                    .any(|stack| stack.status == PlanStatus::Failed) =>
+            {
+                1
+            }
+            Report::PlanSet {
+                stacks,
+                detailed_exitcode,
+                drift,
+                ..
+            } if (*detailed_exitcode || *drift)
+                && stacks
+                    .iter()
+                    .any(|stack| stack.status == PlanStatus::Changes) =>
+            {
+                2
+            }
             _ => 0,
         }
     }

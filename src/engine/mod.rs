@@ -16,6 +16,7 @@ mod redact;
 mod signals;
 mod tofu;
 mod toolchain;
+mod transcript;
 mod ui;
 
 pub use binary::{EngineBinary, EngineKind};
@@ -25,4 +26,5 @@ pub use plan::{PlanSummary, ResourceAction, ResourceChange};
 pub use signals::Interrupts;
 pub use tofu::{EngineSettings, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;
+pub use transcript::Transcript;
 pub use ui::{Diagnostic, UiEvent, parse_line};

@@ -6,10 +6,13 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 
+use super::transcript::Transcript;
 use super::ui::{Diagnostic, UiEvent};
 
 pub(crate) struct Progress {
     terminal: bool,
+    /// Where lines go instead of stderr when this run's output is kept together.
+    transcript: Option<Transcript>,
     /// Apply repeats the plan's `planned_change` messages; they are shown once, while planning.
     show_planned: bool,
     in_flight: BTreeMap<String, (String, u64)>,
@@ -17,9 +20,10 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    pub(crate) fn new(show_planned: bool) -> Self {
+    pub(crate) fn new(show_planned: bool, transcript: Option<Transcript>) -> Self {
         Self {
-            terminal: std::io::stderr().is_terminal(),
+            terminal: transcript.is_none() && std::io::stderr().is_terminal(),
+            transcript,
             show_planned,
             in_flight: BTreeMap::new(),
             status_shown: false,
@@ -89,6 +93,10 @@ impl Progress {
     }
 
     fn line(&mut self, text: &str) {
+        if let Some(transcript) = &self.transcript {
+            transcript.push_line(text);
+            return;
+        }
         self.finish();
         eprintln!("{text}");
         if self.terminal && !self.in_flight.is_empty() {

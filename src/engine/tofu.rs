@@ -13,6 +13,7 @@ use super::process::{Completed, Invocation, run};
 use super::progress::Progress;
 use super::redact::Redactor;
 use super::signals::Interrupts;
+use super::transcript::Transcript;
 use super::ui::{Diagnostic, UiEvent, parse_line};
 
 /// How the engine runs tofu, resolved once per command.
@@ -39,6 +40,7 @@ pub struct Tofu {
     dir: PathBuf,
     secret_env: Vec<(String, SecretString)>,
     interrupts: Interrupts,
+    transcript: Option<Transcript>,
 }
 
 const INIT_FINGERPRINT: &str = ".terraform/wildside-init.sha256";
@@ -55,6 +57,22 @@ impl Tofu {
             dir,
             secret_env,
             interrupts,
+            transcript: None,
+        }
+    }
+
+    /// Collects this run's progress in a transcript instead of printing it as it comes.
+    pub fn keep_together(&mut self) -> Transcript {
+        self.transcript
+            .get_or_insert_with(Transcript::default)
+            .clone()
+    }
+
+    /// A progress note: into the transcript when output is kept together, else to the log.
+    pub fn note(&self, text: &str) {
+        match &self.transcript {
+            Some(transcript) => transcript.push_line(text),
+            None => tracing::info!("{text}"),
         }
     }
 
@@ -273,7 +291,10 @@ impl Tofu {
         args: Vec<String>,
         workspace: Option<&str>,
     ) -> Result<(Completed, Vec<Diagnostic>), EngineError> {
-        let mut progress = Progress::new(args.first().is_some_and(|command| command == "plan"));
+        let mut progress = Progress::new(
+            args.first().is_some_and(|command| command == "plan"),
+            self.transcript.clone(),
+        );
         let mut diagnostics = Vec::new();
         let env = self.env(workspace);
         let invocation = Invocation {

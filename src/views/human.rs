@@ -5,6 +5,7 @@ use std::fmt::Write;
 use crate::commands::{OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
+use crate::ci::{PlanStatus, StickyOutcome};
 use crate::engine::ResourceAction;
 use crate::vault::OutputsPush;
 
@@ -34,6 +35,58 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::PlanSet {
+            summary_file,
+            stacks,
+            drift,
+            ..
+        } => {
+            let _ = writeln!(
+                text,
+                "{:<24} {:<12} {:>6} {:>6} {:>7} {:>7}  result",
+                "stack", "workspace", "add", "change", "replace", "destroy"
+            );
+            for stack in stacks {
+                let totals = stack.totals;
+                let result = match stack.status {
+                    PlanStatus::NoChanges => "no changes",
+                    PlanStatus::Changes if *drift => "DRIFTED",
+                    PlanStatus::Changes => "changes",
+                    PlanStatus::Failed => "FAILED",
+                };
+                let _ = writeln!(
+                    text,
+                    "{:<24} {:<12} {:>6} {:>6} {:>7} {:>7}  {result}",
+                    stack.stack,
+                    stack.workspace,
+                    totals.add,
+                    totals.change,
+                    totals.replace,
+                    totals.destroy
+                );
+            }
+            let _ = writeln!(text, "summary: {}", summary_file.display());
+        }
+        Report::CiComment(StickyOutcome::Created { url, .. }) => {
+            let _ = writeln!(text, "created comment {url}");
+        }
+        Report::CiComment(StickyOutcome::Updated { url, .. }) => {
+            let _ = writeln!(text, "updated comment {url}");
+        }
+        Report::CiChanged {
+            stacks,
+            matrix: true,
+        } => {
+            let _ = writeln!(text, "{}", serde_json::json!({ "stack": stacks }));
+        }
+        Report::CiChanged {
+            stacks,
+            matrix: false,
+        } => {
+            for stack in stacks {
+                let _ = writeln!(text, "{stack}");
+            }
+        }
         Report::Kubeconfig {
             written_to: Some(path),
             ..

@@ -1,0 +1,226 @@
+//! The sticky pull-request comment, through the GitHub REST API.
+//!
+//! One comment per stack set, found again by a hidden marker (`<!-- wildside-tofu:... -->`) and updated in
+//! place. Rate limits (429, or 403 with no requests left) and server errors are retried with backoff,
+//! honouring `Retry-After`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+
+const RETRY_SECONDS: &[u64] = &[1, 2, 4, 8, 16];
+const PAGE_SIZE: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("GitHub API {method} {url} failed with HTTP {status}: {message}")]
+    Http {
+        method: String,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("cannot reach the GitHub API at {url}: {detail}")]
+    Transport { url: String, detail: String },
+}
+
+/// What happened to the sticky comment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum StickyOutcome {
+    Created { id: u64, url: String },
+    Updated { id: u64, url: String },
+}
+
+#[derive(Deserialize)]
+struct Comment {
+    id: u64,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    html_url: String,
+}
+
+/// A GitHub REST client for one API base URL (`https://api.github.com`, or GitHub Enterprise's).
+pub struct GitHub {
+    http: reqwest::Client,
+    api_url: String,
+    token: SecretString,
+}
+
+/// The hidden marker a comment body carries on its first line, if any.
+pub fn marker_of(body: &str) -> Option<&str> {
+    let first = body.lines().next()?.trim();
+    (first.starts_with("<!-- wildside-tofu:") && first.ends_with("-->")).then_some(first)
+}
+
+impl GitHub {
+    pub fn new(api_url: &str, token: SecretString) -> Result<Self, GitHubError> {
+        let transport = |error: reqwest::Error| GitHubError::Transport {
+            url: api_url.to_string(),
+            detail: error.to_string(),
+        };
+        let mut builder = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("wildside-tofu/", env!("CARGO_PKG_VERSION")));
+        if api_url.starts_with("http://") {
+            builder = builder.tls_certs_only(Vec::new());
+        }
+        Ok(Self {
+            http: builder.build().map_err(transport)?,
+            api_url: api_url.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    /// Creates the comment carrying `marker` on pull request `pr`, or updates it if it exists.
+    pub async fn upsert_sticky(
+        &self,
+        repo: &str,
+        pr: u64,
+        marker: &str,
+        body: &str,
+    ) -> Result<StickyOutcome, GitHubError> {
+        let body = if body.contains(marker) {
+            body.to_string()
+        } else {
+            format!("{marker}\n{body}")
+        };
+        if let Some(existing) = self.find(repo, pr, marker).await? {
+            let url = format!(
+                "{}/repos/{repo}/issues/comments/{}",
+                self.api_url, existing.id
+            );
+            let updated: Comment = self
+                .send(Method::PATCH, &url, Some(json!({ "body": body })))
+                .await?;
+            return Ok(StickyOutcome::Updated {
+                id: updated.id,
+                url: updated.html_url,
+            });
+        }
+        let url = format!("{}/repos/{repo}/issues/{pr}/comments", self.api_url);
+        let created: Comment = self
+            .send(Method::POST, &url, Some(json!({ "body": body })))
+            .await?;
+        Ok(StickyOutcome::Created {
+            id: created.id,
+            url: created.html_url,
+        })
+    }
+
+    async fn find(
+        &self,
+        repo: &str,
+        pr: u64,
+        marker: &str,
+    ) -> Result<Option<Comment>, GitHubError> {
+        for page in 1.. {
+            let url = format!(
+                "{}/repos/{repo}/issues/{pr}/comments?per_page={PAGE_SIZE}&page={page}",
+                self.api_url
+            );
+            let comments: Vec<Comment> = self.send(Method::GET, &url, None).await?;
+            let last_page = comments.len() < PAGE_SIZE;
+            if let Some(found) = comments.into_iter().find(|comment| {
+                comment
+                    .body
+                    .lines()
+                    .next()
+                    .is_some_and(|line| line.trim() == marker)
+            }) {
+                return Ok(Some(found));
+            }
+            if last_page {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, GitHubError> {
+        let mut attempt = 0;
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(self.token.expose_secret())
+                .header("Accept", "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let outcome = request.send().await;
+            let retry_after = match &outcome {
+                Ok(response) if retryable(response) => Some(wait_for(response, attempt)),
+                Err(error) if error.is_connect() || error.is_timeout() => Some(
+                    Duration::from_secs(RETRY_SECONDS[attempt.min(RETRY_SECONDS.len() - 1)]),
+                ),
+                _ => None,
+            };
+            if let Some(wait) = retry_after.filter(|_| attempt < RETRY_SECONDS.len()) {
+                tracing::warn!(
+                    "GitHub API {method} {url} failed; retrying in {}s",
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+                continue;
+            }
+            let response = outcome.map_err(|error| GitHubError::Transport {
+                url: url.to_string(),
+                detail: error.to_string(),
+            })?;
+            let status = response.status();
+            if !status.is_success() {
+                let message = response.text().await.unwrap_or_default();
+                return Err(GitHubError::Http {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    status: status.as_u16(),
+                    message,
+                });
+            }
+            return response
+                .json::<T>()
+                .await
+                .map_err(|error| GitHubError::Transport {
+                    url: url.to_string(),
+                    detail: error.to_string(),
+                });
+        }
+    }
+}
+
+fn retryable(response: &reqwest::Response) -> bool {
+    let status = response.status();
+    let out_of_requests = response
+        .headers()
+        .get("x-ratelimit-remaining")
+        .is_some_and(|value| value == "0");
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+        || (status == StatusCode::FORBIDDEN && out_of_requests)
+}
+
+/// `Retry-After` if the server sent it (capped at a minute), else the backoff schedule.
+fn wait_for(response: &reqwest::Response, attempt: usize) -> Duration {
+    let header = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    Duration::from_secs(
+        header
+            .unwrap_or(RETRY_SECONDS[attempt.min(RETRY_SECONDS.len() - 1)])
+            .min(60),
+    )
+}

@@ -1,0 +1,14 @@
+//! Continuous integration: plan reports and the pull-request comment built from them, which stacks a change
+//! affects, and the sticky comment on GitHub.
+
+mod addresses;
+mod changed;
+mod github;
+mod markdown;
+mod report;
+
+pub use addresses::collapse_indexes;
+pub use changed::{affected_stacks, module_dependencies};
+pub use github::{GitHub, GitHubError, StickyOutcome, marker_of};
+pub use markdown::{COMMENT_LIMIT, render_comment};
+pub use report::{PlanStatus, REPORT_SCHEMA_VERSION, StackPlanReport, Totals};

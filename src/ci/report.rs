@@ -1,0 +1,95 @@
+//! The per-stack plan report: a versioned JSON document that CI keeps as an artifact and comments are made from.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
+
+/// Bumped on any incompatible change of [`StackPlanReport`].
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    NoChanges,
+    Changes,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub add: usize,
+    pub change: usize,
+    pub replace: usize,
+    pub destroy: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackPlanReport {
+    pub schema_version: u32,
+    pub stack: String,
+    pub workspace: String,
+    pub status: PlanStatus,
+    pub totals: Totals,
+    pub changes: Vec<ResourceChange>,
+    pub output_changes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<PathBuf>,
+}
+
+impl StackPlanReport {
+    pub fn planned(
+        stack: &str,
+        workspace: &str,
+        summary: PlanSummary,
+        plan_file: Option<PathBuf>,
+    ) -> Self {
+        let totals = Totals {
+            add: summary.count(ResourceAction::Create),
+            change: summary.count(ResourceAction::Update),
+            replace: summary.count(ResourceAction::Replace),
+            destroy: summary.count(ResourceAction::Delete),
+        };
+        let status = if summary.changes.is_empty() && summary.output_changes.is_empty() {
+            PlanStatus::NoChanges
+        } else {
+            PlanStatus::Changes
+        };
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            stack: stack.to_string(),
+            workspace: workspace.to_string(),
+            status,
+            totals,
+            changes: summary.changes,
+            output_changes: summary.output_changes,
+            error: None,
+            plan_file,
+        }
+    }
+
+    pub fn failed(stack: &str, workspace: &str, error: String) -> Self {
+        Self {
+            schema_version: REPORT_SCHEMA_VERSION,
+            stack: stack.to_string(),
+            workspace: workspace.to_string(),
+            status: PlanStatus::Failed,
+            totals: Totals::default(),
+            changes: Vec::new(),
+            output_changes: Vec::new(),
+            error: Some(error),
+            plan_file: None,
+        }
+    }
+
+    /// Addresses changed with `action`.
+    pub fn addresses(&self, action: ResourceAction) -> impl Iterator<Item = &str> {
+        self.changes
+            .iter()
+            .filter(move |change| change.action == action)
+            .map(|change| change.address.as_str())
+    }
+}

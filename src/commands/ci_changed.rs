@@ -1,0 +1,12 @@
+//! `ci changed`: the stacks a git change affects, as a list or a GitHub Actions matrix.
+
+use super::report::Report;
+use super::stack_selection::changed_stacks;
+use crate::error::Error;
+use crate::project::Project;
+
+pub fn ci_changed(project: &Project, base: &str, matrix: bool) -> Result<Report, Error> {
+    let mut stacks = changed_stacks(project, base)?;
+    stacks.sort();
+    Ok(Report::CiChanged { stacks, matrix })
+}

@@ -1,0 +1,44 @@
+//! `ci comment`: create or update the sticky pull-request comment from a summary file.
+
+use std::path::Path;
+
+use secrecy::SecretString;
+
+use super::report::Report;
+use crate::ci::{GitHub, marker_of};
+use crate::error::Error;
+
+pub struct CiCommentArgs<'a> {
+    pub repo: &'a str,
+    pub pr: u64,
+    pub body: &'a Path,
+    pub marker: Option<&'a str>,
+    pub api_url: &'a str,
+}
+
+pub async fn ci_comment(args: CiCommentArgs<'_>) -> Result<Report, Error> {
+    if !args.repo.contains('/') {
+        return Err(Error::Usage(format!(
+            "--repo `{}` is not OWNER/NAME",
+            args.repo
+        )));
+    }
+    let body = std::fs::read_to_string(args.body)
+        .map_err(|error| Error::io(format!("reading `{}`", args.body.display()), error))?;
+    let token = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| Error::Usage("$GITHUB_TOKEN is not set\n  hint: in GitHub Actions, pass `GITHUB_TOKEN: ${{ github.token }}`".into()))?;
+    let marker = match (args.marker, marker_of(&body)) {
+        (Some(key), _) => format!("<!-- wildside-tofu:{key} -->"),
+        (None, Some(marker)) => marker.to_string(),
+        (None, None) => "<!-- wildside-tofu:comment -->".to_string(),
+    };
+    let github = GitHub::new(args.api_url, SecretString::from(token))
+        .map_err(|error| Error::Usage(error.to_string()))?;
+    let outcome = github
+        .upsert_sticky(args.repo, args.pr, &marker, &body)
+        .await
+        .map_err(|error| Error::Usage(error.to_string()))?;
+    Ok(Report::CiComment(outcome))
+}

@@ -1,0 +1,83 @@
+//! Which stacks a multi-stack command runs on: named ones, `--all`, or those a git change affects.
+
+use std::path::{Path, PathBuf};
+
+use crate::ci::affected_stacks;
+use crate::error::Error;
+use crate::project::Project;
+
+/// How the stacks were chosen on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub names: Vec<String>,
+    pub all: bool,
+    /// `--changed --base REF`.
+    pub changed_base: Option<String>,
+}
+
+/// The stack names, sorted and without duplicates.
+pub(super) fn select_stacks(
+    project: &Project,
+    selection: &Selection,
+) -> Result<Vec<String>, Error> {
+    let mut names = if selection.all {
+        project.stack_names()
+    } else if let Some(base) = &selection.changed_base {
+        changed_stacks(project, base)?
+    } else if selection.names.is_empty() {
+        return Err(Error::Usage(
+            "name at least one stack, or pass --all or --changed --base REF".into(),
+        ));
+    } else {
+        selection.names.clone()
+    };
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Stacks affected by the change from `base` to `HEAD`. A stack file that no longer parses counts as
+/// affected, so its error reaches the report.
+pub(super) fn changed_stacks(project: &Project, base: &str) -> Result<Vec<String>, Error> {
+    let files = changed_files(&project.root, base)?;
+    let mut stacks = Vec::new();
+    let mut broken = Vec::new();
+    for name in project.stack_names() {
+        match project.load_stack(&name) {
+            Ok(stack) => stacks.push(stack),
+            Err(_) if files.contains(&PathBuf::from("stacks").join(format!("{name}.toml"))) => {
+                broken.push(name)
+            }
+            Err(_) => {}
+        }
+    }
+    let mut names: Vec<String> = affected_stacks(&project.root, &stacks, &files)
+        .into_iter()
+        .map(|stack| stack.name.clone())
+        .collect();
+    names.extend(broken);
+    Ok(names)
+}
+
+/// Files changed between the merge base of `base` and `HEAD`, relative to the project directory.
+fn changed_files(root: &Path, base: &str) -> Result<Vec<PathBuf>, Error> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["diff", "--name-only", "--relative", "--no-renames"])
+        .arg(format!("{base}...HEAD"))
+        .output()
+        .map_err(|error| Error::io("running git", error))?;
+    if !output.status.success() {
+        return Err(Error::Usage(format!(
+            "git cannot compare `{base}` with HEAD in `{}`: {}\n  hint: fetch the base branch (actions/checkout with fetch-depth: 0)",
+            root.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(PathBuf::from)
+        .collect())
+}
