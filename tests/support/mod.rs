@@ -468,3 +468,118 @@ impl Run {
         self
     }
 }
+
+/// A test double of GitHub: a local HTTP server speaking the part of the REST API that sticky comments use
+/// (list, create and update issue comments). It answers the first request with a 502 to exercise retries.
+pub struct GitHubDouble {
+    pub port: u16,
+    pub comments: std::sync::Arc<std::sync::Mutex<Vec<(u64, String)>>>,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl GitHubDouble {
+    pub fn start() -> Self {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let comments = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u64, String)>::new()));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let (shared, log) = (comments.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).is_err()
+                        || header == "\r\n"
+                        || header.is_empty()
+                    {
+                        break;
+                    }
+                    if let Some(value) = header.to_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let body: serde_json::Value =
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                let mut parts = request_line.split_whitespace();
+                let (method, path) = (
+                    parts.next().unwrap_or_default().to_string(),
+                    parts.next().unwrap_or_default().to_string(),
+                );
+                let first = {
+                    let mut log = log.lock().unwrap();
+                    log.push(format!("{method} {path}"));
+                    log.len() == 1
+                };
+                let (status, reply) = if first {
+                    (
+                        "502 Bad Gateway",
+                        serde_json::json!({"message": "try again"}),
+                    )
+                } else {
+                    Self::answer(&shared, &method, &path, &body, port)
+                };
+                let reply = reply.to_string();
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nRetry-After: 0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                    reply.len()
+                );
+            }
+        });
+        Self {
+            port,
+            comments,
+            requests,
+        }
+    }
+
+    fn answer(
+        comments: &std::sync::Mutex<Vec<(u64, String)>>,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+        port: u16,
+    ) -> (&'static str, serde_json::Value) {
+        let mut comments = comments.lock().unwrap();
+        let render = |(id, body): &(u64, String)| serde_json::json!({"id": id, "body": body, "html_url": format!("http://127.0.0.1:{port}/comment/{id}")});
+        let path = path.split('?').next().unwrap_or_default();
+        match (method, path) {
+            ("GET", "/repos/o/r/issues/7/comments") => (
+                "200 OK",
+                serde_json::Value::Array(comments.iter().map(render).collect()),
+            ),
+            ("POST", "/repos/o/r/issues/7/comments") => {
+                let comment = (
+                    100 + comments.len() as u64,
+                    body["body"].as_str().unwrap_or_default().to_string(),
+                );
+                comments.push(comment.clone());
+                ("201 Created", render(&comment))
+            }
+            ("PATCH", path) if path.starts_with("/repos/o/r/issues/comments/") => {
+                let id: u64 = path.rsplit('/').next().unwrap().parse().unwrap();
+                let Some(comment) = comments.iter_mut().find(|(existing, _)| *existing == id)
+                else {
+                    return ("404 Not Found", serde_json::json!({"message": "Not Found"}));
+                };
+                comment.1 = body["body"].as_str().unwrap_or_default().to_string();
+                ("200 OK", render(comment))
+            }
+            _ => ("404 Not Found", serde_json::json!({"message": "Not Found"})),
+        }
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}

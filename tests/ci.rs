@@ -1,0 +1,309 @@
+//! CI: parallel plans with grouped output and reports, the bounded PR comment on a real large plan, the
+//! sticky comment (against a named test double of GitHub), changed stacks in a scratch git repository,
+//! `apply --expect-report`, and drift.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{GitHubDouble, Project, Run};
+
+fn stack_with_module(module: &str, inputs: &str) -> String {
+    format!(
+        "[[modules]]\nname = \"{module}\"\nsource = \"example\"\ninputs = {{ {inputs} }}\n\n[[outputs]]\nname = \"message\"\nfrom = \"{module}.message\"\n"
+    )
+}
+
+#[test]
+fn twenty_stacks_plan_in_parallel_with_output_kept_together() {
+    let project = Project::new();
+    let names: Vec<String> = (1..=20).map(|i| format!("s{i:02}")).collect();
+    for name in &names {
+        project.stack(
+            name,
+            &stack_with_module(&format!("m_{name}"), &format!("message = \"{name}\"")),
+        );
+    }
+    let reports = project.path().join("reports");
+    let done = project
+        .run()
+        .args([
+            "--output",
+            "json",
+            "plan",
+            "--all",
+            "--parallelism",
+            "4",
+            "--detailed-exitcode",
+            "--report-dir",
+        ])
+        .args([&reports])
+        .output()
+        .expect_code(2);
+    let json = done.json();
+    assert_eq!(json["stacks"].as_array().unwrap().len(), 20);
+    let stderr = done.stderr();
+    let mut current: Option<String> = None;
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        if let Some(header) = line.strip_prefix("── ") {
+            let name = header.split_whitespace().next().unwrap().to_string();
+            assert!(!seen.contains(&name), "{name} printed twice:\n{stderr}");
+            seen.push(name.clone());
+            current = Some(name);
+        } else if let Some(address) = line.trim().strip_prefix("plan: create module.") {
+            let owner = address.split('.').next().unwrap().trim_start_matches("m_");
+            assert_eq!(
+                Some(owner),
+                current.as_deref(),
+                "output interleaved:\n{stderr}"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 20);
+    let report: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(reports.join("report.json")).unwrap()).unwrap();
+    assert!(report.iter().all(|stack| stack["schema_version"] == 1
+        && stack["status"] == "changes"
+        && stack["totals"]["add"] == 3));
+    for name in &names {
+        assert!(
+            reports.join(format!("{name}.tfplan")).is_file()
+                && reports.join(format!("{name}.md")).is_file()
+        );
+    }
+    let summary = std::fs::read_to_string(reports.join("summary.md")).unwrap();
+    assert!(
+        summary.starts_with("<!-- wildside-tofu:plan:s01,s02,"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_large_real_plan_yields_a_bounded_comment_listing_every_destroy() {
+    let project = Project::new();
+    project.stack(
+        "big",
+        &stack_with_module("m", "message = \"one\", instances = 2000"),
+    );
+    project.run().args(["up", "big"]).output().expect_code(0);
+    project.stack(
+        "big",
+        &stack_with_module("m", "message = \"two\", instances = 200"),
+    );
+    let reports = project.path().join("reports");
+    project
+        .run()
+        .args(["plan", "big", "--report-dir"])
+        .args([&reports])
+        .output()
+        .expect_code(0);
+    let summary = std::fs::read_to_string(reports.join("summary.md")).unwrap();
+    assert!(
+        summary.chars().count() <= 65_536,
+        "{} characters",
+        summary.chars().count()
+    );
+    assert!(
+        summary.contains("| `big` | `default` | 0 | 200 | 2 | 1800 | changes |"),
+        "{}",
+        &summary[..600]
+    );
+    assert!(
+        summary.contains("- destroy `module.m.terraform_data.copy[200-1999]` (1800 resources)")
+    );
+    assert!(summary.contains("- replace `module.m.terraform_data.message`"));
+    assert!(
+        summary.contains("changes omitted here: see the `plans` artifact of this run"),
+        "the details were not cut"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("big.json")).unwrap()).unwrap();
+    assert_eq!(report["changes"].as_array().unwrap().len(), 2002);
+}
+
+#[test]
+fn the_sticky_comment_is_created_once_and_then_updated() {
+    let github = GitHubDouble::start();
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("summary.md");
+    let comment = |text: &str| {
+        std::fs::write(&body, text).unwrap();
+        Run::new()
+            .args([
+                "ci",
+                "comment",
+                "--repo",
+                "o/r",
+                "--pr",
+                "7",
+                "--api-url",
+                &github.api_url(),
+                "--body",
+            ])
+            .args([&body])
+            .env("GITHUB_TOKEN", "token-for-the-double")
+            .output()
+            .expect_code(0)
+    };
+    let first = comment("<!-- wildside-tofu:plan:dev -->\nfirst plan\n");
+    assert!(
+        first.stdout().starts_with("created comment"),
+        "{}",
+        first.stdout()
+    );
+    let second = comment("<!-- wildside-tofu:plan:dev -->\nsecond plan\n");
+    assert!(
+        second.stdout().starts_with("updated comment"),
+        "{}",
+        second.stdout()
+    );
+    comment("<!-- wildside-tofu:plan:prod -->\nanother stack set\n");
+    let comments = github.comments.lock().unwrap().clone();
+    assert_eq!(comments.len(), 2, "{comments:?}");
+    assert_eq!(
+        comments[0].1,
+        "<!-- wildside-tofu:plan:dev -->\nsecond plan\n"
+    );
+    let requests = github.requests.lock().unwrap().clone();
+    assert!(
+        requests[0] == requests[1],
+        "the 502 was not retried: {requests:?}"
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn changed_stacks_follow_local_module_calls() {
+    let project = Project::new();
+    let root = project.path();
+    for (module, body) in [
+        (
+            "vpc",
+            "variable \"name\" {\n  type = string\n}\noutput \"name\" {\n  value = var.name\n}\n",
+        ),
+        (
+            "app",
+            "module \"network\" {\n  source = \"../vpc\"\n  name   = \"app\"\n}\n",
+        ),
+    ] {
+        std::fs::create_dir_all(root.join("modules").join(module)).unwrap();
+        std::fs::write(root.join("modules").join(module).join("main.tf"), body).unwrap();
+    }
+    let uses = |module: &str| format!("[[modules]]\nname = \"x\"\nsource = \"{module}\"\n");
+    project.stack("a", &uses("app"));
+    project.stack("b", &stack_with_module("m", "message = \"b\""));
+    project.stack("c", &uses("vpc"));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    let changed = |base: &str| {
+        project
+            .run()
+            .args(["ci", "changed", "--matrix", "--base", base])
+            .output()
+            .expect_code(0)
+            .stdout()
+    };
+
+    std::fs::write(root.join("modules/vpc/main.tf"), "variable \"name\" {\n  type = string\n}\noutput \"name\" {\n  value = upper(var.name)\n}\n").unwrap();
+    git(root, &["commit", "-q", "-am", "vpc"]);
+    assert_eq!(changed("HEAD~1").trim(), r#"{"stack":["a","c"]}"#);
+
+    std::fs::write(root.join("modules/vpc/README.md"), "docs only\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "docs"]);
+    assert_eq!(changed("HEAD~1").trim(), r#"{"stack":[]}"#);
+
+    project.stack("b", &stack_with_module("m", "message = \"b2\""));
+    git(root, &["commit", "-q", "-am", "b"]);
+    assert_eq!(changed("HEAD~1").trim(), r#"{"stack":["b"]}"#);
+    assert_eq!(changed("main~3").trim(), r#"{"stack":["a","b","c"]}"#);
+}
+
+#[test]
+fn apply_expect_report_applies_only_the_reviewed_changes() {
+    let project = Project::new();
+    project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
+    let reports = project.path().join("reports");
+    project
+        .run()
+        .args(["plan", "merge", "--report-dir"])
+        .args([&reports])
+        .output()
+        .expect_code(0);
+    let report = reports.join("merge.json");
+    project.stack(
+        "merge",
+        &stack_with_module("m", "message = \"reviewed\", instances = 3"),
+    );
+    let refused = project
+        .run()
+        .args(["apply", "merge", "--expect-report"])
+        .args([&report])
+        .output()
+        .expect_code(1);
+    assert!(
+        refused.stderr().contains("differs from the reviewed one")
+            && refused
+                .stderr()
+                .contains("create module.m.terraform_data.copy[2]"),
+        "{}",
+        refused.stderr()
+    );
+    project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
+    let applied = project
+        .run()
+        .args(["--output", "json", "apply", "merge", "--expect-report"])
+        .args([&report])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        applied.json()["summary"]["changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn drift_reports_stacks_whose_plan_is_not_empty() {
+    let project = Project::new();
+    project.stack("steady", &stack_with_module("m", "message = \"steady\""));
+    project.stack("moved", &stack_with_module("m", "message = \"moved\""));
+    project.run().args(["up", "steady"]).output().expect_code(0);
+    project.run().args(["up", "moved"]).output().expect_code(0);
+    project.run().args(["drift"]).output().expect_code(0);
+    project.stack(
+        "moved",
+        &stack_with_module("m", "message = \"moved again\""),
+    );
+    let drift = project.run().args(["drift"]).output().expect_code(2);
+    assert!(
+        drift.stdout().contains("moved") && drift.stdout().contains("DRIFTED"),
+        "{}",
+        drift.stdout()
+    );
+    let markdown =
+        std::fs::read_to_string(project.path().join(".wildside/reports/drift.md")).unwrap();
+    assert!(
+        markdown.contains("### wildside-tofu drift") && markdown.contains("| `moved` |"),
+        "{markdown}"
+    );
+}
