@@ -178,13 +178,13 @@ fn kept_lines(lines: &[(usize, String)], budget: usize) -> impl Fn(usize) -> boo
     let half = budget / 2;
     let mut head = 0;
     let mut used = 0;
-    while head < lines.len() && used + chars(&lines[head].1) + 1 <= half {
+    while head < lines.len() && used + chars(&lines[head].1) < half {
         used += chars(&lines[head].1) + 1;
         head += 1;
     }
     let mut tail = lines.len();
     let mut used = 0;
-    while tail > head && used + chars(&lines[tail - 1].1) + 1 <= half {
+    while tail > head && used + chars(&lines[tail - 1].1) < half {
         used += chars(&lines[tail - 1].1) + 1;
         tail -= 1;
     }
