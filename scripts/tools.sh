@@ -26,12 +26,18 @@ go_build_module() {
   rm -rf "$scratch"
 }
 
+# Whether a binary is the pinned OpenTofu. Its configuration warnings (printed before the version) are
+# silenced by an empty CLI configuration.
+is_pinned_tofu() {
+  TF_CLI_CONFIG_FILE=/dev/null "$1" version 2>/dev/null | grep -qx "OpenTofu v$OPENTOFU_VERSION"
+}
+
 install_tofu() {
   local bin="$cache/opentofu/$OPENTOFU_VERSION/tofu"
-  if command -v tofu >/dev/null 2>&1 && tofu version 2>/dev/null | head -1 | grep -qx "OpenTofu v$OPENTOFU_VERSION"; then
+  if command -v tofu >/dev/null 2>&1 && is_pinned_tofu "$(command -v tofu)"; then
     TOFU_BIN="$(command -v tofu)"; return
   fi
-  if [ ! -x "$bin" ] || ! "$bin" version 2>/dev/null | head -1 | grep -qx "OpenTofu v$OPENTOFU_VERSION"; then
+  if [ ! -x "$bin" ] || ! is_pinned_tofu "$bin"; then
     log "building OpenTofu $OPENTOFU_VERSION from its Go module (a few minutes, once)"
     mkdir -p "$(dirname "$bin")"
     go_build_module github.com/opentofu/opentofu "v$OPENTOFU_VERSION" ./cmd/tofu "$bin" \
@@ -107,7 +113,18 @@ install_postgresql() {
   POSTGRES_BIN_DIR="$bin"
 }
 
+install_actionlint() {
+  local dir="$cache/actionlint/$ACTIONLINT_VERSION"
+  if [ ! -x "$dir/actionlint" ]; then
+    log "building actionlint $ACTIONLINT_VERSION from its Go module"
+    mkdir -p "$dir"
+    GOBIN="$dir" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+  fi
+  ACTIONLINT_BIN="$dir/actionlint"
+}
+
 install_tofu
+install_actionlint
 install_provider hashicorp time "$PROVIDER_TIME_VERSION" github.com/hashicorp/terraform-provider-time
 write_cli_config
 install_openbao
@@ -123,6 +140,7 @@ WILDSIDE_TOFU_CLI_CONFIG=$TOFU_CLI_CONFIG
 WILDSIDE_BAO_BIN=$BAO_BIN
 WILDSIDE_MOTO_SERVER_BIN=$MOTO_SERVER_BIN
 WILDSIDE_POSTGRES_BIN_DIR=$POSTGRES_BIN_DIR
+WILDSIDE_ACTIONLINT_BIN=$ACTIONLINT_BIN
 ENV
 mv "$cache/tools.env.tmp" "$cache/tools.env"
 log "tools ready (manifest: $cache/tools.env)"
