@@ -4,7 +4,8 @@ asserts nothing.
 
 - `wildside-tofu plan example` vs raw `tofu plan` in the same initialised directory, alternated;
 - a repeated `wildside-tofu up example` with no changes vs raw `tofu plan`;
-- the driver's peak RSS (VmHWM of the wildside-tofu process itself, sampled while it runs).
+- the driver's peak RSS (VmHWM of the wildside-tofu process itself, sampled while it runs);
+- `plan --all` over 20 stacks with parallelism 4 vs 1, and how many provider copies the shared cache holds.
 """
 import os
 import shutil
@@ -46,6 +47,43 @@ def timed(command, cwd=None, env=None):
     return elapsed, peak
 
 
+def plan_all(parallelism, cache):
+    """Wall time of `plan --all` over 20 fresh stacks (init included), with a shared plugin cache."""
+    project = tempfile.mkdtemp(prefix="wildside-bench-set-")
+    try:
+        shutil.copytree(os.path.join(ROOT, "modules"), os.path.join(project, "modules"))
+        os.makedirs(os.path.join(project, "stacks"))
+        for i in range(20):
+            with open(os.path.join(project, "stacks", f"s{i:02}.toml"), "w") as stack:
+                stack.write(f'[[modules]]\nname = "m{i}"\nsource = "example"\ninputs = {{ message = "s{i}" }}\n')
+        command = [BIN, "--project", project, "--plugin-cache", cache, "plan", "--all",
+                   "--parallelism", str(parallelism)]
+        return timed(command)[0]
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
+
+
+def providers_in(cache):
+    return sum(len(files) for _, _, files in os.walk(cache))
+
+
+def bench_plan_all():
+    cache = tempfile.mkdtemp(prefix="wildside-bench-cache-")
+    try:
+        runs = {"sequential (parallelism 1)": [], "parallel (parallelism 4)": []}
+        for _ in range(max(3, RUNS // 3)):
+            runs["sequential (parallelism 1)"].append(plan_all(1, cache))
+            runs["parallel (parallelism 4)"].append(plan_all(4, cache))
+        sequential = statistics.median(runs["sequential (parallelism 1)"])
+        print(f"\nplan --all over 20 stacks (fresh projects, init included), {len(runs['parallel (parallelism 4)'])} runs each")
+        for name, values in runs.items():
+            median = statistics.median(values)
+            print(f"{name:32} {median:7.2f}s  {median / sequential:6.3f}x")
+        print(f"provider binaries in the shared plugin cache after all runs: {providers_in(cache)} (fetched once)")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def main():
     manifest = tools()
     project = tempfile.mkdtemp(prefix="wildside-bench-")
@@ -83,6 +121,7 @@ def main():
     print(f"plan overhead over raw tofu: {plan_overhead * 100:+.1f}% (target <= 2%)")
     print(f"up with no changes: {statistics.median(samples['wildside-tofu up (no changes)']) / base:.3f}x raw plan (target <= 1.10x)")
     print(f"driver peak RSS: {max(peaks) / 1024:.1f} MiB (target <= 30 MiB)")
+    bench_plan_all()
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ impl Redactor {
         Self { needles }
     }
 
+    /// The text with secrets masked and terminal colour codes removed (errors are shown as plain text).
     pub(crate) fn redact(&self, text: &str) -> String {
-        let mut text = text.to_string();
+        let mut text = strip_ansi(text);
         for needle in &self.needles {
             if text.contains(needle.expose_secret()) {
                 text = text.replace(needle.expose_secret(), MASK);
@@ -41,6 +42,25 @@ impl Redactor {
         }
         text
     }
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`) such as colours.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for code in chars.by_ref() {
+                if code.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 #[cfg(test)]
@@ -60,5 +80,6 @@ mod tests {
             r#"{"detail":"<redacted>"}"#
         );
         assert_eq!(redactor.redact("ab stays"), "ab stays");
+        assert_eq!(redactor.redact("\u{1b}[31m│\u{1b}[0m Error"), "│ Error");
     }
 }

@@ -43,6 +43,9 @@ pub struct Tofu {
     transcript: Option<Transcript>,
 }
 
+/// Serialises `tofu init` within this process (see [`Tofu::init`]).
+static INIT_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const INIT_FINGERPRINT: &str = ".terraform/wildside-init.sha256";
 
 impl Tofu {
@@ -87,12 +90,14 @@ impl Tofu {
         stored.trim() != self.init_fingerprint(backend_config, module_dirs)
     }
 
-    /// Runs `tofu init` and records the fingerprint of what it depended on.
+    /// Runs `tofu init` and records the fingerprint of what it depended on. Inits in one process take turns:
+    /// the first one fills the shared plugin cache, the others then only link to it.
     pub async fn init(
         &mut self,
         backend_config: &Path,
         module_dirs: &[PathBuf],
     ) -> Result<(), EngineError> {
+        let _turn = INIT_TURN.lock().await;
         let mut args = vec![
             "init".to_string(),
             "-input=false".into(),
@@ -372,6 +377,9 @@ impl Tofu {
         }
         if let Some(cache) = &self.settings.plugin_cache {
             env.push(("TF_PLUGIN_CACHE_DIR".into(), cache.display().to_string()));
+            // Without this, an init with no lock-file entry yet reinstalls the provider into the shared cache,
+            // pulling it from under runs of other stacks that link to it.
+            env.push(("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE".into(), "true".into()));
         }
         env
     }
