@@ -6,17 +6,31 @@ use std::path::Path;
 use std::process::Command;
 
 fn actionlint(files: &[&Path]) -> std::process::Output {
-    Command::new(support::tool("WILDSIDE_ACTIONLINT_BIN")).arg("-no-color").args(files).output().unwrap()
+    Command::new(support::tool("WILDSIDE_ACTIONLINT_BIN"))
+        .arg("-no-color")
+        .args(files)
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn every_workflow_passes_actionlint() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().path()).collect();
-    assert!(files.len() >= 4, "expected the plan, apply, drift and manual workflows");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(
+        files.len() >= 4,
+        "expected the plan, apply, drift and manual workflows"
+    );
     let refs: Vec<&Path> = files.iter().map(|path| path.as_path()).collect();
     let output = actionlint(&refs);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use secrecy::SecretString;
 
 use super::binary::EngineBinary;
@@ -43,8 +45,9 @@ pub struct Tofu {
     transcript: Option<Transcript>,
 }
 
-/// Serialises `tofu init` within this process (see [`Tofu::init`]).
+/// Serialises `tofu init` within this process until the plugin cache is filled (see [`Tofu::init`]).
 static INIT_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+static CACHE_FILLED: AtomicBool = AtomicBool::new(false);
 
 const INIT_FINGERPRINT: &str = ".terraform/wildside-init.sha256";
 
@@ -97,7 +100,12 @@ impl Tofu {
         backend_config: &Path,
         module_dirs: &[PathBuf],
     ) -> Result<(), EngineError> {
-        let _turn = INIT_TURN.lock().await;
+        // Until one init has filled the shared plugin cache, inits take turns; after that they only link.
+        let _turn = if CACHE_FILLED.load(Ordering::Acquire) {
+            None
+        } else {
+            Some(INIT_TURN.lock().await)
+        };
         let mut args = vec![
             "init".to_string(),
             "-input=false".into(),
@@ -107,6 +115,7 @@ impl Tofu {
         args.push(format!("-backend-config={}", backend_config.display()));
         args.push(format!("-lock-timeout={}", self.settings.lock_timeout));
         self.streamed_checked("init", args, None).await?;
+        CACHE_FILLED.store(true, Ordering::Release);
         let fingerprint = self.init_fingerprint(backend_config, module_dirs);
         std::fs::write(self.dir.join(INIT_FINGERPRINT), fingerprint)
             .map_err(|error| EngineError::io("saving the init fingerprint", error))
@@ -379,7 +388,10 @@ impl Tofu {
             env.push(("TF_PLUGIN_CACHE_DIR".into(), cache.display().to_string()));
             // Without this, an init with no lock-file entry yet reinstalls the provider into the shared cache,
             // pulling it from under runs of other stacks that link to it.
-            env.push(("TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE".into(), "true".into()));
+            env.push((
+                "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE".into(),
+                "true".into(),
+            ));
         }
         env
     }
