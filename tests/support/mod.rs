@@ -163,12 +163,27 @@ impl Done {
     }
 }
 
+/// A port that is free together with the next one (OpenBao's dev server takes `port + 1` for its cluster
+/// listener), and that no other test of this process has been given.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let taken = |candidate: u16| {
+            given.iter().any(|&other| {
+                other == candidate || other + 1 == candidate || candidate + 1 == other
+            })
+        };
+        if port < u16::MAX && !taken(port) && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn wait_for_port(port: u16, what: &str) {
@@ -360,7 +375,7 @@ impl OpenBao {
             .env_remove("BAO_ADDR")
             .env_remove("VAULT_ADDR")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
             .spawn()
             .unwrap();
         let server = Self { child, port, dir };
@@ -382,7 +397,7 @@ impl OpenBao {
             .args(["server", "-config"])
             .arg(dir.path().join("config.hcl"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
             .spawn()
             .unwrap();
         let server = Self { child, port, dir };
@@ -399,7 +414,8 @@ impl OpenBao {
         {
             assert!(
                 Instant::now() < deadline,
-                "openbao did not answer seal-status"
+                "openbao did not answer seal-status; its log:\n{}",
+                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
