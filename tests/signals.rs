@@ -17,12 +17,15 @@ fn wait_for(condition: impl Fn() -> bool, what: &str) {
 
 #[test]
 fn sigint_during_apply_saves_state_and_exits_130() {
+    // A delay no other run uses, so the `sleep` we wait for is this apply's (an interrupted local-exec may
+    // leave its sleep behind).
+    let delay = 100 + std::process::id() % 400;
     let project = Project::new();
     project.stack(
         "slow",
         &example_stack(
             "[backend]\ntype = \"local\"",
-            "message = \"slow\", delay_seconds = 60",
+            &format!("message = \"slow\", delay_seconds = {delay}"),
         ),
     );
     project.run().args(["plan", "slow"]).output().expect_code(0);
@@ -33,7 +36,7 @@ fn sigint_during_apply_saves_state_and_exits_130() {
     wait_for(
         || {
             std::process::Command::new("pgrep")
-                .args(["-f", "^sleep 60$"])
+                .args(["-f", &format!("^sleep {delay}$")])
                 .output()
                 .is_ok_and(|out| out.status.success())
         },

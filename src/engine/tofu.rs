@@ -310,16 +310,10 @@ impl Tofu {
             self.transcript.clone(),
         );
         let mut diagnostics = Vec::new();
-        let env = self.env(workspace);
-        let invocation = Invocation {
-            program: &self.settings.binary.path,
-            args,
-            cwd: &self.dir,
-            env,
-            secret_env: &self.secret_env,
-        };
+        let invocation = self.invocation(args, workspace);
         let redactor = Redactor::new(self.secret_env.iter().map(|(_, value)| value));
-        let result = run(invocation, &mut self.interrupts, |line| {
+        let mut interrupts = self.interrupts.clone();
+        let result = run(invocation, &mut interrupts, |line| {
             let event = parse_line(&redactor.redact(line))?;
             progress.show(&event);
             if let UiEvent::Diagnostic(diagnostic) = event {
@@ -342,15 +336,9 @@ impl Tofu {
         workspace: Option<&str>,
     ) -> Result<String, EngineError> {
         let mut text = String::new();
-        let env = self.env(workspace);
-        let invocation = Invocation {
-            program: &self.settings.binary.path,
-            args,
-            cwd: &self.dir,
-            env,
-            secret_env: &self.secret_env,
-        };
-        let completed = run(invocation, &mut self.interrupts, |line| {
+        let invocation = self.invocation(args, workspace);
+        let mut interrupts = self.interrupts.clone();
+        let completed = run(invocation, &mut interrupts, |line| {
             text.push_str(line);
             text.push('\n');
             Ok(())
@@ -370,6 +358,16 @@ impl Tofu {
                 diagnostics: Vec::new(),
                 stderr: redactor.redact(&stderr),
             })
+        }
+    }
+
+    fn invocation(&self, args: Vec<String>, workspace: Option<&str>) -> Invocation<'_> {
+        Invocation {
+            program: &self.settings.binary.path,
+            args,
+            cwd: &self.dir,
+            env: self.env(workspace),
+            secret_env: &self.secret_env,
         }
     }
 
