@@ -380,4 +380,23 @@ fn vault_errors_name_the_address_and_the_path() {
         "{}",
         down.stderr()
     );
+    let doctor = project
+        .run()
+        .args(["doctor", "denied", "down"])
+        .output()
+        .expect_code(1);
+    let report = doctor.stdout();
+    assert!(
+        report.contains(&format!(
+            "ok   stack denied: backend local reachable; Vault at {} unsealed",
+            bao.address()
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "FAIL stack down: Vault at http://127.0.0.1:{port} is unreachable"
+        )),
+        "{report}"
+    );
 }

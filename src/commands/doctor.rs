@@ -134,12 +134,27 @@ async fn stack_check(project: &Project, name: &str) -> Check {
         },
         _ => None,
     };
+    if let Some(vault) = &stack.vault {
+        let ca_cert = vault.ca_cert.as_ref().map(|path| project.root.join(path));
+        if let Err(error) = crate::vault::probe(&vault.address, ca_cert.as_deref()).await {
+            return Check {
+                name: check_name,
+                ok: false,
+                detail: error.to_string(),
+            };
+        }
+    }
+    let vault = stack
+        .vault
+        .as_ref()
+        .map(|vault| format!("; Vault at {} unsealed", vault.address))
+        .unwrap_or_default();
     let label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     match backend_probe::probe(&stack.backend, conn_str.as_ref()).await {
         Ok(()) => Check {
             name: check_name,
             ok: true,
-            detail: format!("backend {label} reachable"),
+            detail: format!("backend {label} reachable{vault}"),
         },
         Err(reason) => Check {
             name: check_name,

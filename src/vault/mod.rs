@@ -18,4 +18,5 @@ pub use error::VaultError;
 pub use outputs::{
     OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,
 };
+pub use seal::probe;
 pub use secrets::read_secrets;

@@ -187,3 +187,21 @@ impl SysHttp {
         }))
     }
 }
+
+/// Whether the server answers and is ready for use (initialised and unsealed), for `doctor`.
+pub async fn probe(address: &str, ca_cert: Option<&Path>) -> Result<(), VaultError> {
+    let status = SysHttp::new(address, ca_cert)?.seal_status().await?;
+    if !status.initialized {
+        return Err(VaultError::Api {
+            address: address.to_string(),
+            path: "sys/seal-status".into(),
+            detail: "not initialised\n  hint: run `wildside-tofu vault bootstrap`".into(),
+        });
+    }
+    if status.sealed {
+        return Err(VaultError::Sealed {
+            address: address.to_string(),
+        });
+    }
+    Ok(())
+}
