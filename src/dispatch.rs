@@ -43,10 +43,11 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
     let interrupts =
         Interrupts::install().map_err(|error| Error::io("installing signal handlers", error))?;
     match command {
-        Command::Render { stack, out } => commands::render(
+        Command::Render { stack, out, check } => commands::render(
             &Project::locate(global.project.as_deref())?,
             &stack,
             out.as_deref(),
+            check,
         ),
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
         Command::Plan {

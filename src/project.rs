@@ -51,8 +51,13 @@ impl Project {
         self.work_dir().join("build").join(stack)
     }
 
-    pub fn state_dir(&self, stack: &str) -> PathBuf {
-        self.work_dir().join("state").join(stack)
+    /// Where a stack with the local backend keeps its state: its `path` (relative to the project), or
+    /// `.wildside/state/<stack>/`.
+    pub fn state_dir(&self, stack: &Stack) -> PathBuf {
+        match &stack.backend {
+            crate::stack::Backend::Local { path: Some(path) } => self.root.join(path),
+            _ => self.work_dir().join("state").join(&stack.name),
+        }
     }
 
     /// Names of the directories in `modules/`.

@@ -30,9 +30,9 @@ terraform {
 }
 
 module "greeting" {
-  source = "../../../modules/example"
+  source    = "../modules/example"
   instances = 2
-  message = "hello $${not_a_template}"
+  message   = "hello $${not_a_template}"
   tags = [
     "a",
     "b"
@@ -40,25 +40,25 @@ module "greeting" {
 }
 
 output "digest" {
-  value = module.greeting.digest
+  value     = module.greeting.digest
   sensitive = true
 }
 "#;
 
-const BACKEND: &str = r#"bucket = "wildside-state"
-key = "snap/terraform.tfstate"
-region = "us-east-1"
+const BACKEND: &str = r#"bucket               = "wildside-state"
+key                  = "snap/terraform.tfstate"
+region               = "us-east-1"
 workspace_key_prefix = "workspaces"
-use_lockfile = true
-use_path_style = false
+use_lockfile         = true
+use_path_style       = false
 endpoints = {
   s3 = "https://nyc3.digitaloceanspaces.com"
 }
 skip_credentials_validation = true
-skip_region_validation = true
-skip_requesting_account_id = true
-skip_metadata_api_check = true
-skip_s3_checksum = true
+skip_region_validation      = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_s3_checksum            = true
 "#;
 
 #[test]
@@ -74,10 +74,7 @@ fn rendered_root_matches_the_snapshot_and_is_stable() {
         .expect_code(0);
     assert!(first.stdout().contains("main.tf"));
     let main = std::fs::read_to_string(out.join("main.tf")).unwrap();
-    assert_eq!(
-        main.replace("../modules/example", "../../../modules/example"),
-        MAIN_TF
-    );
+    assert_eq!(main, MAIN_TF);
     assert_eq!(
         std::fs::read_to_string(out.join("backend.tfbackend")).unwrap(),
         BACKEND
@@ -92,5 +89,73 @@ fn rendered_root_matches_the_snapshot_and_is_stable() {
         std::fs::read_to_string(out.join("main.tf")).unwrap(),
         main,
         "rendering is not deterministic"
+    );
+}
+
+#[test]
+fn rendered_files_are_what_tofu_fmt_writes() {
+    let project = Project::new().with_fixtures();
+    project.stack("snap", STACK);
+    project.stack(
+        "vaulted",
+        "[vault]\naddress = \"http://127.0.0.1:8200\"\n\n[secrets]\napi_token = { path = \"a\", key = \"b\" }\n\n[[modules]]\nname = \"echo\"\nsource = \"secret_echo\"\ninputs = { cluster = \"c\", nested = { k = 1, long_key = \"v\" }, ratio = 1.5 }\nsecret_inputs = { secret = \"api_token\" }\n",
+    );
+    for stack in ["snap", "vaulted"] {
+        let out = project.path().join("rendered").join(stack);
+        project
+            .run()
+            .args(["render", stack, "--out"])
+            .args([&out])
+            .output()
+            .expect_code(0);
+        let fmt = std::process::Command::new(support::tool("WILDSIDE_TOFU_BIN"))
+            .args(["fmt", "-check", "-diff", "main.tf"])
+            .current_dir(&out)
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            fmt.status.success(),
+            "tofu fmt would change {stack}:\n{}",
+            String::from_utf8_lossy(&fmt.stdout)
+        );
+    }
+}
+
+#[test]
+fn render_check_tells_current_from_stale() {
+    let project = Project::new();
+    project.stack("snap", STACK);
+    let out = project.path().join("rendered");
+    let check = || {
+        project
+            .run()
+            .args(["render", "snap", "--check", "--out"])
+            .args([&out])
+    };
+    check().output().expect_code(1);
+    project
+        .run()
+        .args(["render", "snap", "--out"])
+        .args([&out])
+        .output()
+        .expect_code(0);
+    let current = check().output().expect_code(0);
+    assert!(
+        current.stdout().contains("is up to date"),
+        "{}",
+        current.stdout()
+    );
+    project.stack("snap", &STACK.replace("instances = 2", "instances = 3"));
+    let stale = check().output().expect_code(1);
+    assert!(
+        stale.stdout().contains("stale: ") && stale.stdout().contains("main.tf"),
+        "{}",
+        stale.stdout()
+    );
+    assert!(
+        !stale.stdout().contains("backend.tfbackend"),
+        "{}",
+        stale.stdout()
     );
 }

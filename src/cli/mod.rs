@@ -137,6 +137,9 @@ pub enum Command {
         /// Directory to write into (default: `.wildside/build/<stack>/`).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write nothing; exit 1 if the files on disk differ from a fresh render.
+        #[arg(long)]
+        check: bool,
     },
     /// Check the engine, the provider mirror and every stack's backend; exit 0 only when all are healthy.
     Doctor {

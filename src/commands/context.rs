@@ -162,7 +162,11 @@ fn write_root(context: &Context, prepared: &Prepared) -> Result<Vec<PathBuf>, Er
     for (name, text) in &root.files {
         write_if_changed(&prepared.build_dir.join(name), text)?;
     }
-    let backend = backend_config(&stack.backend, &context.project.state_dir(&stack.name));
+    let backend = backend_config(
+        &stack.backend,
+        &prepared.build_dir,
+        &context.project.state_dir(stack),
+    );
     write_if_changed(&prepared.build_dir.join("backend.tfbackend"), &backend)?;
     Ok(stack
         .modules

@@ -1,6 +1,7 @@
-//! `render <stack> [--out DIR]`: write the generated root module for reading or review.
+//! `render <stack> [--out DIR] [--check]`: write the generated root module for reading or review, or check
+//! that the tree on disk is current (for repositories that commit rendered code).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::context::write_if_changed;
 use super::report::Report;
@@ -8,7 +9,12 @@ use crate::error::Error;
 use crate::project::Project;
 use crate::render::{backend_config, render_root};
 
-pub fn render(project: &Project, stack: &str, out: Option<&Path>) -> Result<Report, Error> {
+pub fn render(
+    project: &Project,
+    stack: &str,
+    out: Option<&Path>,
+    check: bool,
+) -> Result<Report, Error> {
     let stack = project.load_stack(stack)?;
     let dir = match out {
         Some(dir) => {
@@ -16,21 +22,29 @@ pub fn render(project: &Project, stack: &str, out: Option<&Path>) -> Result<Repo
         }
         None => project.build_dir(&stack.name),
     };
-    let root = render_root(&stack, &dir, &project.modules_dir());
-    let mut files: Vec<PathBuf> = Vec::new();
-    for (name, text) in &root.files {
-        write_if_changed(&dir.join(name), text)?;
-        files.push(dir.join(name));
+    let mut files = render_root(&stack, &dir, &project.modules_dir()).files;
+    files.push((
+        "backend.tfbackend".to_string(),
+        backend_config(&stack.backend, &dir, &project.state_dir(&stack)),
+    ));
+    let mut written = Vec::new();
+    let mut stale = Vec::new();
+    for (name, text) in &files {
+        let path = dir.join(name);
+        if check {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                stale.push(path);
+            }
+        } else {
+            write_if_changed(&path, text)?;
+            written.push(path);
+        }
     }
-    let backend = dir.join("backend.tfbackend");
-    write_if_changed(
-        &backend,
-        &backend_config(&stack.backend, &project.state_dir(&stack.name)),
-    )?;
-    files.push(backend);
     Ok(Report::Render {
         stack: stack.name,
         dir,
-        files,
+        files: written,
+        stale,
+        check,
     })
 }

@@ -79,7 +79,11 @@ pub enum Report {
     Render {
         stack: String,
         dir: PathBuf,
+        /// Files written (none with `--check`).
         files: Vec<PathBuf>,
+        /// With `--check`: files whose content on disk differs from a fresh render.
+        stale: Vec<PathBuf>,
+        check: bool,
     },
     Doctor {
         healthy: bool,
@@ -145,6 +149,9 @@ impl Report {
                 ..
             } if run.changed => 2,
             Report::Doctor { healthy: false, .. } => 1,
+            Report::Render {
+                check: true, stale, ..
+            } if !stale.is_empty() => 1,
             Report::PlanSet { stacks, .. }
                 if stacks
                     .iter()

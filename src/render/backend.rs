@@ -7,14 +7,17 @@ use std::path::Path;
 
 use hcl::{Body, Expression};
 
+use super::format::tofu_style;
+use super::paths::relative_path;
 use crate::stack::Backend;
 
-/// The HCL body of the backend configuration; `state_dir` is the per-stack directory for local state.
-pub fn backend_config(backend: &Backend, state_dir: &Path) -> String {
+/// The HCL body of the backend configuration for a root module in `root_dir`. `state_dir` is where local
+/// state lives; it is written relative to `root_dir`, so the file is the same on every machine.
+pub fn backend_config(backend: &Backend, root_dir: &Path, state_dir: &Path) -> String {
     let mut body = Body::builder();
     match backend {
-        Backend::Local { path } => {
-            let dir = path.clone().unwrap_or_else(|| state_dir.to_path_buf());
+        Backend::Local { .. } => {
+            let dir = relative_path(root_dir, state_dir).unwrap_or_else(|| state_dir.to_path_buf());
             body = body
                 .add_attribute(("path", dir.join("terraform.tfstate").display().to_string()))
                 .add_attribute((
@@ -60,5 +63,5 @@ pub fn backend_config(backend: &Backend, state_dir: &Path) -> String {
             body = body.add_attribute(("schema_name", schema.as_str()));
         }
     }
-    hcl::format::to_string(&body.build()).unwrap_or_default()
+    tofu_style(&hcl::format::to_string(&body.build()).unwrap_or_default())
 }

@@ -5,6 +5,7 @@
 //! literals (template sequences escaped), never as expressions a stack author did not intend.
 
 mod backend;
+mod format;
 mod paths;
 mod root;
 mod value;

@@ -150,10 +150,26 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::Output { outputs, .. } => outputs_section(&mut text, outputs),
-        Report::Render { files, .. } => {
+        Report::Render {
+            files,
+            check: false,
+            ..
+        } => {
             for file in files {
                 let _ = writeln!(text, "{}", file.display());
             }
+        }
+        Report::Render { stale, dir, .. } if stale.is_empty() => {
+            let _ = writeln!(text, "{} is up to date", dir.display());
+        }
+        Report::Render { stale, .. } => {
+            for file in stale {
+                let _ = writeln!(text, "stale: {}", file.display());
+            }
+            let _ = writeln!(
+                text,
+                "hint: run `wildside-tofu render` without --check and commit the result"
+            );
         }
         Report::Doctor { healthy, checks } => {
             for check in checks {
