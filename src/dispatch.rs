@@ -50,6 +50,9 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             check,
         ),
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
+        Command::Schema => Ok(Report::Schema {
+            schema: crate::stack::stack_schema(),
+        }),
         Command::Plan {
             mut stacks,
             set,

@@ -146,6 +146,8 @@ pub enum Command {
         /// Stacks to check (default: all).
         stacks: Vec<String>,
     },
+    /// Print the JSON Schema of stack files (for editor completion: `wildside-tofu schema > stack.schema.json`).
+    Schema,
     /// Stack outputs in Vault.
     Outputs {
         #[command(subcommand)]
@@ -282,6 +284,7 @@ impl Command {
             Command::Render { .. } => "render",
             Command::Doctor { .. } => "doctor",
             Command::Outputs { .. } => "outputs push",
+            Command::Schema => "schema",
             Command::Drift { .. } => "drift",
             Command::Ci {
                 action: CiCommand::Comment { .. },

@@ -55,6 +55,10 @@ pub enum Report {
         text: Option<SecretString>,
     },
     VaultBootstrap(BootstrapReport),
+    /// The JSON Schema of stack files.
+    Schema {
+        schema: serde_json::Value,
+    },
     PlanSet {
         report_dir: PathBuf,
         summary_file: PathBuf,

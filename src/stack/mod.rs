@@ -8,6 +8,7 @@
 mod error;
 mod load;
 mod model;
+mod schema;
 mod suggest;
 pub use suggest::closest;
 mod validate;
@@ -19,3 +20,4 @@ pub use model::{
     Backend, Credential, InputValue, ModuleInstance, ModuleSource, SecretInput, Stack, StackOutput,
     VaultAuth, VaultOutput, VaultSettings,
 };
+pub use schema::stack_schema;

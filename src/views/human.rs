@@ -35,6 +35,13 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::Schema { schema } => {
+            let _ = writeln!(
+                text,
+                "{}",
+                serde_json::to_string_pretty(schema).unwrap_or_default()
+            );
+        }
         Report::PlanSet {
             summary_file,
             stacks,

@@ -1,0 +1,190 @@
+//! The JSON Schema of stack files, so editors (with TOML language servers such as Taplo or Even Better TOML)
+//! complete and check them. It mirrors the shapes `load` accepts; a test keeps the two in step.
+
+use serde_json::{Value, json};
+
+fn string(description: &str) -> Value {
+    json!({ "type": "string", "description": description })
+}
+
+fn boolean(description: &str) -> Value {
+    json!({ "type": "boolean", "description": description })
+}
+
+/// The schema, draft 2020-12.
+pub fn stack_schema() -> Value {
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "wildside-tofu stack file",
+        "description": "stacks/<name>.toml: one environment, rendered into an OpenTofu root module.",
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["modules"],
+        "properties": {
+            "backend": backend(),
+            "modules": {
+                "type": "array",
+                "minItems": 1,
+                "description": "Module instances the root module calls.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "source"],
+                    "properties": {
+                        "name": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*$", "description": "The module block's name." },
+                        "source": string("A directory of modules/, or any module source OpenTofu accepts."),
+                        "inputs": { "type": "object", "description": "Literal module inputs." },
+                        "secret_inputs": {
+                            "type": "object",
+                            "additionalProperties": { "type": "string" },
+                            "description": "Module input = name of a [secrets] entry."
+                        }
+                    }
+                }
+            },
+            "outputs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name", "from"],
+                    "properties": {
+                        "name": string("The stack output's name."),
+                        "from": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_-]*\\.[A-Za-z_][A-Za-z0-9_-]*$", "description": "<module>.<output>" },
+                        "sensitive": boolean("Mark the output sensitive.")
+                    }
+                }
+            },
+            "vault": vault(),
+            "secrets": {
+                "type": "object",
+                "description": "Tofu variables read from Vault KV v2 at run time.",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["path", "key"],
+                    "properties": { "path": string("Secret path under the KV mount."), "key": string("Key inside the secret.") }
+                }
+            },
+            "outputs_to_vault": {
+                "type": "object",
+                "description": "Stack output = path under <path_prefix>/<stack>/<workspace>/.",
+                "additionalProperties": { "type": "string" }
+            }
+        }
+    })
+}
+
+fn backend() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Where state is kept; credentials always come from the environment.",
+        "properties": {
+            "type": { "enum": ["local", "s3", "pg"], "default": "local" },
+            "path": string("local: state directory, relative to the project."),
+            "bucket": string("s3: bucket (required)."),
+            "key": string("s3: state key (default <stack>/terraform.tfstate)."),
+            "region": string("s3: region (default us-east-1)."),
+            "endpoint": { "type": "string", "pattern": "^https?://", "description": "s3: endpoint of an S3-compatible service such as DigitalOcean Spaces." },
+            "workspace_key_prefix": string("s3: prefix of non-default workspaces (default workspaces)."),
+            "use_lockfile": boolean("s3: lock with a lock file in the bucket (default true)."),
+            "use_path_style": boolean("s3: path-style addressing (default false)."),
+            "conn_str_env": string("pg: environment variable holding the connection string (default PG_CONN_STR)."),
+            "schema": string("pg: schema (default: the stack name).")
+        }
+    })
+}
+
+fn vault() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["address"],
+        "properties": {
+            "address": { "type": "string", "pattern": "^https?://", "description": "Vault or OpenBao address." },
+            "ca_cert": string("CA bundle, relative to the project."),
+            "namespace": string("Vault Enterprise namespace."),
+            "mount": string("KV version 2 mount (default secret)."),
+            "path_prefix": string("Prefix of output paths (default wildside)."),
+            "auth": { "enum": ["token", "approle"], "default": "token" },
+            "token_env": string("token: environment variable with the token (default VAULT_TOKEN)."),
+            "approle_mount": string("approle: auth mount (default approle)."),
+            "role_id_env": string("approle: environment variable with the role id (default VAULT_ROLE_ID)."),
+            "role_id_file": string("approle: file with the role id."),
+            "secret_id_env": string("approle: environment variable with the secret id (default VAULT_SECRET_ID)."),
+            "secret_id_file": string("approle: file with the secret id.")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::stack_schema;
+    use crate::stack::parse_stack;
+
+    const MODULE: &str = "[[modules]]\nname = \"m\"\nsource = \"./m\"\n";
+
+    /// The keys the loader accepts in a table, read from its "unknown field" error.
+    fn accepted_keys(text: &str) -> BTreeSet<String> {
+        let error = parse_stack(Path::new("stacks/s.toml"), text, &[]).unwrap_err();
+        let (_, expected) = error
+            .message
+            .split_once("expected")
+            .expect("an unknown-field error");
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn schema_keys(pointer: &str) -> BTreeSet<String> {
+        stack_schema()
+            .pointer(pointer)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn the_schema_has_exactly_the_keys_the_loader_accepts() {
+        assert_eq!(
+            accepted_keys(&format!("bogus = 1\n{MODULE}")),
+            schema_keys("/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!("[backend]\nbogus = 1\n{MODULE}")),
+            schema_keys("/properties/backend/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!("{MODULE}bogus = 1\n")),
+            schema_keys("/properties/modules/items/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!(
+                "{MODULE}[[outputs]]\nname = \"o\"\nfrom = \"m.o\"\nbogus = 1\n"
+            )),
+            schema_keys("/properties/outputs/items/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!(
+                "[vault]\naddress = \"http://v\"\nbogus = 1\n{MODULE}"
+            )),
+            schema_keys("/properties/vault/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!(
+                "[secrets]\ns = {{ path = \"p\", key = \"k\", bogus = 1 }}\n{MODULE}"
+            )),
+            schema_keys("/properties/secrets/additionalProperties/properties")
+        );
+    }
+}
