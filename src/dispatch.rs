@@ -1,10 +1,12 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, StackSet,
-    VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PreviewCommand,
+    StackSet, VaultCommand,
 };
-use crate::commands::{self, CiCommentArgs, Context, PlanArgs, PlanSetArgs, Report, Selection};
+use crate::commands::{
+    self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
+};
 use crate::engine::Interrupts;
 use crate::error::Error;
 use crate::project::Project;
@@ -50,6 +52,9 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             check,
         ),
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
+        Command::Preview { stack, action } => {
+            preview(&Context::new(global, interrupts).await?, stack, action).await
+        }
         Command::Schema => Ok(Report::Schema {
             schema: crate::stack::stack_schema(),
         }),
@@ -222,5 +227,45 @@ fn plan_set_args(
         artifact: set.artifact,
         detailed_exitcode,
         drift,
+    }
+}
+
+async fn preview(
+    context: &Context,
+    stack: String,
+    action: PreviewCommand,
+) -> Result<Report, Error> {
+    match action {
+        PreviewCommand::Up { pr, sha, ttl } => {
+            commands::preview_up(
+                context,
+                PreviewUpArgs {
+                    stack,
+                    pr,
+                    sha,
+                    ttl,
+                },
+            )
+            .await
+        }
+        PreviewCommand::Down { pr } => commands::preview_down(context, &stack, pr).await,
+        PreviewCommand::List => commands::preview_list(context, &stack).await,
+        PreviewCommand::Pin { pr, duration } => {
+            commands::preview_pin(context, &stack, pr, Some(&duration)).await
+        }
+        PreviewCommand::Unpin { pr } => commands::preview_pin(context, &stack, pr, None).await,
+        PreviewCommand::Gc {
+            open_prs,
+            github_repo,
+            api_url,
+            dry_run,
+        } => {
+            let open = match (open_prs, github_repo) {
+                (Some(numbers), _) => OpenPrs::Listed(numbers),
+                (None, Some(repo)) => OpenPrs::GitHub { repo, api_url },
+                (None, None) => OpenPrs::Unknown,
+            };
+            commands::preview_gc(context, &stack, open, dry_run).await
+        }
     }
 }

@@ -112,6 +112,28 @@ impl GitHub {
         })
     }
 
+    /// Numbers of the repository's open pull requests.
+    pub async fn open_pull_requests(&self, repo: &str) -> Result<Vec<u64>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Pull {
+            number: u64,
+        }
+        let mut numbers = Vec::new();
+        for page in 1.. {
+            let url = format!(
+                "{}/repos/{repo}/pulls?state=open&per_page={PAGE_SIZE}&page={page}",
+                self.api_url
+            );
+            let pulls: Vec<Pull> = self.send(Method::GET, &url, None).await?;
+            let last_page = pulls.len() < PAGE_SIZE;
+            numbers.extend(pulls.into_iter().map(|pull| pull.number));
+            if last_page {
+                break;
+            }
+        }
+        Ok(numbers)
+    }
+
     async fn find(
         &self,
         repo: &str,

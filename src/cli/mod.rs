@@ -164,6 +164,14 @@ pub enum Command {
         #[arg(long, default_value = "kubeconfig")]
         name: String,
     },
+    /// Per-pull-request preview environments.
+    Preview {
+        /// The preview stack.
+        #[arg(long, global = true, default_value = "preview")]
+        stack: String,
+        #[command(subcommand)]
+        action: PreviewCommand,
+    },
     /// Vault administration.
     Vault {
         #[command(subcommand)]
@@ -222,6 +230,55 @@ pub enum CiCommand {
         /// Print a GitHub Actions matrix: `{"stack": [...]}`.
         #[arg(long)]
         matrix: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PreviewCommand {
+    /// Create the pull request's preview, or update it in place.
+    Up {
+        #[arg(long)]
+        pr: u64,
+        /// The commit being previewed.
+        #[arg(long)]
+        sha: String,
+        /// Lifetime from now (default: the stack's `ttl`), such as `72h`.
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    /// Destroy the pull request's preview, its workspace and its Vault entries (idempotent).
+    Down {
+        #[arg(long)]
+        pr: u64,
+    },
+    /// Every preview: pull request, status, age, expiry, pin, URL.
+    List,
+    /// Keep a preview past its TTL (at most 48 h).
+    Pin {
+        #[arg(long)]
+        pr: u64,
+        /// How long, such as `24h`.
+        #[arg(long = "for")]
+        duration: String,
+    },
+    /// Remove a pin.
+    Unpin {
+        #[arg(long)]
+        pr: u64,
+    },
+    /// Destroy previews of closed pull requests, expired ones, and orphans.
+    Gc {
+        /// The open pull requests, comma-separated.
+        #[arg(long, value_delimiter = ',', conflicts_with = "github_repo")]
+        open_prs: Option<Vec<u64>>,
+        /// Ask GitHub which pull requests are open (`GITHUB_TOKEN`).
+        #[arg(long)]
+        github_repo: Option<String>,
+        #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+        api_url: String,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -285,6 +342,7 @@ impl Command {
             Command::Doctor { .. } => "doctor",
             Command::Outputs { .. } => "outputs push",
             Command::Schema => "schema",
+            Command::Preview { .. } => "preview",
             Command::Drift { .. } => "drift",
             Command::Ci {
                 action: CiCommand::Comment { .. },

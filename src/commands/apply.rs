@@ -162,7 +162,8 @@ async fn apply_and_report(
     })
 }
 
-fn is_stale(error: &EngineError) -> bool {
+/// Whether tofu refused a saved plan because the state changed after it was made.
+pub(super) fn is_stale(error: &EngineError) -> bool {
     error
         .diagnostics()
         .iter()

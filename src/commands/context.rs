@@ -67,24 +67,33 @@ pub async fn prepare(
     stack_name: &str,
     workspace: &str,
 ) -> Result<Prepared, Error> {
-    prepare_with(context, stack_name, workspace, Secrets::Read, false).await
+    prepare_with(context, stack_name, workspace, PrepareOptions::default()).await
 }
 
 /// Whether a run needs the stack's secrets: only runs that plan or apply do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Secrets {
+    #[default]
     Read,
     Skip,
 }
 
-/// [`prepare`], reading the stack's secrets from Vault only when `secrets` says so, and collecting all
-/// progress in the engine's transcript when `keep_together` (parallel runs).
+/// How [`prepare_with`] sets a run up.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PrepareOptions {
+    pub(super) secrets: Secrets,
+    /// Collect all progress in the engine's transcript (parallel runs).
+    pub(super) keep_together: bool,
+    /// Root module variables that are not secret (a preview's pull request number, say).
+    pub(super) variables: Vec<(String, String)>,
+}
+
+/// [`prepare`] with options.
 pub(super) async fn prepare_with(
     context: &Context,
     stack_name: &str,
     workspace: &str,
-    secrets: Secrets,
-    keep_together: bool,
+    options: PrepareOptions,
 ) -> Result<Prepared, Error> {
     let stack = context.project.load_stack(stack_name)?;
     let build_dir = context.project.build_dir(&stack.name);
@@ -96,7 +105,7 @@ pub(super) async fn prepare_with(
     let vault = match &stack.vault {
         Some(settings) if !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() => {
             let vault = Vault::connect(settings, &context.project.root).await?;
-            if secrets == Secrets::Read {
+            if options.secrets == Secrets::Read {
                 secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
             }
             if !stack.secrets.is_empty() {
@@ -113,9 +122,10 @@ pub(super) async fn prepare_with(
         secret_env,
         context.interrupts.clone(),
     );
-    if keep_together {
+    if options.keep_together {
         tofu.keep_together();
     }
+    tofu.set_variables(options.variables);
     let mut prepared = Prepared {
         vault,
         stack,

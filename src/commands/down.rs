@@ -1,6 +1,6 @@
 //! `down <stack>`: destroy everything the stack's workspace holds, and optionally the workspace itself.
 
-use super::context::{Context, prepare, run_plan_file};
+use super::context::{Context, PrepareOptions, prepare_with, run_plan_file};
 use super::report::{Report, StackRun};
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
@@ -12,7 +12,25 @@ pub async fn down(
     workspace: &str,
     delete_workspace: bool,
 ) -> Result<Report, Error> {
-    let mut prepared = prepare(context, stack, workspace).await?;
+    down_with(
+        context,
+        stack,
+        workspace,
+        delete_workspace,
+        PrepareOptions::default(),
+    )
+    .await
+}
+
+/// [`down`] with preparation options (a preview's variables, say).
+pub(super) async fn down_with(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+    delete_workspace: bool,
+    options: PrepareOptions,
+) -> Result<Report, Error> {
+    let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     tracing::info!(
         "planning the destruction of {} (workspace {workspace})",

@@ -1,6 +1,6 @@
 //! `outputs push <stack>`: write the stack's outputs from state to Vault, for when Vault was down after an apply.
 
-use super::context::{Context, Secrets, prepare_with};
+use super::context::{Context, PrepareOptions, Secrets, prepare_with};
 use super::report::Report;
 use super::vault_outputs;
 use crate::error::Error;
@@ -10,7 +10,16 @@ pub async fn outputs_push(
     stack: &str,
     workspace: &str,
 ) -> Result<Report, Error> {
-    let mut prepared = prepare_with(context, stack, workspace, Secrets::Skip, false).await?;
+    let mut prepared = prepare_with(
+        context,
+        stack,
+        workspace,
+        PrepareOptions {
+            secrets: Secrets::Skip,
+            ..PrepareOptions::default()
+        },
+    )
+    .await?;
     let Some(push) = vault_outputs::push(context, &mut prepared).await? else {
         return Err(Error::Usage(format!(
             "stack `{stack}` writes no outputs to Vault\n  hint: map outputs to Vault paths in [outputs_to_vault]"

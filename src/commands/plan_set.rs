@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 
-use super::context::{Context, Secrets, prepare_with};
+use super::context::{Context, PrepareOptions, prepare_with};
 use super::report::Report;
 use super::stack_selection::{Selection, select_stacks};
 use crate::ci::{COMMENT_LIMIT, PlanStatus, StackPlanReport, render_comment};
@@ -86,8 +86,16 @@ async fn plan_one(
     report_dir: &Path,
 ) -> StackPlanReport {
     let plan_file = report_dir.join(format!("{stack}.tfplan"));
-    let (report, transcript) = match prepare_with(context, stack, workspace, Secrets::Read, true)
-        .await
+    let (report, transcript) = match prepare_with(
+        context,
+        stack,
+        workspace,
+        PrepareOptions {
+            keep_together: true,
+            ..PrepareOptions::default()
+        },
+    )
+    .await
     {
         Ok(mut prepared) => {
             let transcript = prepared.tofu.keep_together();

@@ -6,8 +6,10 @@ use serde::Serialize;
 
 use secrecy::SecretString;
 
+use super::preview::PreviewRow;
 use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
+use crate::preview::{GcAction, PreviewRecord};
 use crate::vault::{BootstrapReport, OutputsPush};
 
 /// The result of one command.
@@ -55,6 +57,22 @@ pub enum Report {
         text: Option<SecretString>,
     },
     VaultBootstrap(BootstrapReport),
+    /// A preview changed (`up`, `down`, `pin`, `unpin`); `record` is gone after `down`.
+    Preview {
+        action: String,
+        stack: String,
+        pr: u64,
+        record: Option<PreviewRecord>,
+    },
+    PreviewList {
+        stack: String,
+        previews: Vec<PreviewRow>,
+    },
+    PreviewGc {
+        stack: String,
+        dry_run: bool,
+        actions: Vec<GcAction>,
+    },
     /// The JSON Schema of stack files.
     Schema {
         schema: serde_json::Value,

@@ -1,32 +1,57 @@
 //! `up <stack>`: render, init, plan, and apply only if the plan has changes.
 
-use super::context::{Context, prepare, run_plan_file};
+use super::apply::is_stale;
+use super::context::{Context, PrepareOptions, prepare_with, run_plan_file};
 use super::report::{OutputEntry, Report, StackRun};
 use super::vault_outputs;
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 
 pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
-    let mut prepared = prepare(context, stack, workspace).await?;
+    up_with(context, stack, workspace, PrepareOptions::default()).await
+}
+
+/// [`up`] with preparation options (a preview's variables, say).
+pub(super) async fn up_with(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+    options: PrepareOptions,
+) -> Result<Report, Error> {
+    let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     tracing::info!("planning {} (workspace {workspace})", prepared.stack.name);
-    let result = async {
-        match prepared.tofu.plan(workspace, &plan_file, false).await? {
-            PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
-            PlanOutcome::Changes => {
-                let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
-                tracing::info!(
-                    "applying {} changes to {}",
-                    summary.changes.len(),
-                    prepared.stack.name
-                );
-                prepared.tofu.apply(workspace, &plan_file).await?;
-                let outputs = prepared.tofu.outputs(workspace).await?;
-                Ok((summary, Some(outputs)))
+    // A concurrent run may apply between our plan and our apply (tofu then calls the plan stale): plan again,
+    // which usually finds the work done.
+    let mut attempts = 0;
+    let result = loop {
+        attempts += 1;
+        let attempt = async {
+            match prepared.tofu.plan(workspace, &plan_file, false).await? {
+                PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
+                PlanOutcome::Changes => {
+                    let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
+                    prepared.tofu.note(&format!(
+                        "applying {} changes to {}",
+                        summary.changes.len(),
+                        prepared.stack.name
+                    ));
+                    prepared.tofu.apply(workspace, &plan_file).await?;
+                    let outputs = prepared.tofu.outputs(workspace).await?;
+                    Ok((summary, Some(outputs)))
+                }
             }
         }
-    }
-    .await;
+        .await;
+        match attempt {
+            Err(error) if attempts < 3 && is_stale(&error) => {
+                tracing::warn!(
+                    "another run changed the state of {stack} ({workspace}) after this plan; planning again"
+                );
+            }
+            other => break other,
+        }
+    };
     let _ = std::fs::remove_file(&plan_file);
     let (summary, outputs) = match result {
         Ok(done) => done,

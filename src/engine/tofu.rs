@@ -43,6 +43,8 @@ pub struct Tofu {
     secret_env: Vec<(String, SecretString)>,
     interrupts: Interrupts,
     transcript: Option<Transcript>,
+    /// Root module variables that are not secret, passed as `TF_VAR_<name>`.
+    variables: Vec<(String, String)>,
 }
 
 /// Serialises `tofu init` within this process until the plugin cache is filled (see [`Tofu::init`]).
@@ -64,7 +66,13 @@ impl Tofu {
             secret_env,
             interrupts,
             transcript: None,
+            variables: Vec::new(),
         }
+    }
+
+    /// Sets root module variables (not secrets: they may show in logs) for every later command.
+    pub fn set_variables(&mut self, variables: Vec<(String, String)>) {
+        self.variables = variables;
     }
 
     /// Collects this run's progress in a transcript instead of printing it as it comes.
@@ -178,7 +186,11 @@ impl Tofu {
             format!("-lock-timeout={}", self.settings.lock_timeout),
             workspace.into(),
         ];
-        self.collect("workspace new", args, None).await.map(drop)
+        self.collect("workspace new", args, None).await?;
+        // `workspace new` also selects the new workspace; runs pick theirs through TF_WORKSPACE, so the
+        // selection is only in the way (a selected workspace cannot be deleted).
+        let _ = std::fs::remove_file(self.dir.join(".terraform/environment"));
+        Ok(())
     }
 
     /// Deletes `workspace`, which must hold no resources.
@@ -189,7 +201,10 @@ impl Tofu {
             format!("-lock-timeout={}", self.settings.lock_timeout),
             workspace.into(),
         ];
-        self.collect("workspace delete", args, None).await.map(drop)
+        // The active workspace cannot be deleted: make `default` the active one for this command.
+        self.collect("workspace delete", args, Some("default"))
+            .await
+            .map(drop)
     }
 
     /// Plans into `plan_file`; `destroy` plans the removal of everything.
@@ -379,6 +394,11 @@ impl Tofu {
             // An empty TF_WORKSPACE means "the selected one", which is always `default` for a generated root.
             ("TF_WORKSPACE".into(), workspace.unwrap_or_default().into()),
         ];
+        env.extend(
+            self.variables
+                .iter()
+                .map(|(name, value)| (format!("TF_VAR_{name}"), value.clone())),
+        );
         if let Some(config) = &self.settings.cli_config {
             env.push(("TF_CLI_CONFIG_FILE".into(), config.display().to_string()));
         }

@@ -8,7 +8,7 @@ use hcl::{Block, Body, Expression};
 use super::format::tofu_style;
 use super::paths::relative_path;
 use super::value::literal;
-use crate::stack::{ModuleSource, Stack};
+use crate::stack::{ModuleSource, PreviewVariable, Stack};
 
 /// The `required_version` constraint of every generated root module.
 pub const REQUIRED_VERSION: &str = ">= 1.10.0";
@@ -46,6 +46,24 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
             .build();
         body = body.add_block(variable);
     }
+    if stack.preview.is_some() {
+        for (name, kind, default) in [
+            ("pr_number", "number", Expression::from(0)),
+            ("commit_sha", "string", Expression::from("")),
+            ("expires_at", "string", Expression::from("")),
+        ] {
+            let variable = Block::builder("variable")
+                .add_label(name)
+                .add_attribute((
+                    "description",
+                    "Set per pull request by `wildside-tofu preview up`.",
+                ))
+                .add_attribute(("type", Expression::from(Variable::unchecked(kind))))
+                .add_attribute(("default", default))
+                .build();
+            body = body.add_block(variable);
+        }
+    }
     for module in &stack.modules {
         let source = match &module.source {
             ModuleSource::Project(name) => project_source(root_dir, &modules_dir.join(name)),
@@ -63,6 +81,17 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
             let reference = Traversal::builder(Variable::unchecked("var"))
                 .attr(secret.as_str())
                 .build();
+            inputs.push((name.as_str(), Expression::from(reference)));
+        }
+        for (name, variable) in &module.preview_inputs {
+            let reference = match variable {
+                PreviewVariable::Workspace => Traversal::builder(Variable::unchecked("terraform"))
+                    .attr("workspace")
+                    .build(),
+                other => Traversal::builder(Variable::unchecked("var"))
+                    .attr(other.name())
+                    .build(),
+            };
             inputs.push((name.as_str(), Expression::from(reference)));
         }
         inputs.sort_by(|a, b| a.0.cmp(b.0));

@@ -25,6 +25,17 @@ pub(super) struct RawStack {
     pub(super) secrets: BTreeMap<Spanned<String>, Spanned<RawSecret>>,
     #[serde(default)]
     pub(super) outputs_to_vault: BTreeMap<Spanned<String>, Spanned<String>>,
+    pub(super) preview: Option<Spanned<RawPreview>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPreview {
+    pub(super) max_concurrent: Option<Spanned<i64>>,
+    pub(super) max_pins: Option<Spanned<i64>>,
+    pub(super) ttl: Option<Spanned<String>>,
+    pub(super) max_pin: Option<Spanned<String>>,
+    pub(super) url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,6 +88,8 @@ pub(super) struct RawModule {
     pub(super) inputs: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
     #[serde(default)]
     pub(super) secret_inputs: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub(super) preview_inputs: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@
 mod error;
 mod load;
 mod model;
+mod preview;
 mod schema;
 mod suggest;
 pub use suggest::closest;
@@ -17,7 +18,7 @@ mod vault;
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
-    Backend, Credential, InputValue, ModuleInstance, ModuleSource, SecretInput, Stack, StackOutput,
-    VaultAuth, VaultOutput, VaultSettings,
+    Backend, Credential, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
+    PreviewVariable, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
 };
 pub use schema::stack_schema;

@@ -18,6 +18,8 @@ pub struct Stack {
     pub secrets: Vec<SecretInput>,
     /// Stack outputs written to Vault after a successful apply.
     pub outputs_to_vault: Vec<VaultOutput>,
+    /// Set for preview stacks: instantiated once per pull request, in workspace `pr-<n>`.
+    pub preview: Option<PreviewSettings>,
 }
 
 /// Where a stack keeps its state. Credentials never appear here: they come from the environment.
@@ -61,6 +63,8 @@ pub struct ModuleInstance {
     pub inputs: BTreeMap<String, InputValue>,
     /// Module inputs wired to secret variables: input name → secret name (a key of `[secrets]`).
     pub secret_inputs: BTreeMap<String, String>,
+    /// Module inputs wired to a preview's variables (pull request number, commit, expiry, workspace).
+    pub preview_inputs: BTreeMap<String, PreviewVariable>,
 }
 
 /// Where a module comes from.
@@ -138,4 +142,44 @@ pub struct SecretInput {
 pub struct VaultOutput {
     pub output: String,
     pub path: String,
+}
+
+/// How previews of a stack are kept in check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewSettings {
+    /// Previews that may exist at once; a new pull request beyond this is refused.
+    pub max_concurrent: u32,
+    /// Previews that may be pinned at once.
+    pub max_pins: u32,
+    /// How long a preview lives after its last update unless pinned.
+    pub ttl_seconds: u64,
+    /// The longest pin.
+    pub max_pin_seconds: u64,
+    /// The preview's address, with `{pr}` standing for the pull request number.
+    pub url: Option<String>,
+}
+
+/// A per-preview value a module input can be wired to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviewVariable {
+    PrNumber,
+    CommitSha,
+    ExpiresAt,
+    Workspace,
+}
+
+impl PreviewVariable {
+    pub const ALL: [(&'static str, PreviewVariable); 4] = [
+        ("pr_number", PreviewVariable::PrNumber),
+        ("commit_sha", PreviewVariable::CommitSha),
+        ("expires_at", PreviewVariable::ExpiresAt),
+        ("workspace", PreviewVariable::Workspace),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, variable)| *variable == self)
+            .map_or("", |(name, _)| name)
+    }
 }

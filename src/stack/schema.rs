@@ -38,6 +38,11 @@ pub fn stack_schema() -> Value {
                             "type": "object",
                             "additionalProperties": { "type": "string" },
                             "description": "Module input = name of a [secrets] entry."
+                        },
+                        "preview_inputs": {
+                            "type": "object",
+                            "additionalProperties": { "enum": ["pr_number", "commit_sha", "expires_at", "workspace"] },
+                            "description": "Module input = a preview's variable (preview stacks only)."
                         }
                     }
                 }
@@ -64,6 +69,18 @@ pub fn stack_schema() -> Value {
                     "additionalProperties": false,
                     "required": ["path", "key"],
                     "properties": { "path": string("Secret path under the KV mount."), "key": string("Key inside the secret.") }
+                }
+            },
+            "preview": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "Makes this a preview stack: one workspace pr-<n> per pull request.",
+                "properties": {
+                    "max_concurrent": { "type": "integer", "minimum": 1, "default": 5 },
+                    "max_pins": { "type": "integer", "minimum": 1, "default": 3 },
+                    "ttl": { "type": "string", "default": "72h", "description": "Lifetime after the last update, unless pinned." },
+                    "max_pin": { "type": "string", "default": "48h", "description": "Longest pin (at most 48h)." },
+                    "url": { "type": "string", "pattern": "^https?://", "description": "Preview address; {pr} is the pull request number." }
                 }
             },
             "outputs_to_vault": {
@@ -185,6 +202,11 @@ mod tests {
                 "[secrets]\ns = {{ path = \"p\", key = \"k\", bogus = 1 }}\n{MODULE}"
             )),
             schema_keys("/properties/secrets/additionalProperties/properties")
+        );
+        let vault = "[vault]\naddress = \"http://v\"\n";
+        assert_eq!(
+            accepted_keys(&format!("{vault}[preview]\nbogus = 1\n{MODULE}")),
+            schema_keys("/properties/preview/properties")
         );
     }
 }

@@ -75,6 +75,8 @@ pub(super) fn validate(
         }
         let mut instance = checker.module(module.get_ref(), project_modules)?;
         instance.secret_inputs = checker.secret_inputs(module.get_ref(), &instance, &secrets)?;
+        instance.preview_inputs =
+            checker.preview_inputs(module.get_ref(), &instance, raw.preview.is_some())?;
         modules.push(instance);
     }
     check_unique_outputs(&checker, &raw.outputs)?;
@@ -84,6 +86,11 @@ pub(super) fn validate(
         .map(|output| checker.output(output.get_ref(), &modules))
         .collect::<Result<_, _>>()?;
     let outputs_to_vault = checker.outputs_to_vault(&raw.outputs_to_vault, &outputs)?;
+    let preview = raw
+        .preview
+        .as_ref()
+        .map(|preview| checker.preview(preview, vault.is_some()))
+        .transpose()?;
     Ok(Stack {
         name,
         file: path.to_path_buf(),
@@ -93,6 +100,7 @@ pub(super) fn validate(
         vault,
         secrets,
         outputs_to_vault,
+        preview,
     })
 }
 
@@ -164,6 +172,7 @@ impl Checker<'_> {
         }
         Ok(ModuleInstance {
             secret_inputs: BTreeMap::new(),
+            preview_inputs: BTreeMap::new(),
             name,
             source,
             inputs,

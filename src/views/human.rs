@@ -35,6 +35,60 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::Preview {
+            action, pr, record, ..
+        } => match record {
+            Some(record) => {
+                let pinned = record
+                    .pinned_until
+                    .as_deref()
+                    .map(|until| format!(", pinned until {until}"))
+                    .unwrap_or_default();
+                let url = record
+                    .url
+                    .as_deref()
+                    .map(|url| format!(" at {url}"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    text,
+                    "preview pr-{pr} ({action}): {:?}{url}, expires {}{pinned}",
+                    record.status, record.expires
+                );
+            }
+            None => {
+                let _ = writeln!(text, "preview pr-{pr} ({action}): gone");
+            }
+        },
+        Report::PreviewList { previews, .. } => {
+            let _ = writeln!(
+                text,
+                "{:<8} {:<18} {:>6} {:<21} {:<21} url",
+                "pr", "status", "age h", "expires", "pinned until"
+            );
+            for row in previews {
+                let _ = writeln!(
+                    text,
+                    "{:<8} {:<18} {:>6.1} {:<21} {:<21} {}",
+                    format!("pr-{}", row.pr),
+                    row.status,
+                    row.age_hours,
+                    row.expires.as_deref().unwrap_or("-"),
+                    row.pinned_until.as_deref().unwrap_or("-"),
+                    row.url.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        Report::PreviewGc {
+            actions, dry_run, ..
+        } => {
+            let verb = if *dry_run { "would remove" } else { "removed" };
+            if actions.is_empty() {
+                let _ = writeln!(text, "nothing to collect");
+            }
+            for action in actions {
+                let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
+            }
+        }
         Report::Schema { schema } => {
             let _ = writeln!(
                 text,

@@ -1,0 +1,321 @@
+//! `preview up | down | list | pin | unpin`: one preview per pull request, in workspace `pr-<n>` of the preview
+//! stack, with its record in the Vault ledger.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::context::{Context, PrepareOptions, prepare};
+use super::down::down_with;
+use super::report::Report;
+use super::up::up_with;
+use crate::error::Error;
+use crate::preview::{
+    Clock, Ledger, PreviewRecord, PreviewStatus, admit, check_pin, format_time, pr_of, workspace_of,
+};
+use crate::stack::{PreviewSettings, Stack};
+use crate::vault::Vault;
+
+/// A preview stack, its settings and a connected Vault.
+pub(super) struct PreviewStack {
+    pub(super) stack: Stack,
+    pub(super) settings: PreviewSettings,
+    pub(super) vault: Vault,
+    pub(super) clock: Clock,
+}
+
+impl PreviewStack {
+    pub(super) async fn open(context: &Context, name: &str) -> Result<Self, Error> {
+        let stack = context.project.load_stack(name)?;
+        let (Some(settings), Some(vault_settings)) = (stack.preview.clone(), stack.vault.clone())
+        else {
+            return Err(Error::Usage(format!(
+                "stack `{}` is not a preview stack\n  hint: add a [preview] section (and [vault])",
+                stack.name
+            )));
+        };
+        let vault = Vault::connect(&vault_settings, &context.project.root).await?;
+        let clock = Clock::from_env().map_err(Error::Usage)?;
+        Ok(Self {
+            stack,
+            settings,
+            vault,
+            clock,
+        })
+    }
+
+    pub(super) fn ledger(&self) -> Ledger<'_> {
+        Ledger::new(&self.vault, &self.stack.name)
+    }
+
+    /// Pull requests that have a workspace in the stack's backend.
+    pub(super) async fn workspaces(&self, context: &Context) -> Result<BTreeSet<u64>, Error> {
+        let mut prepared = prepare(context, &self.stack.name, "default").await?;
+        match prepared.tofu.workspaces().await {
+            Ok(names) => Ok(names.iter().filter_map(|name| pr_of(name)).collect()),
+            Err(error) => Err(prepared.explain(error).await),
+        }
+    }
+
+    fn url(&self, pr: u64) -> Option<String> {
+        self.settings
+            .url
+            .as_ref()
+            .map(|template| template.replace("{pr}", &pr.to_string()))
+    }
+
+    /// The variables a preview's root module gets.
+    fn variables(pr: u64, sha: &str, expires: &str) -> Vec<(String, String)> {
+        vec![
+            ("pr_number".into(), pr.to_string()),
+            ("commit_sha".into(), sha.into()),
+            ("expires_at".into(), expires.into()),
+        ]
+    }
+
+    /// Destroys the preview of `pr` (if its workspace exists), deletes the workspace and its Vault outputs, and
+    /// removes its record. Idempotent.
+    pub(super) async fn destroy(
+        &self,
+        context: &Context,
+        pr: u64,
+        workspace_exists: bool,
+    ) -> Result<(), Error> {
+        let record = self
+            .ledger()
+            .update(|records| {
+                let record = records.get_mut(&pr).map(|record| {
+                    record.status = PreviewStatus::Destroying;
+                    record.clone()
+                });
+                let dirty = record.is_some();
+                Ok::<_, Error>((record, dirty))
+            })
+            .await?;
+        if workspace_exists {
+            // An orphan workspace has no record: its module inputs still need values to plan the destruction.
+            let (sha, expires) = record.map_or_else(
+                || ("unknown".to_string(), String::new()),
+                |record| (record.sha, record.expires),
+            );
+            let options = PrepareOptions {
+                variables: Self::variables(pr, &sha, &expires),
+                ..PrepareOptions::default()
+            };
+            down_with(context, &self.stack.name, &workspace_of(pr), true, options).await?;
+        }
+        self.ledger()
+            .update(|records| Ok::<_, Error>(((), records.remove(&pr).is_some())))
+            .await
+    }
+}
+
+pub struct PreviewUpArgs {
+    pub stack: String,
+    pub pr: u64,
+    pub sha: String,
+    pub ttl: Option<String>,
+}
+
+/// Creates the preview of a pull request, or updates it in place (a new commit, a new expiry).
+pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report, Error> {
+    let preview = PreviewStack::open(context, &args.stack).await?;
+    let ttl = match &args.ttl {
+        Some(text) => humantime::parse_duration(text)
+            .map_err(|error| Error::Usage(format!("--ttl `{text}`: {error}")))?
+            .as_secs(),
+        None => preview.settings.ttl_seconds,
+    };
+    let now = format_time(preview.clock.now());
+    let expires = format_time(preview.clock.after(ttl));
+    let creator = std::env::var("GITHUB_ACTOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    let url = preview.url(args.pr);
+    let max = preview.settings.max_concurrent;
+    preview
+        .ledger()
+        .update(|records| {
+            admit(records, args.pr, max).map_err(Error::Usage)?;
+            let record = records.entry(args.pr).or_insert_with(|| PreviewRecord {
+                pr: args.pr,
+                sha: args.sha.clone(),
+                creator: creator.clone(),
+                created: now.clone(),
+                updated: now.clone(),
+                expires: expires.clone(),
+                pinned_until: None,
+                status: PreviewStatus::Creating,
+                url: url.clone(),
+            });
+            record.sha.clone_from(&args.sha);
+            record.updated.clone_from(&now);
+            record.expires.clone_from(&expires);
+            record.status = PreviewStatus::Creating;
+            Ok::<_, Error>(((), true))
+        })
+        .await?;
+    let options = PrepareOptions {
+        variables: PreviewStack::variables(args.pr, &args.sha, &expires),
+        ..PrepareOptions::default()
+    };
+    let result = up_with(
+        context,
+        &preview.stack.name,
+        &workspace_of(args.pr),
+        options,
+    )
+    .await;
+    let status = if result.is_ok() {
+        PreviewStatus::Ready
+    } else {
+        PreviewStatus::Failed
+    };
+    let record = preview
+        .ledger()
+        .update(|records| {
+            let record = records.get_mut(&args.pr).map(|record| {
+                record.status = status;
+                record.clone()
+            });
+            let dirty = record.is_some();
+            Ok::<_, Error>((record, dirty))
+        })
+        .await?;
+    result?;
+    Ok(Report::Preview {
+        action: "up".into(),
+        stack: preview.stack.name,
+        pr: args.pr,
+        record,
+    })
+}
+
+/// Destroys a pull request's preview; nothing to do is not an error.
+pub async fn preview_down(context: &Context, stack: &str, pr: u64) -> Result<Report, Error> {
+    let preview = PreviewStack::open(context, stack).await?;
+    let exists = preview.workspaces(context).await?.contains(&pr);
+    preview.destroy(context, pr, exists).await?;
+    Ok(Report::Preview {
+        action: "down".into(),
+        stack: preview.stack.name,
+        pr,
+        record: None,
+    })
+}
+
+/// Pins (`hours = Some`) or unpins a preview.
+pub async fn preview_pin(
+    context: &Context,
+    stack: &str,
+    pr: u64,
+    duration: Option<&str>,
+) -> Result<Report, Error> {
+    let preview = PreviewStack::open(context, stack).await?;
+    let seconds = match duration {
+        Some(text) => Some(
+            humantime::parse_duration(text)
+                .map_err(|error| Error::Usage(format!("--for `{text}`: {error}")))?
+                .as_secs(),
+        ),
+        None => None,
+    };
+    let (now, clock, settings) = (preview.clock.now(), preview.clock, preview.settings.clone());
+    let record = preview
+        .ledger()
+        .update(|records| {
+            if let Some(seconds) = seconds {
+                check_pin(
+                    records,
+                    pr,
+                    seconds,
+                    settings.max_pin_seconds,
+                    settings.max_pins,
+                    now,
+                )
+                .map_err(Error::Usage)?;
+            }
+            let record = records
+                .get_mut(&pr)
+                .ok_or_else(|| Error::Usage(format!("pull request {pr} has no preview")))?;
+            record.pinned_until = seconds.map(|seconds| format_time(clock.after(seconds)));
+            Ok::<_, Error>((record.clone(), true))
+        })
+        .await?;
+    let action = if seconds.is_some() { "pin" } else { "unpin" };
+    Ok(Report::Preview {
+        action: action.into(),
+        stack: preview.stack.name,
+        pr,
+        record: Some(record),
+    })
+}
+
+/// One line of `preview list`.
+#[derive(Debug, Serialize)]
+pub struct PreviewRow {
+    pub pr: u64,
+    pub status: String,
+    pub age_hours: f64,
+    pub expires: Option<String>,
+    pub pinned_until: Option<String>,
+    pub url: Option<String>,
+    pub sha: Option<String>,
+    /// Whether the workspace exists (a record without one, or the reverse, is an orphan for `gc`).
+    pub workspace: bool,
+}
+
+/// Every preview: records reconciled with the workspaces that exist.
+pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Error> {
+    let preview = PreviewStack::open(context, stack).await?;
+    let workspaces = preview.workspaces(context).await?;
+    let (records, _) = preview.ledger().read().await?;
+    let now = preview.clock.now();
+    let mut rows: Vec<PreviewRow> = records
+        .values()
+        .map(|record| {
+            let created = humantime::parse_rfc3339(&record.created).unwrap_or(now);
+            let age = now
+                .duration_since(created)
+                .map_or(0.0, |age| age.as_secs_f64() / 3600.0);
+            let status = serde_json::to_value(record.status)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_default();
+            PreviewRow {
+                pr: record.pr,
+                status: if workspaces.contains(&record.pr) {
+                    status
+                } else {
+                    "orphan record".into()
+                },
+                age_hours: (age * 10.0).round() / 10.0,
+                expires: Some(record.expires.clone()),
+                pinned_until: record.pinned_until.clone(),
+                url: record.url.clone(),
+                sha: Some(record.sha.clone()),
+                workspace: workspaces.contains(&record.pr),
+            }
+        })
+        .collect();
+    rows.extend(
+        workspaces
+            .iter()
+            .filter(|pr| !records.contains_key(pr))
+            .map(|pr| PreviewRow {
+                pr: *pr,
+                status: "orphan workspace".into(),
+                age_hours: 0.0,
+                expires: None,
+                pinned_until: None,
+                url: None,
+                sha: None,
+                workspace: true,
+            }),
+    );
+    rows.sort_by_key(|row| row.pr);
+    Ok(Report::PreviewList {
+        stack: preview.stack.name,
+        previews: rows,
+    })
+}

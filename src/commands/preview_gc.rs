@@ -1,0 +1,68 @@
+//! `preview gc`: destroy previews whose pull request closed or whose TTL passed without a pin, and orphans
+//! either way (a workspace without a record, a record without a workspace).
+
+use std::collections::BTreeSet;
+
+use secrecy::SecretString;
+
+use super::context::Context;
+use super::preview::PreviewStack;
+use super::report::Report;
+use crate::ci::GitHub;
+use crate::error::Error;
+use crate::preview::{GcReason, plan_gc};
+
+/// Where to learn which pull requests are open, if anywhere.
+pub enum OpenPrs {
+    Unknown,
+    Listed(Vec<u64>),
+    GitHub { repo: String, api_url: String },
+}
+
+pub async fn preview_gc(
+    context: &Context,
+    stack: &str,
+    open: OpenPrs,
+    dry_run: bool,
+) -> Result<Report, Error> {
+    let preview = PreviewStack::open(context, stack).await?;
+    let open: Option<BTreeSet<u64>> = match open {
+        OpenPrs::Unknown => None,
+        OpenPrs::Listed(numbers) => Some(numbers.into_iter().collect()),
+        OpenPrs::GitHub { repo, api_url } => {
+            let token = std::env::var("GITHUB_TOKEN")
+                .map_err(|_| Error::Usage("$GITHUB_TOKEN is not set".into()))?;
+            let github = GitHub::new(&api_url, SecretString::from(token))
+                .map_err(|error| Error::Usage(error.to_string()))?;
+            Some(
+                github
+                    .open_pull_requests(&repo)
+                    .await
+                    .map_err(|error| Error::Usage(error.to_string()))?
+                    .into_iter()
+                    .collect(),
+            )
+        }
+    };
+    let workspaces = preview.workspaces(context).await?;
+    let (records, _) = preview.ledger().read().await?;
+    let actions = plan_gc(&records, &workspaces, open.as_ref(), preview.clock.now());
+    if !dry_run {
+        for action in &actions {
+            tracing::info!(
+                "gc: removing the preview of pull request {} ({:?})",
+                action.pr,
+                action.reason
+            );
+            let workspace_exists = action.reason != GcReason::OrphanRecord;
+            preview
+                .destroy(context, action.pr, workspace_exists)
+                .await?;
+        }
+    }
+    Ok(Report::PreviewGc {
+        stack: preview.stack.name,
+        dry_run,
+        actions,
+    })
+}

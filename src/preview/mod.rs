@@ -1,0 +1,21 @@
+//! Previews: one workspace `pr-<n>` of a preview stack per pull request, with bookkeeping safe under
+//! concurrent CI jobs (one ledger document in Vault, changed only with check-and-set), TTLs, pins, a capacity
+//! limit, and garbage collection of whatever is left behind.
+
+mod clock;
+mod ledger;
+mod policy;
+
+pub use clock::{Clock, format_time};
+pub use ledger::{Ledger, PreviewRecord, PreviewStatus, Records};
+pub use policy::{GcAction, GcReason, admit, check_pin, plan_gc};
+
+/// The workspace of a pull request's preview.
+pub fn workspace_of(pr: u64) -> String {
+    format!("pr-{pr}")
+}
+
+/// The pull request a preview workspace belongs to, if it is one.
+pub fn pr_of(workspace: &str) -> Option<u64> {
+    workspace.strip_prefix("pr-")?.parse().ok()
+}

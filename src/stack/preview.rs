@@ -1,0 +1,127 @@
+//! Validation of `[preview]` and module `preview_inputs`.
+
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
+use super::error::StackError;
+use super::load::{RawModule, RawPreview};
+use super::model::{ModuleInstance, PreviewSettings, PreviewVariable};
+use super::suggest::closest;
+use super::validate::Checker;
+
+/// The seeds' bar: pins of at most 48 hours.
+const LONGEST_PIN_SECONDS: u64 = 48 * 3600;
+
+impl Checker<'_> {
+    pub(super) fn preview(
+        &self,
+        spanned: &Spanned<RawPreview>,
+        has_vault: bool,
+    ) -> Result<PreviewSettings, StackError> {
+        if !has_vault {
+            return Err(self
+                .error(
+                    spanned,
+                    "`[preview]` keeps its records in Vault and needs a `[vault]` section",
+                )
+                .with_hint(
+                    "add [vault] with at least `address = \"https://vault.example:8200\"`",
+                ));
+        }
+        let raw = spanned.get_ref();
+        let count = |value: &Option<Spanned<i64>>, default: u32, what: &str| match value {
+            None => Ok(default),
+            Some(number) => u32::try_from(*number.get_ref())
+                .ok()
+                .filter(|number| *number > 0)
+                .ok_or_else(|| {
+                    self.error(number, format!("`{what}` must be a positive whole number"))
+                        .with_hint(format!("such as `{what} = {default}`"))
+                }),
+        };
+        let max_pin_seconds =
+            self.duration(raw.max_pin.as_ref(), LONGEST_PIN_SECONDS, "max_pin")?;
+        if max_pin_seconds > LONGEST_PIN_SECONDS {
+            let at = raw.max_pin.as_ref().expect("a non-default pin was written");
+            return Err(self
+                .error(at, "`max_pin` may be at most 48h")
+                .with_hint("previews are pinned for at most two days"));
+        }
+        if let Some(url) = &raw.url
+            && !(url.get_ref().starts_with("https://") || url.get_ref().starts_with("http://"))
+        {
+            return Err(self
+                .error(url, "the preview `url` must be an http(s) URL")
+                .with_hint("such as `url = \"https://wildside-pr-{pr}.preview.example.com\"`"));
+        }
+        Ok(PreviewSettings {
+            max_concurrent: count(&raw.max_concurrent, 5, "max_concurrent")?,
+            max_pins: count(&raw.max_pins, 3, "max_pins")?,
+            ttl_seconds: self.duration(raw.ttl.as_ref(), 72 * 3600, "ttl")?,
+            max_pin_seconds,
+            url: raw.url.as_ref().map(|url| url.get_ref().clone()),
+        })
+    }
+
+    fn duration(
+        &self,
+        value: Option<&Spanned<String>>,
+        default: u64,
+        what: &str,
+    ) -> Result<u64, StackError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        humantime::parse_duration(value.get_ref())
+            .ok()
+            .map(|duration| duration.as_secs())
+            .filter(|seconds| *seconds > 0)
+            .ok_or_else(|| {
+                self.error(value, format!("`{}` is not a duration", value.get_ref()))
+                    .with_hint(format!("write `{what}` like \"72h\", \"2days\" or \"90m\""))
+            })
+    }
+
+    pub(super) fn preview_inputs(
+        &self,
+        raw: &RawModule,
+        module: &ModuleInstance,
+        is_preview: bool,
+    ) -> Result<BTreeMap<String, PreviewVariable>, StackError> {
+        let mut wired = BTreeMap::new();
+        for (input, variable) in &raw.preview_inputs {
+            let input_name = self.identifier(input, "input")?;
+            if !is_preview {
+                return Err(self
+                    .error(input, "`preview_inputs` needs a `[preview]` section")
+                    .with_hint("add [preview] to make this a preview stack"));
+            }
+            if module.inputs.contains_key(&input_name)
+                || module.secret_inputs.contains_key(&input_name)
+            {
+                return Err(self
+                    .error(input, format!("input `{input_name}` is set more than once"))
+                    .with_hint(
+                        "keep it in one of `inputs`, `secret_inputs` and `preview_inputs`",
+                    ));
+            }
+            let Some((_, value)) = PreviewVariable::ALL
+                .iter()
+                .find(|(name, _)| *name == variable.get_ref())
+            else {
+                let names = PreviewVariable::ALL.map(|(name, _)| name);
+                let error = self.error(
+                    variable,
+                    format!("`{}` is not a preview variable", variable.get_ref()),
+                );
+                return Err(match closest(variable.get_ref(), names) {
+                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
+                    None => error.with_hint(format!("preview variables: {}", names.join(", "))),
+                });
+            };
+            wired.insert(input_name, *value);
+        }
+        Ok(wired)
+    }
+}
