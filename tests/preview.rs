@@ -7,7 +7,7 @@ mod support;
 
 use std::process::Child;
 
-use support::{DEV_ROOT_TOKEN, Done, OpenBao, Project, Run};
+use support::{DEV_ROOT_TOKEN, Done, GitHubDouble, OpenBao, Project, Run};
 
 fn preview_stack(address: &str, max_concurrent: u32) -> String {
     format!(
@@ -302,4 +302,40 @@ fn concurrent_ci_jobs_lose_no_record_and_corrupt_no_state() {
         .env("TF_VAR_commit_sha", "sha21")
         .output()
         .expect_code(0);
+}
+
+#[test]
+fn gc_asks_github_which_pull_requests_are_open() {
+    let previews = Previews::new(5);
+    let github = GitHubDouble::start();
+    github.open_pulls.lock().unwrap().push(1);
+    for pr in ["1", "2"] {
+        previews
+            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .expect_code(0);
+    }
+    let gc = previews
+        .run(T0)
+        .args([
+            "preview",
+            "gc",
+            "--github-repo",
+            "o/r",
+            "--api-url",
+            &github.api_url(),
+        ])
+        .env("GITHUB_TOKEN", "token-for-the-double")
+        .output()
+        .expect_code(0);
+    assert!(
+        gc.stdout().contains("removed pr-2: Closed"),
+        "{}",
+        gc.stdout()
+    );
+    let left: Vec<u64> = previews
+        .list(T0)
+        .iter()
+        .map(|row| row["pr"].as_u64().unwrap())
+        .collect();
+    assert_eq!(left, vec![1]);
 }

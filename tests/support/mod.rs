@@ -491,6 +491,8 @@ pub struct GitHubDouble {
     pub port: u16,
     pub comments: std::sync::Arc<std::sync::Mutex<Vec<(u64, String)>>>,
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// What `GET /repos/o/r/pulls?state=open` answers.
+    pub open_pulls: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
 impl GitHubDouble {
@@ -500,7 +502,8 @@ impl GitHubDouble {
         let port = listener.local_addr().unwrap().port();
         let comments = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u64, String)>::new()));
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let (shared, log) = (comments.clone(), requests.clone());
+        let open_pulls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+        let (shared, log, pulls) = (comments.clone(), requests.clone(), open_pulls.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -540,6 +543,14 @@ impl GitHubDouble {
                         "502 Bad Gateway",
                         serde_json::json!({"message": "try again"}),
                     )
+                } else if method == "GET" && path.starts_with("/repos/o/r/pulls?") {
+                    let numbers: Vec<serde_json::Value> = pulls
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .map(|number| serde_json::json!({ "number": number }))
+                        .collect();
+                    ("200 OK", serde_json::Value::Array(numbers))
                 } else {
                     Self::answer(&shared, &method, &path, &body, port)
                 };
@@ -556,6 +567,7 @@ impl GitHubDouble {
             port,
             comments,
             requests,
+            open_pulls,
         }
     }
 
