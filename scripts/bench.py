@@ -5,7 +5,8 @@ asserts nothing.
 - `wildside-tofu plan example` vs raw `tofu plan` in the same initialised directory, alternated;
 - a repeated `wildside-tofu up example` with no changes vs raw `tofu plan`;
 - the driver's peak RSS (VmHWM of the wildside-tofu process itself, sampled while it runs);
-- `plan --all` over 20 stacks with parallelism 4 vs 1, and how many provider copies the shared cache holds.
+- `plan --all` over 20 stacks with parallelism 4 vs 1, and how many provider copies the shared cache holds;
+- `preview up` + `preview down` against the same tofu commands run raw (OpenBao dev server for the ledger).
 """
 import os
 import shutil
@@ -84,6 +85,69 @@ def bench_plan_all():
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def bench_preview(manifest):
+    """`preview up` + `preview down` against the same tofu commands run raw, alternated."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bao = subprocess.Popen([manifest["WILDSIDE_BAO_BIN"], "server", "-dev", "-dev-root-token-id=bench",
+                            f"-dev-listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    project = tempfile.mkdtemp(prefix="wildside-bench-preview-")
+    try:
+        time.sleep(2)
+        shutil.copytree(os.path.join(ROOT, "modules"), os.path.join(project, "modules"))
+        os.makedirs(os.path.join(project, "stacks"))
+        with open(os.path.join(project, "stacks", "preview.toml"), "w") as stack:
+            stack.write(f'[vault]\naddress = "http://127.0.0.1:{port}"\n\n[preview]\nmax_concurrent = 100\n\n'
+                        '[[modules]]\nname = "app"\nsource = "example"\npreview_inputs = { message = "commit_sha" }\n')
+        env = dict(os.environ, VAULT_TOKEN="bench")
+        cli = [BIN, "--project", project]
+        subprocess.run(cli + ["preview", "up", "--pr", "1", "--sha", "warm"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cli + ["preview", "down", "--pr", "1"], check=True, env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        build = os.path.join(project, ".wildside", "build", "preview")
+        raw_env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
+                       TF_CLI_CONFIG_FILE=manifest["WILDSIDE_TOFU_CLI_CONFIG"],
+                       TF_PLUGIN_CACHE_DIR=manifest["WILDSIDE_PLUGIN_CACHE"])
+        tofu = manifest["WILDSIDE_TOFU_BIN"]
+
+        def raw_cycle(pr):
+            start = time.perf_counter()
+            workspace_env = dict(raw_env, TF_WORKSPACE=f"pr-{pr}", TF_VAR_commit_sha=f"sha{pr}", TF_VAR_pr_number=str(pr))
+            steps = [([tofu, "workspace", "new", f"pr-{pr}"], raw_env),
+                     ([tofu, "plan", "-input=false", "-out=raw.tfplan"], workspace_env),
+                     ([tofu, "apply", "-input=false", "raw.tfplan"], workspace_env),
+                     ([tofu, "apply", "-destroy", "-auto-approve", "-input=false"], workspace_env),
+                     ([tofu, "workspace", "select", "default"], raw_env),
+                     ([tofu, "workspace", "delete", f"pr-{pr}"], raw_env)]
+            for command, command_env in steps:
+                subprocess.run(command, cwd=build, env=command_env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - start
+
+        def our_cycle(pr):
+            start = time.perf_counter()
+            for action in (["up", "--pr", str(pr), "--sha", f"sha{pr}"], ["down", "--pr", str(pr)]):
+                subprocess.run(cli + ["preview"] + action, env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return time.perf_counter() - start
+
+        raw, ours = [], []
+        for i in range(5):
+            raw.append(raw_cycle(100 + i))
+            ours.append(our_cycle(200 + i))
+        base = statistics.median(raw)
+        print("\npreview up + down (workspace, plan, apply, destroy, workspace delete), 5 alternated runs each")
+        print(f"{'raw tofu commands':32} {base:7.2f}s  1.000x")
+        print(f"{'wildside-tofu preview up + down':32} {statistics.median(ours):7.2f}s  {statistics.median(ours) / base:6.3f}x (target <= 1.1x)")
+    finally:
+        bao.terminate()
+        bao.wait()
+        shutil.rmtree(project, ignore_errors=True)
+
+
 def main():
     manifest = tools()
     project = tempfile.mkdtemp(prefix="wildside-bench-")
@@ -128,6 +192,7 @@ def main():
     print(f"up with no changes: {statistics.median(samples['wildside-tofu up (no changes)']) / base:.3f}x raw plan (target <= 1.10x)")
     print(f"driver peak RSS: {max(peaks) / 1024:.1f} MiB (target <= 30 MiB)")
     bench_plan_all()
+    bench_preview(manifest)
 
 
 if __name__ == "__main__":

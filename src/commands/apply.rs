@@ -82,7 +82,7 @@ async fn apply_if_unchanged(
     let planned = async {
         match prepared.tofu.plan(workspace, &plan_file, false).await? {
             PlanOutcome::NoChanges => Ok(PlanSummary::default()),
-            PlanOutcome::Changes => prepared.tofu.show_plan(workspace, &plan_file).await,
+            PlanOutcome::Changes => Ok(prepared.tofu.planned_summary()),
         }
     }
     .await;

@@ -86,6 +86,8 @@ pub(super) struct PrepareOptions {
     pub(super) keep_together: bool,
     /// Root module variables that are not secret (a preview's pull request number, say).
     pub(super) variables: Vec<(String, String)>,
+    /// Skip making sure the workspace exists (the caller has just seen it).
+    pub(super) workspace_known: bool,
 }
 
 /// [`prepare`] with options.
@@ -155,6 +157,10 @@ pub(super) async fn prepare_with(
         if let Err(error) = prepared.tofu.init(&backend_file, &module_dirs).await {
             return Err(prepared.explain(error).await);
         }
+    }
+    if options.workspace_known {
+        drop(lock);
+        return Ok(prepared);
     }
     if let Err(error) = prepared.tofu.ensure_workspace(workspace).await {
         return Err(prepared.explain(error).await);

@@ -40,7 +40,7 @@ pub(super) async fn down_with(
         let summary = match prepared.tofu.plan(workspace, &plan_file, true).await? {
             PlanOutcome::NoChanges => PlanSummary::default(),
             PlanOutcome::Changes => {
-                let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
+                let summary = prepared.tofu.planned_summary();
                 tracing::info!(
                     "destroying {} resources of {}",
                     summary.changes.len(),

@@ -164,6 +164,7 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
         &preview.stack.name,
         &workspace_of(args.pr),
         options,
+        false,
     )
     .await;
     let status = if result.is_ok() {

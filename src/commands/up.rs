@@ -4,19 +4,21 @@ use super::apply::is_stale;
 use super::context::{Context, PrepareOptions, prepare_with, run_plan_file};
 use super::report::{OutputEntry, Report, StackRun};
 use super::vault_outputs;
-use crate::engine::{PlanOutcome, PlanSummary};
+use crate::engine::{Outputs, PlanOutcome, PlanSummary};
 use crate::error::Error;
 
 pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
-    up_with(context, stack, workspace, PrepareOptions::default()).await
+    up_with(context, stack, workspace, PrepareOptions::default(), true).await
 }
 
-/// [`up`] with preparation options (a preview's variables, say).
+/// [`up`] with preparation options (a preview's variables, say); `read_outputs` reads the outputs for the
+/// report after an apply.
 pub(super) async fn up_with(
     context: &Context,
     stack: &str,
     workspace: &str,
     options: PrepareOptions,
+    read_outputs: bool,
 ) -> Result<Report, Error> {
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
@@ -30,14 +32,18 @@ pub(super) async fn up_with(
             match prepared.tofu.plan(workspace, &plan_file, false).await? {
                 PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
                 PlanOutcome::Changes => {
-                    let summary = prepared.tofu.show_plan(workspace, &plan_file).await?;
+                    let summary = prepared.tofu.planned_summary();
                     prepared.tofu.note(&format!(
                         "applying {} changes to {}",
                         summary.changes.len(),
                         prepared.stack.name
                     ));
                     prepared.tofu.apply(workspace, &plan_file).await?;
-                    let outputs = prepared.tofu.outputs(workspace).await?;
+                    let outputs = if read_outputs {
+                        prepared.tofu.outputs(workspace).await?
+                    } else {
+                        Outputs::default()
+                    };
                     Ok((summary, Some(outputs)))
                 }
             }

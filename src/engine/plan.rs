@@ -91,6 +91,21 @@ impl PlanSummary {
     }
 }
 
+impl ResourceAction {
+    /// The action of a `planned_change` UI message; `None` for ones that change nothing (no-op, move, import).
+    pub fn from_ui(action: &str) -> Option<Self> {
+        match action {
+            "create" => Some(Self::Create),
+            "update" => Some(Self::Update),
+            "delete" => Some(Self::Delete),
+            "replace" => Some(Self::Replace),
+            "read" => Some(Self::Read),
+            "remove" | "forget" => Some(Self::Forget),
+            _ => None,
+        }
+    }
+}
+
 /// The action for a list of plan actions; `None` for a no-op.
 fn action_of(actions: &[String]) -> Option<ResourceAction> {
     let actions: Vec<&str> = actions.iter().map(String::as_str).collect();

@@ -10,7 +10,7 @@ use super::binary::EngineBinary;
 use super::error::EngineError;
 use super::fingerprint::Fingerprint;
 use super::outputs::Outputs;
-use super::plan::PlanSummary;
+use super::plan::{PlanSummary, ResourceAction, ResourceChange};
 use super::process::{Completed, Invocation, run};
 use super::progress::Progress;
 use super::redact::Redactor;
@@ -45,6 +45,8 @@ pub struct Tofu {
     transcript: Option<Transcript>,
     /// Root module variables that are not secret, passed as `TF_VAR_<name>`.
     variables: Vec<(String, String)>,
+    /// The resource changes the last plan announced in its UI stream.
+    planned: Vec<ResourceChange>,
 }
 
 /// Serialises `tofu init` within this process until the plugin cache is filled (see [`Tofu::init`]).
@@ -67,6 +69,18 @@ impl Tofu {
             interrupts,
             transcript: None,
             variables: Vec::new(),
+            planned: Vec::new(),
+        }
+    }
+
+    /// The resource changes of the last plan, from its UI stream: the summary without a `show -json` run
+    /// (which `show_plan` gives for saved plans made elsewhere, with output changes too).
+    pub fn planned_summary(&self) -> PlanSummary {
+        let mut changes = self.planned.clone();
+        changes.sort_by(|a, b| a.address.cmp(&b.address));
+        PlanSummary {
+            changes,
+            output_changes: Vec::new(),
         }
     }
 
@@ -225,6 +239,7 @@ impl Tofu {
         if destroy {
             args.push("-destroy".into());
         }
+        self.planned.clear();
         let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;
         match completed.code {
             0 => Ok(PlanOutcome::NoChanges),
@@ -328,15 +343,25 @@ impl Tofu {
         let invocation = self.invocation(args, workspace);
         let redactor = Redactor::new(self.secret_env.iter().map(|(_, value)| value));
         let mut interrupts = self.interrupts.clone();
+        let mut planned = Vec::new();
         let result = run(invocation, &mut interrupts, |line| {
             let event = parse_line(&redactor.redact(line))?;
             progress.show(&event);
-            if let UiEvent::Diagnostic(diagnostic) = event {
-                diagnostics.push(diagnostic);
+            match event {
+                UiEvent::Diagnostic(diagnostic) => diagnostics.push(diagnostic),
+                UiEvent::PlannedChange { address, action } => {
+                    if let Some(action) = ResourceAction::from_ui(&action) {
+                        planned.push(ResourceChange { address, action });
+                    }
+                }
+                _ => {}
             }
             Ok(())
         })
         .await;
+        if !planned.is_empty() {
+            self.planned = planned;
+        }
         progress.finish();
         let mut completed = result?;
         completed.stderr = redactor.redact(&completed.stderr);
