@@ -1,8 +1,7 @@
 //! `down <stack>`: destroy everything the stack's workspace holds, and optionally the workspace itself.
 
-use super::context::{Context, PrepareOptions, prepare_with, run_plan_file};
+use super::context::{Context, PrepareOptions, prepare_with};
 use super::report::{Report, StackRun};
-use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::vault::delete_outputs;
 
@@ -31,25 +30,13 @@ pub(super) async fn down_with(
     options: PrepareOptions,
 ) -> Result<Report, Error> {
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
-    let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
-    tracing::info!(
-        "planning the destruction of {} (workspace {workspace})",
+    prepared.tofu.note(&format!(
+        "destroying {} (workspace {workspace})",
         prepared.stack.name
-    );
+    ));
     let result = async {
-        let summary = match prepared.tofu.plan(workspace, &plan_file, true).await? {
-            PlanOutcome::NoChanges => PlanSummary::default(),
-            PlanOutcome::Changes => {
-                let summary = prepared.tofu.planned_summary();
-                tracing::info!(
-                    "destroying {} resources of {}",
-                    summary.changes.len(),
-                    prepared.stack.name
-                );
-                prepared.tofu.apply(workspace, &plan_file).await?;
-                summary
-            }
-        };
+        prepared.tofu.destroy(workspace).await?;
+        let summary = prepared.tofu.planned_summary();
         let deleted = delete_workspace && workspace != "default";
         if deleted {
             prepared.tofu.delete_workspace(workspace).await?;
@@ -57,7 +44,6 @@ pub(super) async fn down_with(
         Ok((summary, deleted))
     }
     .await;
-    let _ = std::fs::remove_file(&plan_file);
     let vault_deleted = match &prepared.vault {
         Some(vault) if result.is_ok() => delete_outputs(vault, &prepared.stack, workspace).await?,
         _ => 0,

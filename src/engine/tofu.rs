@@ -185,22 +185,21 @@ impl Tofu {
 
     /// Makes sure `workspace` exists (`default` always does).
     pub async fn ensure_workspace(&mut self, workspace: &str) -> Result<(), EngineError> {
-        if workspace == "default"
-            || self
-                .workspaces()
-                .await?
-                .iter()
-                .any(|name| name == workspace)
-        {
+        if workspace == "default" {
             return Ok(());
         }
+        // One run either way: create it, and take "already exists" as the answer.
         let args = vec![
             "workspace".into(),
             "new".into(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
             workspace.into(),
         ];
-        self.collect("workspace new", args, None).await?;
+        match self.collect("workspace new", args, None).await {
+            Ok(_) => {}
+            Err(EngineError::Failed { stderr, .. }) if stderr.contains("already exists") => {}
+            Err(error) => return Err(error),
+        }
         // `workspace new` also selects the new workspace; runs pick theirs through TF_WORKSPACE, so the
         // selection is only in the way (a selected workspace cannot be deleted).
         let _ = std::fs::remove_file(self.dir.join(".terraform/environment"));
@@ -266,6 +265,7 @@ impl Tofu {
 
     /// Destroys every resource of the workspace.
     pub async fn destroy(&mut self, workspace: &str) -> Result<(), EngineError> {
+        self.planned.clear();
         let args = vec![
             "apply".to_string(),
             "-destroy".into(),
