@@ -8,6 +8,7 @@ use toml::Spanned;
 
 use super::error::StackError;
 use super::model::Stack;
+use super::platform::{RawCluster, RawDigitalOcean, RawNodePool, RawVaultAppliance, RawVpc};
 use super::suggest::closest;
 use super::validate::validate;
 
@@ -26,6 +27,12 @@ pub(super) struct RawStack {
     #[serde(default)]
     pub(super) outputs_to_vault: BTreeMap<Spanned<String>, Spanned<String>>,
     pub(super) preview: Option<Spanned<RawPreview>>,
+    pub(super) digitalocean: Option<Spanned<RawDigitalOcean>>,
+    pub(super) vpc: Option<Spanned<RawVpc>>,
+    pub(super) cluster: Option<Spanned<RawCluster>>,
+    #[serde(default)]
+    pub(super) node_pools: Vec<Spanned<RawNodePool>>,
+    pub(super) vault_appliance: Option<Spanned<RawVaultAppliance>>,
 }
 
 #[derive(Debug, Deserialize)]

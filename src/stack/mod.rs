@@ -8,6 +8,7 @@
 mod error;
 mod load;
 mod model;
+mod platform;
 mod preview;
 mod schema;
 mod suggest;
@@ -21,4 +22,5 @@ pub use model::{
     Backend, Credential, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
     PreviewVariable, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
 };
+pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
 pub use schema::stack_schema;

@@ -20,6 +20,8 @@ pub struct Stack {
     pub outputs_to_vault: Vec<VaultOutput>,
     /// Set for preview stacks: instantiated once per pull request, in workspace `pr-<n>`.
     pub preview: Option<PreviewSettings>,
+    /// The DigitalOcean platform (VPC, cluster, node pools, Vault appliance), if the stack describes one.
+    pub platform: Option<super::platform::Platform>,
 }
 
 /// Where a stack keeps its state. Credentials never appear here: they come from the environment.

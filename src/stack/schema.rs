@@ -19,9 +19,100 @@ pub fn stack_schema() -> Value {
         "description": "stacks/<name>.toml: one environment, rendered into an OpenTofu root module.",
         "type": "object",
         "additionalProperties": false,
-        "required": ["modules"],
         "properties": {
             "backend": backend(),
+            "digitalocean": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["region"],
+                "properties": {
+                    "region": { "type": "string", "description": "Region slug, such as nyc3." },
+                    "project": string("DigitalOcean project to put the resources in.")
+                }
+            },
+            "vpc": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "name": string("Default: <stack>-vpc."),
+                    "cidr": { "type": "string", "default": "10.10.0.0/16", "description": "Private IPv4 range, /16 to /28, outside 10.244.0.0/16 and 10.245.0.0/16." }
+                }
+            },
+            "cluster": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "name": string("Default: the stack name."),
+                    "version": { "type": "string", "default": "1.33", "description": "A minor (newest patch) or an exact DOKS version such as 1.33.1-do.3." },
+                    "ha": boolean("Highly available control plane (default false)."),
+                    "auto_upgrade": boolean("Patch upgrades in the maintenance window (default true)."),
+                    "surge_upgrade": boolean("Surge upgrades (default true)."),
+                    "maintenance": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {
+                            "day": { "enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "any"] },
+                            "start_time": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "description": "HH:MM, UTC." }
+                        }
+                    },
+                    "tags": { "type": "array", "items": { "type": "string" } }
+                }
+            },
+            "node_pools": {
+                "type": "array",
+                "description": "The first pool is the cluster's default pool; the others are separate node-pool resources.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["name"],
+                    "properties": {
+                        "name": string("Unique pool name."),
+                        "size": { "type": "string", "default": "s-2vcpu-4gb", "description": "Droplet size slug." },
+                        "count": { "type": "integer", "minimum": 1 },
+                        "autoscale": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["min", "max"],
+                            "properties": { "min": { "type": "integer", "minimum": 0 }, "max": { "type": "integer", "minimum": 1 } }
+                        },
+                        "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+                        "taints": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "additionalProperties": false,
+                                "required": ["key", "effect"],
+                                "properties": {
+                                    "key": { "type": "string" },
+                                    "value": { "type": "string" },
+                                    "effect": { "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"] }
+                                }
+                            }
+                        },
+                        "tags": { "type": "array", "items": { "type": "string" } }
+                    }
+                }
+            },
+            "vault_appliance": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "size": { "type": "string", "default": "s-1vcpu-2gb" },
+                    "image": { "type": "string", "default": "ubuntu-24-04-x64" },
+                    "count": { "type": "integer", "enum": [1, 3, 5, 7], "default": 1 },
+                    "volume_size_gb": { "type": "integer", "minimum": 1, "default": 10 },
+                    "ssh_keys": { "type": "array", "items": { "type": "string" } },
+                    "ssh_cidrs": { "type": "array", "items": { "type": "string" } },
+                    "allow_ssh_from_anywhere": boolean("Allow 0.0.0.0/0 in ssh_cidrs."),
+                    "tls_names": { "type": "array", "items": { "type": "string" } },
+                    "tls_ips": { "type": "array", "items": { "type": "string" } },
+                    "recovery_shares": { "type": "integer", "minimum": 1, "default": 5 },
+                    "recovery_threshold": { "type": "integer", "minimum": 1, "default": 3 },
+                    "api_port": { "type": "integer", "default": 8200 },
+                    "cluster_port": { "type": "integer", "default": 8201 },
+                    "distribution": { "enum": ["openbao", "vault"], "default": "openbao" }
+                }
+            },
             "modules": {
                 "type": "array",
                 "minItems": 1,
@@ -204,6 +295,25 @@ mod tests {
             schema_keys("/properties/secrets/additionalProperties/properties")
         );
         let vault = "[vault]\naddress = \"http://v\"\n";
+        let digitalocean = "[digitalocean]\nregion = \"nyc3\"\n";
+        for table in ["vpc", "cluster", "vault_appliance"] {
+            let text = format!("{digitalocean}[{table}]\nbogus = 1\n");
+            assert_eq!(
+                accepted_keys(&text),
+                schema_keys(&format!("/properties/{table}/properties")),
+                "{table}"
+            );
+        }
+        assert_eq!(
+            accepted_keys(&format!("[digitalocean]\nregion = \"nyc3\"\nbogus = 1\n")),
+            schema_keys("/properties/digitalocean/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!(
+                "{digitalocean}[[node_pools]]\nname = \"a\"\nbogus = 1\n"
+            )),
+            schema_keys("/properties/node_pools/items/properties")
+        );
         assert_eq!(
             accepted_keys(&format!("{vault}[preview]\nbogus = 1\n{MODULE}")),
             schema_keys("/properties/preview/properties")

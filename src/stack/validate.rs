@@ -8,6 +8,7 @@ use toml::Spanned;
 use super::error::StackError;
 use super::load::{RawBackend, RawModule, RawOutput, RawStack};
 use super::model::{Backend, InputValue, ModuleInstance, ModuleSource, Stack, StackOutput};
+use super::platform::RawPlatform;
 use super::suggest::closest;
 
 /// Validation context: the file being checked and its text, to locate errors.
@@ -37,10 +38,20 @@ pub(super) fn validate(
         Some(backend) => checker.backend(backend, &name)?,
         None => Backend::Local { path: None },
     };
-    if raw.modules.is_empty() {
+    let platform = checker.platform(
+        &RawPlatform {
+            digitalocean: raw.digitalocean.as_ref(),
+            vpc: raw.vpc.as_ref(),
+            cluster: raw.cluster.as_ref(),
+            node_pools: &raw.node_pools,
+            vault_appliance: raw.vault_appliance.as_ref(),
+        },
+        &name,
+    )?;
+    if raw.modules.is_empty() && platform.is_none() {
         return Err(
             StackError::at(path, source, source.len(), "the stack has no modules")
-                .with_hint("add a module instance: [[modules]] with `name` and `source`"),
+                .with_hint("add [digitalocean] with a `region`, or a module instance: [[modules]] with `name` and `source`"),
         );
     }
     if raw.vault.is_none()
@@ -80,10 +91,39 @@ pub(super) fn validate(
         modules.push(instance);
     }
     check_unique_outputs(&checker, &raw.outputs)?;
+    // Platform sections render as module calls too, and stack outputs may come from them.
+    let platform_modules: &[&str] = match &platform {
+        Some(platform) if platform.vault_appliance.is_some() => {
+            &["vpc", "cluster", "vault_appliance"]
+        }
+        Some(_) => &["vpc", "cluster"],
+        None => &[],
+    };
+    if let Some(clash) = raw
+        .modules
+        .iter()
+        .find(|module| platform_modules.contains(&module.get_ref().name.get_ref().as_str()))
+    {
+        let name = &clash.get_ref().name;
+        return Err(checker
+            .error(
+                name,
+                format!(
+                    "module name `{}` is taken by the platform sections",
+                    name.get_ref()
+                ),
+            )
+            .with_hint("rename the [[modules]] entry"));
+    }
+    let known_modules: Vec<&str> = modules
+        .iter()
+        .map(|module| module.name.as_str())
+        .chain(platform_modules.iter().copied())
+        .collect();
     let outputs: Vec<StackOutput> = raw
         .outputs
         .iter()
-        .map(|output| checker.output(output.get_ref(), &modules))
+        .map(|output| checker.output(output.get_ref(), &known_modules))
         .collect::<Result<_, _>>()?;
     let outputs_to_vault = checker.outputs_to_vault(&raw.outputs_to_vault, &outputs)?;
     let preview = raw
@@ -101,6 +141,7 @@ pub(super) fn validate(
         secrets,
         outputs_to_vault,
         preview,
+        platform,
     })
 }
 
@@ -243,11 +284,7 @@ impl Checker<'_> {
         })
     }
 
-    fn output(
-        &self,
-        raw: &RawOutput,
-        modules: &[ModuleInstance],
-    ) -> Result<StackOutput, StackError> {
+    fn output(&self, raw: &RawOutput, modules: &[&str]) -> Result<StackOutput, StackError> {
         let name = self.identifier(&raw.name, "output")?;
         let reference = raw.from.get_ref();
         let Some((module, output)) = reference
@@ -261,19 +298,17 @@ impl Checker<'_> {
                 )
                 .with_hint("write `from = \"<module name>.<output name>\"`"));
         };
-        if !modules.iter().any(|instance| instance.name == module) {
+        if !modules.contains(&module) {
             let error = self.error(
                 &raw.from,
                 format!(
                     "output `{name}` refers to module `{module}`, which the stack does not declare"
                 ),
             );
-            return Err(
-                match closest(module, modules.iter().map(|m| m.name.as_str())) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint("declare the module in a [[modules]] table first"),
-                },
-            );
+            return Err(match closest(module, modules.iter().copied()) {
+                Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
+                None => error.with_hint("declare the module in a [[modules]] table first"),
+            });
         }
         Ok(StackOutput {
             name,
