@@ -305,7 +305,7 @@ mod tests {
             );
         }
         assert_eq!(
-            accepted_keys(&format!("[digitalocean]\nregion = \"nyc3\"\nbogus = 1\n")),
+            accepted_keys(&format!("{digitalocean}bogus = 1\n")),
             schema_keys("/properties/digitalocean/properties")
         );
         assert_eq!(
