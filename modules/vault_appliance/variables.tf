@@ -1,0 +1,125 @@
+variable "name" {
+  description = "Name prefix of the appliance's resources."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,40}$", var.name))
+    error_message = "The name uses up to 41 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "DigitalOcean region slug."
+  type        = string
+}
+
+variable "vpc_uuid" {
+  description = "The VPC the droplets and the load balancer live in."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "The VPC's range: the API and cluster ports are open to it."
+  type        = string
+}
+
+variable "node_count" {
+  description = "Vault nodes (raft needs an odd number)."
+  type        = number
+  default     = 1
+  validation {
+    condition     = contains([1, 3, 5, 7], var.node_count)
+    error_message = "Raft needs 1, 3, 5 or 7 nodes."
+  }
+}
+
+variable "size" {
+  description = "Droplet size slug."
+  type        = string
+  default     = "s-1vcpu-2gb"
+}
+
+variable "image" {
+  description = "Droplet image slug."
+  type        = string
+  default     = "ubuntu-24-04-x64"
+}
+
+variable "volume_size_gb" {
+  description = "Size of each node's raft volume."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.volume_size_gb >= 1
+    error_message = "The volume holds at least 1 GB."
+  }
+}
+
+variable "ssh_keys" {
+  description = "SSH key fingerprints or ids for the droplets."
+  type        = list(string)
+  default     = []
+}
+
+variable "ssh_cidrs" {
+  description = "Networks allowed to reach port 22 (none: no SSH)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for cidr in var.ssh_cidrs : can(cidrnetmask(cidr))])
+    error_message = "Each entry is an IPv4 CIDR."
+  }
+}
+
+variable "allow_ssh_from_anywhere" {
+  description = "Allow 0.0.0.0/0 in ssh_cidrs."
+  type        = bool
+  default     = false
+  validation {
+    condition     = var.allow_ssh_from_anywhere || !contains(var.ssh_cidrs, "0.0.0.0/0")
+    error_message = "SSH open to the whole internet needs allow_ssh_from_anywhere = true."
+  }
+}
+
+variable "tls_names" {
+  description = "Extra DNS names in the server certificate."
+  type        = list(string)
+  default     = []
+}
+
+variable "tls_ips" {
+  description = "Extra IP addresses in the server certificate."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_port" {
+  description = "Vault's API port."
+  type        = number
+  default     = 8200
+}
+
+variable "cluster_port" {
+  description = "Vault's cluster (raft) port."
+  type        = number
+  default     = 8201
+  validation {
+    condition     = var.cluster_port != var.api_port
+    error_message = "The cluster port differs from the API port."
+  }
+}
+
+variable "distribution" {
+  description = "openbao or vault."
+  type        = string
+  default     = "openbao"
+  validation {
+    condition     = contains(["openbao", "vault"], var.distribution)
+    error_message = "The distribution is openbao or vault."
+  }
+}
+
+variable "openbao_version" {
+  description = "OpenBao release installed on the droplets."
+  type        = string
+  default     = "2.4.1"
+}
