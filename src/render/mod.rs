@@ -7,9 +7,11 @@
 mod backend;
 mod format;
 mod paths;
+mod platform;
 mod root;
 mod value;
 
 pub use backend::backend_config;
 pub use paths::relative_path;
+pub use platform::PROVIDER_PINS;
 pub use root::{REQUIRED_VERSION, RenderedRoot, render_root};

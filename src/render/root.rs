@@ -7,6 +7,7 @@ use hcl::{Block, Body, Expression};
 
 use super::format::tofu_style;
 use super::paths::relative_path;
+use super::platform::{platform_blocks, required_providers};
 use super::value::literal;
 use crate::stack::{ModuleSource, PreviewVariable, Stack};
 
@@ -21,16 +22,17 @@ pub struct RenderedRoot {
 
 /// Renders `stack` as a root module that will live in `root_dir` and call modules from `modules_dir`.
 pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> RenderedRoot {
-    let mut body = Body::builder().add_block(
-        Block::builder("terraform")
-            .add_attribute(("required_version", REQUIRED_VERSION))
-            .add_block(
-                Block::builder("backend")
-                    .add_label(stack.backend.kind())
-                    .build(),
-            )
+    let mut terraform =
+        Block::builder("terraform").add_attribute(("required_version", REQUIRED_VERSION));
+    if stack.platform.is_some() {
+        terraform = terraform.add_block(required_providers());
+    }
+    let terraform = terraform.add_block(
+        Block::builder("backend")
+            .add_label(stack.backend.kind())
             .build(),
     );
+    let mut body = Body::builder().add_block(terraform.build());
     for secret in &stack.secrets {
         let variable = Block::builder("variable")
             .add_label(secret.variable.as_str())
@@ -63,6 +65,9 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
                 .build();
             body = body.add_block(variable);
         }
+    }
+    if let Some(platform) = &stack.platform {
+        body = body.add_blocks(platform_blocks(stack, platform, root_dir, modules_dir));
     }
     for module in &stack.modules {
         let source = match &module.source {
@@ -124,7 +129,7 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
 }
 
 /// Local module sources must start with `./` or `../`; relative paths keep rendered files machine-independent.
-fn project_source(root_dir: &Path, module_dir: &Path) -> String {
+pub(super) fn project_source(root_dir: &Path, module_dir: &Path) -> String {
     match relative_path(root_dir, module_dir) {
         Some(path) if path.starts_with("..") => path.display().to_string(),
         Some(path) => format!("./{}", path.display()),

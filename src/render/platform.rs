@@ -1,0 +1,236 @@
+//! The platform sections rendered as calls of the project's `vpc`, `doks` and `vault_appliance` modules, with
+//! the provider pins every module shares.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hcl::expr::{Traversal, Variable};
+use hcl::{Block, Expression};
+
+use super::value::literal;
+use crate::stack::{InputValue, NodePool, Platform, Scaling, Stack};
+
+/// The providers every module and every generated platform root requires: name, source, version.
+pub const PROVIDER_PINS: [(&str, &str, &str); 3] = [
+    ("digitalocean", "digitalocean/digitalocean", "~> 2.50"),
+    ("random", "hashicorp/random", "~> 3.6"),
+    ("tls", "hashicorp/tls", "~> 4.0"),
+];
+
+/// Names of secrets that, when the stack declares one, become the DigitalOcean provider's token.
+const TOKEN_SECRETS: [&str; 2] = ["do_token", "digitalocean_token"];
+
+/// `required_providers` with the shared pins.
+pub(super) fn required_providers() -> Block {
+    let mut block = Block::builder("required_providers");
+    for (name, source, version) in PROVIDER_PINS {
+        let pin = Expression::Object(
+            [("source", source), ("version", version)]
+                .into_iter()
+                .map(|(key, value)| {
+                    (
+                        hcl::ObjectKey::Identifier(hcl::Identifier::unchecked(key)),
+                        Expression::from(value),
+                    )
+                })
+                .collect(),
+        );
+        block = block.add_attribute((name, pin));
+    }
+    block.build()
+}
+
+fn reference(parts: &[&str]) -> Expression {
+    let mut traversal = Traversal::builder(Variable::unchecked(parts[0]));
+    for part in &parts[1..] {
+        traversal = traversal.attr(*part);
+    }
+    Expression::from(traversal.build())
+}
+
+fn source(root_dir: &Path, modules_dir: &Path, name: &str) -> String {
+    super::root::project_source(root_dir, &modules_dir.join(name))
+}
+
+fn pool_value(pool: &NodePool, with_name: bool) -> InputValue {
+    let (node_count, auto_scale, min, max) = match pool.scaling {
+        Scaling::Fixed(count) => (count, false, count, count),
+        Scaling::Autoscale { min, max } => (min.max(1), true, min, max),
+    };
+    let strings = |items: &[String]| {
+        InputValue::List(items.iter().cloned().map(InputValue::String).collect())
+    };
+    let mut value = BTreeMap::from([
+        ("size".to_string(), InputValue::String(pool.size.clone())),
+        (
+            "node_count".to_string(),
+            InputValue::Integer(node_count.into()),
+        ),
+        ("auto_scale".to_string(), InputValue::Bool(auto_scale)),
+        ("min_nodes".to_string(), InputValue::Integer(min.into())),
+        ("max_nodes".to_string(), InputValue::Integer(max.into())),
+        (
+            "labels".to_string(),
+            InputValue::Map(
+                pool.labels
+                    .iter()
+                    .map(|(key, value)| (key.clone(), InputValue::String(value.clone())))
+                    .collect(),
+            ),
+        ),
+        (
+            "taints".to_string(),
+            InputValue::List(
+                pool.taints
+                    .iter()
+                    .map(|taint| {
+                        InputValue::Map(BTreeMap::from([
+                            ("key".to_string(), InputValue::String(taint.key.clone())),
+                            ("value".to_string(), InputValue::String(taint.value.clone())),
+                            (
+                                "effect".to_string(),
+                                InputValue::String(taint.effect.clone()),
+                            ),
+                        ]))
+                    })
+                    .collect(),
+            ),
+        ),
+        ("tags".to_string(), strings(&pool.tags)),
+    ]);
+    if with_name {
+        value.insert("name".into(), InputValue::String(pool.name.clone()));
+    }
+    InputValue::Map(value)
+}
+
+/// The provider block and the module calls (and project assignment) of a platform.
+pub(super) fn platform_blocks(
+    stack: &Stack,
+    platform: &Platform,
+    root_dir: &Path,
+    modules_dir: &Path,
+) -> Vec<Block> {
+    let mut provider = Block::builder("provider").add_label("digitalocean");
+    if let Some(secret) = stack
+        .secrets
+        .iter()
+        .find(|secret| TOKEN_SECRETS.contains(&secret.variable.as_str()))
+    {
+        provider = provider.add_attribute(("token", reference(&["var", &secret.variable])));
+    }
+    let mut blocks = vec![provider.build()];
+    blocks.push(
+        Block::builder("module")
+            .add_label("vpc")
+            .add_attribute(("source", source(root_dir, modules_dir, "vpc")))
+            .add_attribute(("name", platform.vpc.name.as_str()))
+            .add_attribute(("region", platform.region.as_str()))
+            .add_attribute(("ip_range", platform.vpc.cidr.as_str()))
+            .build(),
+    );
+    let cluster = &platform.cluster;
+    let (default_pool, other_pools) = platform
+        .node_pools
+        .split_first()
+        .expect("validation gives every platform a default pool");
+    let pools = InputValue::Map(
+        other_pools
+            .iter()
+            .map(|pool| (pool.name.clone(), pool_value(pool, false)))
+            .collect(),
+    );
+    blocks.push(
+        Block::builder("module")
+            .add_label("cluster")
+            .add_attribute(("source", source(root_dir, modules_dir, "doks")))
+            .add_attribute(("name", cluster.name.as_str()))
+            .add_attribute(("region", platform.region.as_str()))
+            .add_attribute(("kubernetes_version", cluster.version.as_str()))
+            .add_attribute(("vpc_uuid", reference(&["module", "vpc", "id"])))
+            .add_attribute(("ha", cluster.ha))
+            .add_attribute(("auto_upgrade", cluster.auto_upgrade))
+            .add_attribute(("surge_upgrade", cluster.surge_upgrade))
+            .add_attribute(("maintenance_day", cluster.maintenance_day.as_str()))
+            .add_attribute((
+                "maintenance_start_time",
+                cluster.maintenance_start_time.as_str(),
+            ))
+            .add_attribute((
+                "tags",
+                literal(&InputValue::List(
+                    cluster
+                        .tags
+                        .iter()
+                        .cloned()
+                        .map(InputValue::String)
+                        .collect(),
+                )),
+            ))
+            .add_attribute((
+                "default_node_pool",
+                literal(&pool_value(default_pool, true)),
+            ))
+            .add_attribute(("node_pools", literal(&pools)))
+            .build(),
+    );
+    if let Some(appliance) = &platform.vault_appliance {
+        let strings = |items: &[String]| {
+            literal(&InputValue::List(
+                items.iter().cloned().map(InputValue::String).collect(),
+            ))
+        };
+        blocks.push(
+            Block::builder("module")
+                .add_label("vault_appliance")
+                .add_attribute(("source", source(root_dir, modules_dir, "vault_appliance")))
+                .add_attribute(("name", stack.name.as_str()))
+                .add_attribute(("region", platform.region.as_str()))
+                .add_attribute(("vpc_uuid", reference(&["module", "vpc", "id"])))
+                .add_attribute(("vpc_cidr", platform.vpc.cidr.as_str()))
+                .add_attribute(("node_count", i64::from(appliance.count)))
+                .add_attribute(("size", appliance.size.as_str()))
+                .add_attribute(("image", appliance.image.as_str()))
+                .add_attribute(("volume_size_gb", i64::from(appliance.volume_size_gb)))
+                .add_attribute(("ssh_keys", strings(&appliance.ssh_keys)))
+                .add_attribute(("ssh_cidrs", strings(&appliance.ssh_cidrs)))
+                .add_attribute((
+                    "allow_ssh_from_anywhere",
+                    appliance.ssh_cidrs.iter().any(|cidr| cidr.ends_with("/0")),
+                ))
+                .add_attribute(("tls_names", strings(&appliance.tls_names)))
+                .add_attribute(("tls_ips", strings(&appliance.tls_ips)))
+                .add_attribute(("api_port", i64::from(appliance.api_port)))
+                .add_attribute(("cluster_port", i64::from(appliance.cluster_port)))
+                .add_attribute(("distribution", appliance.distribution.as_str()))
+                .build(),
+        );
+    }
+    if let Some(project) = &platform.project {
+        blocks.push(
+            Block::builder("data")
+                .add_label("digitalocean_project")
+                .add_label("this")
+                .add_attribute(("name", project.as_str()))
+                .build(),
+        );
+        let mut urns = hcl::expr::FuncCall::builder("concat").arg(Expression::Array(vec![
+            reference(&["module", "cluster", "urn"]),
+        ]));
+        if platform.vault_appliance.is_some() {
+            urns = urns.arg(reference(&["module", "vault_appliance", "urns"]));
+        }
+        blocks.push(
+            Block::builder("resource")
+                .add_label("digitalocean_project_resources")
+                .add_label("this")
+                .add_attribute((
+                    "project",
+                    reference(&["data", "digitalocean_project", "this", "id"]),
+                ))
+                .add_attribute(("resources", Expression::from(urns.build())))
+                .build(),
+        );
+    }
+    blocks
+}
