@@ -164,22 +164,26 @@ impl Done {
 }
 
 /// A port that is free together with the next one (OpenBao's dev server takes `port + 1` for its cluster
-/// listener), and that no other test of this process has been given.
+/// listener), and that no other test of this process has been given. It is drawn below the kernel's
+/// ephemeral range (32768 and up), so an outgoing connection never takes it while a server is restarted.
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap();
+    let mut seed = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
     loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let taken = |candidate: u16| {
-            given.iter().any(|&other| {
-                other == candidate || other + 1 == candidate || candidate + 1 == other
-            })
-        };
-        if port < u16::MAX && !taken(port) && TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let port = 20000 + ((seed >> 33) % 12000) as u16;
+        let taken = |candidate: u16| given.iter().any(|&other| other.abs_diff(candidate) <= 1);
+        if !taken(port)
+            && TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && TcpListener::bind(("127.0.0.1", port + 1)).is_ok()
+        {
             given.push(port);
             return port;
         }
@@ -363,24 +367,31 @@ impl OpenBao {
         Self::dev_on(free_port())
     }
 
+    /// A dev server on `port`. A server that exits at once (its port briefly taken) is started again.
     pub fn dev_on(port: u16) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(tool("WILDSIDE_BAO_BIN"))
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-root-token-id={DEV_ROOT_TOKEN}"),
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
-            .env_remove("BAO_ADDR")
-            .env_remove("VAULT_ADDR")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let server = Self { child, port, dir };
-        server.wait_ready();
-        server
+        for attempt in 1.. {
+            let dir = tempfile::tempdir().unwrap();
+            let child = Command::new(tool("WILDSIDE_BAO_BIN"))
+                .args([
+                    "server",
+                    "-dev",
+                    &format!("-dev-root-token-id={DEV_ROOT_TOKEN}"),
+                    &format!("-dev-listen-address=127.0.0.1:{port}"),
+                ])
+                .env_remove("BAO_ADDR")
+                .env_remove("VAULT_ADDR")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+                .spawn()
+                .unwrap();
+            let mut server = Self { child, port, dir };
+            if server.wait_ready() || attempt == 5 {
+                server.assert_running();
+                return server;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        unreachable!()
     }
 
     pub fn real() -> Self {
@@ -400,25 +411,43 @@ impl OpenBao {
             .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
             .spawn()
             .unwrap();
-        let server = Self { child, port, dir };
+        let mut server = Self { child, port, dir };
         server.wait_ready();
+        server.assert_running();
         server
     }
 
-    fn wait_ready(&self) {
-        wait_for_port(self.port, "openbao");
-        let deadline = Instant::now() + Duration::from_secs(30);
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Waits until the server answers seal-status; `false` if it exited instead.
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(60);
         while !self
             .http_get("/v1/sys/seal-status")
             .starts_with("HTTP/1.1 200")
         {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
             assert!(
                 Instant::now() < deadline,
-                "openbao did not answer seal-status; its log:\n{}",
-                std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+                "openbao did not answer on port {}; its log:\n{}",
+                self.port,
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        true
+    }
+
+    fn assert_running(&mut self) {
+        assert!(
+            self.child.try_wait().ok().flatten().is_none(),
+            "openbao exited; its log:\n{}",
+            self.log()
+        );
     }
 
     pub fn address(&self) -> String {
