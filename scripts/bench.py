@@ -6,7 +6,8 @@ asserts nothing.
 - a repeated `wildside-tofu up example` with no changes vs raw `tofu plan`;
 - the driver's peak RSS (VmHWM of the wildside-tofu process itself, sampled while it runs);
 - `plan --all` over 20 stacks with parallelism 4 vs 1, and how many provider copies the shared cache holds;
-- `preview up` + `preview down` against the same tofu commands run raw (OpenBao dev server for the ledger).
+- `preview up` + `preview down` against the same tofu commands run raw (OpenBao dev server for the ledger);
+- `render --all` of 1,000 and 2,000 generated platform stacks.
 """
 import os
 import shutil
@@ -83,6 +84,33 @@ def bench_plan_all():
         print(f"provider binaries in the shared plugin cache after all runs: {providers_in(cache)} (fetched once)")
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def bench_render():
+    """`render --all` over 1,000 and 2,000 generated platform stacks (prod-like), to show it grows linearly."""
+    with open(os.path.join(ROOT, "stacks", "prod.toml")) as prod:
+        template = prod.read()
+    print("\nrender --all of generated platform stacks (like stacks/prod.toml), 3 runs each")
+    per_thousand = []
+    for count in (1000, 2000):
+        project = tempfile.mkdtemp(prefix="wildside-bench-render-")
+        try:
+            shutil.copytree(os.path.join(ROOT, "modules"), os.path.join(project, "modules"))
+            os.makedirs(os.path.join(project, "stacks"))
+            for i in range(count):
+                with open(os.path.join(project, "stacks", f"p{i:04}.toml"), "w") as stack:
+                    stack.write(template.replace('cidr = "10.20.0.0/16"', f'cidr = "10.{20 + i % 200}.0.0/16"'))
+            runs = []
+            for _ in range(3):
+                # Every run writes every file: no build directory is left from the run before.
+                shutil.rmtree(os.path.join(project, ".wildside"), ignore_errors=True)
+                runs.append(timed([BIN, "--project", project, "render", "--all"])[0])
+            median = statistics.median(runs)
+            per_thousand.append(median / count * 1000)
+            print(f"{count:5} stacks: {median:6.2f}s  ({median / count * 1000:.2f} ms per stack)")
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
+    print(f"1,000 stacks: {per_thousand[0]:.2f}s (target <= 1s); per-stack cost at 2,000 vs 1,000: {per_thousand[1] / per_thousand[0]:.2f}x")
 
 
 def bench_preview(manifest):
@@ -193,6 +221,7 @@ def main():
     print(f"driver peak RSS: {max(peaks) / 1024:.1f} MiB (target <= 30 MiB)")
     bench_plan_all()
     bench_preview(manifest)
+    bench_render()
 
 
 if __name__ == "__main__":

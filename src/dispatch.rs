@@ -45,12 +45,18 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
     let interrupts =
         Interrupts::install().map_err(|error| Error::io("installing signal handlers", error))?;
     match command {
-        Command::Render { stack, out, check } => commands::render(
-            &Project::locate(global.project.as_deref())?,
-            &stack,
-            out.as_deref(),
+        Command::Render {
+            stack,
+            all,
+            out,
             check,
-        ),
+        } => {
+            let project = Project::locate(global.project.as_deref())?;
+            match stack {
+                Some(stack) if !all => commands::render(&project, &stack, out.as_deref(), check),
+                _ => commands::render_all(&project, check),
+            }
+        }
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
         Command::Preview { stack, action } => {
             preview(&Context::new(global, interrupts).await?, stack, action).await

@@ -133,7 +133,11 @@ pub enum Command {
     /// Write the generated OpenTofu root module.
     Render {
         /// The stack: `stacks/<STACK>.toml`.
-        stack: String,
+        #[arg(required_unless_present = "all")]
+        stack: Option<String>,
+        /// Every stack of the project, each into its build directory.
+        #[arg(long, conflicts_with_all = ["stack", "out"])]
+        all: bool,
         /// Directory to write into (default: `.wildside/build/<stack>/`).
         #[arg(long)]
         out: Option<PathBuf>,

@@ -48,3 +48,24 @@ pub fn render(
         check,
     })
 }
+
+/// `render --all`: every stack into its build directory (or, with `check`, whether each is current).
+pub fn render_all(project: &Project, check: bool) -> Result<Report, Error> {
+    let mut stacks = Vec::new();
+    let mut stale = Vec::new();
+    for name in project.stack_names() {
+        if let Report::Render {
+            stale: mut stack_stale,
+            ..
+        } = render(project, &name, None, check)?
+        {
+            stale.append(&mut stack_stale);
+        }
+        stacks.push(name);
+    }
+    Ok(Report::RenderAll {
+        stacks,
+        stale,
+        check,
+    })
+}

@@ -107,6 +107,11 @@ pub enum Report {
         stale: Vec<PathBuf>,
         check: bool,
     },
+    RenderAll {
+        stacks: Vec<String>,
+        stale: Vec<PathBuf>,
+        check: bool,
+    },
     Doctor {
         healthy: bool,
         checks: Vec<Check>,

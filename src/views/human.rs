@@ -223,6 +223,17 @@ pub(super) fn render(report: &Report) -> String {
         Report::Render { stale, dir, .. } if stale.is_empty() => {
             let _ = writeln!(text, "{} is up to date", dir.display());
         }
+        Report::RenderAll {
+            stacks,
+            stale,
+            check,
+        } => {
+            for file in stale {
+                let _ = writeln!(text, "stale: {}", file.display());
+            }
+            let verb = if *check { "checked" } else { "rendered" };
+            let _ = writeln!(text, "{verb} {} stacks", stacks.len());
+        }
         Report::Render { stale, .. } => {
             for file in stale {
                 let _ = writeln!(text, "stale: {}", file.display());
