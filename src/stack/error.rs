@@ -34,6 +34,19 @@ impl StackError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// Hints "did you mean" the candidate closest to `typed`, or `otherwise` when none is close.
+    pub(crate) fn suggesting<'a>(
+        self,
+        typed: &str,
+        candidates: impl IntoIterator<Item = &'a str>,
+        otherwise: impl Into<String>,
+    ) -> Self {
+        match super::suggest::closest(typed, candidates) {
+            Some(suggestion) => self.with_hint(format!("did you mean `{suggestion}`?")),
+            None => self.with_hint(otherwise),
+        }
+    }
 }
 
 impl fmt::Display for StackError {

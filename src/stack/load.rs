@@ -9,7 +9,6 @@ use toml::Spanned;
 use super::error::StackError;
 use super::model::Stack;
 use super::platform::{RawCluster, RawDigitalOcean, RawNodePool, RawVaultAppliance, RawVpc};
-use super::suggest::closest;
 use super::validate::validate;
 
 /// The stack file as written, with the position of every value kept for error messages.
@@ -143,10 +142,11 @@ fn toml_error(path: &Path, source: &str, error: &toml::de::Error) -> StackError 
             .split_once("expected")
             .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
             .unwrap_or_default();
-        return match closest(typed, expected.iter().copied()) {
-            Some(suggestion) => located.with_hint(format!("did you mean `{suggestion}`?")),
-            None => located.with_hint(format!("valid keys here: {}", expected.join(", "))),
-        };
+        return located.suggesting(
+            typed,
+            expected.iter().copied(),
+            format!("valid keys here: {}", expected.join(", ")),
+        );
     }
     if message.starts_with("invalid type") {
         return located

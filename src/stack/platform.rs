@@ -8,7 +8,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::StackError;
-use super::suggest::closest;
 use super::validate::{Checker, is_identifier};
 
 /// DigitalOcean regions that run Kubernetes.
@@ -348,10 +347,11 @@ impl Checker<'_> {
                 &digitalocean.get_ref().region,
                 format!("`{region}` is not a DigitalOcean region with Kubernetes"),
             );
-            return Err(match closest(region, REGIONS) {
-                Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                None => error.with_hint(format!("regions: {}", REGIONS.join(", "))),
-            });
+            return Err(error.suggesting(
+                region,
+                REGIONS,
+                format!("regions: {}", REGIONS.join(", ")),
+            ));
         }
         let vpc = self.vpc(raw.vpc, stack)?;
         let cluster = self.cluster(raw.cluster, stack)?;
@@ -455,10 +455,11 @@ impl Checker<'_> {
             Some(day) => {
                 let error =
                     self.error(day, format!("`{}` is not a maintenance day", day.get_ref()));
-                return Err(match closest(&day.get_ref().to_lowercase(), DAYS) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint(format!("days: {}", DAYS.join(", "))),
-                });
+                return Err(error.suggesting(
+                    &day.get_ref().to_lowercase(),
+                    DAYS,
+                    format!("days: {}", DAYS.join(", ")),
+                ));
             }
         };
         let start_time = match maintenance.and_then(|window| window.start_time.as_ref()) {
@@ -565,31 +566,26 @@ impl Checker<'_> {
                 }
                 (None, None) => Scaling::Fixed(if index == 0 { 2 } else { 1 }),
             };
-            let taints =
-                pool.taints
-                    .iter()
-                    .map(|taint| {
-                        let raw = taint.get_ref();
-                        if !TAINT_EFFECTS.contains(&raw.effect.get_ref().as_str()) {
-                            let error = self.error(
-                                &raw.effect,
-                                format!("`{}` is not a taint effect", raw.effect.get_ref()),
-                            );
-                            return Err(match closest(raw.effect.get_ref(), TAINT_EFFECTS) {
-                                Some(suggestion) => {
-                                    error.with_hint(format!("did you mean `{suggestion}`?"))
-                                }
-                                None => error
-                                    .with_hint(format!("effects: {}", TAINT_EFFECTS.join(", "))),
-                            });
-                        }
-                        Ok(Taint {
-                            key: raw.key.clone(),
-                            value: raw.value.clone(),
-                            effect: raw.effect.get_ref().clone(),
-                        })
+            let taints = pool
+                .taints
+                .iter()
+                .map(|taint| {
+                    let raw = taint.get_ref();
+                    if !TAINT_EFFECTS.contains(&raw.effect.get_ref().as_str()) {
+                        let error = self.error(
+                            &raw.effect,
+                            format!("`{}` is not a taint effect", raw.effect.get_ref()),
+                        );
+                        let effects = format!("effects: {}", TAINT_EFFECTS.join(", "));
+                        return Err(error.suggesting(raw.effect.get_ref(), TAINT_EFFECTS, effects));
+                    }
+                    Ok(Taint {
+                        key: raw.key.clone(),
+                        value: raw.value.clone(),
+                        effect: raw.effect.get_ref().clone(),
                     })
-                    .collect::<Result<_, _>>()?;
+                })
+                .collect::<Result<_, _>>()?;
             pools.push(NodePool {
                 name,
                 size: self.size(&pool.size, "s-2vcpu-4gb")?,
@@ -699,10 +695,11 @@ impl Checker<'_> {
                     name,
                     format!("`{}` is not a Vault distribution", name.get_ref()),
                 );
-                return Err(match closest(name.get_ref(), ["openbao", "vault"]) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint("choose `openbao` or `vault`"),
-                });
+                return Err(error.suggesting(
+                    name.get_ref(),
+                    ["openbao", "vault"],
+                    "choose `openbao` or `vault`",
+                ));
             }
         };
         Ok(VaultAppliance {

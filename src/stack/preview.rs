@@ -7,7 +7,6 @@ use toml::Spanned;
 use super::error::StackError;
 use super::load::{RawModule, RawPreview};
 use super::model::{ModuleInstance, PreviewSettings, PreviewVariable};
-use super::suggest::closest;
 use super::validate::Checker;
 
 /// The seeds' bar: pins of at most 48 hours.
@@ -115,10 +114,11 @@ impl Checker<'_> {
                     variable,
                     format!("`{}` is not a preview variable", variable.get_ref()),
                 );
-                return Err(match closest(variable.get_ref(), names) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint(format!("preview variables: {}", names.join(", "))),
-                });
+                return Err(error.suggesting(
+                    variable.get_ref(),
+                    names,
+                    format!("preview variables: {}", names.join(", ")),
+                ));
             };
             wired.insert(input_name, *value);
         }

@@ -9,7 +9,6 @@ use super::error::StackError;
 use super::load::{RawBackend, RawModule, RawOutput, RawStack};
 use super::model::{Backend, InputValue, ModuleInstance, ModuleSource, Stack, StackOutput};
 use super::platform::RawPlatform;
-use super::suggest::closest;
 
 /// Validation context: the file being checked and its text, to locate errors.
 pub(super) struct Checker<'a> {
@@ -241,12 +240,11 @@ impl Checker<'_> {
             source,
             format!("module `{text}` is not a directory of `modules/`"),
         );
-        Err(
-            match closest(text, project_modules.iter().map(String::as_str)) {
-                Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                None => error.with_hint(format!("project modules: {}", project_modules.join(", "))),
-            },
-        )
+        Err(error.suggesting(
+            text,
+            project_modules.iter().map(String::as_str),
+            format!("project modules: {}", project_modules.join(", ")),
+        ))
     }
 
     fn input_value(
@@ -305,10 +303,11 @@ impl Checker<'_> {
                     "output `{name}` refers to module `{module}`, which the stack does not declare"
                 ),
             );
-            return Err(match closest(module, modules.iter().copied()) {
-                Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                None => error.with_hint("declare the module in a [[modules]] table first"),
-            });
+            return Err(error.suggesting(
+                module,
+                modules.iter().copied(),
+                "declare the module in a [[modules]] table first",
+            ));
         }
         Ok(StackOutput {
             name,
@@ -339,10 +338,11 @@ impl Checker<'_> {
             other => {
                 let at = raw.kind.as_ref().expect("a non-default kind was written");
                 let error = self.error(at, format!("unknown backend type `{other}`"));
-                return Err(match closest(other, ["local", "s3", "pg"]) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint("supported backends: local, s3, pg"),
-                });
+                return Err(error.suggesting(
+                    other,
+                    ["local", "s3", "pg"],
+                    "supported backends: local, s3, pg",
+                ));
             }
         };
         self.only_fields(raw, kind, allowed)?;

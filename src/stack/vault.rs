@@ -10,7 +10,6 @@ use super::load::{RawModule, RawSecret, RawVault};
 use super::model::{
     Credential, ModuleInstance, SecretInput, StackOutput, VaultAuth, VaultOutput, VaultSettings,
 };
-use super::suggest::closest;
 use super::validate::{Checker, is_identifier};
 
 fn text(field: &Option<Spanned<String>>) -> Option<String> {
@@ -58,10 +57,11 @@ impl Checker<'_> {
             other => {
                 let at = raw.auth.as_ref().expect("a non-default auth was written");
                 let error = self.error(at, format!("unknown Vault auth method `{other}`"));
-                return Err(match closest(other, ["token", "approle"]) {
-                    Some(suggestion) => error.with_hint(format!("did you mean `{suggestion}`?")),
-                    None => error.with_hint("supported: token, approle"),
-                });
+                return Err(error.suggesting(
+                    other,
+                    ["token", "approle"],
+                    "supported: token, approle",
+                ));
             }
         };
         Ok(VaultSettings {
@@ -177,20 +177,15 @@ impl Checker<'_> {
                     secret,
                     format!("`{}` is not declared in [secrets]", secret.get_ref()),
                 );
-                return Err(
-                    match closest(
-                        secret.get_ref(),
-                        secrets.iter().map(|s| s.variable.as_str()),
-                    ) {
-                        Some(suggestion) => {
-                            error.with_hint(format!("did you mean `{suggestion}`?"))
-                        }
-                        None => error.with_hint(format!(
-                            "declare it: [secrets] {} = {{ path = \"...\", key = \"...\" }}",
-                            secret.get_ref()
-                        )),
-                    },
+                let declare = format!(
+                    "declare it: [secrets] {} = {{ path = \"...\", key = \"...\" }}",
+                    secret.get_ref()
                 );
+                return Err(error.suggesting(
+                    secret.get_ref(),
+                    secrets.iter().map(|s| s.variable.as_str()),
+                    declare,
+                ));
             }
             wired.insert(input_name, secret.get_ref().clone());
         }
@@ -211,17 +206,12 @@ impl Checker<'_> {
                         name,
                         format!("`{}` is not an output of this stack", name.get_ref()),
                     );
-                    return Err(
-                        match closest(
-                            name.get_ref(),
-                            outputs.iter().map(|output| output.name.as_str()),
-                        ) {
-                            Some(suggestion) => {
-                                error.with_hint(format!("did you mean `{suggestion}`?"))
-                            }
-                            None => error.with_hint("declare it in an [[outputs]] table first"),
-                        },
-                    );
+                    let names = outputs.iter().map(|output| output.name.as_str());
+                    return Err(error.suggesting(
+                        name.get_ref(),
+                        names,
+                        "declare it in an [[outputs]] table first",
+                    ));
                 }
                 Ok(VaultOutput {
                     output: name.get_ref().clone(),
