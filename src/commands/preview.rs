@@ -100,6 +100,7 @@ impl PreviewStack {
             );
             let options = PrepareOptions {
                 variables: Self::variables(pr, &sha, &expires),
+                workspace_known: true,
                 ..PrepareOptions::default()
             };
             down_with(context, &self.stack.name, &workspace_of(pr), true, options).await?;
