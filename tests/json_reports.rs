@@ -1,0 +1,86 @@
+//! `--output json` is a versioned contract: one object per command with `schema_version`, the command and
+//! its exit code. These snapshots fail when the shape changes, so a change is a deliberate one.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Project, example_stack};
+
+/// Replaces the scratch project's path, so snapshots do not depend on where the test ran.
+fn normalised(project: &Project, value: Value) -> Value {
+    let root = project.path().display().to_string();
+    serde_json::from_str(&value.to_string().replace(&root, "<project>")).unwrap()
+}
+
+#[test]
+fn plan_render_and_errors_keep_their_json_shape() {
+    let project = Project::new();
+    project.stack(
+        "snap",
+        &example_stack("[backend]\ntype = \"local\"", "message = \"json\""),
+    );
+    let plan = project
+        .run()
+        .args(["--output", "json", "plan", "snap"])
+        .output()
+        .expect_code(0);
+    let mut plan = normalised(&project, plan.json());
+    let changes = plan["summary"]["changes"].take();
+    assert_eq!(
+        plan,
+        json!({
+            "schema_version": 1,
+            "command": "plan",
+            "stack": "snap",
+            "workspace": "default",
+            "changed": true,
+            "summary": { "changes": null, "output_changes": ["digest", "message"] },
+            "plan_file": "<project>/.wildside/build/snap/plans/default.tfplan",
+            "exit_code": 0
+        })
+    );
+    assert_eq!(
+        changes,
+        json!([
+            { "address": "module.greeting.terraform_data.copy[0]", "action": "create" },
+            { "address": "module.greeting.terraform_data.message", "action": "create" },
+            { "address": "module.greeting.time_static.created", "action": "create" }
+        ])
+    );
+
+    let render = project
+        .run()
+        .args(["--output", "json", "render", "snap", "--check"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        normalised(&project, render.json()),
+        json!({
+            "schema_version": 1,
+            "command": "render",
+            "stack": "snap",
+            "dir": "<project>/.wildside/build/snap",
+            "files": [],
+            "stale": [],
+            "check": true,
+            "exit_code": 0
+        })
+    );
+
+    let error = project
+        .run()
+        .args(["--output", "json", "plan", "nosuch"])
+        .output()
+        .expect_code(1);
+    let error = error.json();
+    assert_eq!(error["schema_version"], 1);
+    assert_eq!(error["command"], "plan");
+    assert_eq!(error["exit_code"], 1);
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("no stack `nosuch`"),
+        "{error}"
+    );
+}
