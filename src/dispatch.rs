@@ -2,7 +2,7 @@
 
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PreviewCommand,
-    StackSet, VaultCommand,
+    SandboxCommand, StackSet, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -10,6 +10,7 @@ use crate::commands::{
 use crate::engine::Interrupts;
 use crate::error::Error;
 use crate::project::Project;
+use crate::sandbox::ServeOptions;
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::vault::BootstrapOptions;
 
@@ -22,6 +23,7 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
         tofu,
         provider_mirror,
         plugin_cache,
+        sandbox,
         ..
     } = &cli.global;
     let json = matches!(output, OutputArg::Json)
@@ -37,6 +39,7 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
         tofu: tofu.clone(),
         provider_mirror: provider_mirror.clone(),
         plugin_cache: plugin_cache.clone(),
+        sandbox: sandbox.clone(),
     }
 }
 
@@ -195,6 +198,23 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Vault {
             action: VaultCommand::Bootstrap(args),
         } => commands::vault_bootstrap(&bootstrap_options(args)).await,
+        Command::Sandbox {
+            action:
+                SandboxCommand::Serve {
+                    listen,
+                    state,
+                    delay,
+                    faults,
+                },
+        } => {
+            let options = ServeOptions {
+                listen,
+                state_file: state,
+                delay,
+                faults,
+            };
+            commands::sandbox_serve(options, interrupts).await
+        }
     }
 }
 

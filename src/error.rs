@@ -18,6 +18,8 @@ pub enum Error {
     BackendUnreachable { backend: String, reason: String },
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error("sandbox: {0}")]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(
         "the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back"
     )]

@@ -15,6 +15,7 @@ pub mod preview;
 pub mod private_file;
 pub mod project;
 pub mod render;
+pub mod sandbox;
 pub mod settings;
 pub mod stack;
 pub mod vault;

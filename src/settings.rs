@@ -21,6 +21,8 @@ pub struct GlobalSettings {
     pub tofu: Option<PathBuf>,
     pub provider_mirror: Option<PathBuf>,
     pub plugin_cache: Option<PathBuf>,
+    /// A local DigitalOcean API to point the provider at, instead of DigitalOcean's.
+    pub sandbox: Option<url::Url>,
 }
 
 /// Finds and checks the engine and decides the CLI configuration, in this order of precedence:
@@ -61,6 +63,7 @@ pub async fn resolve_engine(
         cli_config,
         plugin_cache,
         lock_timeout: global.lock_timeout.clone(),
+        sandbox: global.sandbox.clone(),
     })
 }
 

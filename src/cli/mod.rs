@@ -42,6 +42,10 @@ pub struct GlobalArgs {
     /// Share downloaded providers between stacks and runs through this directory.
     #[arg(long, global = true, env = "WILDSIDE_PLUGIN_CACHE")]
     pub plugin_cache: Option<PathBuf>,
+    /// Point the DigitalOcean provider at this API (a `sandbox serve` URL) instead of DigitalOcean's, through
+    /// tofu's environment only: rendered files are the same with and without it.
+    #[arg(long, global = true, env = "WILDSIDE_SANDBOX", value_parser = url::Url::parse)]
+    pub sandbox: Option<url::Url>,
     /// More log detail on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -180,6 +184,30 @@ pub enum Command {
     Vault {
         #[command(subcommand)]
         action: VaultCommand,
+    },
+    /// A local DigitalOcean API for offline runs and tests.
+    Sandbox {
+        #[command(subcommand)]
+        action: SandboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Serve a local stand-in for DigitalOcean's API v2 until interrupted.
+    Serve {
+        /// The address to listen on (port 0: any free port; the startup line says which).
+        #[arg(long, default_value = "127.0.0.1:8686")]
+        listen: std::net::SocketAddr,
+        /// Keep the sandbox's resources in this file, so a restarted sandbox keeps them (default: memory only).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// How long provisioning and actions take before they settle (`0s`, `500ms`, `2s`).
+        #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
+        delay: std::time::Duration,
+        /// Injected faults, such as `5xx=0.05,429=0.02,latency=200ms,seed=7`.
+        #[arg(long, default_value = "")]
+        faults: crate::sandbox::FaultSpec,
     },
 }
 
@@ -356,6 +384,7 @@ impl Command {
             } => "ci changed",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
+            Command::Sandbox { .. } => "sandbox serve",
         }
     }
 }

@@ -16,6 +16,7 @@ mod preview;
 mod preview_gc;
 mod render;
 mod report;
+mod sandbox_serve;
 mod stack_selection;
 mod up;
 mod vault_bootstrap;
@@ -36,6 +37,7 @@ pub use preview::{PreviewRow, PreviewUpArgs, preview_down, preview_list, preview
 pub use preview_gc::{OpenPrs, preview_gc};
 pub use render::{render, render_all};
 pub use report::{Check, OutputEntry, Report, StackRun};
+pub use sandbox_serve::sandbox_serve;
 pub use stack_selection::Selection;
 pub use up::up;
 pub use vault_bootstrap::vault_bootstrap;

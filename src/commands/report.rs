@@ -73,6 +73,13 @@ pub enum Report {
         dry_run: bool,
         actions: Vec<GcAction>,
     },
+    /// A sandbox that served until interrupted.
+    SandboxStopped {
+        url: String,
+        /// Resources it held when it stopped (the default project and default VPCs not counted).
+        resources: usize,
+        state_file: Option<PathBuf>,
+    },
     /// The JSON Schema of stack files.
     Schema {
         schema: serde_json::Value,

@@ -27,6 +27,8 @@ pub struct EngineSettings {
     pub plugin_cache: Option<PathBuf>,
     /// How long to wait for a state lock, in tofu's duration syntax (`30s`, `5m`).
     pub lock_timeout: String,
+    /// A local DigitalOcean API the provider is pointed at (`DIGITALOCEAN_API_URL`, with a sandbox token).
+    pub sandbox: Option<url::Url>,
 }
 
 /// The result of a plan with a saved plan file.
@@ -424,6 +426,20 @@ impl Tofu {
                 .iter()
                 .map(|(name, value)| (format!("TF_VAR_{name}"), value.clone())),
         );
+        if let Some(sandbox) = &self.settings.sandbox {
+            env.push(("DIGITALOCEAN_API_URL".into(), sandbox.to_string()));
+            env.push((
+                "DIGITALOCEAN_TOKEN".into(),
+                crate::sandbox::SANDBOX_TOKEN.into(),
+            ));
+        }
+        if let Some(sandbox) = &self.settings.sandbox {
+            env.push(("DIGITALOCEAN_API_URL".into(), sandbox.to_string()));
+            env.push((
+                "DIGITALOCEAN_TOKEN".into(),
+                crate::sandbox::SANDBOX_TOKEN.into(),
+            ));
+        }
         if let Some(config) = &self.settings.cli_config {
             env.push(("TF_CLI_CONFIG_FILE".into(), config.display().to_string()));
         }

@@ -89,6 +89,20 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
             }
         }
+        Report::SandboxStopped {
+            url,
+            resources,
+            state_file,
+        } => {
+            let kept = match state_file {
+                Some(path) => format!("kept in {}", path.display()),
+                None => "discarded (no --state file)".to_string(),
+            };
+            let _ = writeln!(
+                text,
+                "sandbox at {url} stopped with {resources} resources, {kept}"
+            );
+        }
         Report::Schema { schema } => {
             let _ = writeln!(
                 text,

@@ -1,0 +1,122 @@
+//! The sandbox: a local stand-in for DigitalOcean's API v2, so the real DigitalOcean provider (and any client,
+//! such as godo) can create, read, update, delete and import the platform's resources offline.
+//!
+//! It is a test double of the cloud, and says so: in its startup line, its account and its kubeconfigs. It
+//! answers as the real API does wherever a client could tell: JSON shapes from DigitalOcean's OpenAPI
+//! description, bearer auth, pagination, 404s, 422s with `{"id", "message"}`, async states that settle after
+//! `--delay`, rate-limit headers, and injected faults (`--faults`). Its state file survives restarts.
+
+mod account;
+mod actions;
+mod catalog;
+mod certificates;
+mod droplets;
+mod error;
+mod faults;
+mod firewalls;
+mod kubernetes;
+mod load_balancers;
+mod paging;
+mod projects;
+mod routes;
+mod store;
+mod tags;
+mod volumes;
+mod vpcs;
+mod world;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use faults::{FaultSpec, FaultSpecError};
+pub use store::StoreError;
+
+/// The token the engine gives the provider when it talks to a sandbox; the sandbox accepts any bearer token.
+pub const SANDBOX_TOKEN: &str = "wildside-sandbox-token";
+
+/// How `sandbox serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub state_file: Option<PathBuf>,
+    pub delay: Duration,
+    pub faults: FaultSpec,
+}
+
+/// Why the sandbox could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("listening on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving the sandbox API: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A sandbox bound to its address, ready to serve.
+pub struct Bound {
+    listener: tokio::net::TcpListener,
+    sandbox: Arc<routes::Sandbox>,
+    pub address: SocketAddr,
+}
+
+/// Opens the state and binds the listener.
+pub async fn bind(options: ServeOptions) -> Result<Bound, SandboxError> {
+    let store = store::Store::open(options.state_file, options.delay)?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| SandboxError::Listen {
+            address: options.listen,
+            source,
+        })?;
+    let address = listener
+        .local_addr()
+        .map_err(|source| SandboxError::Listen {
+            address: options.listen,
+            source,
+        })?;
+    Ok(Bound {
+        listener,
+        sandbox: Arc::new(routes::Sandbox::new(
+            store,
+            faults::Faults::new(options.faults),
+        )),
+        address,
+    })
+}
+
+impl Bound {
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// A count of the resources the sandbox holds, readable after it stops.
+    pub fn resources(&self) -> impl Fn() -> usize + use<> {
+        let sandbox = self.sandbox.clone();
+        move || {
+            sandbox
+                .store
+                .read(|world, _| Ok(world.resource_count()))
+                .unwrap_or_default()
+        }
+    }
+
+    /// Serves until `shutdown` completes; in-flight requests finish first.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), SandboxError> {
+        axum::serve(self.listener, routes::router(self.sandbox))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(SandboxError::Serve)
+    }
+}
