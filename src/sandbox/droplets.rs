@@ -53,20 +53,29 @@ pub(super) struct CreateDroplet {
     region: String,
     size: String,
     image: ImageRef,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     ssh_keys: Vec<serde_json::Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     backups: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     ipv6: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     monitoring: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     tags: Vec<String>,
-    #[serde(default)]
-    volumes: Vec<String>,
+    #[serde(default, deserialize_with = "super::null_as_default")]
+    volumes: Vec<VolumeRef>,
     #[serde(default)]
     vpc_uuid: Option<String>,
+}
+
+/// A volume to attach at creation: its id, or `{"id"}` or `{"name"}` as godo sends it.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum VolumeRef {
+    Id(String),
+    ById { id: String },
+    ByName { name: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -224,10 +233,19 @@ pub(super) fn create(
         }
         None => super::vpcs::default_for_region(world, clock, &request.region)?,
     };
-    for volume_id in &request.volumes {
-        let volume = world.volumes.get(volume_id).ok_or_else(|| {
-            ApiError::unprocessable(format!("volume {volume_id} could not be found"))
+    let mut volume_ids = Vec::new();
+    for reference in &request.volumes {
+        let volume = match reference {
+            VolumeRef::Id(id) | VolumeRef::ById { id } => world.volumes.get(id),
+            VolumeRef::ByName { name } => world
+                .volumes
+                .values()
+                .find(|volume| &volume.name == name && volume.region == request.region),
+        }
+        .ok_or_else(|| {
+            ApiError::unprocessable(format!("volume {reference:?} could not be found"))
         })?;
+        volume_ids.push(volume.id.clone());
         if !volume.droplet_ids.is_empty() || volume.region != request.region {
             return Err(ApiError::unprocessable(format!(
                 "volume {} cannot be attached: it is attached elsewhere or in another region",
@@ -256,7 +274,7 @@ pub(super) fn create(
     let id = droplet.id;
     let region = droplet.region.clone();
     world.droplets.insert(id, droplet);
-    for volume_id in &request.volumes {
+    for volume_id in &volume_ids {
         super::volumes::link(world, volume_id, id);
     }
     let action = actions::start(

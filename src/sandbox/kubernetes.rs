@@ -63,12 +63,15 @@ pub(super) enum TaintEffect {
     NoExecute,
 }
 
+/// A taint. godo sends its fields capitalised (its struct has no JSON tags), which the API accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Taint {
+    #[serde(alias = "Key")]
     pub(super) key: String,
-    #[serde(default)]
+    #[serde(default, alias = "Value", deserialize_with = "super::null_as_default")]
     pub(super) value: String,
+    #[serde(alias = "Effect")]
     pub(super) effect: TaintEffect,
 }
 
@@ -81,7 +84,7 @@ pub(super) struct Toggle {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct ControlPlaneFirewall {
     pub(super) enabled: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     pub(super) allowed_addresses: Vec<String>,
 }
 
@@ -204,17 +207,17 @@ pub(super) struct PoolRequest {
     size: String,
     #[serde(default)]
     count: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     auto_scale: bool,
     #[serde(default)]
     min_nodes: Option<u32>,
     #[serde(default)]
     max_nodes: Option<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     tags: Vec<String>,
     #[serde(default)]
     labels: Option<BTreeMap<String, String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     taints: Vec<Taint>,
 }
 
@@ -245,18 +248,18 @@ pub(super) struct CreateCluster {
     version: String,
     #[serde(default)]
     vpc_uuid: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     tags: Vec<String>,
     node_pools: Vec<PoolRequest>,
     #[serde(default)]
     maintenance_policy: Option<MaintenancePolicy>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     auto_upgrade: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     surge_upgrade: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     ha: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     registry_enabled: bool,
     #[serde(flatten)]
     features: Features,
@@ -287,11 +290,11 @@ pub(super) struct Upgrade {
 /// Associated resources chosen for deletion with a cluster.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Selection {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     load_balancers: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     volumes: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     volume_snapshots: Vec<String>,
 }
 

@@ -60,15 +60,28 @@ fn no_content() -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Decodes a JSON request body: malformed JSON is a 400, well-formed JSON of the wrong shape a 422.
+/// Decodes a JSON request body: malformed JSON is a 400, well-formed JSON of the wrong shape a 422. A `null`
+/// member counts as absent, as DigitalOcean's API reads it: godo sends unset lists as `null`
+/// (`"ssh_keys": null`, `"tags": null`), and the typed requests default absent members.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|error| {
-        if error.is_data() {
-            ApiError::unprocessable(format!("invalid request: {error}"))
-        } else {
-            ApiError::bad_request(format!("the request body is not valid JSON: {error}"))
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|error| {
+        ApiError::bad_request(format!("the request body is not valid JSON: {error}"))
+    })?;
+    drop_nulls(&mut value);
+    serde_json::from_value(value)
+        .map_err(|error| ApiError::unprocessable(format!("invalid request: {error}")))
+}
+
+/// Removes every `null` member of every object in `value`.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.retain(|_, member| !member.is_null());
+            members.values_mut().for_each(drop_nulls);
         }
-    })
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
 }
 
 pub(super) fn router(sandbox: Arc<Sandbox>) -> Router {

@@ -33,13 +33,13 @@ pub(super) struct CreateVolume {
     name: String,
     region: String,
     size_gigabytes: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     description: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     filesystem_type: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     filesystem_label: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::null_as_default")]
     tags: Vec<String>,
     #[serde(default)]
     snapshot_id: Option<String>,
@@ -112,7 +112,11 @@ pub(super) fn create(
             request.region
         )));
     }
-    if request.snapshot_id.is_some() {
+    if request
+        .snapshot_id
+        .as_deref()
+        .is_some_and(|id| !id.is_empty())
+    {
         return Err(ApiError::unprocessable(
             "the sandbox holds no snapshots to create a volume from",
         ));
