@@ -13,9 +13,7 @@ demo: tools build
 	bash scripts/demo.sh
 
 test: tools
-	mkdir -p target
-	cargo test --locked 2>&1 | tee target/test.log
-	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "all tests: %d passed, %d failed\n", passed, failed }' target/test.log
+	bash scripts/test.sh
 
 bench: tools build
 	python3 scripts/bench.py

@@ -1,0 +1,221 @@
+//! The platform stacks on the sandbox with the real `digitalocean/digitalocean` provider: up, a clean second
+//! plan (the sandbox returns every computed attribute), an in-place pool resize, and a down that leaves the
+//! sandbox empty; and DigitalOcean's 422 message in our error output.
+//!
+//! The provider is not served by the registries this project's CI reaches, so these tests are ignored unless
+//! `make test` finds it (`WILDSIDE_PROVIDER_MIRROR`, or the mirror `make tools` keeps); they then run with
+//! `--include-ignored`, and fail loudly if it is gone.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use support::{Project, Run};
+
+const NEEDS_PROVIDER: &str = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it";
+
+/// The filesystem mirror that holds the DigitalOcean provider.
+fn provider_mirror() -> PathBuf {
+    let candidates = std::env::var_os("WILDSIDE_PROVIDER_MIRROR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            support::tools()
+                .get("WILDSIDE_PROVIDER_MIRROR")
+                .map(PathBuf::from),
+        );
+    for mirror in candidates {
+        if mirror
+            .join("registry.opentofu.org/digitalocean/digitalocean")
+            .is_dir()
+        {
+            return mirror;
+        }
+    }
+    panic!("{NEEDS_PROVIDER}; neither WILDSIDE_PROVIDER_MIRROR nor the tools mirror holds it")
+}
+
+/// `wildside-tofu sandbox serve` on a free port with a state file; stopped with Ctrl-C when dropped.
+struct Sandbox {
+    child: Child,
+    url: String,
+    state: PathBuf,
+}
+
+impl Sandbox {
+    fn start(dir: &Path) -> Self {
+        let state = dir.join("sandbox.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"))
+            .args([
+                "sandbox",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--delay",
+                "100ms",
+                "--state",
+            ])
+            .arg(&state)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split_whitespace()
+                    .skip_while(|word| *word != "on")
+                    .nth(1)
+                    .map(str::to_string)
+            })
+            .expect("the sandbox prints where it listens");
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, url, state }
+    }
+
+    /// Resources the sandbox holds, by kind, from its state file (default project and default VPCs aside).
+    fn resources(&self) -> Vec<(String, usize)> {
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.state).unwrap()).unwrap();
+        let mut counts = Vec::new();
+        for kind in [
+            "vpcs",
+            "clusters",
+            "droplets",
+            "volumes",
+            "firewalls",
+            "load_balancers",
+            "certificates",
+            "projects",
+        ] {
+            let count = state[kind]
+                .as_object()
+                .unwrap_or_else(|| panic!("the sandbox state has {kind}"))
+                .values()
+                .filter(|item| item["default"] != true && item["is_default"] != true)
+                .count();
+            if count > 0 {
+                counts.push((kind.to_string(), count));
+            }
+        }
+        counts
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+/// A shipped stack, made runnable here: local state, and no Vault (the provider gets the sandbox's token).
+fn shipped_stack(name: &str) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("stacks/{name}.toml")),
+    )
+    .unwrap();
+    let mut document: toml::Table = text.parse().unwrap();
+    for section in ["vault", "secrets", "outputs_to_vault"] {
+        document.remove(section);
+    }
+    document.insert(
+        "backend".into(),
+        toml::Value::Table(toml::toml! { type = "local" }),
+    );
+    toml::to_string(&document).unwrap()
+}
+
+fn on_sandbox(project: &Project, sandbox: &Sandbox, mirror: &Path) -> Run {
+    project
+        .run()
+        .args(["--sandbox", &sandbox.url])
+        .env("WILDSIDE_PROVIDER_MIRROR", mirror)
+}
+
+fn lifecycle(name: &str, resize: (&str, &str)) {
+    let mirror = provider_mirror();
+    let project = Project::new();
+    project.stack(name, &shipped_stack(name));
+    let sandbox = Sandbox::start(project.path());
+
+    let up = on_sandbox(&project, &sandbox, &mirror)
+        .args(["--output", "json", "up", name])
+        .output()
+        .expect_code(0);
+    assert!(up.json()["changed"].as_bool().unwrap(), "{}", up.stdout());
+    assert!(!sandbox.resources().is_empty());
+
+    on_sandbox(&project, &sandbox, &mirror)
+        .args(["plan", name, "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+
+    let resized = shipped_stack(name).replacen(resize.0, resize.1, 1);
+    assert_ne!(
+        resized,
+        shipped_stack(name),
+        "the resize applies to the stack"
+    );
+    project.stack(name, &resized);
+    let update = on_sandbox(&project, &sandbox, &mirror)
+        .args(["--output", "json", "up", name])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        update.json()["summary"]["changes"],
+        serde_json::json!([{"action": "update", "address": "module.cluster.digitalocean_kubernetes_cluster.this"}]),
+        "the default pool's count changes in place: {}",
+        update.stdout()
+    );
+
+    on_sandbox(&project, &sandbox, &mirror)
+        .args(["down", name])
+        .output()
+        .expect_code(0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn dev_goes_up_plans_clean_resizes_in_place_and_comes_down_empty() {
+    lifecycle("dev", ("count = 2", "count = 3"));
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn prod_with_three_pools_and_the_vault_appliance_goes_up_and_comes_down_empty() {
+    lifecycle("prod", ("count = 3", "count = 4"));
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn an_invalid_size_shows_digitaloceans_422_message() {
+    let mirror = provider_mirror();
+    let project = Project::new();
+    let stack = shipped_stack("dev").replacen("s-2vcpu-4gb", "s-64vcpu-999gb", 1);
+    project.stack("dev", &stack);
+    let sandbox = Sandbox::start(project.path());
+    let failed = on_sandbox(&project, &sandbox, &mirror)
+        .args(["up", "dev"])
+        .output()
+        .expect_code(1);
+    assert!(
+        failed.stderr().contains("422")
+            && failed.stderr().contains("invalid size \"s-64vcpu-999gb\""),
+        "{}",
+        failed.stderr()
+    );
+    on_sandbox(&project, &sandbox, &mirror)
+        .args(["down", "dev"])
+        .output()
+        .expect_code(0);
+}
