@@ -8,11 +8,9 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-use support::{Project, Run};
+use support::{Project, Run, Sandbox};
 
 const NEEDS_PROVIDER: &str = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it";
 
@@ -35,86 +33,6 @@ fn provider_mirror() -> PathBuf {
         }
     }
     panic!("{NEEDS_PROVIDER}; neither WILDSIDE_PROVIDER_MIRROR nor the tools mirror holds it")
-}
-
-/// `wildside-tofu sandbox serve` on a free port with a state file; stopped with Ctrl-C when dropped.
-struct Sandbox {
-    child: Child,
-    url: String,
-    state: PathBuf,
-}
-
-impl Sandbox {
-    fn start(dir: &Path) -> Self {
-        let state = dir.join("sandbox.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"))
-            .args([
-                "sandbox",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--delay",
-                "100ms",
-                "--state",
-            ])
-            .arg(&state)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let url = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.split_whitespace()
-                    .skip_while(|word| *word != "on")
-                    .nth(1)
-                    .map(str::to_string)
-            })
-            .expect("the sandbox prints where it listens");
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, url, state }
-    }
-
-    /// Resources the sandbox holds, by kind, from its state file (default project and default VPCs aside).
-    fn resources(&self) -> Vec<(String, usize)> {
-        let state: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&self.state).unwrap()).unwrap();
-        let mut counts = Vec::new();
-        for kind in [
-            "vpcs",
-            "clusters",
-            "droplets",
-            "volumes",
-            "firewalls",
-            "load_balancers",
-            "certificates",
-            "projects",
-        ] {
-            let count = state[kind]
-                .as_object()
-                .unwrap_or_else(|| panic!("the sandbox state has {kind}"))
-                .values()
-                .filter(|item| item["default"] != true && item["is_default"] != true)
-                .count();
-            if count > 0 {
-                counts.push((kind.to_string(), count));
-            }
-        }
-        counts
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
-        let _ = self.child.wait();
-    }
 }
 
 /// A shipped stack, made runnable here: local state, and no Vault (the provider gets the sandbox's token).
@@ -145,7 +63,7 @@ fn lifecycle(name: &str, resize: (&str, &str)) {
     let mirror = provider_mirror();
     let project = Project::new();
     project.stack(name, &shipped_stack(name));
-    let sandbox = Sandbox::start(project.path());
+    let sandbox = Sandbox::start(project.path(), &[]);
 
     let up = on_sandbox(&project, &sandbox, &mirror)
         .args(["--output", "json", "up", name])
@@ -203,7 +121,7 @@ fn an_invalid_size_shows_digitaloceans_422_message() {
     let project = Project::new();
     let stack = shipped_stack("dev").replacen("s-2vcpu-4gb", "s-64vcpu-999gb", 1);
     project.stack("dev", &stack);
-    let sandbox = Sandbox::start(project.path());
+    let sandbox = Sandbox::start(project.path(), &[]);
     let failed = on_sandbox(&project, &sandbox, &mirror)
         .args(["up", "dev"])
         .output()

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -638,5 +639,95 @@ impl GitHubDouble {
 
     pub fn api_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// `wildside-tofu sandbox serve` on a free port with a state file; stopped with Ctrl-C when dropped.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+    pub state: PathBuf,
+}
+
+impl Sandbox {
+    pub fn start(dir: &Path, args: &[&str]) -> Self {
+        let state = dir.join("sandbox.json");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"))
+            .args([
+                "sandbox",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--delay",
+                "100ms",
+                "--state",
+            ])
+            .arg(&state)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.split_whitespace()
+                    .skip_while(|word| *word != "on")
+                    .nth(1)
+                    .map(str::to_string)
+            })
+            .expect("the sandbox prints where it listens");
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, url, state }
+    }
+
+    /// Stops the sandbox with Ctrl-C and waits for it; it saves nothing more on the way out.
+    pub fn stop(mut self) {
+        self.interrupt();
+    }
+
+    fn interrupt(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+        let _ = self.child.wait();
+    }
+
+    /// Resources the sandbox holds, by kind, from its state file (default project and default VPCs aside).
+    pub fn resources(&self) -> Vec<(String, usize)> {
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.state).unwrap()).unwrap();
+        let mut counts = Vec::new();
+        for kind in [
+            "vpcs",
+            "clusters",
+            "droplets",
+            "volumes",
+            "firewalls",
+            "load_balancers",
+            "certificates",
+            "projects",
+        ] {
+            let count = state[kind]
+                .as_object()
+                .unwrap_or_else(|| panic!("the sandbox state has {kind}"))
+                .values()
+                .filter(|item| item["default"] != true && item["is_default"] != true)
+                .count();
+            if count > 0 {
+                counts.push((kind.to_string(), count));
+            }
+        }
+        counts
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.interrupt();
     }
 }
