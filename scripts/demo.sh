@@ -58,6 +58,12 @@ fi
 
 step "doctor"
 wt doctor "${platform[@]}" example preview || true
+step "plan ${platform[*]:+${platform[*]} }example, as CI does for a pull request"
+wt plan "${platform[@]}" example --report-dir "$work/reports" >/dev/null
+mkdir -p target/demo
+cp "$work/reports/summary.md" target/demo/pr-comment.md
+echo "the pull-request comment, written to target/demo/pr-comment.md:" >&2
+head -24 target/demo/pr-comment.md
 for stack in "${platform[@]}" example; do
   step "up $stack (outputs into OpenBao)"
   wt up "$stack"
@@ -74,12 +80,6 @@ wt output example
 step "preview up for pull request 1"
 wt preview up --pr 1 --sha "$(git rev-parse HEAD 2>/dev/null || echo demo)"
 wt preview list
-step "the pull-request comment: plan ${platform[*]} example into reports"
-wt plan "${platform[@]}" example --report-dir "$work/reports" >/dev/null
-mkdir -p target/demo
-cp "$work/reports/summary.md" target/demo/pr-comment.md
-echo "written to target/demo/pr-comment.md:" >&2
-head -20 target/demo/pr-comment.md
 step "preview down for pull request 1"
 wt preview down --pr 1
 
