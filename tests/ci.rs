@@ -237,6 +237,50 @@ fn changed_stacks_follow_local_module_calls() {
 }
 
 #[test]
+fn changed_stacks_include_platform_stacks_whose_modules_changed() {
+    let project = Project::new();
+    let root = project.path();
+    project.stack(
+        "platform",
+        "[digitalocean]\nregion = \"nyc3\"\n\n[[node_pools]]\nname = \"core\"\nsize = \"s-2vcpu-4gb\"\ncount = 1\n",
+    );
+    project.stack(
+        "appliance",
+        "[digitalocean]\nregion = \"nyc3\"\n\n[[node_pools]]\nname = \"core\"\nsize = \"s-2vcpu-4gb\"\ncount = 1\n\n[vault_appliance]\ncount = 1\nssh_cidrs = [\"203.0.113.0/24\"]\n",
+    );
+    project.stack("plain", &stack_with_module("m", "message = \"p\""));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    let changed_after = |module: &str| {
+        let file = root.join("modules").join(module).join("main.tf");
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str("\n# changed\n");
+        std::fs::write(&file, text).unwrap();
+        git(root, &["commit", "-q", "-am", module]);
+        project
+            .run()
+            .args(["ci", "changed", "--matrix", "--base", "HEAD~1"])
+            .output()
+            .expect_code(0)
+            .stdout()
+    };
+    assert_eq!(
+        changed_after("doks").trim(),
+        r#"{"stack":["appliance","platform"]}"#
+    );
+    assert_eq!(
+        changed_after("vpc").trim(),
+        r#"{"stack":["appliance","platform"]}"#
+    );
+    assert_eq!(
+        changed_after("vault_appliance").trim(),
+        r#"{"stack":["appliance"]}"#
+    );
+    assert_eq!(changed_after("example").trim(), r#"{"stack":["plain"]}"#);
+}
+
+#[test]
 fn apply_expect_report_applies_only_the_reviewed_changes() {
     let project = Project::new();
     project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));

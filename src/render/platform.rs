@@ -8,7 +8,9 @@ use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Expression};
 
 use super::value::literal;
-use crate::stack::{InputValue, NodePool, Platform, Scaling, Stack};
+use crate::stack::{
+    CLUSTER, InputValue, NodePool, Platform, PlatformCall, Scaling, Stack, VAULT_APPLIANCE, VPC,
+};
 
 /// The providers every module and every generated platform root requires: name, source, version.
 pub const PROVIDER_PINS: [(&str, &str, &str); 3] = [
@@ -48,8 +50,14 @@ fn reference(parts: &[&str]) -> Expression {
     Expression::from(traversal.build())
 }
 
-fn source(root_dir: &Path, modules_dir: &Path, name: &str) -> String {
-    super::root::project_source(root_dir, &modules_dir.join(name))
+/// A `module` block builder for one of the platform's calls, with its name and source.
+fn call(call: PlatformCall, root_dir: &Path, modules_dir: &Path) -> hcl::structure::BlockBuilder {
+    Block::builder("module")
+        .add_label(call.name)
+        .add_attribute((
+            "source",
+            super::root::project_source(root_dir, &modules_dir.join(call.module)),
+        ))
 }
 
 fn pool_value(pool: &NodePool, with_name: bool) -> InputValue {
@@ -121,9 +129,7 @@ pub(super) fn platform_blocks(
     }
     let mut blocks = vec![provider.build()];
     blocks.push(
-        Block::builder("module")
-            .add_label("vpc")
-            .add_attribute(("source", source(root_dir, modules_dir, "vpc")))
+        call(VPC, root_dir, modules_dir)
             .add_attribute(("name", platform.vpc.name.as_str()))
             .add_attribute(("region", platform.region.as_str()))
             .add_attribute(("ip_range", platform.vpc.cidr.as_str()))
@@ -141,13 +147,11 @@ pub(super) fn platform_blocks(
             .collect(),
     );
     blocks.push(
-        Block::builder("module")
-            .add_label("cluster")
-            .add_attribute(("source", source(root_dir, modules_dir, "doks")))
+        call(CLUSTER, root_dir, modules_dir)
             .add_attribute(("name", cluster.name.as_str()))
             .add_attribute(("region", platform.region.as_str()))
             .add_attribute(("kubernetes_version", cluster.version.as_str()))
-            .add_attribute(("vpc_uuid", reference(&["module", "vpc", "id"])))
+            .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
             .add_attribute(("ha", cluster.ha))
             .add_attribute(("auto_upgrade", cluster.auto_upgrade))
             .add_attribute(("surge_upgrade", cluster.surge_upgrade))
@@ -181,12 +185,10 @@ pub(super) fn platform_blocks(
             ))
         };
         blocks.push(
-            Block::builder("module")
-                .add_label("vault_appliance")
-                .add_attribute(("source", source(root_dir, modules_dir, "vault_appliance")))
+            call(VAULT_APPLIANCE, root_dir, modules_dir)
                 .add_attribute(("name", stack.name.as_str()))
                 .add_attribute(("region", platform.region.as_str()))
-                .add_attribute(("vpc_uuid", reference(&["module", "vpc", "id"])))
+                .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
                 .add_attribute(("vpc_cidr", platform.vpc.cidr.as_str()))
                 .add_attribute(("node_count", i64::from(appliance.count)))
                 .add_attribute(("size", appliance.size.as_str()))
@@ -215,10 +217,10 @@ pub(super) fn platform_blocks(
                 .build(),
         );
         let mut urns = hcl::expr::FuncCall::builder("concat").arg(Expression::Array(vec![
-            reference(&["module", "cluster", "urn"]),
+            reference(&["module", CLUSTER.name, "urn"]),
         ]));
         if platform.vault_appliance.is_some() {
-            urns = urns.arg(reference(&["module", "vault_appliance", "urns"]));
+            urns = urns.arg(reference(&["module", VAULT_APPLIANCE.name, "urns"]));
         }
         blocks.push(
             Block::builder("resource")
