@@ -159,3 +159,20 @@ fn render_check_tells_current_from_stale() {
         stale.stdout()
     );
 }
+
+#[test]
+fn render_all_check_exits_one_when_any_stack_is_stale() {
+    let project = Project::new();
+    project.stack("one", STACK).stack("two", STACK);
+    let check = || project.run().args(["render", "--all", "--check"]).output();
+    check().expect_code(1);
+    project
+        .run()
+        .args(["render", "--all"])
+        .output()
+        .expect_code(0);
+    check().expect_code(0);
+    project.stack("two", &STACK.replace("instances = 2", "instances = 3"));
+    let stale = check().expect_code(1);
+    assert!(stale.stdout().contains("main.tf"), "{}", stale.stdout());
+}

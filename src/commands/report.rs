@@ -166,39 +166,54 @@ pub struct Check {
 }
 
 impl Report {
-    /// The exit status this result asks for: 2 for a plan with changes under `--detailed-exitcode`, 1 for an
-    /// unhealthy doctor, 0 otherwise.
+    /// The exit status this result asks for: 2 for changes under `--detailed-exitcode` (or drift), 1 for an
+    /// unhealthy doctor, a failed stack of a plan set, or stale files under `render --check`, 0 otherwise.
+    /// Every variant is named, so a new one cannot be added without deciding its exit status.
     pub fn exit_code(&self) -> i32 {
         match self {
             Report::Plan {
                 run,
-                detailed_exitcode: true,
+                detailed_exitcode,
                 ..
-            } if run.changed => 2,
-            Report::Doctor { healthy: false, .. } => 1,
-            Report::Render {
-                check: true, stale, ..
-            } if !stale.is_empty() => 1,
-            Report::PlanSet { stacks, .. }
-                if stacks
-                    .iter()
-                    .any(|stack| stack.status == PlanStatus::Failed) =>
-            {
-                1
+            } => {
+                if *detailed_exitcode && run.changed {
+                    2
+                } else {
+                    0
+                }
+            }
+            Report::Doctor { healthy, .. } => i32::from(!healthy),
+            Report::Render { check, stale, .. } | Report::RenderAll { check, stale, .. } => {
+                i32::from(*check && !stale.is_empty())
             }
             Report::PlanSet {
                 stacks,
                 detailed_exitcode,
                 drift,
                 ..
-            } if (*detailed_exitcode || *drift)
-                && stacks
-                    .iter()
-                    .any(|stack| stack.status == PlanStatus::Changes) =>
-            {
-                2
+            } => {
+                let any = |status: PlanStatus| stacks.iter().any(|stack| stack.status == status);
+                if any(PlanStatus::Failed) {
+                    1
+                } else if (*detailed_exitcode || *drift) && any(PlanStatus::Changes) {
+                    2
+                } else {
+                    0
+                }
             }
-            _ => 0,
+            Report::Apply { .. }
+            | Report::Up { .. }
+            | Report::Down { .. }
+            | Report::OutputsPush { .. }
+            | Report::Kubeconfig { .. }
+            | Report::VaultBootstrap(_)
+            | Report::Preview { .. }
+            | Report::PreviewList { .. }
+            | Report::PreviewGc { .. }
+            | Report::Schema { .. }
+            | Report::CiComment(_)
+            | Report::CiChanged { .. }
+            | Report::Output { .. } => 0,
         }
     }
 }
