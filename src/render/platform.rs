@@ -7,7 +7,7 @@ use std::path::Path;
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Expression};
 
-use super::value::literal;
+use super::value::{literal, text};
 use crate::stack::{
     CLUSTER, InputValue, NodePool, Platform, PlatformCall, Scaling, Stack, VAULT_APPLIANCE, VPC,
 };
@@ -56,7 +56,10 @@ fn call(call: PlatformCall, root_dir: &Path, modules_dir: &Path) -> hcl::structu
         .add_label(call.name)
         .add_attribute((
             "source",
-            super::root::project_source(root_dir, &modules_dir.join(call.module)),
+            text(&super::root::project_source(
+                root_dir,
+                &modules_dir.join(call.module),
+            )),
         ))
 }
 
@@ -130,9 +133,9 @@ pub(super) fn platform_blocks(
     let mut blocks = vec![provider.build()];
     blocks.push(
         call(VPC, root_dir, modules_dir)
-            .add_attribute(("name", platform.vpc.name.as_str()))
-            .add_attribute(("region", platform.region.as_str()))
-            .add_attribute(("ip_range", platform.vpc.cidr.as_str()))
+            .add_attribute(("name", text(&platform.vpc.name)))
+            .add_attribute(("region", text(&platform.region)))
+            .add_attribute(("ip_range", text(&platform.vpc.cidr)))
             .build(),
     );
     let cluster = &platform.cluster;
@@ -148,17 +151,17 @@ pub(super) fn platform_blocks(
     );
     blocks.push(
         call(CLUSTER, root_dir, modules_dir)
-            .add_attribute(("name", cluster.name.as_str()))
-            .add_attribute(("region", platform.region.as_str()))
-            .add_attribute(("kubernetes_version", cluster.version.as_str()))
+            .add_attribute(("name", text(&cluster.name)))
+            .add_attribute(("region", text(&platform.region)))
+            .add_attribute(("kubernetes_version", text(&cluster.version)))
             .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
             .add_attribute(("ha", cluster.ha))
             .add_attribute(("auto_upgrade", cluster.auto_upgrade))
             .add_attribute(("surge_upgrade", cluster.surge_upgrade))
-            .add_attribute(("maintenance_day", cluster.maintenance_day.as_str()))
+            .add_attribute(("maintenance_day", text(&cluster.maintenance_day)))
             .add_attribute((
                 "maintenance_start_time",
-                cluster.maintenance_start_time.as_str(),
+                text(&cluster.maintenance_start_time),
             ))
             .add_attribute((
                 "tags",
@@ -186,13 +189,13 @@ pub(super) fn platform_blocks(
         };
         blocks.push(
             call(VAULT_APPLIANCE, root_dir, modules_dir)
-                .add_attribute(("name", stack.name.as_str()))
-                .add_attribute(("region", platform.region.as_str()))
+                .add_attribute(("name", text(&stack.name)))
+                .add_attribute(("region", text(&platform.region)))
                 .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
-                .add_attribute(("vpc_cidr", platform.vpc.cidr.as_str()))
+                .add_attribute(("vpc_cidr", text(&platform.vpc.cidr)))
                 .add_attribute(("node_count", i64::from(appliance.count)))
-                .add_attribute(("size", appliance.size.as_str()))
-                .add_attribute(("image", appliance.image.as_str()))
+                .add_attribute(("size", text(&appliance.size)))
+                .add_attribute(("image", text(&appliance.image)))
                 .add_attribute(("volume_size_gb", i64::from(appliance.volume_size_gb)))
                 .add_attribute(("ssh_keys", strings(&appliance.ssh_keys)))
                 .add_attribute(("ssh_cidrs", strings(&appliance.ssh_cidrs)))
@@ -204,7 +207,7 @@ pub(super) fn platform_blocks(
                 .add_attribute(("tls_ips", strings(&appliance.tls_ips)))
                 .add_attribute(("api_port", i64::from(appliance.api_port)))
                 .add_attribute(("cluster_port", i64::from(appliance.cluster_port)))
-                .add_attribute(("distribution", appliance.distribution.as_str()))
+                .add_attribute(("distribution", text(&appliance.distribution)))
                 .build(),
         );
     }
@@ -213,7 +216,7 @@ pub(super) fn platform_blocks(
             Block::builder("data")
                 .add_label("digitalocean_project")
                 .add_label("this")
-                .add_attribute(("name", project.as_str()))
+                .add_attribute(("name", text(project)))
                 .build(),
         );
         let mut urns = hcl::expr::FuncCall::builder("concat").arg(Expression::Array(vec![
