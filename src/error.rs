@@ -1,6 +1,7 @@
 //! The application's error type and the one exit-code policy.
 
 use crate::engine::EngineError;
+use crate::preview::{ClockError, LedgerError};
 use crate::stack::StackError;
 use crate::vault::VaultError;
 
@@ -18,6 +19,10 @@ pub enum Error {
     BackendUnreachable { backend: String, reason: String },
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
     #[error(
         "the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back"
     )]

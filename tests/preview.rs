@@ -339,3 +339,69 @@ fn gc_asks_github_which_pull_requests_are_open() {
         .collect();
     assert_eq!(left, vec![1]);
 }
+
+/// Writes `document` as the preview ledger and returns its version.
+fn put_ledger(previews: &Previews, document: &serde_json::Value) -> u64 {
+    let file = previews.project.path().join("ledger.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let put = previews.bao.cli(
+        DEV_ROOT_TOKEN,
+        &[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wildside/preview/previews",
+            &format!("@{}", file.display()),
+        ],
+    );
+    assert!(put.status.success(), "{put:?}");
+    ledger_version(previews)
+}
+
+fn ledger_version(previews: &Previews) -> u64 {
+    previews
+        .bao
+        .kv_json(DEV_ROOT_TOKEN, "metadata get", "wildside/preview/previews")
+        .unwrap()["data"]["current_version"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_ledger_that_does_not_decode_is_never_overwritten() {
+    let previews = Previews::new(5);
+    let record = |status: &str, expires: &str| {
+        serde_json::json!({
+            "pr": 7, "sha": "abc", "creator": "ci", "created": T0, "updated": T0,
+            "expires": expires, "status": status
+        })
+    };
+    for document in [
+        serde_json::json!({ "records": "not a list" }),
+        serde_json::json!({ "records": [record("hibernating", "2030-01-02T00:00:00Z")] }),
+        serde_json::json!({ "records": [record("ready", "next tuesday")] }),
+        serde_json::json!({ "records": [record("ready", "2030-01-02T00:00:00Z")], "extra": 1 }),
+    ] {
+        let version = put_ledger(&previews, &document);
+        for args in [
+            &["up", "--pr", "1", "--sha", "aaa111"][..],
+            &["list"],
+            &["gc", "--open-prs", "1"],
+            &["pin", "--pr", "7", "--for", "1h"],
+        ] {
+            let done = previews.preview(T0, args);
+            assert_eq!(done.code(), 1, "{args:?} on {document}: {}", done.stderr());
+            assert!(
+                done.stderr().contains("preview ledger")
+                    && done.stderr().contains("cannot be read"),
+                "{args:?} on {document}: {}",
+                done.stderr()
+            );
+        }
+        assert_eq!(
+            ledger_version(&previews),
+            version,
+            "{document} was replaced"
+        );
+    }
+}
