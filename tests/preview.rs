@@ -405,3 +405,72 @@ fn a_ledger_that_does_not_decode_is_never_overwritten() {
         );
     }
 }
+
+/// A module whose destruction fails while the file `<dir>/fail-<pr>` exists.
+const GUARDED_MODULE: &str = r#"
+variable "dir" {
+  type = string
+}
+
+variable "pr" {
+  type = number
+}
+
+resource "terraform_data" "guard" {
+  input = "${var.dir}/fail-${var.pr}"
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "test ! -e ${self.input}"
+  }
+}
+"#;
+
+#[test]
+fn gc_carries_on_after_a_failed_destroy_and_reports_it() {
+    let previews = Previews::new(5);
+    let root = previews.project.path();
+    std::fs::create_dir_all(root.join("modules/guarded")).unwrap();
+    std::fs::write(root.join("modules/guarded/main.tf"), GUARDED_MODULE).unwrap();
+    let markers = root.join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    previews.project.stack(
+        "preview",
+        &format!(
+            "[vault]\naddress = \"{}\"\n\n[preview]\nmax_concurrent = 5\nmax_pins = 1\nttl = \"1h\"\n\n[[modules]]\nname = \"app\"\nsource = \"guarded\"\ninputs = {{ dir = \"{}\" }}\npreview_inputs = {{ pr = \"pr_number\" }}\n",
+            previews.bao.address(),
+            markers.display()
+        ),
+    );
+    for pr in ["1", "2", "3"] {
+        previews
+            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .expect_code(0);
+    }
+    std::fs::write(markers.join("fail-1"), "").unwrap();
+    std::fs::write(markers.join("fail-2"), "").unwrap();
+
+    let gc = previews.preview(T0, &["gc", "--open-prs", "99"]);
+    assert_eq!(gc.code(), 1, "{}\n{}", gc.stdout(), gc.stderr());
+    for pr in ["pr-1", "pr-2"] {
+        assert!(
+            gc.stdout().contains(&format!("failed to remove {pr}")),
+            "{}",
+            gc.stdout()
+        );
+    }
+    assert!(gc.stdout().contains("removed pr-3"), "{}", gc.stdout());
+    let list = previews.list(T0);
+    let statuses: Vec<(u64, &str)> = list
+        .iter()
+        .map(|row| (row["pr"].as_u64().unwrap(), row["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, vec![(1, "failed"), (2, "failed")]);
+
+    std::fs::remove_file(markers.join("fail-1")).unwrap();
+    std::fs::remove_file(markers.join("fail-2")).unwrap();
+    previews
+        .preview(T0, &["gc", "--open-prs", "99"])
+        .expect_code(0);
+    assert!(previews.list(T0).is_empty());
+}

@@ -107,7 +107,22 @@ impl PreviewStack {
                 workspace_known: true,
                 ..PrepareOptions::default()
             };
-            down_with(context, &self.stack.name, &workspace_of(pr), true, options).await?;
+            if let Err(error) =
+                down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
+            {
+                // The workspace still holds resources: the record must say so, not stay `destroying`.
+                self.ledger()
+                    .update(|records| {
+                        let record = records.get_mut(&pr);
+                        let dirty = record.is_some();
+                        if let Some(record) = record {
+                            record.status = PreviewStatus::Failed;
+                        }
+                        Ok::<_, Error>(((), dirty))
+                    })
+                    .await?;
+                return Err(error);
+            }
         }
         self.ledger()
             .update(|records| Ok::<_, Error>(((), records.remove(&pr).is_some())))

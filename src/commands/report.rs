@@ -71,7 +71,10 @@ pub enum Report {
     PreviewGc {
         stack: String,
         dry_run: bool,
+        /// Everything gc set out to remove, including what failed.
         actions: Vec<GcAction>,
+        /// The removals that failed; their previews are left in place, marked `failed`.
+        failures: Vec<GcFailure>,
     },
     /// The JSON Schema of stack files.
     Schema {
@@ -157,6 +160,13 @@ impl OutputEntry {
     }
 }
 
+/// A preview `gc` could not remove.
+#[derive(Debug, Serialize)]
+pub struct GcFailure {
+    pub pr: u64,
+    pub error: String,
+}
+
 /// One doctor check.
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -183,6 +193,7 @@ impl Report {
                 }
             }
             Report::Doctor { healthy, .. } => i32::from(!healthy),
+            Report::PreviewGc { failures, .. } => i32::from(!failures.is_empty()),
             Report::Render { check, stale, .. } | Report::RenderAll { check, stale, .. } => {
                 i32::from(*check && !stale.is_empty())
             }
@@ -209,7 +220,6 @@ impl Report {
             | Report::VaultBootstrap(_)
             | Report::Preview { .. }
             | Report::PreviewList { .. }
-            | Report::PreviewGc { .. }
             | Report::Schema { .. }
             | Report::CiComment(_)
             | Report::CiChanged { .. }

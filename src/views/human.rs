@@ -81,14 +81,28 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::PreviewGc {
-            actions, dry_run, ..
+            actions,
+            dry_run,
+            failures,
+            ..
         } => {
             let verb = if *dry_run { "would remove" } else { "removed" };
             if actions.is_empty() {
                 let _ = writeln!(text, "nothing to collect");
             }
             for action in actions {
-                let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
+                match failures.iter().find(|failure| failure.pr == action.pr) {
+                    Some(failure) => {
+                        let _ = writeln!(
+                            text,
+                            "failed to remove pr-{}: {:?}: {}",
+                            action.pr, action.reason, failure.error
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
+                    }
+                }
             }
         }
         Report::Schema { schema } => {
