@@ -189,6 +189,53 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 #[test]
+fn a_create_whose_reply_was_lost_is_not_repeated() {
+    let github = GitHubDouble::start();
+    github
+        .lose_create_reply
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("summary.md");
+    std::fs::write(&body, "<!-- wildside-tofu:plan:dev -->\nplan\n").unwrap();
+    let done = Run::new()
+        .args([
+            "ci",
+            "comment",
+            "--repo",
+            "o/r",
+            "--pr",
+            "7",
+            "--api-url",
+            &github.api_url(),
+            "--body",
+        ])
+        .args([&body])
+        .env("GITHUB_TOKEN", "token-for-the-double")
+        .output()
+        .expect_code(0);
+    let comments = github.comments.lock().unwrap().clone();
+    assert_eq!(
+        comments.len(),
+        1,
+        "a second comment was created: {comments:?}"
+    );
+    assert!(
+        done.stdout().starts_with("updated comment"),
+        "{}",
+        done.stdout()
+    );
+    let requests = github.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|request| request.starts_with("POST"))
+            .count(),
+        1,
+        "{requests:?}"
+    );
+}
+
+#[test]
 fn changed_stacks_follow_local_module_calls() {
     let project = Project::new();
     let root = project.path();
