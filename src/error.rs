@@ -43,6 +43,17 @@ pub enum Error {
         unreviewed: String,
         gone: String,
     },
+    #[error(transparent)]
+    Report(#[from] crate::ci::ReportError),
+    #[error(
+        "the reviewed report `{report}` is for {what} `{reviewed}`, not `{actual}`\n  hint: pass the report made for this stack and workspace"
+    )]
+    ReportFor {
+        report: std::path::PathBuf,
+        what: &'static str,
+        reviewed: String,
+        actual: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]

@@ -64,7 +64,7 @@ fn twenty_stacks_plan_in_parallel_with_output_kept_together() {
     assert_eq!(seen.len(), 20);
     let report: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(reports.join("report.json")).unwrap()).unwrap();
-    assert!(report.iter().all(|stack| stack["schema_version"] == 1
+    assert!(report.iter().all(|stack| stack["schema_version"] == 2
         && stack["status"] == "changes"
         && stack["totals"]["add"] == 3));
     for name in &names {
@@ -371,6 +371,63 @@ fn apply_expect_report_applies_only_the_reviewed_changes() {
             .len(),
         3
     );
+}
+
+#[test]
+fn apply_expect_report_refuses_other_values_stacks_workspaces_and_versions() {
+    let project = Project::new();
+    project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
+    project.stack("other", &stack_with_module("m", "message = \"reviewed\""));
+    let reports = project.path().join("reports");
+    project
+        .run()
+        .args(["plan", "merge", "--report-dir"])
+        .args([&reports])
+        .output()
+        .expect_code(0);
+    let report = reports.join("merge.json");
+    let apply = |stack: &str, workspace: &str, report: &Path| {
+        project
+            .run()
+            .args(["apply", stack, "-w", workspace, "--expect-report"])
+            .args([report])
+            .output()
+    };
+
+    project.stack(
+        "merge",
+        &stack_with_module("m", "message = \"not reviewed\""),
+    );
+    let refused = apply("merge", "default", &report).expect_code(1);
+    assert!(
+        refused.stderr().contains("differs from the reviewed one")
+            && refused.stderr().contains("module.m.terraform_data.message"),
+        "{}",
+        refused.stderr()
+    );
+    project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
+
+    let refused = apply("other", "default", &report).expect_code(1);
+    assert!(refused.stderr().contains("`merge`"), "{}", refused.stderr());
+    let refused = apply("merge", "staging", &report).expect_code(1);
+    assert!(
+        refused.stderr().contains("`staging`"),
+        "{}",
+        refused.stderr()
+    );
+    let mut newer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    newer["schema_version"] = serde_json::json!(99);
+    let newer_file = reports.join("newer.json");
+    std::fs::write(&newer_file, newer.to_string()).unwrap();
+    let refused = apply("merge", "default", &newer_file).expect_code(1);
+    assert!(
+        refused.stderr().contains("schema version 99"),
+        "{}",
+        refused.stderr()
+    );
+
+    apply("merge", "default", &report).expect_code(0);
 }
 
 #[test]

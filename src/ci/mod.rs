@@ -11,4 +11,4 @@ pub use addresses::collapse_indexes;
 pub use changed::{affected_stacks, module_dependencies};
 pub use github::{GitHub, GitHubError, StickyOutcome, marker_of};
 pub use markdown::{COMMENT_LIMIT, render_comment};
-pub use report::{PlanStatus, REPORT_SCHEMA_VERSION, StackPlanReport, Totals};
+pub use report::{PlanStatus, REPORT_SCHEMA_VERSION, ReportError, StackPlanReport, Totals};
