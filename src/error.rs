@@ -45,6 +45,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Report(#[from] crate::ci::ReportError),
+    #[error(transparent)]
+    Revision(#[from] crate::ci::RevisionError),
     #[error(
         "the reviewed report `{report}` is for {what} `{reviewed}`, not `{actual}`\n  hint: pass the report made for this stack and workspace"
     )]

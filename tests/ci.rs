@@ -236,6 +236,44 @@ fn a_create_whose_reply_was_lost_is_not_repeated() {
 }
 
 #[test]
+fn a_base_ref_is_never_a_git_option() {
+    let project = Project::new();
+    let root = project.path();
+    project.stack("a", &stack_with_module("m", "message = \"a\""));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    let written = root.join("written-by-git");
+    for base in [
+        format!("--output={}", written.display()),
+        "-p".to_string(),
+        "main..HEAD".to_string(),
+        "HEAD:stacks/a.toml".to_string(),
+        "main with space".to_string(),
+        String::new(),
+    ] {
+        let flag = format!("--base={base}");
+        for args in [
+            vec!["ci", "changed", &flag],
+            vec!["plan", "--changed", &flag],
+        ] {
+            let refused = project.run().args(&args).output().expect_code(1);
+            assert!(
+                refused.stderr().contains("is not a git revision"),
+                "{args:?}: {}",
+                refused.stderr()
+            );
+        }
+    }
+    assert!(!written.exists(), "git wrote a file named by --base");
+    project
+        .run()
+        .args(["ci", "changed", "--base", "HEAD"])
+        .output()
+        .expect_code(0);
+}
+
+#[test]
 fn changed_stacks_follow_local_module_calls() {
     let project = Project::new();
     let root = project.path();

@@ -31,12 +31,34 @@ pub(super) fn literal(value: &InputValue) -> Expression {
 }
 
 /// A quoted string literal whose value is exactly `value`.
-pub(super) fn text(value: &str) -> Expression {
-    Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(escape(value))))
+pub fn text(value: &str) -> Expression {
+    Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(escape(
+        value,
+        Markers::Doubled,
+    ))))
+}
+
+/// A quoted string literal that HCL 1 (which OpenTofu's CLI configuration file is read with) and HCL 2 both
+/// read as exactly `value`. HCL 1 copies `${...}` verbatim and fails on an unclosed one, and does not know
+/// `$${`, so template markers are written as unicode escapes, which both read the same.
+pub fn cli_config_text(value: &str) -> Expression {
+    Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(escape(
+        value,
+        Markers::Unicode,
+    ))))
+}
+
+/// How a `$` or `%` before `{` is kept from starting a template.
+#[derive(Clone, Copy)]
+enum Markers {
+    /// `$${`, as OpenTofu's `hclwrite` writes it.
+    Doubled,
+    /// `\u0024{`.
+    Unicode,
 }
 
 /// The body of a quoted HCL string (without the quotes) that reads back as `value`.
-pub(super) fn escape(value: &str) -> String {
+fn escape(value: &str, markers: Markers) -> String {
     let mut escaped = String::with_capacity(value.len() + 2);
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
@@ -46,12 +68,15 @@ pub(super) fn escape(value: &str) -> String {
             '\n' => escaped.push_str("\\n"),
             '\r' => escaped.push_str("\\r"),
             '\t' => escaped.push_str("\\t"),
-            '$' | '%' => {
-                escaped.push(c);
-                if chars.peek() == Some(&'{') {
+            '$' | '%' if chars.peek() == Some(&'{') => match markers {
+                Markers::Doubled => {
+                    escaped.push(c);
                     escaped.push(c);
                 }
-            }
+                Markers::Unicode => {
+                    let _ = write!(escaped, "\\u{:04x}", u32::from(c));
+                }
+            },
             c if c.is_control() => {
                 let _ = write!(escaped, "\\u{:04x}", u32::from(c));
             }
