@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder;
 use vaultrs::api::sys::requests::EnableEngineRequestBuilder;
+use vaultrs::error::ClientError;
 
 use super::client::build_client;
 use super::error::VaultError;
@@ -181,10 +182,13 @@ async fn configure(
         changed.push(format!("enabled AppRole at {}", options.approle_mount));
     }
     let policy = policy_text(&options.kv_mount);
-    let current = vaultrs::sys::policy::read(&client, &options.policy_name)
-        .await
-        .ok()
-        .map(|existing| existing.rules);
+    let policy_path = format!("sys/policies/acl/{}", options.policy_name);
+    // Only a 404 means absent: a refusal or a failed request must not be taken for it and written over.
+    let current = match vaultrs::sys::policy::read(&client, &options.policy_name).await {
+        Ok(existing) => Some(existing.rules),
+        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) => return Err(fail(&policy_path)(error)),
+    };
     if current.as_deref() != Some(policy.as_str()) {
         vaultrs::sys::policy::set(&client, &options.policy_name, &policy)
             .await
@@ -192,10 +196,18 @@ async fn configure(
         changed.push(format!("wrote policy {}", options.policy_name));
     }
     let role_path = format!("auth/{}/role/{}", options.approle_mount, options.role_name);
-    if vaultrs::auth::approle::role::read(&client, &options.approle_mount, &options.role_name)
-        .await
-        .is_err()
+    let role_exists = match vaultrs::auth::approle::role::read(
+        &client,
+        &options.approle_mount,
+        &options.role_name,
+    )
+    .await
     {
+        Ok(_) => true,
+        Err(ClientError::APIError { code: 404, .. }) => false,
+        Err(error) => return Err(fail(&role_path)(error)),
+    };
+    if !role_exists {
         let mut request = SetAppRoleRequestBuilder::default();
         request
             .token_policies(vec![options.policy_name.clone()])
