@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hcl::{Block, Body, Expression};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder;
@@ -24,6 +25,7 @@ use super::client::build_client;
 use super::error::VaultError;
 use super::seal::SysHttp;
 use crate::private_file::write_private;
+use crate::render::cli_config_text;
 
 #[derive(Debug, Clone)]
 pub struct BootstrapOptions {
@@ -260,8 +262,25 @@ async fn configure(
 
 /// Read and list the KV v2 data and metadata under the mount; nothing else.
 fn policy_text(mount: &str) -> String {
+    let capabilities = || {
+        Expression::Array(
+            ["create", "read", "update", "delete", "list"]
+                .into_iter()
+                .map(cli_config_text)
+                .collect(),
+        )
+    };
+    let body = Body::builder()
+        .add_blocks(["data", "metadata"].map(|kind| {
+            Block::builder("path")
+                .add_label(format!("{mount}/{kind}/*"))
+                .add_attribute(("capabilities", capabilities()))
+                .build()
+        }))
+        .build();
     format!(
-        "# Written by wildside-tofu vault bootstrap.\npath \"{mount}/data/*\" {{\n  capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"]\n}}\n\npath \"{mount}/metadata/*\" {{\n  capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"]\n}}\n"
+        "# Written by wildside-tofu vault bootstrap.\n{}",
+        hcl::format::to_string(&body).unwrap_or_default()
     )
 }
 
@@ -289,5 +308,27 @@ fn failpoint(step: &str) {
     if std::env::var("WILDSIDE_BOOTSTRAP_FAILPOINT").is_ok_and(|point| point == step) {
         eprintln!("failpoint: stopping after `{step}`");
         std::process::exit(137);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::policy_text;
+
+    #[test]
+    fn a_mount_name_cannot_add_policy_rules() {
+        let text = policy_text("kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*");
+        let body = hcl::parse(&text).unwrap();
+        let labels: Vec<String> = body
+            .blocks()
+            .map(|block| block.labels()[0].as_str().to_string())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*/data/*",
+                "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*/metadata/*"
+            ]
+        );
     }
 }
