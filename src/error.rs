@@ -56,6 +56,8 @@ pub enum Error {
         reviewed: String,
         actual: String,
     },
+    #[error("interrupted while {during}; nothing was changed")]
+    Interrupted { during: &'static str },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -73,11 +75,16 @@ impl Error {
         }
     }
 
+    /// Whether the user interrupted the run (Ctrl-C or SIGTERM).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            Error::Engine(EngineError::Interrupted) | Error::Interrupted { .. }
+        )
+    }
+
     /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Engine(EngineError::Interrupted) => 130,
-            _ => 1,
-        }
+        if self.is_interrupted() { 130 } else { 1 }
     }
 }

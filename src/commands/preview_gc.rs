@@ -10,7 +10,6 @@ use super::context::Context;
 use super::preview::PreviewStack;
 use super::report::{GcFailure, Report};
 use crate::ci::GitHub;
-use crate::engine::EngineError;
 use crate::error::Error;
 use crate::preview::{GcReason, plan_gc};
 
@@ -60,7 +59,7 @@ pub async fn preview_gc(
             let workspace_exists = action.reason != GcReason::OrphanRecord;
             match preview.destroy(context, action.pr, workspace_exists).await {
                 Ok(()) => {}
-                Err(error @ Error::Engine(EngineError::Interrupted)) => return Err(error),
+                Err(error) if error.is_interrupted() => return Err(error),
                 Err(error) => {
                     tracing::error!("gc: pull request {}: {error}", action.pr);
                     failures.push(GcFailure {
