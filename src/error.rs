@@ -1,6 +1,7 @@
 //! The application's error type and the one exit-code policy.
 
 use crate::engine::EngineError;
+use crate::preview::{ClockError, LedgerError};
 use crate::stack::StackError;
 use crate::vault::VaultError;
 
@@ -20,6 +21,10 @@ pub enum Error {
     Vault(#[from] VaultError),
     #[error("sandbox: {0}")]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Clock(#[from] ClockError),
     #[error(
         "the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back"
     )]
@@ -40,6 +45,21 @@ pub enum Error {
         unreviewed: String,
         gone: String,
     },
+    #[error(transparent)]
+    Report(#[from] crate::ci::ReportError),
+    #[error(transparent)]
+    Revision(#[from] crate::ci::RevisionError),
+    #[error(
+        "the reviewed report `{report}` is for {what} `{reviewed}`, not `{actual}`\n  hint: pass the report made for this stack and workspace"
+    )]
+    ReportFor {
+        report: std::path::PathBuf,
+        what: &'static str,
+        reviewed: String,
+        actual: String,
+    },
+    #[error("interrupted while {during}; nothing was changed")]
+    Interrupted { during: &'static str },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -57,11 +77,16 @@ impl Error {
         }
     }
 
+    /// Whether the user interrupted the run (Ctrl-C or SIGTERM).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            Error::Engine(EngineError::Interrupted) | Error::Interrupted { .. }
+        )
+    }
+
     /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Engine(EngineError::Interrupted) => 130,
-            _ => 1,
-        }
+        if self.is_interrupted() { 130 } else { 1 }
     }
 }

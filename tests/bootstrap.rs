@@ -187,3 +187,57 @@ fn bootstrap_refuses_a_mount_that_is_not_kv_v2() {
         refused.stderr()
     );
 }
+
+/// A token that may write the policy and the role but not read them, as a narrowly scoped operator might
+/// hold: bootstrap must stop at the unreadable role, not take it for absent and overwrite it.
+const WRITE_ONLY_POLICY: &str = r#"
+path "sys/mounts" { capabilities = ["read"] }
+path "sys/auth" { capabilities = ["read"] }
+path "sys/policies/acl/*" { capabilities = ["create", "update"] }
+path "sys/policy/*" { capabilities = ["create", "update"] }
+path "auth/approle/role/*" { capabilities = ["create", "update"] }
+path "auth/approle/role/+/role-id" { capabilities = ["read"] }
+"#;
+
+#[test]
+fn a_role_or_policy_that_cannot_be_read_is_an_error_not_absent() {
+    let bao = OpenBao::real();
+    let state = bao.dir.path().join("bootstrap/state.json");
+    let secret_id = bao.dir.path().join("bootstrap/secret-id");
+    bootstrap(&bao, &state, &secret_id).output().expect_code(0);
+    let root = root_token(&state);
+    let policy_file = bao.dir.path().join("write-only.hcl");
+    std::fs::write(&policy_file, WRITE_ONLY_POLICY).unwrap();
+    let written = bao.cli(
+        &root,
+        &[
+            "policy",
+            "write",
+            "write-only",
+            &policy_file.display().to_string(),
+        ],
+    );
+    assert!(written.status.success(), "{written:?}");
+    let token = bao.cli(
+        &root,
+        &["token", "create", "-policy=write-only", "-field=token"],
+    );
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8(token.stdout).unwrap();
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    document["root_token"] = serde_json::json!(token.trim());
+    std::fs::write(&state, document.to_string()).unwrap();
+
+    let refused = bootstrap(&bao, &state, &secret_id).output().expect_code(1);
+    assert!(
+        refused.stderr().contains("denied access"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        !refused.stdout().contains("created role") && !refused.stdout().contains("wrote policy"),
+        "{}",
+        refused.stdout()
+    );
+}

@@ -64,7 +64,7 @@ fn twenty_stacks_plan_in_parallel_with_output_kept_together() {
     assert_eq!(seen.len(), 20);
     let report: Vec<serde_json::Value> =
         serde_json::from_slice(&std::fs::read(reports.join("report.json")).unwrap()).unwrap();
-    assert!(report.iter().all(|stack| stack["schema_version"] == 1
+    assert!(report.iter().all(|stack| stack["schema_version"] == 2
         && stack["status"] == "changes"
         && stack["totals"]["add"] == 3));
     for name in &names {
@@ -189,6 +189,91 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 #[test]
+fn a_create_whose_reply_was_lost_is_not_repeated() {
+    let github = GitHubDouble::start();
+    github
+        .lose_create_reply
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("summary.md");
+    std::fs::write(&body, "<!-- wildside-tofu:plan:dev -->\nplan\n").unwrap();
+    let done = Run::new()
+        .args([
+            "ci",
+            "comment",
+            "--repo",
+            "o/r",
+            "--pr",
+            "7",
+            "--api-url",
+            &github.api_url(),
+            "--body",
+        ])
+        .args([&body])
+        .env("GITHUB_TOKEN", "token-for-the-double")
+        .output()
+        .expect_code(0);
+    let comments = github.comments.lock().unwrap().clone();
+    assert_eq!(
+        comments.len(),
+        1,
+        "a second comment was created: {comments:?}"
+    );
+    assert!(
+        done.stdout().starts_with("updated comment"),
+        "{}",
+        done.stdout()
+    );
+    let requests = github.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|request| request.starts_with("POST"))
+            .count(),
+        1,
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn a_base_ref_is_never_a_git_option() {
+    let project = Project::new();
+    let root = project.path();
+    project.stack("a", &stack_with_module("m", "message = \"a\""));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    let written = root.join("written-by-git");
+    for base in [
+        format!("--output={}", written.display()),
+        "-p".to_string(),
+        "main..HEAD".to_string(),
+        "HEAD:stacks/a.toml".to_string(),
+        "main with space".to_string(),
+        String::new(),
+    ] {
+        let flag = format!("--base={base}");
+        for args in [
+            vec!["ci", "changed", &flag],
+            vec!["plan", "--changed", &flag],
+        ] {
+            let refused = project.run().args(&args).output().expect_code(1);
+            assert!(
+                refused.stderr().contains("is not a git revision"),
+                "{args:?}: {}",
+                refused.stderr()
+            );
+        }
+    }
+    assert!(!written.exists(), "git wrote a file named by --base");
+    project
+        .run()
+        .args(["ci", "changed", "--base", "HEAD"])
+        .output()
+        .expect_code(0);
+}
+
+#[test]
 fn changed_stacks_follow_local_module_calls() {
     let project = Project::new();
     let root = project.path();
@@ -237,6 +322,50 @@ fn changed_stacks_follow_local_module_calls() {
 }
 
 #[test]
+fn changed_stacks_include_platform_stacks_whose_modules_changed() {
+    let project = Project::new();
+    let root = project.path();
+    project.stack(
+        "platform",
+        "[digitalocean]\nregion = \"nyc3\"\n\n[[node_pools]]\nname = \"core\"\nsize = \"s-2vcpu-4gb\"\ncount = 1\n",
+    );
+    project.stack(
+        "appliance",
+        "[digitalocean]\nregion = \"nyc3\"\n\n[[node_pools]]\nname = \"core\"\nsize = \"s-2vcpu-4gb\"\ncount = 1\n\n[vault_appliance]\ncount = 1\nssh_cidrs = [\"203.0.113.0/24\"]\n",
+    );
+    project.stack("plain", &stack_with_module("m", "message = \"p\""));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    let changed_after = |module: &str| {
+        let file = root.join("modules").join(module).join("main.tf");
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str("\n# changed\n");
+        std::fs::write(&file, text).unwrap();
+        git(root, &["commit", "-q", "-am", module]);
+        project
+            .run()
+            .args(["ci", "changed", "--matrix", "--base", "HEAD~1"])
+            .output()
+            .expect_code(0)
+            .stdout()
+    };
+    assert_eq!(
+        changed_after("doks").trim(),
+        r#"{"stack":["appliance","platform"]}"#
+    );
+    assert_eq!(
+        changed_after("vpc").trim(),
+        r#"{"stack":["appliance","platform"]}"#
+    );
+    assert_eq!(
+        changed_after("vault_appliance").trim(),
+        r#"{"stack":["appliance"]}"#
+    );
+    assert_eq!(changed_after("example").trim(), r#"{"stack":["plain"]}"#);
+}
+
+#[test]
 fn apply_expect_report_applies_only_the_reviewed_changes() {
     let project = Project::new();
     project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
@@ -280,6 +409,63 @@ fn apply_expect_report_applies_only_the_reviewed_changes() {
             .len(),
         3
     );
+}
+
+#[test]
+fn apply_expect_report_refuses_other_values_stacks_workspaces_and_versions() {
+    let project = Project::new();
+    project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
+    project.stack("other", &stack_with_module("m", "message = \"reviewed\""));
+    let reports = project.path().join("reports");
+    project
+        .run()
+        .args(["plan", "merge", "--report-dir"])
+        .args([&reports])
+        .output()
+        .expect_code(0);
+    let report = reports.join("merge.json");
+    let apply = |stack: &str, workspace: &str, report: &Path| {
+        project
+            .run()
+            .args(["apply", stack, "-w", workspace, "--expect-report"])
+            .args([report])
+            .output()
+    };
+
+    project.stack(
+        "merge",
+        &stack_with_module("m", "message = \"not reviewed\""),
+    );
+    let refused = apply("merge", "default", &report).expect_code(1);
+    assert!(
+        refused.stderr().contains("differs from the reviewed one")
+            && refused.stderr().contains("module.m.terraform_data.message"),
+        "{}",
+        refused.stderr()
+    );
+    project.stack("merge", &stack_with_module("m", "message = \"reviewed\""));
+
+    let refused = apply("other", "default", &report).expect_code(1);
+    assert!(refused.stderr().contains("`merge`"), "{}", refused.stderr());
+    let refused = apply("merge", "staging", &report).expect_code(1);
+    assert!(
+        refused.stderr().contains("`staging`"),
+        "{}",
+        refused.stderr()
+    );
+    let mut newer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    newer["schema_version"] = serde_json::json!(99);
+    let newer_file = reports.join("newer.json");
+    std::fs::write(&newer_file, newer.to_string()).unwrap();
+    let refused = apply("merge", "default", &newer_file).expect_code(1);
+    assert!(
+        refused.stderr().contains("schema version 99"),
+        "{}",
+        refused.stderr()
+    );
+
+    apply("merge", "default", &report).expect_code(0);
 }
 
 #[test]

@@ -28,3 +28,23 @@ fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {
     assert!(config.contains("filesystem_mirror"), "{config}");
     run().args(["down", "mirrored"]).output().expect_code(0);
 }
+
+#[test]
+fn a_mirror_path_is_written_into_the_cli_configuration_exactly() {
+    let project = Project::new();
+    project.stack("mirrored", &example_stack("", "message = \"odd path\""));
+    let no_manifest = tempfile::tempdir().unwrap();
+    let links = tempfile::tempdir().unwrap();
+    let mirror = links.path().join("mirror ${ \"quoted\" %{ é \\ $${");
+    std::os::unix::fs::symlink(tool("WILDSIDE_PROVIDER_MIRROR"), &mirror).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    project
+        .run()
+        .env("WILDSIDE_TOOLS_DIR", no_manifest.path())
+        .env("WILDSIDE_TOFU", tool("WILDSIDE_TOFU_BIN"))
+        .env("WILDSIDE_PROVIDER_MIRROR", &mirror)
+        .env("WILDSIDE_PLUGIN_CACHE", cache.path())
+        .args(["plan", "mirrored"])
+        .output()
+        .expect_code(0);
+}

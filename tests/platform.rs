@@ -281,10 +281,22 @@ fn malformed_platform_sections_are_refused_precisely() {
             "allow_ssh_from_anywhere",
         ),
         (
-            format!("{DO}[vault_appliance]\nrecovery_shares = 3\nrecovery_threshold = 4\n"),
-            "5:22",
-            "above `recovery_shares`",
-            "≤ shares",
+            format!("{DO}[vault_appliance]\nrecovery_shares = 3\n"),
+            "4:1",
+            "unknown field `recovery_shares`",
+            "valid keys here",
+        ),
+        (
+            format!("{DO}[vpc]\nname = \"Net_1\"\n"),
+            "4:8",
+            "`Net_1` is not a valid VPC name",
+            "lowercase letters, digits and `-`",
+        ),
+        (
+            format!("{DO}[cluster]\nname = \"{}\"\n", "c".repeat(64)),
+            "4:8",
+            "is not a valid cluster name",
+            "up to 63",
         ),
         (
             format!("{DO}[vault_appliance]\napi_port = 8200\ncluster_port = 8200\n"),
@@ -339,6 +351,60 @@ fn malformed_platform_sections_are_refused_precisely() {
         assert!(
             stderr.contains(message) && stderr.contains(hint.replace("\\\"", "\"").as_str()),
             "expected `{message}` / `{hint}` for\n{text}\ngot:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_stack_name_the_modules_refuse_is_refused_when_loading() {
+    let project = Project::new();
+    let long = "a".repeat(42);
+    for (name, text) in [
+        ("my_env", DO.to_string()),
+        ("2fast", DO.to_string()),
+        (long.as_str(), format!("{DO}[vault_appliance]\ncount = 1\n")),
+    ] {
+        project.stack(name, &text);
+        let done = project.run().args(["render", name]).output().expect_code(1);
+        assert!(
+            done.stderr()
+                .contains(&format!("stack name `{name}` cannot name"))
+                && done.stderr().contains("hint:"),
+            "{}",
+            done.stderr()
+        );
+    }
+    project.stack(
+        "my_env",
+        &format!("{DO}[vpc]\nname = \"my-env-vpc\"\n[cluster]\nname = \"my-env\"\n"),
+    );
+    project
+        .run()
+        .args(["render", "my_env"])
+        .output()
+        .expect_code(0);
+}
+
+/// The loader's name rule for each platform module call is the module's own `name` validation.
+#[test]
+fn name_rules_match_the_module_validations() {
+    use wildside_tofu::stack::{CLUSTER, VAULT_APPLIANCE, VPC};
+    for call in [VPC, CLUSTER, VAULT_APPLIANCE] {
+        let dir = repository().join("modules").join(call.module);
+        let text: String = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "tf"))
+            .map(|path| std::fs::read_to_string(path).unwrap())
+            .collect();
+        let rule = format!(
+            "can(regex(\"^[a-z][a-z0-9-]{{0,{}}}$\", var.name))",
+            call.longest_name - 1
+        );
+        assert!(
+            text.contains(&rule),
+            "modules/{} does not validate names with {rule}",
+            call.module
         );
     }
 }

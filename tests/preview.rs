@@ -339,3 +339,138 @@ fn gc_asks_github_which_pull_requests_are_open() {
         .collect();
     assert_eq!(left, vec![1]);
 }
+
+/// Writes `document` as the preview ledger and returns its version.
+fn put_ledger(previews: &Previews, document: &serde_json::Value) -> u64 {
+    let file = previews.project.path().join("ledger.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let put = previews.bao.cli(
+        DEV_ROOT_TOKEN,
+        &[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wildside/preview/previews",
+            &format!("@{}", file.display()),
+        ],
+    );
+    assert!(put.status.success(), "{put:?}");
+    ledger_version(previews)
+}
+
+fn ledger_version(previews: &Previews) -> u64 {
+    previews
+        .bao
+        .kv_json(DEV_ROOT_TOKEN, "metadata get", "wildside/preview/previews")
+        .unwrap()["data"]["current_version"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_ledger_that_does_not_decode_is_never_overwritten() {
+    let previews = Previews::new(5);
+    let record = |status: &str, expires: &str| {
+        serde_json::json!({
+            "pr": 7, "sha": "abc", "creator": "ci", "created": T0, "updated": T0,
+            "expires": expires, "status": status
+        })
+    };
+    for document in [
+        serde_json::json!({ "records": "not a list" }),
+        serde_json::json!({ "records": [record("hibernating", "2030-01-02T00:00:00Z")] }),
+        serde_json::json!({ "records": [record("ready", "next tuesday")] }),
+        serde_json::json!({ "records": [record("ready", "2030-01-02T00:00:00Z")], "extra": 1 }),
+    ] {
+        let version = put_ledger(&previews, &document);
+        for args in [
+            &["up", "--pr", "1", "--sha", "aaa111"][..],
+            &["list"],
+            &["gc", "--open-prs", "1"],
+            &["pin", "--pr", "7", "--for", "1h"],
+        ] {
+            let done = previews.preview(T0, args);
+            assert_eq!(done.code(), 1, "{args:?} on {document}: {}", done.stderr());
+            assert!(
+                done.stderr().contains("preview ledger")
+                    && done.stderr().contains("cannot be read"),
+                "{args:?} on {document}: {}",
+                done.stderr()
+            );
+        }
+        assert_eq!(
+            ledger_version(&previews),
+            version,
+            "{document} was replaced"
+        );
+    }
+}
+
+/// A module whose destruction fails while the file `<dir>/fail-<pr>` exists.
+const GUARDED_MODULE: &str = r#"
+variable "dir" {
+  type = string
+}
+
+variable "pr" {
+  type = number
+}
+
+resource "terraform_data" "guard" {
+  input = "${var.dir}/fail-${var.pr}"
+
+  provisioner "local-exec" {
+    when    = destroy
+    command = "test ! -e ${self.input}"
+  }
+}
+"#;
+
+#[test]
+fn gc_carries_on_after_a_failed_destroy_and_reports_it() {
+    let previews = Previews::new(5);
+    let root = previews.project.path();
+    std::fs::create_dir_all(root.join("modules/guarded")).unwrap();
+    std::fs::write(root.join("modules/guarded/main.tf"), GUARDED_MODULE).unwrap();
+    let markers = root.join("markers");
+    std::fs::create_dir_all(&markers).unwrap();
+    previews.project.stack(
+        "preview",
+        &format!(
+            "[vault]\naddress = \"{}\"\n\n[preview]\nmax_concurrent = 5\nmax_pins = 1\nttl = \"1h\"\n\n[[modules]]\nname = \"app\"\nsource = \"guarded\"\ninputs = {{ dir = \"{}\" }}\npreview_inputs = {{ pr = \"pr_number\" }}\n",
+            previews.bao.address(),
+            markers.display()
+        ),
+    );
+    for pr in ["1", "2", "3"] {
+        previews
+            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .expect_code(0);
+    }
+    std::fs::write(markers.join("fail-1"), "").unwrap();
+    std::fs::write(markers.join("fail-2"), "").unwrap();
+
+    let gc = previews.preview(T0, &["gc", "--open-prs", "99"]);
+    assert_eq!(gc.code(), 1, "{}\n{}", gc.stdout(), gc.stderr());
+    for pr in ["pr-1", "pr-2"] {
+        assert!(
+            gc.stdout().contains(&format!("failed to remove {pr}")),
+            "{}",
+            gc.stdout()
+        );
+    }
+    assert!(gc.stdout().contains("removed pr-3"), "{}", gc.stdout());
+    let list = previews.list(T0);
+    let statuses: Vec<(u64, &str)> = list
+        .iter()
+        .map(|row| (row["pr"].as_u64().unwrap(), row["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, vec![(1, "failed"), (2, "failed")]);
+
+    std::fs::remove_file(markers.join("fail-1")).unwrap();
+    std::fs::remove_file(markers.join("fail-2")).unwrap();
+    previews
+        .preview(T0, &["gc", "--open-prs", "99"])
+        .expect_code(0);
+    assert!(previews.list(T0).is_empty());
+}

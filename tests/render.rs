@@ -2,6 +2,7 @@
 
 mod support;
 
+use proptest::prelude::*;
 use support::Project;
 
 const STACK: &str = r#"
@@ -158,4 +159,148 @@ fn render_check_tells_current_from_stale() {
         "{}",
         stale.stdout()
     );
+}
+
+#[test]
+fn render_all_check_exits_one_when_any_stack_is_stale() {
+    let project = Project::new();
+    project.stack("one", STACK).stack("two", STACK);
+    let check = || project.run().args(["render", "--all", "--check"]).output();
+    check().expect_code(1);
+    project
+        .run()
+        .args(["render", "--all"])
+        .output()
+        .expect_code(0);
+    check().expect_code(0);
+    project.stack("two", &STACK.replace("instances = 2", "instances = 3"));
+    let stale = check().expect_code(1);
+    assert!(stale.stdout().contains("main.tf"), "{}", stale.stdout());
+}
+
+/// Fragments that have broken HCL writers, mixed with arbitrary characters.
+fn tricky_string() -> impl Strategy<Value = String> {
+    let fragment = prop_oneof![
+        Just("\"".to_string()),
+        Just("\\".to_string()),
+        Just("${".to_string()),
+        Just("$${".to_string()),
+        Just("$".to_string()),
+        Just("%{".to_string()),
+        Just("%%{".to_string()),
+        Just("%".to_string()),
+        Just("{".to_string()),
+        Just("}".to_string()),
+        Just("{  }".to_string()),
+        Just(" = ".to_string()),
+        Just("<<EOF\n".to_string()),
+        Just("<<-EOT".to_string()),
+        Just("EOF".to_string()),
+        Just("\n".to_string()),
+        Just("\t".to_string()),
+        Just("#".to_string()),
+        Just("//".to_string()),
+        Just("é€🦀".to_string()),
+        "[a-z ]{0,4}",
+        any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(fragment, 0..10).prop_map(|parts| parts.concat())
+}
+
+/// A TOML basic string (usable as a value and as a key) holding `text`.
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// Decodes standard base64 (tofu's `base64encode`).
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for byte in text.bytes().filter(|byte| *byte != b'=') {
+        let value = ALPHABET.iter().position(|c| *c == byte).unwrap() as u32;
+        bits = (bits << 6) | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    bytes
+}
+
+const ECHO_MODULE: &str =
+    "variable \"values\" {\n  type = any\n}\n\noutput \"values\" {\n  value = var.values\n}\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// No string changes between the stack file and what tofu reads from the rendered root, and the rendered
+    /// file stays exactly as `tofu fmt` writes it.
+    #[test]
+    fn rendered_strings_read_back_equal_in_tofu(
+        message in tricky_string(),
+        list in prop::collection::vec(tricky_string(), 0..12),
+        map in prop::collection::btree_map(tricky_string(), tricky_string(), 0..8),
+    ) {
+        let project = Project::new();
+        std::fs::create_dir_all(project.path().join("modules/echo")).unwrap();
+        std::fs::write(project.path().join("modules/echo/main.tf"), ECHO_MODULE).unwrap();
+        let list_toml = list.iter().map(|item| toml_string(item)).collect::<Vec<_>>().join(", ");
+        let map_toml = map
+            .iter()
+            .map(|(key, value)| format!("{} = {}", toml_string(key), toml_string(value)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        project.stack(
+            "strings",
+            &format!(
+                "[[modules]]\nname = \"m\"\nsource = \"echo\"\ninputs = {{ values = {{ message = {}, list = [{list_toml}], map = {{ {map_toml} }} }} }}\n",
+                toml_string(&message)
+            ),
+        );
+        let out = project.path().join("rendered");
+        project.run().args(["render", "strings", "--out"]).args([&out]).output().expect_code(0);
+        let tofu = |args: &[&str], stdin: &str| {
+            use std::io::Write;
+            let mut child = std::process::Command::new(support::tool("WILDSIDE_TOFU_BIN"))
+                .args(args)
+                .current_dir(&out)
+                .env("TF_CLI_CONFIG_FILE", "/dev/null")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+            let output = child.wait_with_output().unwrap();
+            let main_tf = std::fs::read_to_string(out.join("main.tf")).unwrap();
+            assert!(
+                output.status.success(),
+                "tofu {args:?} failed:\n{}{}\n{main_tf}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap()
+        };
+        tofu(&["fmt", "-check", "-diff", "main.tf"], "");
+        tofu(&["init", "-input=false", "-no-color"], "");
+        let printed = tofu(&["console"], "base64encode(jsonencode(module.m.values))\n");
+        let encoded = printed.trim().trim_matches('"');
+        let read_back: serde_json::Value = serde_json::from_slice(&base64_decode(encoded)).unwrap();
+        let expected = serde_json::json!({ "message": message, "list": list, "map": map });
+        prop_assert_eq!(read_back, expected);
+    }
 }

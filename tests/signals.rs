@@ -79,3 +79,39 @@ fn sigint_during_apply_saves_state_and_exits_130() {
         .output()
         .expect_code(0);
 }
+
+#[test]
+fn sigint_while_waiting_for_the_build_directory_lock_exits_130() {
+    let project = Project::new();
+    project.stack(
+        "busy",
+        &example_stack("[backend]\ntype = \"local\"", "message = \"busy\""),
+    );
+    let build = project.path().join(".wildside/build/busy");
+    std::fs::create_dir_all(&build).unwrap();
+    let held = std::fs::File::create(build.join(".wildside.lock")).unwrap();
+    held.lock().unwrap();
+    let mut child = project.run().args(["plan", "busy"]).spawn();
+    // Long enough for the run to reach the lock and wait on it.
+    std::thread::sleep(Duration::from_secs(3));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    drop(held);
+    let status = status.expect("Ctrl-C did not stop a run waiting for the build-directory lock");
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("waiting for another run"), "{stderr}");
+}

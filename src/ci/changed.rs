@@ -1,14 +1,20 @@
 //! Which stacks a change affects: a stack file changed, or a file of any project module it uses, followed
-//! through local module calls (`source = "../other"`) inside the modules.
+//! through local module calls (`source = "../other"`) inside the modules. The module calls the platform sections
+//! stand for count like explicit `[[modules]]`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::stack::{ModuleSource, Stack};
+use crate::stack::{ModuleSource, Platform, Stack};
 
 /// The project module directories (relative to the project, like `modules/vpc`) a stack depends on.
 pub fn module_dependencies(project_root: &Path, stack: &Stack) -> BTreeSet<PathBuf> {
     let mut seen = BTreeSet::new();
+    let platform_modules = stack
+        .platform
+        .iter()
+        .flat_map(Platform::calls)
+        .map(|call| PathBuf::from("modules").join(call.module));
     let mut pending: Vec<PathBuf> = stack
         .modules
         .iter()
@@ -25,6 +31,7 @@ pub fn module_dependencies(project_root: &Path, stack: &Stack) -> BTreeSet<PathB
             }
             ModuleSource::External(_) => None,
         })
+        .chain(platform_modules)
         .collect();
     while let Some(dir) = pending.pop() {
         if !seen.insert(dir.clone()) {

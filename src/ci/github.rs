@@ -1,8 +1,9 @@
 //! The sticky pull-request comment, through the GitHub REST API.
 //!
 //! One comment per stack set, found again by a hidden marker (`<!-- wildside-tofu:... -->`) and updated in
-//! place. Rate limits (429, or 403 with no requests left) and server errors are retried with backoff,
-//! honouring `Retry-After`.
+//! place. Rate limits (429, or 403 with no requests left), server errors and timeouts are retried with
+//! backoff, honouring `Retry-After`. A create is never sent twice blindly: GitHub may have made the comment
+//! before the reply was lost, so the comment is looked for by its marker again before each retry.
 
 use std::time::Duration;
 
@@ -90,26 +91,38 @@ impl GitHub {
             format!("{marker}\n{body}")
         };
         if let Some(existing) = self.find(repo, pr, marker).await? {
-            let url = format!(
-                "{}/repos/{repo}/issues/comments/{}",
-                self.api_url, existing.id
-            );
-            let updated: Comment = self
-                .send(Method::PATCH, &url, Some(json!({ "body": body })))
-                .await?;
-            return Ok(StickyOutcome::Updated {
-                id: updated.id,
-                url: updated.html_url,
-            });
+            return self.update(repo, existing.id, &body).await;
         }
         let url = format!("{}/repos/{repo}/issues/{pr}/comments", self.api_url);
-        let created: Comment = self
-            .send(Method::POST, &url, Some(json!({ "body": body })))
-            .await?;
-        Ok(StickyOutcome::Created {
-            id: created.id,
-            url: created.html_url,
-        })
+        let mut attempt = 0;
+        loop {
+            match self
+                .send_once::<Comment>(Method::POST, &url, Some(&json!({ "body": body })), attempt)
+                .await
+            {
+                Ok(created) => {
+                    return Ok(StickyOutcome::Created {
+                        id: created.id,
+                        url: created.html_url,
+                    });
+                }
+                Err(Failure {
+                    retry_after: Some(wait),
+                    error,
+                }) if attempt < RETRY_SECONDS.len() => {
+                    tracing::warn!(
+                        "{error}; looking for the comment again before retrying in {}s",
+                        wait.as_secs()
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(failure) => return Err(failure.error),
+            }
+            if let Some(existing) = self.find(repo, pr, marker).await? {
+                return self.update(repo, existing.id, &body).await;
+            }
+        }
     }
 
     /// Numbers of the repository's open pull requests.
@@ -163,63 +176,102 @@ impl GitHub {
         Ok(None)
     }
 
+    async fn update(&self, repo: &str, id: u64, body: &str) -> Result<StickyOutcome, GitHubError> {
+        let url = format!("{}/repos/{repo}/issues/comments/{id}", self.api_url);
+        let updated: Comment = self
+            .send(Method::PATCH, &url, Some(&json!({ "body": body })))
+            .await?;
+        Ok(StickyOutcome::Updated {
+            id: updated.id,
+            url: updated.html_url,
+        })
+    }
+
+    /// An idempotent request (GET, PATCH), retried while it fails in a way that may pass.
     async fn send<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
         url: &str,
-        body: Option<serde_json::Value>,
+        body: Option<&serde_json::Value>,
     ) -> Result<T, GitHubError> {
         let mut attempt = 0;
         loop {
-            let mut request = self
-                .http
-                .request(method.clone(), url)
-                .bearer_auth(self.token.expose_secret())
-                .header("Accept", "application/vnd.github+json")
-                .header("X-GitHub-Api-Version", "2022-11-28");
-            if let Some(body) = &body {
-                request = request.json(body);
+            match self.send_once(method.clone(), url, body, attempt).await {
+                Ok(reply) => return Ok(reply),
+                Err(Failure {
+                    retry_after: Some(wait),
+                    error,
+                }) if attempt < RETRY_SECONDS.len() => {
+                    tracing::warn!("{error}; retrying in {}s", wait.as_secs());
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(failure) => return Err(failure.error),
             }
-            let outcome = request.send().await;
-            let retry_after = match &outcome {
-                Ok(response) if retryable(response) => Some(wait_for(response, attempt)),
-                Err(error) if error.is_connect() || error.is_timeout() => Some(
-                    Duration::from_secs(RETRY_SECONDS[attempt.min(RETRY_SECONDS.len() - 1)]),
-                ),
-                _ => None,
-            };
-            if let Some(wait) = retry_after.filter(|_| attempt < RETRY_SECONDS.len()) {
-                tracing::warn!(
-                    "GitHub API {method} {url} failed; retrying in {}s",
-                    wait.as_secs()
-                );
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-                continue;
+        }
+    }
+
+    /// One request; a failure says how long to wait if trying again may help (`attempt` retries so far).
+    async fn send_once<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        attempt: usize,
+    ) -> Result<T, Failure> {
+        let transport = |error: reqwest::Error| GitHubError::Transport {
+            url: url.to_string(),
+            detail: error.to_string(),
+        };
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(self.token.expose_secret())
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                let retry_after =
+                    (error.is_connect() || error.is_timeout()).then(|| backoff(attempt));
+                return Err(Failure {
+                    error: transport(error),
+                    retry_after,
+                });
             }
-            let response = outcome.map_err(|error| GitHubError::Transport {
-                url: url.to_string(),
-                detail: error.to_string(),
-            })?;
-            let status = response.status();
-            if !status.is_success() {
-                let message = response.text().await.unwrap_or_default();
-                return Err(GitHubError::Http {
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = retryable(&response).then(|| wait_for(&response, attempt));
+            let message = response.text().await.unwrap_or_default();
+            return Err(Failure {
+                error: GitHubError::Http {
                     method: method.to_string(),
                     url: url.to_string(),
                     status: status.as_u16(),
                     message,
-                });
-            }
-            return response
-                .json::<T>()
-                .await
-                .map_err(|error| GitHubError::Transport {
-                    url: url.to_string(),
-                    detail: error.to_string(),
-                });
+                },
+                retry_after,
+            });
         }
+        response.json::<T>().await.map_err(|error| Failure {
+            error: transport(error),
+            retry_after: None,
+        })
     }
+}
+
+/// A failed request, and how long to wait before trying again when that may help.
+struct Failure {
+    error: GitHubError,
+    retry_after: Option<Duration>,
+}
+
+fn backoff(attempt: usize) -> Duration {
+    Duration::from_secs(RETRY_SECONDS[attempt.min(RETRY_SECONDS.len() - 1)])
 }
 
 fn retryable(response: &reqwest::Response) -> bool {
@@ -240,9 +292,8 @@ fn wait_for(response: &reqwest::Response, attempt: usize) -> Duration {
         .get("retry-after")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    Duration::from_secs(
-        header
-            .unwrap_or(RETRY_SECONDS[attempt.min(RETRY_SECONDS.len() - 1)])
-            .min(60),
+    header.map_or_else(
+        || backoff(attempt),
+        |seconds| Duration::from_secs(seconds.min(60)),
     )
 }

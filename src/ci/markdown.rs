@@ -241,7 +241,11 @@ mod tests {
     }
 
     fn change(address: String, action: ResourceAction) -> ResourceChange {
-        ResourceChange { address, action }
+        ResourceChange {
+            address,
+            action,
+            digest: None,
+        }
     }
 
     #[test]

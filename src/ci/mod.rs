@@ -6,9 +6,11 @@ mod changed;
 mod github;
 mod markdown;
 mod report;
+mod revision;
 
 pub use addresses::collapse_indexes;
 pub use changed::{affected_stacks, module_dependencies};
 pub use github::{GitHub, GitHubError, StickyOutcome, marker_of};
 pub use markdown::{COMMENT_LIMIT, render_comment};
-pub use report::{PlanStatus, REPORT_SCHEMA_VERSION, StackPlanReport, Totals};
+pub use report::{PlanStatus, REPORT_SCHEMA_VERSION, ReportError, StackPlanReport, Totals};
+pub use revision::{GitRevision, RevisionError};

@@ -6,8 +6,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
 
-/// Bumped on any incompatible change of [`StackPlanReport`].
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change of [`StackPlanReport`]. Version 2 added each change's digest.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
+
+/// Why a reviewed report cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("`{path}` is not a plan report of wildside-tofu: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "the reviewed report `{path}` has schema version {found}; this wildside-tofu reads version {expected}\n  hint: plan again with this version and get the new plan reviewed"
+    )]
+    SchemaVersion {
+        path: PathBuf,
+        found: u64,
+        expected: u32,
+    },
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +101,44 @@ impl StackPlanReport {
             error: Some(error),
             plan_file: None,
         }
+    }
+
+    /// Reads a report written by `plan --report-dir`, refusing other schema versions.
+    pub fn from_json(path: &std::path::Path, text: &str) -> Result<Self, ReportError> {
+        let unreadable = |source| ReportError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        };
+        let value: serde_json::Value = serde_json::from_str(text).map_err(unreadable)?;
+        let found = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if found != u64::from(REPORT_SCHEMA_VERSION) {
+            return Err(ReportError::SchemaVersion {
+                path: path.to_path_buf(),
+                found,
+                expected: REPORT_SCHEMA_VERSION,
+            });
+        }
+        serde_json::from_value(value).map_err(unreadable)
+    }
+
+    /// The changes of `self` that `other` does not make (same address, action and values), and the output
+    /// changes likewise.
+    pub fn changes_not_in(&self, other: &Self) -> (Vec<&ResourceChange>, Vec<&str>) {
+        let changes = self
+            .changes
+            .iter()
+            .filter(|change| !other.changes.contains(change))
+            .collect();
+        let outputs = self
+            .output_changes
+            .iter()
+            .filter(|output| !other.output_changes.contains(output))
+            .map(String::as_str)
+            .collect();
+        (changes, outputs)
     }
 
     /// Addresses changed with `action`.

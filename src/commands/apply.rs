@@ -2,7 +2,6 @@
 //! the state moved on since), or a fresh plan that must make exactly the changes of a reviewed report
 //! (`--expect-report FILE`), or, with neither, plan and apply in one go like `up`.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::context::{Context, Prepared, prepare, run_plan_file};
@@ -10,7 +9,7 @@ use super::report::{OutputEntry, Report, StackRun};
 use super::up::up;
 use super::vault_outputs;
 use crate::ci::StackPlanReport;
-use crate::engine::{EngineError, PlanOutcome, PlanSummary};
+use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
 
 pub async fn apply(
@@ -62,7 +61,9 @@ async fn apply_saved_plan(
     apply_and_report(context, prepared, &plan_file, summary).await
 }
 
-/// Plans again and applies only if the plan makes exactly the reviewed changes.
+/// Plans again and applies only if the plan makes exactly the reviewed changes: the same stack, workspace and
+/// report schema, and the same changes with the same values. Both sides are summarised from `tofu show -json`
+/// by one parser.
 async fn apply_if_unchanged(
     context: &Context,
     stack: &str,
@@ -71,18 +72,26 @@ async fn apply_if_unchanged(
 ) -> Result<Report, Error> {
     let text = std::fs::read_to_string(report)
         .map_err(|error| Error::io(format!("reading `{}`", report.display()), error))?;
-    let reviewed: StackPlanReport = serde_json::from_str(&text).map_err(|error| {
-        Error::Usage(format!(
-            "`{}` is not a plan report of wildside-tofu: {error}",
-            report.display()
-        ))
-    })?;
+    let reviewed = StackPlanReport::from_json(report, &text)?;
+    for (what, reviewed, actual) in [
+        ("stack", &reviewed.stack, stack),
+        ("workspace", &reviewed.workspace, workspace),
+    ] {
+        if reviewed != actual {
+            return Err(Error::ReportFor {
+                report: report.to_path_buf(),
+                what,
+                reviewed: reviewed.clone(),
+                actual: actual.to_string(),
+            });
+        }
+    }
     let mut prepared = prepare(context, stack, workspace).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     let planned = async {
         match prepared.tofu.plan(workspace, &plan_file, false).await? {
             PlanOutcome::NoChanges => Ok(PlanSummary::default()),
-            PlanOutcome::Changes => Ok(prepared.tofu.planned_summary()),
+            PlanOutcome::Changes => prepared.tofu.show_plan(workspace, &plan_file).await,
         }
     }
     .await;
@@ -93,28 +102,37 @@ async fn apply_if_unchanged(
             return Err(prepared.explain(error).await);
         }
     };
-    let now: BTreeSet<_> = summary
-        .changes
-        .iter()
-        .map(|change| (change.address.clone(), change.action))
-        .collect();
-    let then: BTreeSet<_> = reviewed
-        .changes
-        .iter()
-        .map(|change| (change.address.clone(), change.action))
-        .collect();
-    if now != then {
+    let now = StackPlanReport::planned(stack, workspace, summary.clone(), None);
+    let (unreviewed, unreviewed_outputs) = now.changes_not_in(&reviewed);
+    let (gone, gone_outputs) = reviewed.changes_not_in(&now);
+    if !(unreviewed.is_empty()
+        && gone.is_empty()
+        && unreviewed_outputs.is_empty()
+        && gone_outputs.is_empty())
+    {
         let _ = std::fs::remove_file(&plan_file);
-        let describe = |set: Vec<&(String, crate::engine::ResourceAction)>| {
-            set.iter()
-                .map(|(address, action)| format!("{action:?} {address}").to_lowercase())
-                .collect::<Vec<_>>()
-                .join(", ")
+        let describe = |changes: &[&ResourceChange], outputs: &[&str], other: &StackPlanReport| {
+            let mut items: Vec<String> = changes
+                .iter()
+                .map(|change| {
+                    let same_action = other.changes.iter().any(|theirs| {
+                        theirs.address == change.address && theirs.action == change.action
+                    });
+                    let values = if same_action { " (other values)" } else { "" };
+                    format!("{:?} {}{values}", change.action, change.address).to_lowercase()
+                })
+                .collect();
+            items.extend(outputs.iter().map(|output| format!("output {output}")));
+            if items.is_empty() {
+                "nothing".to_string()
+            } else {
+                items.join(", ")
+            }
         };
         return Err(Error::PlanDiffers {
             stack: stack.to_string(),
-            unreviewed: describe(now.difference(&then).collect()),
-            gone: describe(then.difference(&now).collect()),
+            unreviewed: describe(&unreviewed, &unreviewed_outputs, &reviewed),
+            gone: describe(&gone, &gone_outputs, &now),
         });
     }
     let result = apply_and_report(context, prepared, &plan_file, summary).await;

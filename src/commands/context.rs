@@ -137,7 +137,7 @@ pub(super) async fn prepare_with(
         backend_label,
         conn_str,
     };
-    let lock = lock_build_dir(&prepared.build_dir)?;
+    let lock = lock_build_dir(&prepared.build_dir, context.interrupts.clone()).await?;
     let module_dirs = write_root(context, &prepared)?;
     let backend_file = prepared.build_dir.join("backend.tfbackend");
     if prepared.tofu.init_needed(&backend_file, &module_dirs) {
@@ -212,15 +212,45 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 /// Serialises render and init between concurrent runs on the same stack (they share the build directory).
-fn lock_build_dir(build_dir: &Path) -> Result<std::fs::File, Error> {
+/// The wait never blocks the runtime, so Ctrl-C ends it (exit 130) like any other wait.
+async fn lock_build_dir(
+    build_dir: &Path,
+    mut interrupts: Interrupts,
+) -> Result<std::fs::File, Error> {
     std::fs::create_dir_all(build_dir)
         .map_err(|error| Error::io(format!("creating `{}`", build_dir.display()), error))?;
     let file = std::fs::File::create(build_dir.join(".wildside.lock"))
         .map_err(|error| Error::io("creating the build lock", error))?;
-    file.lock()
-        .map_err(|error| Error::io("locking the build directory", error))?;
-    Ok(file)
+    let mut told = false;
+    loop {
+        if interrupts.received() > 0 {
+            return Err(Error::Interrupted {
+                during: "waiting for the build-directory lock",
+            });
+        }
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(error)) => {
+                return Err(Error::io("locking the build directory", error));
+            }
+        }
+        if !told {
+            tracing::info!(
+                "waiting for another run on the same stack to release `{}`",
+                build_dir.display()
+            );
+            told = true;
+        }
+        tokio::select! {
+            _ = interrupts.next() => {}
+            () = tokio::time::sleep(LOCK_POLL) => {}
+        }
+    }
 }
+
+/// How often a run waiting for the build-directory lock tries again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The PostgreSQL connection string, read from the variable the stack names; never written anywhere.
 fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {

@@ -36,7 +36,7 @@ pub use plan_set::{PlanSetArgs, plan_set};
 pub use preview::{PreviewRow, PreviewUpArgs, preview_down, preview_list, preview_pin, preview_up};
 pub use preview_gc::{OpenPrs, preview_gc};
 pub use render::{render, render_all};
-pub use report::{Check, OutputEntry, Report, StackRun};
+pub use report::{Check, GcFailure, OutputEntry, Report, StackRun};
 pub use sandbox_serve::sandbox_serve;
 pub use stack_selection::Selection;
 pub use up::up;

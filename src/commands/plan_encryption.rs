@@ -7,9 +7,12 @@
 
 use std::io::Read;
 
+use hcl::expr::{Traversal, Variable};
+use hcl::{Block, Body, Expression};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::Error;
+use crate::render::string_literal;
 
 const PASSPHRASE_ENV: &str = "WILDSIDE_PLAN_PASSPHRASE";
 
@@ -25,11 +28,42 @@ pub(super) fn plan_encryption_env() -> Result<(String, SecretString), Error> {
         }
         Err(_) => (one_time_passphrase()?, 200_000),
     };
-    let config = format!(
-        "key_provider \"pbkdf2\" \"wildside\" {{\n  passphrase = {}\n  iterations = {iterations}\n}}\nmethod \"aes_gcm\" \"wildside\" {{\n  keys = key_provider.pbkdf2.wildside\n}}\nplan {{\n  method   = method.aes_gcm.wildside\n  enforced = true\n}}\n",
-        serde_json::to_string(passphrase.expose_secret()).unwrap_or_default()
-    );
+    let config = encryption_config(passphrase.expose_secret(), iterations);
     Ok(("TF_ENCRYPTION".to_string(), SecretString::from(config)))
+}
+
+/// The HCL of OpenTofu's encryption configuration: plans encrypted with `passphrase`. The passphrase is a
+/// string literal, never a template, whatever it holds.
+fn encryption_config(passphrase: &str, iterations: u32) -> String {
+    let reference = |parts: [&str; 3]| {
+        let mut traversal = Traversal::builder(Variable::unchecked(parts[0]));
+        for part in &parts[1..] {
+            traversal = traversal.attr(*part);
+        }
+        Expression::from(traversal.build())
+    };
+    let body = Body::builder()
+        .add_block(
+            Block::builder("key_provider")
+                .add_labels(["pbkdf2", "wildside"])
+                .add_attribute(("passphrase", string_literal(passphrase)))
+                .add_attribute(("iterations", i64::from(iterations)))
+                .build(),
+        )
+        .add_block(
+            Block::builder("method")
+                .add_labels(["aes_gcm", "wildside"])
+                .add_attribute(("keys", reference(["key_provider", "pbkdf2", "wildside"])))
+                .build(),
+        )
+        .add_block(
+            Block::builder("plan")
+                .add_attribute(("method", reference(["method", "aes_gcm", "wildside"])))
+                .add_attribute(("enforced", true))
+                .build(),
+        )
+        .build();
+    hcl::format::to_string(&body).unwrap_or_default()
 }
 
 /// Whether a saved plan can be applied by a later process (the passphrase is not one-time).
@@ -48,4 +82,39 @@ fn one_time_passphrase() -> Result<SecretString, Error> {
             .map(|byte| format!("{byte:02x}"))
             .collect::<String>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use hcl::eval::{Context, Evaluate};
+
+    use super::encryption_config;
+
+    #[test]
+    fn a_passphrase_is_never_a_template() {
+        for passphrase in [
+            "plain passphrase 0123456789",
+            "with ${var.x} and %{ if true }y%{ endif }",
+            "quote \" backslash \\ newline \n tab \t é 🦀",
+            "unbalanced ${ and }} and %%{",
+            "$${ escaped already",
+        ] {
+            let config = encryption_config(passphrase, 600_000);
+            let body = hcl::parse(&config).unwrap_or_else(|error| panic!("{error}\n{config}"));
+            let provider = body
+                .blocks()
+                .find(|block| block.identifier() == "key_provider")
+                .unwrap();
+            let attribute = provider
+                .body()
+                .attributes()
+                .find(|attribute| attribute.key() == "passphrase")
+                .unwrap();
+            assert_eq!(
+                attribute.expr().evaluate(&Context::new()).ok(),
+                Some(hcl::Value::String(passphrase.to_string())),
+                "{config}"
+            );
+        }
+    }
 }

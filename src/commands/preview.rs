@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use jiff::Timestamp;
 use serde::Serialize;
 
 use super::context::{Context, PrepareOptions, prepare};
@@ -11,7 +12,7 @@ use super::report::Report;
 use super::up::up_with;
 use crate::error::Error;
 use crate::preview::{
-    Clock, Ledger, PreviewRecord, PreviewStatus, admit, check_pin, format_time, pr_of, workspace_of,
+    Clock, Ledger, PreviewRecord, PreviewStatus, admit, check_pin, pr_of, workspace_of,
 };
 use crate::stack::{PreviewSettings, Stack};
 use crate::vault::Vault;
@@ -35,7 +36,7 @@ impl PreviewStack {
             )));
         };
         let vault = Vault::connect(&vault_settings, &context.project.root).await?;
-        let clock = Clock::from_env().map_err(Error::Usage)?;
+        let clock = Clock::from_env()?;
         Ok(Self {
             stack,
             settings,
@@ -65,11 +66,14 @@ impl PreviewStack {
     }
 
     /// The variables a preview's root module gets.
-    fn variables(pr: u64, sha: &str, expires: &str) -> Vec<(String, String)> {
+    fn variables(pr: u64, sha: &str, expires: Option<Timestamp>) -> Vec<(String, String)> {
         vec![
             ("pr_number".into(), pr.to_string()),
             ("commit_sha".into(), sha.into()),
-            ("expires_at".into(), expires.into()),
+            (
+                "expires_at".into(),
+                expires.map(|time| time.to_string()).unwrap_or_default(),
+            ),
         ]
     }
 
@@ -95,15 +99,30 @@ impl PreviewStack {
         if workspace_exists {
             // An orphan workspace has no record: its module inputs still need values to plan the destruction.
             let (sha, expires) = record.map_or_else(
-                || ("unknown".to_string(), String::new()),
-                |record| (record.sha, record.expires),
+                || ("unknown".to_string(), None),
+                |record| (record.sha, Some(record.expires)),
             );
             let options = PrepareOptions {
-                variables: Self::variables(pr, &sha, &expires),
+                variables: Self::variables(pr, &sha, expires),
                 workspace_known: true,
                 ..PrepareOptions::default()
             };
-            down_with(context, &self.stack.name, &workspace_of(pr), true, options).await?;
+            if let Err(error) =
+                down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
+            {
+                // The workspace still holds resources: the record must say so, not stay `destroying`.
+                self.ledger()
+                    .update(|records| {
+                        let record = records.get_mut(&pr);
+                        let dirty = record.is_some();
+                        if let Some(record) = record {
+                            record.status = PreviewStatus::Failed;
+                        }
+                        Ok::<_, Error>(((), dirty))
+                    })
+                    .await?;
+                return Err(error);
+            }
         }
         self.ledger()
             .update(|records| Ok::<_, Error>(((), records.remove(&pr).is_some())))
@@ -127,8 +146,8 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
             .as_secs(),
         None => preview.settings.ttl_seconds,
     };
-    let now = format_time(preview.clock.now());
-    let expires = format_time(preview.clock.after(ttl));
+    let now = preview.clock.now();
+    let expires = preview.clock.after(ttl)?;
     let creator = std::env::var("GITHUB_ACTOR")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".into());
@@ -142,22 +161,22 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
                 pr: args.pr,
                 sha: args.sha.clone(),
                 creator: creator.clone(),
-                created: now.clone(),
-                updated: now.clone(),
-                expires: expires.clone(),
+                created: now,
+                updated: now,
+                expires,
                 pinned_until: None,
                 status: PreviewStatus::Creating,
                 url: url.clone(),
             });
             record.sha.clone_from(&args.sha);
-            record.updated.clone_from(&now);
-            record.expires.clone_from(&expires);
+            record.updated = now;
+            record.expires = expires;
             record.status = PreviewStatus::Creating;
             Ok::<_, Error>(((), true))
         })
         .await?;
     let options = PrepareOptions {
-        variables: PreviewStack::variables(args.pr, &args.sha, &expires),
+        variables: PreviewStack::variables(args.pr, &args.sha, Some(expires)),
         ..PrepareOptions::default()
     };
     let result = up_with(
@@ -222,7 +241,10 @@ pub async fn preview_pin(
         ),
         None => None,
     };
-    let (now, clock, settings) = (preview.clock.now(), preview.clock, preview.settings.clone());
+    let (now, settings) = (preview.clock.now(), preview.settings.clone());
+    let pinned_until = seconds
+        .map(|seconds| preview.clock.after(seconds))
+        .transpose()?;
     let record = preview
         .ledger()
         .update(|records| {
@@ -240,7 +262,7 @@ pub async fn preview_pin(
             let record = records
                 .get_mut(&pr)
                 .ok_or_else(|| Error::Usage(format!("pull request {pr} has no preview")))?;
-            record.pinned_until = seconds.map(|seconds| format_time(clock.after(seconds)));
+            record.pinned_until = pinned_until;
             Ok::<_, Error>((record.clone(), true))
         })
         .await?;
@@ -259,8 +281,8 @@ pub struct PreviewRow {
     pub pr: u64,
     pub status: String,
     pub age_hours: f64,
-    pub expires: Option<String>,
-    pub pinned_until: Option<String>,
+    pub expires: Option<Timestamp>,
+    pub pinned_until: Option<Timestamp>,
     pub url: Option<String>,
     pub sha: Option<String>,
     /// Whether the workspace exists (a record without one, or the reverse, is an orphan for `gc`).
@@ -276,14 +298,8 @@ pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Erro
     let mut rows: Vec<PreviewRow> = records
         .values()
         .map(|record| {
-            let created = humantime::parse_rfc3339(&record.created).unwrap_or(now);
-            let age = now
-                .duration_since(created)
-                .map_or(0.0, |age| age.as_secs_f64() / 3600.0);
-            let status = serde_json::to_value(record.status)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let age = now.duration_since(record.created).as_secs_f64().max(0.0) / 3600.0;
+            let status = record.status.as_str().to_string();
             PreviewRow {
                 pr: record.pr,
                 status: if workspaces.contains(&record.pr) {
@@ -292,8 +308,8 @@ pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Erro
                     "orphan record".into()
                 },
                 age_hours: (age * 10.0).round() / 10.0,
-                expires: Some(record.expires.clone()),
-                pinned_until: record.pinned_until.clone(),
+                expires: Some(record.expires),
+                pinned_until: record.pinned_until,
                 url: record.url.clone(),
                 sha: Some(record.sha.clone()),
                 workspace: workspaces.contains(&record.pr),

@@ -1,5 +1,6 @@
 //! `preview gc`: destroy previews whose pull request closed or whose TTL passed without a pin, and orphans
-//! either way (a workspace without a record, a record without a workspace).
+//! either way (a workspace without a record, a record without a workspace). A failed destroy does not stop the
+//! others: every failure is reported, its record is marked `failed`, and the command exits 1.
 
 use std::collections::BTreeSet;
 
@@ -7,7 +8,7 @@ use secrecy::SecretString;
 
 use super::context::Context;
 use super::preview::PreviewStack;
-use super::report::Report;
+use super::report::{GcFailure, Report};
 use crate::ci::GitHub;
 use crate::error::Error;
 use crate::preview::{GcReason, plan_gc};
@@ -47,6 +48,7 @@ pub async fn preview_gc(
     let workspaces = preview.workspaces(context).await?;
     let (records, _) = preview.ledger().read().await?;
     let actions = plan_gc(&records, &workspaces, open.as_ref(), preview.clock.now());
+    let mut failures = Vec::new();
     if !dry_run {
         for action in &actions {
             tracing::info!(
@@ -55,14 +57,23 @@ pub async fn preview_gc(
                 action.reason
             );
             let workspace_exists = action.reason != GcReason::OrphanRecord;
-            preview
-                .destroy(context, action.pr, workspace_exists)
-                .await?;
+            match preview.destroy(context, action.pr, workspace_exists).await {
+                Ok(()) => {}
+                Err(error) if error.is_interrupted() => return Err(error),
+                Err(error) => {
+                    tracing::error!("gc: pull request {}: {error}", action.pr);
+                    failures.push(GcFailure {
+                        pr: action.pr,
+                        error: error.to_string(),
+                    });
+                }
+            }
         }
     }
     Ok(Report::PreviewGc {
         stack: preview.stack.name,
         dry_run,
         actions,
+        failures,
     })
 }

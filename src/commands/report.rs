@@ -71,7 +71,10 @@ pub enum Report {
     PreviewGc {
         stack: String,
         dry_run: bool,
+        /// Everything gc set out to remove, including what failed.
         actions: Vec<GcAction>,
+        /// The removals that failed; their previews are left in place, marked `failed`.
+        failures: Vec<GcFailure>,
     },
     /// A sandbox that served until interrupted.
     SandboxStopped {
@@ -164,6 +167,13 @@ impl OutputEntry {
     }
 }
 
+/// A preview `gc` could not remove.
+#[derive(Debug, Serialize)]
+pub struct GcFailure {
+    pub pr: u64,
+    pub error: String,
+}
+
 /// One doctor check.
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -173,39 +183,55 @@ pub struct Check {
 }
 
 impl Report {
-    /// The exit status this result asks for: 2 for a plan with changes under `--detailed-exitcode`, 1 for an
-    /// unhealthy doctor, 0 otherwise.
+    /// The exit status this result asks for: 2 for changes under `--detailed-exitcode` (or drift), 1 for an
+    /// unhealthy doctor, a failed stack of a plan set, or stale files under `render --check`, 0 otherwise.
+    /// Every variant is named, so a new one cannot be added without deciding its exit status.
     pub fn exit_code(&self) -> i32 {
         match self {
             Report::Plan {
                 run,
-                detailed_exitcode: true,
+                detailed_exitcode,
                 ..
-            } if run.changed => 2,
-            Report::Doctor { healthy: false, .. } => 1,
-            Report::Render {
-                check: true, stale, ..
-            } if !stale.is_empty() => 1,
-            Report::PlanSet { stacks, .. }
-                if stacks
-                    .iter()
-                    .any(|stack| stack.status == PlanStatus::Failed) =>
-            {
-                1
+            } => {
+                if *detailed_exitcode && run.changed {
+                    2
+                } else {
+                    0
+                }
+            }
+            Report::Doctor { healthy, .. } => i32::from(!healthy),
+            Report::PreviewGc { failures, .. } => i32::from(!failures.is_empty()),
+            Report::Render { check, stale, .. } | Report::RenderAll { check, stale, .. } => {
+                i32::from(*check && !stale.is_empty())
             }
             Report::PlanSet {
                 stacks,
                 detailed_exitcode,
                 drift,
                 ..
-            } if (*detailed_exitcode || *drift)
-                && stacks
-                    .iter()
-                    .any(|stack| stack.status == PlanStatus::Changes) =>
-            {
-                2
+            } => {
+                let any = |status: PlanStatus| stacks.iter().any(|stack| stack.status == status);
+                if any(PlanStatus::Failed) {
+                    1
+                } else if (*detailed_exitcode || *drift) && any(PlanStatus::Changes) {
+                    2
+                } else {
+                    0
+                }
             }
-            _ => 0,
+            Report::Apply { .. }
+            | Report::Up { .. }
+            | Report::Down { .. }
+            | Report::OutputsPush { .. }
+            | Report::Kubeconfig { .. }
+            | Report::VaultBootstrap(_)
+            | Report::Preview { .. }
+            | Report::PreviewList { .. }
+            | Report::Schema { .. }
+            | Report::CiComment(_)
+            | Report::CiChanged { .. }
+            | Report::Output { .. }
+            | Report::SandboxStopped { .. } => 0,
         }
     }
 }

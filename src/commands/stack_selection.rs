@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::ci::affected_stacks;
+use crate::ci::{GitRevision, affected_stacks};
 use crate::error::Error;
 use crate::project::Project;
 
@@ -39,7 +39,8 @@ pub(super) fn select_stacks(
 /// Stacks affected by the change from `base` to `HEAD`. A stack file that no longer parses counts as
 /// affected, so its error reaches the report.
 pub(super) fn changed_stacks(project: &Project, base: &str) -> Result<Vec<String>, Error> {
-    let files = changed_files(&project.root, base)?;
+    let base = GitRevision::parse(base)?;
+    let files = changed_files(&project.root, &base)?;
     let mut stacks = Vec::new();
     let mut broken = Vec::new();
     for name in project.stack_names() {
@@ -60,11 +61,17 @@ pub(super) fn changed_stacks(project: &Project, base: &str) -> Result<Vec<String
 }
 
 /// Files changed between the merge base of `base` and `HEAD`, relative to the project directory.
-fn changed_files(root: &Path, base: &str) -> Result<Vec<PathBuf>, Error> {
+fn changed_files(root: &Path, base: &GitRevision) -> Result<Vec<PathBuf>, Error> {
     let output = std::process::Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["diff", "--name-only", "--relative", "--no-renames"])
+        .args([
+            "diff",
+            "--name-only",
+            "--relative",
+            "--no-renames",
+            "--end-of-options",
+        ])
         .arg(format!("{base}...HEAD"))
         .output()
         .map_err(|error| Error::io("running git", error))?;

@@ -46,6 +46,8 @@ pub enum EngineError {
         context: String,
         source: std::io::Error,
     },
+    #[error("the {what} path `{}` is not valid UTF-8, which OpenTofu's configuration cannot hold", path.display())]
+    NotUnicode { what: String, path: PathBuf },
 }
 
 impl EngineError {

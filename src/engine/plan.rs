@@ -14,10 +14,15 @@ pub enum ResourceAction {
     Forget,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResourceChange {
     pub address: String,
     pub action: ResourceAction,
+    /// SHA-256 of the change's values (`before`, `after`, `after_unknown` of `tofu show -json`, as canonical
+    /// JSON), so a change to the same resource with other values is told apart without the values, which may
+    /// be sensitive, appearing in reports. Absent for changes read from tofu's progress stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 /// Every resource change of a plan (no-ops left out), ordered by address, and the outputs that change.
@@ -44,6 +49,29 @@ struct ShowResourceChange {
 #[derive(Deserialize)]
 struct ShowChange {
     actions: Vec<String>,
+    #[serde(default)]
+    before: serde_json::Value,
+    #[serde(default)]
+    after: serde_json::Value,
+    #[serde(default)]
+    after_unknown: serde_json::Value,
+}
+
+impl ShowChange {
+    fn digest(&self) -> String {
+        use sha2::Digest;
+        // serde_json's maps are ordered by key, so equal values give equal text.
+        let canonical = serde_json::json!({
+            "before": self.before,
+            "after": self.after,
+            "after_unknown": self.after_unknown,
+        })
+        .to_string();
+        sha2::Sha256::digest(canonical.as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
 }
 
 impl PlanSummary {
@@ -56,6 +84,7 @@ impl PlanSummary {
             .filter_map(|change| {
                 let action = action_of(&change.change.actions)?;
                 Some(ResourceChange {
+                    digest: Some(change.change.digest()),
                     address: change.address,
                     action,
                 })

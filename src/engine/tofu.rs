@@ -353,7 +353,11 @@ impl Tofu {
                 UiEvent::Diagnostic(diagnostic) => diagnostics.push(diagnostic),
                 UiEvent::PlannedChange { address, action } => {
                     if let Some(action) = ResourceAction::from_ui(&action) {
-                        planned.push(ResourceChange { address, action });
+                        planned.push(ResourceChange {
+                            address,
+                            action,
+                            digest: None,
+                        });
                     }
                 }
                 _ => {}

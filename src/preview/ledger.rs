@@ -1,53 +1,45 @@
 //! The preview ledger: every preview of a stack in one KV v2 document, changed only with check-and-set, so
-//! concurrent CI jobs never lose each other's records (the pattern the seeds use for allocation).
+//! concurrent CI jobs never lose each other's records. A document that does not decode is an error for every
+//! reader and is never written over.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vaultrs::api::kv2::requests::SetSecretRequestOptions;
 use vaultrs::error::ClientError;
 
+use super::record::{DecodeError, Records, decode, encode};
 use crate::vault::{Vault, VaultError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PreviewStatus {
-    Creating,
-    Ready,
-    Failed,
-    Destroying,
+/// Why the ledger could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(
+        "the preview ledger `{path}` (version {version}) in Vault at {address} cannot be read: {source}\n  hint: nothing was changed; repair the document or restore an earlier version (`bao kv rollback -mount={mount} -version=N {path}`), then run the command again"
+    )]
+    Undecodable {
+        address: String,
+        mount: String,
+        path: String,
+        version: u64,
+        source: DecodeError,
+    },
+    #[error(
+        "the preview ledger `{path}` in Vault at {address} kept changing under concurrent writers ({attempts} attempts)\n  hint: run the command again"
+    )]
+    Contended {
+        address: String,
+        path: String,
+        attempts: u32,
+    },
 }
-
-/// One pull request's preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PreviewRecord {
-    pub pr: u64,
-    pub sha: String,
-    pub creator: String,
-    /// RFC 3339.
-    pub created: String,
-    pub updated: String,
-    pub expires: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pinned_until: Option<String>,
-    pub status: PreviewStatus,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-
-pub type Records = BTreeMap<u64, PreviewRecord>;
 
 /// The ledger document of one preview stack.
 pub struct Ledger<'a> {
     vault: &'a Vault,
     path: String,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct Document {
-    records: Vec<PreviewRecord>,
 }
 
 const ATTEMPTS: u32 = 60;
@@ -68,16 +60,21 @@ impl<'a> Ledger<'a> {
         )
     }
 
+    /// The document's current version (0 when there is none yet).
+    async fn current_version(&self) -> Result<u64, VaultError> {
+        match vaultrs::kv2::read_metadata(&self.vault.client, &self.vault.mount, &self.path).await {
+            Ok(metadata) => Ok(metadata.current_version),
+            Err(ClientError::APIError { code: 404, .. }) => Ok(0),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
     /// The records and the document's version (0 when there is none yet).
-    pub async fn read(&self) -> Result<(Records, u64), VaultError> {
-        let version =
-            match vaultrs::kv2::read_metadata(&self.vault.client, &self.vault.mount, &self.path)
-                .await
-            {
-                Ok(metadata) => metadata.current_version,
-                Err(ClientError::APIError { code: 404, .. }) => return Ok((Records::new(), 0)),
-                Err(error) => return Err(self.fail(error)),
-            };
+    pub async fn read(&self) -> Result<(Records, u64), LedgerError> {
+        let version = self.current_version().await?;
+        if version == 0 {
+            return Ok((Records::new(), 0));
+        }
         let data: Value = match vaultrs::kv2::read_version(
             &self.vault.client,
             &self.vault.mount,
@@ -87,19 +84,18 @@ impl<'a> Ledger<'a> {
         .await
         {
             Ok(data) => data,
-            // The latest version was deleted: start afresh on top of it.
+            // The latest version was deleted (`kv delete`): start afresh on top of it.
             Err(ClientError::APIError { code: 404, .. }) => return Ok((Records::new(), version)),
-            Err(error) => return Err(self.fail(error)),
+            Err(error) => return Err(self.fail(error).into()),
         };
-        let document: Document = serde_json::from_value(data).unwrap_or_default();
-        Ok((
-            document
-                .records
-                .into_iter()
-                .map(|record| (record.pr, record))
-                .collect(),
+        let records = decode(data).map_err(|source| LedgerError::Undecodable {
+            address: self.vault.address.clone(),
+            mount: self.vault.mount.clone(),
+            path: self.path.clone(),
             version,
-        ))
+            source,
+        })?;
+        Ok((records, version))
     }
 
     /// Applies `change` to the records and writes them back with check-and-set, retrying from a fresh read
@@ -110,7 +106,7 @@ impl<'a> Ledger<'a> {
         mut change: impl FnMut(&mut Records) -> Result<(T, bool), E>,
     ) -> Result<T, E>
     where
-        E: From<VaultError>,
+        E: From<LedgerError>,
     {
         for attempt in 0..ATTEMPTS {
             let (mut records, version) = self.read().await?;
@@ -118,9 +114,6 @@ impl<'a> Ledger<'a> {
             if !dirty {
                 return Ok(value);
             }
-            let document = Document {
-                records: records.into_values().collect(),
-            };
             let options = SetSecretRequestOptions {
                 cas: u32::try_from(version).unwrap_or(u32::MAX),
             };
@@ -128,26 +121,28 @@ impl<'a> Ledger<'a> {
                 &self.vault.client,
                 &self.vault.mount,
                 &self.path,
-                &document,
+                &encode(&records),
                 options,
             )
             .await
             {
                 Ok(_) => return Ok(value),
-                Err(ClientError::APIError { code: 400, errors })
-                    if errors.iter().any(|e| e.contains("check-and-set")) =>
+                // A failed check-and-set is a 400, like other bad requests: it was one only if another writer
+                // moved the version on.
+                Err(ClientError::APIError { code: 400, .. })
+                    if self.current_version().await.map_err(LedgerError::from)? != version =>
                 {
                     // Spread the retries of concurrent writers apart.
                     let wait = 20 + u64::from(attempt) * 10 + u64::from(std::process::id() % 50);
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                 }
-                Err(error) => return Err(self.fail(error).into()),
+                Err(error) => return Err(LedgerError::from(self.fail(error)).into()),
             }
         }
-        Err(VaultError::Api {
+        Err(LedgerError::Contended {
             address: self.vault.address.clone(),
             path: self.path.clone(),
-            detail: "the preview ledger kept changing under concurrent writers".into(),
+            attempts: ATTEMPTS,
         }
         .into())
     }

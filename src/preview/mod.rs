@@ -5,10 +5,12 @@
 mod clock;
 mod ledger;
 mod policy;
+mod record;
 
-pub use clock::{Clock, format_time};
-pub use ledger::{Ledger, PreviewRecord, PreviewStatus, Records};
+pub use clock::{Clock, ClockError};
+pub use ledger::{Ledger, LedgerError};
 pub use policy::{GcAction, GcReason, admit, check_pin, plan_gc};
+pub use record::{DecodeError, PreviewRecord, PreviewStatus, Records, decode, encode};
 
 /// The workspace of a pull request's preview.
 pub fn workspace_of(pr: u64) -> String {

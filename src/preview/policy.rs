@@ -2,17 +2,11 @@
 //! garbage collection removes.
 
 use std::collections::BTreeSet;
-use std::time::SystemTime;
 
+use jiff::Timestamp;
 use serde::Serialize;
 
-use super::clock::epoch_seconds;
-use super::ledger::Records;
-
-fn epoch(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use super::record::Records;
 
 /// May pull request `pr` have a preview? An existing preview always may (it is updated in place); a new one
 /// only while fewer than `max` exist. The refusal names the previews holding the slots.
@@ -34,7 +28,7 @@ pub fn check_pin(
     seconds: u64,
     max_seconds: u64,
     max_pins: u32,
-    now: SystemTime,
+    now: Timestamp,
 ) -> Result<(), String> {
     if !records.contains_key(&pr) {
         return Err(format!("pull request {pr} has no preview to pin"));
@@ -48,13 +42,7 @@ pub fn check_pin(
     }
     let pinned: Vec<u64> = records
         .values()
-        .filter(|record| {
-            record.pr != pr
-                && record
-                    .pinned_until
-                    .as_deref()
-                    .is_some_and(|until| epoch_seconds(until) > epoch(now))
-        })
+        .filter(|record| record.pr != pr && record.pinned_until.is_some_and(|until| until > now))
         .map(|record| record.pr)
         .collect();
     if pinned.len() >= max_pins as usize {
@@ -91,20 +79,16 @@ pub fn plan_gc(
     records: &Records,
     workspaces: &BTreeSet<u64>,
     open_prs: Option<&BTreeSet<u64>>,
-    now: SystemTime,
+    now: Timestamp,
 ) -> Vec<GcAction> {
-    let now = epoch(now);
     let mut actions = Vec::new();
     for record in records.values() {
-        let pinned = record
-            .pinned_until
-            .as_deref()
-            .is_some_and(|until| epoch_seconds(until) > now);
+        let pinned = record.pinned_until.is_some_and(|until| until > now);
         let reason = if !workspaces.contains(&record.pr) {
             Some(GcReason::OrphanRecord)
         } else if open_prs.is_some_and(|open| !open.contains(&record.pr)) {
             Some(GcReason::Closed)
-        } else if !pinned && epoch_seconds(&record.expires) <= now {
+        } else if !pinned && record.expires <= now {
             Some(GcReason::Expired)
         } else {
             None
@@ -128,24 +112,22 @@ pub fn plan_gc(
 
 #[cfg(test)]
 mod tests {
-    use super::super::clock::format_time;
-    use super::super::ledger::{PreviewRecord, PreviewStatus};
+    use super::super::record::{PreviewRecord, PreviewStatus};
     use super::*;
-    use std::time::Duration;
 
-    fn at(hours: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + hours * 3600)
+    fn at(hours: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + hours * 3600).unwrap()
     }
 
-    fn record(pr: u64, expires: u64, pinned_until: Option<u64>) -> PreviewRecord {
+    fn record(pr: u64, expires: i64, pinned_until: Option<i64>) -> PreviewRecord {
         PreviewRecord {
             pr,
             sha: "abc".into(),
             creator: "t".into(),
-            created: format_time(at(0)),
-            updated: format_time(at(0)),
-            expires: format_time(at(expires)),
-            pinned_until: pinned_until.map(|hours| format_time(at(hours))),
+            created: at(0),
+            updated: at(0),
+            expires: at(expires),
+            pinned_until: pinned_until.map(at),
             status: PreviewStatus::Ready,
             url: None,
         }

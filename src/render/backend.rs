@@ -9,6 +9,7 @@ use hcl::{Body, Expression};
 
 use super::format::tofu_style;
 use super::paths::relative_path;
+use super::value::text;
 use crate::stack::Backend;
 
 /// The HCL body of the backend configuration for a root module in `root_dir`. `state_dir` is where local
@@ -19,10 +20,13 @@ pub fn backend_config(backend: &Backend, root_dir: &Path, state_dir: &Path) -> S
         Backend::Local { .. } => {
             let dir = relative_path(root_dir, state_dir).unwrap_or_else(|| state_dir.to_path_buf());
             body = body
-                .add_attribute(("path", dir.join("terraform.tfstate").display().to_string()))
+                .add_attribute((
+                    "path",
+                    text(&dir.join("terraform.tfstate").display().to_string()),
+                ))
                 .add_attribute((
                     "workspace_dir",
-                    dir.join("workspaces").display().to_string(),
+                    text(&dir.join("workspaces").display().to_string()),
                 ));
         }
         Backend::S3 {
@@ -35,17 +39,17 @@ pub fn backend_config(backend: &Backend, root_dir: &Path, state_dir: &Path) -> S
             use_path_style,
         } => {
             body = body
-                .add_attribute(("bucket", bucket.as_str()))
-                .add_attribute(("key", key.as_str()))
-                .add_attribute(("region", region.as_str()))
-                .add_attribute(("workspace_key_prefix", workspace_key_prefix.as_str()))
+                .add_attribute(("bucket", text(bucket)))
+                .add_attribute(("key", text(key)))
+                .add_attribute(("region", text(region)))
+                .add_attribute(("workspace_key_prefix", text(workspace_key_prefix)))
                 .add_attribute(("use_lockfile", *use_lockfile))
                 .add_attribute(("use_path_style", *use_path_style));
             if let Some(endpoint) = endpoint {
                 let endpoints = Expression::Object(
                     [(
                         hcl::ObjectKey::Identifier(hcl::Identifier::unchecked("s3")),
-                        Expression::from(endpoint.as_str()),
+                        text(endpoint),
                     )]
                     .into_iter()
                     .collect(),
@@ -60,7 +64,7 @@ pub fn backend_config(backend: &Backend, root_dir: &Path, state_dir: &Path) -> S
             }
         }
         Backend::Pg { schema, .. } => {
-            body = body.add_attribute(("schema_name", schema.as_str()));
+            body = body.add_attribute(("schema_name", text(schema)));
         }
     }
     tofu_style(&hcl::format::to_string(&body.build()).unwrap_or_default())

@@ -7,8 +7,10 @@ use std::path::Path;
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Expression};
 
-use super::value::literal;
-use crate::stack::{InputValue, NodePool, Platform, Scaling, Stack};
+use super::value::{literal, text};
+use crate::stack::{
+    CLUSTER, InputValue, NodePool, Platform, PlatformCall, Scaling, Stack, VAULT_APPLIANCE, VPC,
+};
 
 /// The providers every module and every generated platform root requires: name, source, version.
 pub const PROVIDER_PINS: [(&str, &str, &str); 3] = [
@@ -48,8 +50,17 @@ fn reference(parts: &[&str]) -> Expression {
     Expression::from(traversal.build())
 }
 
-fn source(root_dir: &Path, modules_dir: &Path, name: &str) -> String {
-    super::root::project_source(root_dir, &modules_dir.join(name))
+/// A `module` block builder for one of the platform's calls, with its name and source.
+fn call(call: PlatformCall, root_dir: &Path, modules_dir: &Path) -> hcl::structure::BlockBuilder {
+    Block::builder("module")
+        .add_label(call.name)
+        .add_attribute((
+            "source",
+            text(&super::root::project_source(
+                root_dir,
+                &modules_dir.join(call.module),
+            )),
+        ))
 }
 
 fn pool_value(pool: &NodePool, with_name: bool) -> InputValue {
@@ -121,12 +132,10 @@ pub(super) fn platform_blocks(
     }
     let mut blocks = vec![provider.build()];
     blocks.push(
-        Block::builder("module")
-            .add_label("vpc")
-            .add_attribute(("source", source(root_dir, modules_dir, "vpc")))
-            .add_attribute(("name", platform.vpc.name.as_str()))
-            .add_attribute(("region", platform.region.as_str()))
-            .add_attribute(("ip_range", platform.vpc.cidr.as_str()))
+        call(VPC, root_dir, modules_dir)
+            .add_attribute(("name", text(&platform.vpc.name)))
+            .add_attribute(("region", text(&platform.region)))
+            .add_attribute(("ip_range", text(&platform.vpc.cidr)))
             .build(),
     );
     let cluster = &platform.cluster;
@@ -141,20 +150,18 @@ pub(super) fn platform_blocks(
             .collect(),
     );
     blocks.push(
-        Block::builder("module")
-            .add_label("cluster")
-            .add_attribute(("source", source(root_dir, modules_dir, "doks")))
-            .add_attribute(("name", cluster.name.as_str()))
-            .add_attribute(("region", platform.region.as_str()))
-            .add_attribute(("kubernetes_version", cluster.version.as_str()))
-            .add_attribute(("vpc_uuid", reference(&["module", "vpc", "id"])))
+        call(CLUSTER, root_dir, modules_dir)
+            .add_attribute(("name", text(&cluster.name)))
+            .add_attribute(("region", text(&platform.region)))
+            .add_attribute(("kubernetes_version", text(&cluster.version)))
+            .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
             .add_attribute(("ha", cluster.ha))
             .add_attribute(("auto_upgrade", cluster.auto_upgrade))
             .add_attribute(("surge_upgrade", cluster.surge_upgrade))
-            .add_attribute(("maintenance_day", cluster.maintenance_day.as_str()))
+            .add_attribute(("maintenance_day", text(&cluster.maintenance_day)))
             .add_attribute((
                 "maintenance_start_time",
-                cluster.maintenance_start_time.as_str(),
+                text(&cluster.maintenance_start_time),
             ))
             .add_attribute((
                 "tags",
@@ -181,16 +188,14 @@ pub(super) fn platform_blocks(
             ))
         };
         blocks.push(
-            Block::builder("module")
-                .add_label("vault_appliance")
-                .add_attribute(("source", source(root_dir, modules_dir, "vault_appliance")))
-                .add_attribute(("name", stack.name.as_str()))
-                .add_attribute(("region", platform.region.as_str()))
-                .add_attribute(("vpc_uuid", reference(&["module", "vpc", "id"])))
-                .add_attribute(("vpc_cidr", platform.vpc.cidr.as_str()))
+            call(VAULT_APPLIANCE, root_dir, modules_dir)
+                .add_attribute(("name", text(&stack.name)))
+                .add_attribute(("region", text(&platform.region)))
+                .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
+                .add_attribute(("vpc_cidr", text(&platform.vpc.cidr)))
                 .add_attribute(("node_count", i64::from(appliance.count)))
-                .add_attribute(("size", appliance.size.as_str()))
-                .add_attribute(("image", appliance.image.as_str()))
+                .add_attribute(("size", text(&appliance.size)))
+                .add_attribute(("image", text(&appliance.image)))
                 .add_attribute(("volume_size_gb", i64::from(appliance.volume_size_gb)))
                 .add_attribute(("ssh_keys", strings(&appliance.ssh_keys)))
                 .add_attribute(("ssh_cidrs", strings(&appliance.ssh_cidrs)))
@@ -202,7 +207,7 @@ pub(super) fn platform_blocks(
                 .add_attribute(("tls_ips", strings(&appliance.tls_ips)))
                 .add_attribute(("api_port", i64::from(appliance.api_port)))
                 .add_attribute(("cluster_port", i64::from(appliance.cluster_port)))
-                .add_attribute(("distribution", appliance.distribution.as_str()))
+                .add_attribute(("distribution", text(&appliance.distribution)))
                 .build(),
         );
     }
@@ -211,14 +216,14 @@ pub(super) fn platform_blocks(
             Block::builder("data")
                 .add_label("digitalocean_project")
                 .add_label("this")
-                .add_attribute(("name", project.as_str()))
+                .add_attribute(("name", text(project)))
                 .build(),
         );
         let mut urns = hcl::expr::FuncCall::builder("concat").arg(Expression::Array(vec![
-            reference(&["module", "cluster", "urn"]),
+            reference(&["module", CLUSTER.name, "urn"]),
         ]));
         if platform.vault_appliance.is_some() {
-            urns = urns.arg(reference(&["module", "vault_appliance", "urns"]));
+            urns = urns.arg(reference(&["module", VAULT_APPLIANCE.name, "urns"]));
         }
         blocks.push(
             Block::builder("resource")

@@ -8,7 +8,7 @@ use hcl::{Block, Body, Expression};
 use super::format::tofu_style;
 use super::paths::relative_path;
 use super::platform::{platform_blocks, required_providers};
-use super::value::literal;
+use super::value::{literal, text};
 use crate::stack::{ModuleSource, PreviewVariable, Stack};
 
 /// The `required_version` constraint of every generated root module.
@@ -38,10 +38,10 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
             .add_label(secret.variable.as_str())
             .add_attribute((
                 "description",
-                format!(
+                text(&format!(
                     "From Vault: {} (key `{}`), supplied at run time.",
                     secret.path, secret.key
-                ),
+                )),
             ))
             .add_attribute(("type", Expression::from(Variable::unchecked("string"))))
             .add_attribute(("sensitive", true))
@@ -76,7 +76,7 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
         };
         let mut block = Block::builder("module")
             .add_label(module.name.as_str())
-            .add_attribute(("source", source));
+            .add_attribute(("source", text(&source)));
         let mut inputs: Vec<(&str, Expression)> = module
             .inputs
             .iter()

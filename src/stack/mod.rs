@@ -9,6 +9,7 @@ mod error;
 mod load;
 mod model;
 mod platform;
+mod platform_calls;
 mod preview;
 mod schema;
 mod suggest;
@@ -23,4 +24,5 @@ pub use model::{
     PreviewVariable, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
 };
 pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
+pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
 pub use schema::stack_schema;

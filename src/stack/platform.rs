@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::StackError;
+use super::platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
 use super::validate::{Checker, is_identifier};
 
 /// DigitalOcean regions that run Kubernetes.
@@ -114,8 +115,6 @@ pub(super) struct RawVaultAppliance {
     tls_names: Vec<Spanned<String>>,
     #[serde(default)]
     tls_ips: Vec<Spanned<String>>,
-    recovery_shares: Option<Spanned<i64>>,
-    recovery_threshold: Option<Spanned<i64>>,
     api_port: Option<Spanned<i64>>,
     cluster_port: Option<Spanned<i64>>,
     distribution: Option<Spanned<String>>,
@@ -195,8 +194,6 @@ pub struct VaultAppliance {
     pub ssh_cidrs: Vec<String>,
     pub tls_names: Vec<String>,
     pub tls_ips: Vec<String>,
-    pub recovery_shares: u32,
-    pub recovery_threshold: u32,
     pub api_port: u16,
     pub cluster_port: u16,
     /// `openbao` or `vault`.
@@ -305,6 +302,53 @@ impl Checker<'_> {
         }
     }
 
+    /// The `name` of a platform module call: as written, or `default` (made from the stack name); either way
+    /// one the module's own validation accepts.
+    fn module_name(
+        &self,
+        value: Option<&Spanned<String>>,
+        default: String,
+        call: PlatformCall,
+        what: &str,
+    ) -> Result<String, StackError> {
+        match value {
+            None if call.accepts_name(&default) => Ok(default),
+            None => Err(self.stack_name_refused(call)),
+            Some(name) if call.accepts_name(name.get_ref()) => Ok(name.get_ref().clone()),
+            Some(name) => Err(self
+                .error(
+                    name,
+                    format!("`{}` is not a valid {what} name", name.get_ref()),
+                )
+                .with_hint(format!(
+                    "use up to {} lowercase letters, digits and `-`, starting with a letter",
+                    call.longest_name
+                ))),
+        }
+    }
+
+    /// The stack name cannot make the names of `call`'s resources.
+    fn stack_name_refused(&self, call: PlatformCall) -> StackError {
+        let stack = self
+            .path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        StackError::at(
+            self.path,
+            self.source,
+            0,
+            format!(
+                "the stack name `{stack}` cannot name DigitalOcean resources: module `{}` takes names of up to {} lowercase letters, digits and `-`, starting with a letter",
+                call.module, call.longest_name
+            ),
+        )
+        .with_hint(match call.name {
+            "vault_appliance" => "rename the stack file (the appliance is named after the stack)".to_string(),
+            name => format!("rename the stack file, or set `name` in [{name}]"),
+        })
+    }
+
     fn size(&self, value: &Option<Spanned<String>>, default: &str) -> Result<String, StackError> {
         match value {
             None => Ok(default.to_string()),
@@ -360,6 +404,9 @@ impl Checker<'_> {
             .vault_appliance
             .map(|appliance| self.vault_appliance(appliance))
             .transpose()?;
+        if vault_appliance.is_some() && !VAULT_APPLIANCE.accepts_name(stack) {
+            return Err(self.stack_name_refused(VAULT_APPLIANCE));
+        }
         Ok(Some(Platform {
             region: region.clone(),
             project: text(&digitalocean.get_ref().project),
@@ -371,9 +418,10 @@ impl Checker<'_> {
     }
 
     fn vpc(&self, raw: Option<&Spanned<RawVpc>>, stack: &str) -> Result<Vpc, StackError> {
-        let name = self.name(
-            &raw.and_then(|vpc| vpc.get_ref().name.clone()),
+        let name = self.module_name(
+            raw.and_then(|vpc| vpc.get_ref().name.as_ref()),
             format!("{stack}-vpc"),
+            VPC,
             "VPC",
         )?;
         let Some(cidr) = raw.and_then(|vpc| vpc.get_ref().cidr.as_ref()) else {
@@ -430,9 +478,10 @@ impl Checker<'_> {
         stack: &str,
     ) -> Result<Cluster, StackError> {
         let raw = raw.map(Spanned::get_ref);
-        let name = self.name(
-            &raw.and_then(|cluster| cluster.name.clone()),
+        let name = self.module_name(
+            raw.and_then(|cluster| cluster.name.as_ref()),
             stack.to_string(),
+            CLUSTER,
             "cluster",
         )?;
         let version = match raw.and_then(|cluster| cluster.version.as_ref()) {
@@ -636,33 +685,6 @@ impl Checker<'_> {
                     .with_hint("write it like `10.10.0.5`"));
             }
         }
-        let shares: u32 = raw
-            .recovery_shares
-            .as_ref()
-            .map(|n| self.whole(n, 1..=10, "recovery_shares", "recovery_shares = 5"))
-            .transpose()?
-            .unwrap_or(5);
-        let threshold: u32 = raw
-            .recovery_threshold
-            .as_ref()
-            .map(|n| self.whole(n, 1..=10, "recovery_threshold", "recovery_threshold = 3"))
-            .transpose()?
-            .unwrap_or(3.min(shares));
-        if threshold > shares {
-            let at = raw
-                .recovery_threshold
-                .as_ref()
-                .or(raw.recovery_shares.as_ref())
-                .expect("one of them was written");
-            return Err(self
-                .error(
-                    at,
-                    format!(
-                        "`recovery_threshold` ({threshold}) is above `recovery_shares` ({shares})"
-                    ),
-                )
-                .with_hint("the threshold is how many of the shares unseal: make it ≤ shares"));
-        }
         let api_port: u16 = raw
             .api_port
             .as_ref()
@@ -723,8 +745,6 @@ impl Checker<'_> {
                 .map(|name| name.get_ref().clone())
                 .collect(),
             tls_ips: raw.tls_ips.iter().map(|ip| ip.get_ref().clone()).collect(),
-            recovery_shares: shares,
-            recovery_threshold: threshold,
             api_port,
             cluster_port,
             distribution,

@@ -106,8 +106,6 @@ pub fn stack_schema() -> Value {
                     "allow_ssh_from_anywhere": boolean("Allow 0.0.0.0/0 in ssh_cidrs."),
                     "tls_names": { "type": "array", "items": { "type": "string" } },
                     "tls_ips": { "type": "array", "items": { "type": "string" } },
-                    "recovery_shares": { "type": "integer", "minimum": 1, "default": 5 },
-                    "recovery_threshold": { "type": "integer", "minimum": 1, "default": 3 },
                     "api_port": { "type": "integer", "default": 8200 },
                     "cluster_port": { "type": "integer", "default": 8201 },
                     "distribution": { "enum": ["openbao", "vault"], "default": "openbao" }

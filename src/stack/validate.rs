@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::error::StackError;
 use super::load::{RawBackend, RawModule, RawOutput, RawStack};
 use super::model::{Backend, InputValue, ModuleInstance, ModuleSource, Stack, StackOutput};
-use super::platform::RawPlatform;
+use super::platform::{Platform, RawPlatform};
 
 /// Validation context: the file being checked and its text, to locate errors.
 pub(super) struct Checker<'a> {
@@ -91,13 +91,11 @@ pub(super) fn validate(
     }
     check_unique_outputs(&checker, &raw.outputs)?;
     // Platform sections render as module calls too, and stack outputs may come from them.
-    let platform_modules: &[&str] = match &platform {
-        Some(platform) if platform.vault_appliance.is_some() => {
-            &["vpc", "cluster", "vault_appliance"]
-        }
-        Some(_) => &["vpc", "cluster"],
-        None => &[],
-    };
+    let platform_modules: Vec<&str> = platform
+        .iter()
+        .flat_map(Platform::calls)
+        .map(|call| call.name)
+        .collect();
     if let Some(clash) = raw
         .modules
         .iter()

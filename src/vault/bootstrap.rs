@@ -14,15 +14,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hcl::{Block, Body, Expression};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder;
 use vaultrs::api::sys::requests::EnableEngineRequestBuilder;
+use vaultrs::error::ClientError;
 
 use super::client::build_client;
 use super::error::VaultError;
 use super::seal::SysHttp;
 use crate::private_file::write_private;
+use crate::render::cli_config_text;
 
 #[derive(Debug, Clone)]
 pub struct BootstrapOptions {
@@ -181,10 +184,13 @@ async fn configure(
         changed.push(format!("enabled AppRole at {}", options.approle_mount));
     }
     let policy = policy_text(&options.kv_mount);
-    let current = vaultrs::sys::policy::read(&client, &options.policy_name)
-        .await
-        .ok()
-        .map(|existing| existing.rules);
+    let policy_path = format!("sys/policies/acl/{}", options.policy_name);
+    // Only a 404 means absent: a refusal or a failed request must not be taken for it and written over.
+    let current = match vaultrs::sys::policy::read(&client, &options.policy_name).await {
+        Ok(existing) => Some(existing.rules),
+        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) => return Err(fail(&policy_path)(error)),
+    };
     if current.as_deref() != Some(policy.as_str()) {
         vaultrs::sys::policy::set(&client, &options.policy_name, &policy)
             .await
@@ -192,10 +198,18 @@ async fn configure(
         changed.push(format!("wrote policy {}", options.policy_name));
     }
     let role_path = format!("auth/{}/role/{}", options.approle_mount, options.role_name);
-    if vaultrs::auth::approle::role::read(&client, &options.approle_mount, &options.role_name)
-        .await
-        .is_err()
+    let role_exists = match vaultrs::auth::approle::role::read(
+        &client,
+        &options.approle_mount,
+        &options.role_name,
+    )
+    .await
     {
+        Ok(_) => true,
+        Err(ClientError::APIError { code: 404, .. }) => false,
+        Err(error) => return Err(fail(&role_path)(error)),
+    };
+    if !role_exists {
         let mut request = SetAppRoleRequestBuilder::default();
         request
             .token_policies(vec![options.policy_name.clone()])
@@ -248,8 +262,25 @@ async fn configure(
 
 /// Read and list the KV v2 data and metadata under the mount; nothing else.
 fn policy_text(mount: &str) -> String {
+    let capabilities = || {
+        Expression::Array(
+            ["create", "read", "update", "delete", "list"]
+                .into_iter()
+                .map(cli_config_text)
+                .collect(),
+        )
+    };
+    let body = Body::builder()
+        .add_blocks(["data", "metadata"].map(|kind| {
+            Block::builder("path")
+                .add_label(format!("{mount}/{kind}/*"))
+                .add_attribute(("capabilities", capabilities()))
+                .build()
+        }))
+        .build();
     format!(
-        "# Written by wildside-tofu vault bootstrap.\npath \"{mount}/data/*\" {{\n  capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"]\n}}\n\npath \"{mount}/metadata/*\" {{\n  capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\"]\n}}\n"
+        "# Written by wildside-tofu vault bootstrap.\n{}",
+        hcl::format::to_string(&body).unwrap_or_default()
     )
 }
 
@@ -277,5 +308,27 @@ fn failpoint(step: &str) {
     if std::env::var("WILDSIDE_BOOTSTRAP_FAILPOINT").is_ok_and(|point| point == step) {
         eprintln!("failpoint: stopping after `{step}`");
         std::process::exit(137);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::policy_text;
+
+    #[test]
+    fn a_mount_name_cannot_add_policy_rules() {
+        let text = policy_text("kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*");
+        let body = hcl::parse(&text).unwrap();
+        let labels: Vec<String> = body
+            .blocks()
+            .map(|block| block.labels()[0].as_str().to_string())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*/data/*",
+                "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*/metadata/*"
+            ]
+        );
     }
 }

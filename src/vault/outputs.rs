@@ -91,11 +91,7 @@ async fn write_one(
     let full_path = format!("{}/data/{path}", vault.mount);
     let fail = |error: ClientError| VaultError::from_client(&vault.address, &full_path, error);
     for _ in 0..3 {
-        let version = match vaultrs::kv2::read_metadata(&vault.client, &vault.mount, path).await {
-            Ok(existing) => existing.current_version,
-            Err(ClientError::APIError { code: 404, .. }) => 0,
-            Err(error) => return Err(fail(error)),
-        };
+        let version = current_version(vault, path).await.map_err(fail)?;
         if version > 0 {
             let current: HashMap<String, Value> =
                 vaultrs::kv2::read(&vault.client, &vault.mount, path)
@@ -128,9 +124,10 @@ async fn write_one(
                     version: written.version,
                 });
             }
-            // Another writer got there first (check-and-set mismatch): read again and decide again.
-            Err(ClientError::APIError { code: 400, errors })
-                if errors.iter().any(|e| e.contains("check-and-set")) =>
+            // A failed check-and-set is a 400 like other bad requests; it was one if another writer moved the
+            // version on: read again and decide again.
+            Err(ClientError::APIError { code: 400, .. })
+                if current_version(vault, path).await.map_err(fail)? != version =>
             {
                 continue;
             }
@@ -142,6 +139,15 @@ async fn write_one(
         path: full_path,
         detail: "concurrent writers kept changing the secret".into(),
     })
+}
+
+/// The secret's current version; 0 when it does not exist.
+async fn current_version(vault: &Vault, path: &str) -> Result<u64, ClientError> {
+    match vaultrs::kv2::read_metadata(&vault.client, &vault.mount, path).await {
+        Ok(existing) => Ok(existing.current_version),
+        Err(ClientError::APIError { code: 404, .. }) => Ok(0),
+        Err(error) => Err(error),
+    }
 }
 
 async fn set_custom_metadata(

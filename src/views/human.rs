@@ -41,7 +41,6 @@ pub(super) fn render(report: &Report) -> String {
             Some(record) => {
                 let pinned = record
                     .pinned_until
-                    .as_deref()
                     .map(|until| format!(", pinned until {until}"))
                     .unwrap_or_default();
                 let url = record
@@ -51,8 +50,9 @@ pub(super) fn render(report: &Report) -> String {
                     .unwrap_or_default();
                 let _ = writeln!(
                     text,
-                    "preview pr-{pr} ({action}): {:?}{url}, expires {}{pinned}",
-                    record.status, record.expires
+                    "preview pr-{pr} ({action}): {}{url}, expires {}{pinned}",
+                    record.status.as_str(),
+                    record.expires
                 );
             }
             None => {
@@ -72,21 +72,37 @@ pub(super) fn render(report: &Report) -> String {
                     format!("pr-{}", row.pr),
                     row.status,
                     row.age_hours,
-                    row.expires.as_deref().unwrap_or("-"),
-                    row.pinned_until.as_deref().unwrap_or("-"),
+                    row.expires
+                        .map_or_else(|| "-".into(), |time| time.to_string()),
+                    row.pinned_until
+                        .map_or_else(|| "-".into(), |time| time.to_string()),
                     row.url.as_deref().unwrap_or("-")
                 );
             }
         }
         Report::PreviewGc {
-            actions, dry_run, ..
+            actions,
+            dry_run,
+            failures,
+            ..
         } => {
             let verb = if *dry_run { "would remove" } else { "removed" };
             if actions.is_empty() {
                 let _ = writeln!(text, "nothing to collect");
             }
             for action in actions {
-                let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
+                match failures.iter().find(|failure| failure.pr == action.pr) {
+                    Some(failure) => {
+                        let _ = writeln!(
+                            text,
+                            "failed to remove pr-{}: {:?}: {}",
+                            action.pr, action.reason, failure.error
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
+                    }
+                }
             }
         }
         Report::SandboxStopped {

@@ -517,8 +517,11 @@ impl Run {
 
 /// A test double of GitHub: a local HTTP server speaking the part of the REST API that sticky comments use
 /// (list, create and update issue comments). It answers the first request with a 502 to exercise retries.
+/// With `lose_create_reply` set, the next create stores the comment and then answers 502, as a gateway that
+/// timed out after GitHub acted would.
 pub struct GitHubDouble {
     pub port: u16,
+    pub lose_create_reply: std::sync::Arc<std::sync::atomic::AtomicBool>,
     pub comments: std::sync::Arc<std::sync::Mutex<Vec<(u64, String)>>>,
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// What `GET /repos/o/r/pulls?state=open` answers.
@@ -533,7 +536,13 @@ impl GitHubDouble {
         let comments = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(u64, String)>::new()));
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let open_pulls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
-        let (shared, log, pulls) = (comments.clone(), requests.clone(), open_pulls.clone());
+        let lose_create_reply = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (shared, log, pulls, lose) = (
+            comments.clone(),
+            requests.clone(),
+            open_pulls.clone(),
+            lose_create_reply.clone(),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -581,6 +590,13 @@ impl GitHubDouble {
                         .map(|number| serde_json::json!({ "number": number }))
                         .collect();
                     ("200 OK", serde_json::Value::Array(numbers))
+                } else if method == "POST" && lose.swap(false, std::sync::atomic::Ordering::SeqCst)
+                {
+                    let _ = Self::answer(&shared, &method, &path, &body, port);
+                    (
+                        "502 Bad Gateway",
+                        serde_json::json!({"message": "upstream timed out"}),
+                    )
                 } else {
                     Self::answer(&shared, &method, &path, &body, port)
                 };
@@ -595,6 +611,7 @@ impl GitHubDouble {
         });
         Self {
             port,
+            lose_create_reply,
             comments,
             requests,
             open_pulls,
