@@ -146,13 +146,18 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             )
             .await
         }
-        Command::Up { target } => {
-            commands::up(
-                &Context::new(global, interrupts).await?,
-                &target.stack,
-                &target.workspace,
-            )
-            .await
+        Command::Up { target, wake } => {
+            let context = Context::new(global, interrupts).await?;
+            commands::check_awake(&context, &target.stack, &target.workspace, wake)?;
+            commands::up(&context, &target.stack, &target.workspace).await
+        }
+        Command::Hibernate { target } => {
+            let context = Context::new(global, interrupts).await?;
+            commands::hibernate(&context, &target.stack, &target.workspace).await
+        }
+        Command::Wake { target } => {
+            let context = Context::new(global, interrupts).await?;
+            commands::wake(&context, &target.stack, &target.workspace).await
         }
         Command::Down {
             target,
@@ -262,6 +267,10 @@ async fn preview(
     action: PreviewCommand,
 ) -> Result<Report, Error> {
     match action {
+        PreviewCommand::Hibernate { pr } => {
+            commands::preview_hibernate(context, &stack, pr, false).await
+        }
+        PreviewCommand::Wake { pr } => commands::preview_hibernate(context, &stack, pr, true).await,
         PreviewCommand::Up { pr, sha, ttl } => {
             commands::preview_up(
                 context,

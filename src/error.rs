@@ -19,6 +19,24 @@ pub enum Error {
     BackendUnreachable { backend: String, reason: String },
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Hibernation(#[from] crate::hibernation::RecordError),
+    #[error(
+        "{stack} (workspace {workspace}) has been hibernated since {since}\n  hint: run `wildside-tofu wake {stack} -w {workspace}`, or `up --wake`"
+    )]
+    Hibernated {
+        stack: String,
+        workspace: String,
+        since: jiff::Timestamp,
+    },
+    #[error(
+        "{stack} has no preview for pull request {pr}\n  hint: `wildside-tofu preview list --stack {stack}` shows the previews"
+    )]
+    NoPreview { stack: String, pr: u64 },
+    #[error(
+        "{stack} has no platform sections ([cluster], [[node_pools]]): there is nothing to hibernate"
+    )]
+    NotAPlatform { stack: String },
     #[error("sandbox: {0}")]
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]

@@ -570,7 +570,12 @@ async fn every_exchange_matches_the_openapi_contract() {
     )
     .await;
     let resized = c
-        .ok(M::PUT, "/v2/kubernetes/clusters/{cluster_id}/node_pools/{node_pool_id}", &pool_path, Some(json!({"name": "app", "count": 3, "auto_scale": true, "min_nodes": 0, "max_nodes": 3})))
+        .ok(
+            M::PUT,
+            "/v2/kubernetes/clusters/{cluster_id}/node_pools/{node_pool_id}",
+            &pool_path,
+            Some(json!({"name": "app", "count": 3, "auto_scale": false})),
+        )
         .await;
     assert_eq!(resized["node_pool"]["nodes"].as_array().unwrap().len(), 3);
     let node = resized["node_pool"]["nodes"][0]["id"]

@@ -117,6 +117,19 @@ pub enum Command {
     Up {
         #[command(flatten)]
         target: Target,
+        /// Wake the stack first if it is hibernated (otherwise `up` refuses a hibernated stack).
+        #[arg(long)]
+        wake: bool,
+    },
+    /// Bring a platform stack to its cheapest safe shape: node pools to their floor, cluster and volumes kept.
+    Hibernate {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Bring a hibernated platform stack back to the node pools its stack file gives.
+    Wake {
+        #[command(flatten)]
+        target: Target,
     },
     /// Destroy everything in the stack's workspace.
     Down {
@@ -286,6 +299,16 @@ pub enum PreviewCommand {
     /// Every preview: pull request, status, age, expiry, pin, URL.
     List,
     /// Keep a preview past its TTL (at most 48 h).
+    /// Bring the pull request's preview to its cheapest safe shape (platform previews).
+    Hibernate {
+        #[arg(long)]
+        pr: u64,
+    },
+    /// Bring a hibernated preview back to the stack file's node pools.
+    Wake {
+        #[arg(long)]
+        pr: u64,
+    },
     Pin {
         #[arg(long)]
         pr: u64,
@@ -368,6 +391,8 @@ impl Command {
             Command::Plan { .. } => "plan",
             Command::Apply { .. } => "apply",
             Command::Up { .. } => "up",
+            Command::Hibernate { .. } => "hibernate",
+            Command::Wake { .. } => "wake",
             Command::Down { .. } => "down",
             Command::Output { .. } => "output",
             Command::Render { .. } => "render",

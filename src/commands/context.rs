@@ -127,7 +127,18 @@ pub(super) async fn prepare_with(
     if options.keep_together {
         tofu.keep_together();
     }
-    tofu.set_variables(options.variables);
+    let mut variables = options.variables;
+    if stack.platform.is_some()
+        && let Some(record) =
+            crate::hibernation::Records::new(&context.project.work_dir(), &stack.name)
+                .read(workspace)?
+    {
+        variables.push((
+            crate::hibernation::VARIABLE.to_string(),
+            crate::hibernation::variable_value(&record),
+        ));
+    }
+    tofu.set_variables(variables);
     let mut prepared = Prepared {
         vault,
         stack,

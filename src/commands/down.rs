@@ -52,6 +52,9 @@ pub(super) async fn down_with(
         Ok(done) => done,
         Err(error) => return Err(prepared.explain(error).await),
     };
+    // Nothing is left to wake.
+    crate::hibernation::Records::new(&context.project.work_dir(), &prepared.stack.name)
+        .delete(workspace)?;
     let run = StackRun {
         stack: prepared.stack.name.clone(),
         workspace: workspace.to_string(),

@@ -6,6 +6,7 @@ mod ci_comment;
 mod context;
 mod doctor;
 mod down;
+mod hibernate;
 mod kubeconfig;
 mod output;
 mod outputs_push;
@@ -28,15 +29,19 @@ pub use ci_comment::{CiCommentArgs, ci_comment};
 pub use context::{Context, Prepared, prepare, write_if_changed};
 pub use doctor::doctor;
 pub use down::down;
+pub use hibernate::{check_awake, hibernate, wake};
 pub use kubeconfig::kubeconfig;
 pub use output::output;
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};
 pub use plan_set::{PlanSetArgs, plan_set};
-pub use preview::{PreviewRow, PreviewUpArgs, preview_down, preview_list, preview_pin, preview_up};
+pub use preview::{
+    PreviewRow, PreviewUpArgs, preview_down, preview_hibernate, preview_list, preview_pin,
+    preview_up,
+};
 pub use preview_gc::{OpenPrs, preview_gc};
 pub use render::{render, render_all};
-pub use report::{Check, GcFailure, OutputEntry, Report, StackRun};
+pub use report::{Check, GcFailure, HibernationAction, OutputEntry, Report, StackRun};
 pub use sandbox_serve::sandbox_serve;
 pub use stack_selection::Selection;
 pub use up::up;

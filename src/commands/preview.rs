@@ -337,3 +337,29 @@ pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Erro
         previews: rows,
     })
 }
+
+/// `preview hibernate --pr N` (or, with `wake`, `preview wake --pr N`): the pull request's cluster to its
+/// floor, or back, with the preview's own variables.
+pub async fn preview_hibernate(
+    context: &Context,
+    stack: &str,
+    pr: u64,
+    wake: bool,
+) -> Result<Report, Error> {
+    let preview = PreviewStack::open(context, stack).await?;
+    let (records, _) = preview.ledger().read().await?;
+    let record = records.get(&pr).ok_or_else(|| Error::NoPreview {
+        stack: preview.stack.name.clone(),
+        pr,
+    })?;
+    let options = PrepareOptions {
+        variables: PreviewStack::variables(pr, &record.sha, Some(record.expires)),
+        ..PrepareOptions::default()
+    };
+    let workspace = workspace_of(pr);
+    if wake {
+        super::hibernate::wake_with(context, &preview.stack.name, &workspace, options).await
+    } else {
+        super::hibernate::hibernate_with(context, &preview.stack.name, &workspace, options).await
+    }
+}

@@ -76,6 +76,16 @@ pub enum Report {
         /// The removals that failed; their previews are left in place, marked `failed`.
         failures: Vec<GcFailure>,
     },
+    /// A platform hibernated or woken: its node range (fewest, most) before and after.
+    Hibernation {
+        action: HibernationAction,
+        #[serde(flatten)]
+        run: StackRun,
+        nodes_before: (u32, u32),
+        nodes_after: (u32, u32),
+        /// When the stack went to sleep (absent when waking a stack that was awake).
+        since: Option<jiff::Timestamp>,
+    },
     /// A sandbox that served until interrupted.
     SandboxStopped {
         url: String,
@@ -182,6 +192,14 @@ pub struct Check {
     pub detail: String,
 }
 
+/// What `hibernate` and `wake` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HibernationAction {
+    Hibernate,
+    Wake,
+}
+
 impl Report {
     /// The exit status this result asks for: 2 for changes under `--detailed-exitcode` (or drift), 1 for an
     /// unhealthy doctor, a failed stack of a plan set, or stale files under `render --check`, 0 otherwise.
@@ -231,7 +249,8 @@ impl Report {
             | Report::CiComment(_)
             | Report::CiChanged { .. }
             | Report::Output { .. }
-            | Report::SandboxStopped { .. } => 0,
+            | Report::SandboxStopped { .. }
+            | Report::Hibernation { .. } => 0,
         }
     }
 }

@@ -115,6 +115,68 @@ fn pool_value(pool: &NodePool, with_name: bool) -> InputValue {
     InputValue::Map(value)
 }
 
+/// The root variable through which `hibernate` shrinks node pools for a run, without touching the rendered files.
+fn hibernation_variable() -> Block {
+    let shape = hcl::expr::FuncCall::builder("object")
+        .arg(Expression::Object(
+            [
+                ("node_count", "number"),
+                ("auto_scale", "bool"),
+                ("min_nodes", "number"),
+                ("max_nodes", "number"),
+            ]
+            .into_iter()
+            .map(|(key, kind)| {
+                (
+                    hcl::ObjectKey::Identifier(hcl::Identifier::unchecked(key)),
+                    Expression::from(Variable::unchecked(kind)),
+                )
+            })
+            .collect(),
+        ))
+        .build();
+    Block::builder("variable")
+        .add_label(crate::hibernation::VARIABLE)
+        .add_attribute((
+            "description",
+            "Node-pool shapes while the stack is hibernated, set by `wildside-tofu hibernate`; empty when awake.",
+        ))
+        .add_attribute((
+            "type",
+            Expression::from(
+                hcl::expr::FuncCall::builder("map")
+                    .arg(Expression::from(shape))
+                    .build(),
+            ),
+        ))
+        .add_attribute(("default", Expression::Object(hcl::Object::new())))
+        .build()
+}
+
+/// `try(var.hibernation[<key>], {})`: a pool's hibernated shape, or nothing.
+fn hibernated_shape(key: Expression) -> Expression {
+    let lookup = Traversal::builder(Variable::unchecked("var"))
+        .attr(crate::hibernation::VARIABLE)
+        .index(key)
+        .build();
+    Expression::from(
+        hcl::expr::FuncCall::builder("try")
+            .arg(Expression::from(lookup))
+            .arg(Expression::Object(hcl::Object::new()))
+            .build(),
+    )
+}
+
+/// `merge(<pool>, try(var.hibernation[<name>], {}))`.
+fn hibernated(pool: Expression, name: Expression) -> Expression {
+    Expression::from(
+        hcl::expr::FuncCall::builder("merge")
+            .arg(pool)
+            .arg(hibernated_shape(name))
+            .build(),
+    )
+}
+
 /// The provider block and the module calls (and project assignment) of a platform.
 pub(super) fn platform_blocks(
     stack: &Stack,
@@ -130,7 +192,7 @@ pub(super) fn platform_blocks(
     {
         provider = provider.add_attribute(("token", reference(&["var", &secret.variable])));
     }
-    let mut blocks = vec![provider.build()];
+    let mut blocks = vec![hibernation_variable(), provider.build()];
     blocks.push(
         call(VPC, root_dir, modules_dir)
             .add_attribute(("name", text(&platform.vpc.name)))
@@ -143,10 +205,38 @@ pub(super) fn platform_blocks(
         .node_pools
         .split_first()
         .expect("validation gives every platform a default pool");
-    let pools = InputValue::Map(
+    // The stack file's pools live in locals (readable, one attribute per line); the module gets each one merged
+    // with its hibernated shape, if any.
+    blocks.push(
+        Block::builder("locals")
+            .add_attribute((
+                "default_node_pool",
+                literal(&pool_value(default_pool, true)),
+            ))
+            .add_attribute((
+                "node_pools",
+                literal(&InputValue::Map(
+                    other_pools
+                        .iter()
+                        .map(|pool| (pool.name.clone(), pool_value(pool, false)))
+                        .collect(),
+                )),
+            ))
+            .build(),
+    );
+    let pools = Expression::Object(
         other_pools
             .iter()
-            .map(|pool| (pool.name.clone(), pool_value(pool, false)))
+            .map(|pool| {
+                let local = Traversal::builder(Variable::unchecked("local"))
+                    .attr("node_pools")
+                    .index(text(&pool.name))
+                    .build();
+                (
+                    hcl::ObjectKey::Expression(text(&pool.name)),
+                    hibernated(Expression::from(local), text(&pool.name)),
+                )
+            })
             .collect(),
     );
     blocks.push(
@@ -176,9 +266,12 @@ pub(super) fn platform_blocks(
             ))
             .add_attribute((
                 "default_node_pool",
-                literal(&pool_value(default_pool, true)),
+                hibernated(
+                    reference(&["local", "default_node_pool"]),
+                    text(&default_pool.name),
+                ),
             ))
-            .add_attribute(("node_pools", literal(&pools)))
+            .add_attribute(("node_pools", pools))
             .build(),
     );
     if let Some(appliance) = &platform.vault_appliance {

@@ -480,8 +480,8 @@ fn pool_counts(
                 "validation error: min_nodes ({min}) must not exceed max_nodes ({max}), and max_nodes must be at least 1"
             )));
         }
-        let count = count.unwrap_or(min).clamp(min, max);
-        Ok((count, min, max))
+        // Nothing runs on sandbox nodes, so the autoscaler keeps an autoscaled pool at its floor.
+        Ok((min, min, max))
     } else {
         let count = count.ok_or_else(|| ApiError::unprocessable("count is required"))?;
         if !(1..=512).contains(&count) {

@@ -35,6 +35,37 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::Hibernation {
+            action,
+            run,
+            nodes_before,
+            nodes_after,
+            since,
+        } => {
+            summary(&mut text, run, "applied");
+            let nodes = |(low, high): &(u32, u32)| {
+                if low == high {
+                    low.to_string()
+                } else {
+                    format!("{low}–{high}")
+                }
+            };
+            let state = match (action, since) {
+                (crate::commands::HibernationAction::Hibernate, Some(since)) => {
+                    format!("hibernated since {since}")
+                }
+                (crate::commands::HibernationAction::Hibernate, None) => "hibernated".to_string(),
+                (crate::commands::HibernationAction::Wake, _) => "awake".to_string(),
+            };
+            let _ = writeln!(
+                text,
+                "{} (workspace {}): {state}; nodes {} → {}",
+                run.stack,
+                run.workspace,
+                nodes(nodes_before),
+                nodes(nodes_after)
+            );
+        }
         Report::Preview {
             action, pr, record, ..
         } => match record {

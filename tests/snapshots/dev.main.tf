@@ -27,6 +27,12 @@ variable "do_token" {
   sensitive   = true
 }
 
+variable "hibernation" {
+  description = "Node-pool shapes while the stack is hibernated, set by `wildside-tofu hibernate`; empty when awake."
+  type        = map(object({ node_count = number, auto_scale = bool, min_nodes = number, max_nodes = number }))
+  default     = {}
+}
+
 provider "digitalocean" {
   token = var.do_token
 }
@@ -36,6 +42,21 @@ module "vpc" {
   name     = "dev-vpc"
   region   = "nyc3"
   ip_range = "10.10.0.0/16"
+}
+
+locals {
+  default_node_pool = {
+    "auto_scale" = false
+    "labels"     = {}
+    "max_nodes"  = 2
+    "min_nodes"  = 2
+    "name"       = "default"
+    "node_count" = 2
+    "size"       = "s-2vcpu-4gb"
+    "tags"       = []
+    "taints"     = []
+  }
+  node_pools = {}
 }
 
 module "cluster" {
@@ -53,18 +74,8 @@ module "cluster" {
     "wildside",
     "dev"
   ]
-  default_node_pool = {
-    "auto_scale" = false
-    "labels"     = {}
-    "max_nodes"  = 2
-    "min_nodes"  = 2
-    "name"       = "default"
-    "node_count" = 2
-    "size"       = "s-2vcpu-4gb"
-    "tags"       = []
-    "taints"     = []
-  }
-  node_pools = {}
+  default_node_pool = merge(local.default_node_pool, try(var.hibernation["default"], {}))
+  node_pools        = {}
 }
 
 data "digitalocean_project" "this" {

@@ -27,6 +27,12 @@ variable "do_token" {
   sensitive   = true
 }
 
+variable "hibernation" {
+  description = "Node-pool shapes while the stack is hibernated, set by `wildside-tofu hibernate`; empty when awake."
+  type        = map(object({ node_count = number, auto_scale = bool, min_nodes = number, max_nodes = number }))
+  default     = {}
+}
+
 provider "digitalocean" {
   token = var.do_token
 }
@@ -38,21 +44,7 @@ module "vpc" {
   ip_range = "10.20.0.0/16"
 }
 
-module "cluster" {
-  source                 = "../../modules/doks"
-  name                   = "prod"
-  region                 = "nyc3"
-  kubernetes_version     = "1.33"
-  vpc_uuid               = module.vpc.id
-  ha                     = true
-  auto_upgrade           = true
-  surge_upgrade          = true
-  maintenance_day        = "sunday"
-  maintenance_start_time = "03:00"
-  tags = [
-    "wildside",
-    "prod"
-  ]
+locals {
   default_node_pool = {
     "auto_scale" = false
     "labels" = {
@@ -103,6 +95,28 @@ module "cluster" {
         }
       ]
     }
+  }
+}
+
+module "cluster" {
+  source                 = "../../modules/doks"
+  name                   = "prod"
+  region                 = "nyc3"
+  kubernetes_version     = "1.33"
+  vpc_uuid               = module.vpc.id
+  ha                     = true
+  auto_upgrade           = true
+  surge_upgrade          = true
+  maintenance_day        = "sunday"
+  maintenance_start_time = "03:00"
+  tags = [
+    "wildside",
+    "prod"
+  ]
+  default_node_pool = merge(local.default_node_pool, try(var.hibernation["core"], {}))
+  node_pools = {
+    "app"       = merge(local.node_pools["app"], try(var.hibernation["app"], {}))
+    "ephemeral" = merge(local.node_pools["ephemeral"], try(var.hibernation["ephemeral"], {}))
   }
 }
 

@@ -1,0 +1,124 @@
+//! `hibernate <stack>` and `wake <stack>`: a platform to its cheapest safe shape and back, in one command each.
+
+use jiff::Timestamp;
+
+use super::context::{Context, PrepareOptions};
+use super::report::{HibernationAction, Report, StackRun};
+use super::up::up_with;
+use crate::error::Error;
+use crate::hibernation::{self, Record, Records};
+
+/// Records the stack's floor shapes and applies them; running it again converges on the same shapes.
+pub async fn hibernate(
+    context: &Context,
+    stack_name: &str,
+    workspace: &str,
+) -> Result<Report, Error> {
+    hibernate_with(context, stack_name, workspace, PrepareOptions::default()).await
+}
+
+/// Forgets the record and applies the stack file's shapes again.
+pub async fn wake(context: &Context, stack_name: &str, workspace: &str) -> Result<Report, Error> {
+    wake_with(context, stack_name, workspace, PrepareOptions::default()).await
+}
+
+/// [`hibernate`] with preparation options (a preview's variables, say).
+pub(super) async fn hibernate_with(
+    context: &Context,
+    stack_name: &str,
+    workspace: &str,
+    options: PrepareOptions,
+) -> Result<Report, Error> {
+    let stack = context.project.load_stack(stack_name)?;
+    let platform = stack.platform.as_ref().ok_or_else(|| Error::NotAPlatform {
+        stack: stack.name.clone(),
+    })?;
+    let records = Records::new(&context.project.work_dir(), &stack.name);
+    let record = match records.read(workspace)? {
+        Some(record) => record,
+        None => {
+            let record = Record {
+                stack: stack.name.clone(),
+                workspace: workspace.to_string(),
+                since: Timestamp::now()
+                    .round(jiff::Unit::Second)
+                    .unwrap_or_else(|_| Timestamp::now()),
+                hibernated: hibernation::floor(platform),
+                previous: hibernation::shapes(platform),
+            };
+            records.write(&record)?;
+            record
+        }
+    };
+    let run = applied(up_with(context, stack_name, workspace, options, false).await?);
+    Ok(Report::Hibernation {
+        action: HibernationAction::Hibernate,
+        run,
+        nodes_before: hibernation::node_range(&record.previous),
+        nodes_after: hibernation::node_range(&record.hibernated),
+        since: Some(record.since),
+    })
+}
+
+/// [`wake`] with preparation options.
+pub(super) async fn wake_with(
+    context: &Context,
+    stack_name: &str,
+    workspace: &str,
+    options: PrepareOptions,
+) -> Result<Report, Error> {
+    let stack = context.project.load_stack(stack_name)?;
+    let platform = stack.platform.as_ref().ok_or_else(|| Error::NotAPlatform {
+        stack: stack.name.clone(),
+    })?;
+    let records = Records::new(&context.project.work_dir(), &stack.name);
+    let record = records.read(workspace)?;
+    let awake = hibernation::shapes(platform);
+    if let Some(record) = &record
+        && record.previous != awake
+    {
+        tracing::warn!(
+            "the stack file's node pools changed while {} was hibernated: waking to what the file says now",
+            stack.name
+        );
+    }
+    records.delete(workspace)?;
+    let run = applied(up_with(context, stack_name, workspace, options, false).await?);
+    Ok(Report::Hibernation {
+        action: HibernationAction::Wake,
+        run,
+        nodes_before: record.as_ref().map_or_else(
+            || hibernation::node_range(&awake),
+            |record| hibernation::node_range(&record.hibernated),
+        ),
+        nodes_after: hibernation::node_range(&awake),
+        since: record.map(|record| record.since),
+    })
+}
+
+/// Refuses to bring a hibernated stack up, unless asked to wake it (`up --wake`), which forgets the record.
+pub fn check_awake(
+    context: &Context,
+    stack_name: &str,
+    workspace: &str,
+    wake: bool,
+) -> Result<(), Error> {
+    let stack = context.project.load_stack(stack_name)?;
+    let records = Records::new(&context.project.work_dir(), &stack.name);
+    match records.read(workspace)? {
+        Some(_) if wake => Ok(records.delete(workspace)?),
+        Some(record) => Err(Error::Hibernated {
+            stack: stack.name,
+            workspace: workspace.to_string(),
+            since: record.since,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn applied(report: Report) -> StackRun {
+    match report {
+        Report::Up { run, .. } => run,
+        other => unreachable!("up reports Up, not {other:?}"),
+    }
+}
