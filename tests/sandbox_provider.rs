@@ -10,7 +10,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{Project, Run, Sandbox};
+use support::{DEV_ROOT_TOKEN, OpenBao, Project, Run, Sandbox};
 
 const NEEDS_PROVIDER: &str = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it";
 
@@ -216,5 +216,163 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
     run().args(["up", "prod", "--wake"]).output().expect_code(0);
     assert_eq!(sandbox_pools(&sandbox), awake);
     run().args(["down", "prod"]).output().expect_code(0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
+
+/// The shipped preview stack, made runnable here: local state, and its Vault is the test's OpenBao.
+fn shipped_preview_stack(bao: &OpenBao, max_concurrent: i64) -> String {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/preview.toml"))
+            .unwrap();
+    let mut stack: toml::Table = text.parse().unwrap();
+    stack.remove("secrets");
+    stack.insert(
+        "backend".into(),
+        toml::Value::Table(toml::toml! { type = "local" }),
+    );
+    stack.insert(
+        "vault".into(),
+        toml::Value::Table(toml::toml! { address = (bao.address()) }),
+    );
+    stack["preview"].as_table_mut().unwrap().insert(
+        "max_concurrent".into(),
+        toml::Value::Integer(max_concurrent),
+    );
+    toml::to_string(&stack).unwrap()
+}
+
+fn cluster_names(sandbox: &Sandbox) -> Vec<String> {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sandbox.state).unwrap()).unwrap();
+    let mut names: Vec<String> = state["clusters"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|cluster| cluster["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn twenty_concurrent_cluster_previews_then_gc_keeps_the_two_open_ones() {
+    let mirror = provider_mirror();
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("preview", &shipped_preview_stack(&bao, 20));
+    let sandbox = Sandbox::start(project.path(), &[]);
+    let run = || on_sandbox(&project, &sandbox, &mirror).env("VAULT_TOKEN", DEV_ROOT_TOKEN);
+
+    let jobs: Vec<_> = (1..=20)
+        .map(|pr| {
+            let up = run().args([
+                "preview",
+                "up",
+                "--pr",
+                &pr.to_string(),
+                "--sha",
+                &format!("c0ffee{pr}"),
+            ]);
+            std::thread::spawn(move || up.output())
+        })
+        .collect();
+    for (index, job) in jobs.into_iter().enumerate() {
+        let done = job.join().unwrap();
+        assert_eq!(done.code(), 0, "pr {}:\n{}", index + 1, done.stderr());
+    }
+    let mut expected: Vec<String> = (1..=20).map(|pr| format!("preview-pr-{pr}")).collect();
+    expected.sort();
+    assert_eq!(
+        cluster_names(&sandbox),
+        expected,
+        "every cluster exists once"
+    );
+    let listed = run()
+        .args(["--output", "json", "preview", "list"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        listed.json()["previews"].as_array().unwrap().len(),
+        20,
+        "{}",
+        listed.stdout()
+    );
+    let kubeconfig = run()
+        .args(["kubeconfig", "preview", "-w", "pr-7"])
+        .output()
+        .expect_code(0);
+    assert!(
+        kubeconfig.stdout().contains("preview-pr-7"),
+        "{}",
+        kubeconfig.stdout()
+    );
+
+    run()
+        .args(["preview", "gc", "--open-prs", "1,2"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        cluster_names(&sandbox),
+        vec!["preview-pr-1".to_string(), "preview-pr-2".to_string()]
+    );
+
+    for pr in ["1", "2"] {
+        run()
+            .args(["preview", "down", "--pr", pr])
+            .output()
+            .expect_code(0);
+    }
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
+    let mirror = provider_mirror();
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("preview", &shipped_preview_stack(&bao, 5));
+    let sandbox = Sandbox::start(project.path(), &[]);
+    let run = |now: &str| {
+        on_sandbox(&project, &sandbox, &mirror)
+            .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+            .env("WILDSIDE_NOW", now)
+    };
+    run("2026-11-25T08:00:00Z")
+        .args(["preview", "up", "--pr", "5", "--sha", "abc", "--ttl", "1h"])
+        .output()
+        .expect_code(0);
+    let gc = run("2026-11-25T10:00:00Z")
+        .args(["--output", "json", "preview", "gc", "--open-prs", "5"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        gc.json()["hibernated"],
+        serde_json::json!([5]),
+        "{}",
+        gc.stdout()
+    );
+    assert_eq!(cluster_names(&sandbox), vec!["preview-pr-5".to_string()]);
+    assert_eq!(
+        sandbox_pools(&sandbox),
+        vec![
+            ("default".to_string(), 1, false, 0, 0),
+            ("app".to_string(), 0, true, 0, 1),
+        ],
+        "the default pool keeps one node, the app pool may grow to one"
+    );
+    run("2026-11-25T10:05:00Z")
+        .args(["preview", "wake", "--pr", "5"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        sandbox_pools(&sandbox)[1],
+        ("app".to_string(), 0, true, 0, 3)
+    );
+    run("2026-11-25T10:05:00Z")
+        .args(["preview", "down", "--pr", "5"])
+        .output()
+        .expect_code(0);
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
 }

@@ -1,9 +1,12 @@
 //! `preview gc`: destroy previews whose pull request closed or whose TTL passed without a pin, and orphans
 //! either way (a workspace without a record, a record without a workspace). A failed destroy does not stop the
-//! others: every failure is reported, its record is marked `failed`, and the command exits 1.
+//! others: every failure is reported, its record is marked `failed`, and the command exits 1. Previews are
+//! collected four at a time; a stack with `idle = "hibernate"` keeps expired previews of open pull requests,
+//! hibernated.
 
 use std::collections::BTreeSet;
 
+use futures_util::StreamExt;
 use secrecy::SecretString;
 
 use super::context::Context;
@@ -11,13 +14,23 @@ use super::preview::PreviewStack;
 use super::report::{GcFailure, Report};
 use crate::ci::GitHub;
 use crate::error::Error;
-use crate::preview::{GcReason, plan_gc};
+use crate::preview::{GcAction, GcReason, plan_gc};
+use crate::stack::IdleAction;
 
 /// Where to learn which pull requests are open, if anywhere.
 pub enum OpenPrs {
     Unknown,
     Listed(Vec<u64>),
     GitHub { repo: String, api_url: String },
+}
+
+/// How many previews gc removes or hibernates at once.
+const GC_PARALLELISM: usize = 4;
+
+/// What became of one collected preview.
+enum Collected {
+    Removed,
+    Hibernated,
 }
 
 pub async fn preview_gc(
@@ -48,32 +61,58 @@ pub async fn preview_gc(
     let workspaces = preview.workspaces(context).await?;
     let (records, _) = preview.ledger().read().await?;
     let actions = plan_gc(&records, &workspaces, open.as_ref(), preview.clock.now());
+    let keep_hibernated = preview.settings.idle == IdleAction::Hibernate
+        && preview.stack.platform.is_some()
+        && open.is_some();
     let mut failures = Vec::new();
+    let mut hibernated = Vec::new();
     if !dry_run {
-        for action in &actions {
-            tracing::info!(
-                "gc: removing the preview of pull request {} ({:?})",
-                action.pr,
-                action.reason
-            );
-            let workspace_exists = action.reason != GcReason::OrphanRecord;
-            match preview.destroy(context, action.pr, workspace_exists).await {
-                Ok(()) => {}
+        let collect = |action: &GcAction| {
+            let preview = &preview;
+            let pr = action.pr;
+            let reason = action.reason;
+            async move {
+                let outcome = if keep_hibernated && reason == GcReason::Expired {
+                    tracing::info!("gc: hibernating the idle preview of pull request {pr}");
+                    super::preview::preview_hibernate(context, stack, pr, false)
+                        .await
+                        .map(|_| Collected::Hibernated)
+                } else {
+                    tracing::info!("gc: removing the preview of pull request {pr} ({reason:?})");
+                    let workspace_exists = reason != GcReason::OrphanRecord;
+                    preview
+                        .destroy(context, pr, workspace_exists)
+                        .await
+                        .map(|()| Collected::Removed)
+                };
+                (pr, outcome)
+            }
+        };
+        let mut outcomes = futures_util::stream::iter(&actions)
+            .map(collect)
+            .buffer_unordered(GC_PARALLELISM);
+        while let Some((pr, outcome)) = outcomes.next().await {
+            match outcome {
+                Ok(Collected::Hibernated) => hibernated.push(pr),
+                Ok(Collected::Removed) => {}
                 Err(error) if error.is_interrupted() => return Err(error),
                 Err(error) => {
-                    tracing::error!("gc: pull request {}: {error}", action.pr);
+                    tracing::error!("gc: pull request {pr}: {error}");
                     failures.push(GcFailure {
-                        pr: action.pr,
+                        pr,
                         error: error.to_string(),
                     });
                 }
             }
         }
+        hibernated.sort_unstable();
+        failures.sort_by_key(|failure| failure.pr);
     }
     Ok(Report::PreviewGc {
         stack: preview.stack.name,
         dry_run,
         actions,
         failures,
+        hibernated,
     })
 }

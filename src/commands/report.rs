@@ -75,6 +75,8 @@ pub enum Report {
         actions: Vec<GcAction>,
         /// The removals that failed; their previews are left in place, marked `failed`.
         failures: Vec<GcFailure>,
+        /// Expired previews of open pull requests kept hibernated instead (the stack's `idle = "hibernate"`).
+        hibernated: Vec<u64>,
     },
     /// A platform hibernated or woken: its node range (fewest, most) before and after.
     Hibernation {

@@ -9,7 +9,8 @@ use hcl::{Block, Expression};
 
 use super::value::{literal, text};
 use crate::stack::{
-    CLUSTER, InputValue, NodePool, Platform, PlatformCall, Scaling, Stack, VAULT_APPLIANCE, VPC,
+    CLUSTER, InputValue, NodePool, Platform, PlatformCall, PreviewVpc, Scaling, Stack,
+    VAULT_APPLIANCE, VPC,
 };
 
 /// The providers every module and every generated platform root requires: name, source, version.
@@ -115,6 +116,75 @@ fn pool_value(pool: &NodePool, with_name: bool) -> InputValue {
     InputValue::Map(value)
 }
 
+/// `format("%s-pr-%d", <base>, var.pr_number)`: a name of one pull request's preview.
+fn per_pull_request(base: &str) -> Expression {
+    Expression::from(
+        hcl::expr::FuncCall::builder("format")
+            .arg(text("%s-pr-%d"))
+            .arg(text(base))
+            .arg(reference(&["var", "pr_number"]))
+            .build(),
+    )
+}
+
+/// `cidrsubnet(<cidr>, <bits>, var.pr_number % <slots>)`: a pull request's own part of the previews' range,
+/// eight bits longer than it (at least /20, at most /28), so 256 previews or more fit side by side.
+fn pull_request_range(cidr: &str) -> Expression {
+    let prefix = cidr
+        .split_once('/')
+        .and_then(|(_, prefix)| prefix.parse::<u32>().ok())
+        .unwrap_or(16);
+    let target = (prefix + 8).clamp(20, 28).max(prefix);
+    let bits = target - prefix;
+    let slot = Expression::from(hcl::expr::Operation::Binary(hcl::expr::BinaryOp::new(
+        reference(&["var", "pr_number"]),
+        hcl::expr::BinaryOperator::Mod,
+        Expression::from(1_i64 << bits),
+    )));
+    Expression::from(
+        hcl::expr::FuncCall::builder("cidrsubnet")
+            .arg(text(cidr))
+            .arg(Expression::from(i64::from(bits)))
+            .arg(slot)
+            .build(),
+    )
+}
+
+/// The cluster's tags; a preview's also name its pull request and expiry (`pr:12`, `expires:2026-11-26T06:00:00Z`,
+/// with any character a tag cannot hold made `-`).
+fn cluster_tags(stack: &Stack, tags: &[String]) -> Expression {
+    let listed = literal(&InputValue::List(
+        tags.iter().cloned().map(InputValue::String).collect(),
+    ));
+    if stack.preview.is_none() {
+        return listed;
+    }
+    let format = |template: &str, value: Expression| {
+        Expression::from(
+            hcl::expr::FuncCall::builder("format")
+                .arg(text(template))
+                .arg(value)
+                .build(),
+        )
+    };
+    let expiry = Expression::from(
+        hcl::expr::FuncCall::builder("replace")
+            .arg(reference(&["var", "expires_at"]))
+            .arg(text("/[^0-9A-Za-z:_-]/"))
+            .arg(text("-"))
+            .build(),
+    );
+    Expression::from(
+        hcl::expr::FuncCall::builder("concat")
+            .arg(listed)
+            .arg(Expression::Array(vec![
+                format("pr:%d", reference(&["var", "pr_number"])),
+                format("expires:%s", expiry),
+            ]))
+            .build(),
+    )
+}
+
 /// The root variable through which `hibernate` shrinks node pools for a run, without touching the rendered files.
 fn hibernation_variable() -> Block {
     let shape = hcl::expr::FuncCall::builder("object")
@@ -193,13 +263,39 @@ pub(super) fn platform_blocks(
         provider = provider.add_attribute(("token", reference(&["var", &secret.variable])));
     }
     let mut blocks = vec![hibernation_variable(), provider.build()];
-    blocks.push(
-        call(VPC, root_dir, modules_dir)
-            .add_attribute(("name", text(&platform.vpc.name)))
-            .add_attribute(("region", text(&platform.region)))
-            .add_attribute(("ip_range", text(&platform.vpc.cidr)))
-            .build(),
-    );
+    let preview_vpc = stack.preview.as_ref().map(|preview| preview.vpc);
+    let vpc_id = match preview_vpc {
+        Some(PreviewVpc::Shared) => {
+            blocks.push(
+                Block::builder("data")
+                    .add_label("digitalocean_vpc")
+                    .add_label("shared")
+                    .add_attribute(("name", text(&platform.vpc.name)))
+                    .build(),
+            );
+            reference(&["data", "digitalocean_vpc", "shared", "id"])
+        }
+        Some(PreviewVpc::PerPullRequest) => {
+            blocks.push(
+                call(VPC, root_dir, modules_dir)
+                    .add_attribute(("name", per_pull_request(&platform.vpc.name)))
+                    .add_attribute(("region", text(&platform.region)))
+                    .add_attribute(("ip_range", pull_request_range(&platform.vpc.cidr)))
+                    .build(),
+            );
+            reference(&["module", VPC.name, "id"])
+        }
+        None => {
+            blocks.push(
+                call(VPC, root_dir, modules_dir)
+                    .add_attribute(("name", text(&platform.vpc.name)))
+                    .add_attribute(("region", text(&platform.region)))
+                    .add_attribute(("ip_range", text(&platform.vpc.cidr)))
+                    .build(),
+            );
+            reference(&["module", VPC.name, "id"])
+        }
+    };
     let cluster = &platform.cluster;
     let (default_pool, other_pools) = platform
         .node_pools
@@ -241,10 +337,17 @@ pub(super) fn platform_blocks(
     );
     blocks.push(
         call(CLUSTER, root_dir, modules_dir)
-            .add_attribute(("name", text(&cluster.name)))
+            .add_attribute((
+                "name",
+                if stack.preview.is_some() {
+                    per_pull_request(&cluster.name)
+                } else {
+                    text(&cluster.name)
+                },
+            ))
             .add_attribute(("region", text(&platform.region)))
             .add_attribute(("kubernetes_version", text(&cluster.version)))
-            .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
+            .add_attribute(("vpc_uuid", vpc_id.clone()))
             .add_attribute(("ha", cluster.ha))
             .add_attribute(("auto_upgrade", cluster.auto_upgrade))
             .add_attribute(("surge_upgrade", cluster.surge_upgrade))
@@ -253,17 +356,7 @@ pub(super) fn platform_blocks(
                 "maintenance_start_time",
                 text(&cluster.maintenance_start_time),
             ))
-            .add_attribute((
-                "tags",
-                literal(&InputValue::List(
-                    cluster
-                        .tags
-                        .iter()
-                        .cloned()
-                        .map(InputValue::String)
-                        .collect(),
-                )),
-            ))
+            .add_attribute(("tags", cluster_tags(stack, &cluster.tags)))
             .add_attribute((
                 "default_node_pool",
                 hibernated(
@@ -284,7 +377,7 @@ pub(super) fn platform_blocks(
             call(VAULT_APPLIANCE, root_dir, modules_dir)
                 .add_attribute(("name", text(&stack.name)))
                 .add_attribute(("region", text(&platform.region)))
-                .add_attribute(("vpc_uuid", reference(&["module", VPC.name, "id"])))
+                .add_attribute(("vpc_uuid", vpc_id.clone()))
                 .add_attribute(("vpc_cidr", text(&platform.vpc.cidr)))
                 .add_attribute(("node_count", i64::from(appliance.count)))
                 .add_attribute(("size", text(&appliance.size)))

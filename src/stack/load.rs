@@ -42,6 +42,8 @@ pub(super) struct RawPreview {
     pub(super) ttl: Option<Spanned<String>>,
     pub(super) max_pin: Option<Spanned<String>>,
     pub(super) url: Option<Spanned<String>>,
+    pub(super) vpc: Option<Spanned<String>>,
+    pub(super) idle: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

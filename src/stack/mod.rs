@@ -20,8 +20,9 @@ mod vault;
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
-    Backend, Credential, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
-    PreviewVariable, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+    Backend, Credential, IdleAction, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
+    PreviewVariable, PreviewVpc, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput,
+    VaultSettings,
 };
 pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
 pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};

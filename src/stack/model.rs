@@ -159,6 +159,29 @@ pub struct PreviewSettings {
     pub max_pin_seconds: u64,
     /// The preview's address, with `{pr}` standing for the pull request number.
     pub url: Option<String>,
+    /// Where a platform preview's cluster lives.
+    pub vpc: PreviewVpc,
+    /// What `preview gc` does with an expired, unpinned preview of an open pull request.
+    pub idle: IdleAction,
+}
+
+/// The VPC of a platform preview's cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PreviewVpc {
+    /// Each pull request gets its own VPC, its range carved from `[vpc] cidr` by the pull request number.
+    #[default]
+    PerPullRequest,
+    /// Every preview joins the existing VPC named by `[vpc] name` (another stack's, such as the platform's).
+    Shared,
+}
+
+/// What becomes of an idle preview (expired, unpinned, its pull request still open).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdleAction {
+    #[default]
+    Destroy,
+    /// Keep it, hibernated: the cluster stays, its node pools go to their floor.
+    Hibernate,
 }
 
 /// A per-preview value a module input can be wired to.

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::error::StackError;
 use super::load::{RawModule, RawPreview};
-use super::model::{ModuleInstance, PreviewSettings, PreviewVariable};
+use super::model::{IdleAction, ModuleInstance, PreviewSettings, PreviewVariable, PreviewVpc};
 use super::validate::Checker;
 
 /// The seeds' bar: pins of at most 48 hours.
@@ -54,7 +54,31 @@ impl Checker<'_> {
                 .error(url, "the preview `url` must be an http(s) URL")
                 .with_hint("such as `url = \"https://wildside-pr-{pr}.preview.example.com\"`"));
         }
+        let vpc = match raw.vpc.as_ref().map(|vpc| (vpc, vpc.get_ref().as_str())) {
+            None | Some((_, "per_pr")) => PreviewVpc::PerPullRequest,
+            Some((_, "shared")) => PreviewVpc::Shared,
+            Some((at, _)) => {
+                return Err(self
+                    .error(at, "the preview `vpc` is `per_pr` or `shared`")
+                    .with_hint("`per_pr` gives each pull request its own VPC; `shared` joins the existing VPC named by [vpc] name"));
+            }
+        };
+        let idle = match raw
+            .idle
+            .as_ref()
+            .map(|idle| (idle, idle.get_ref().as_str()))
+        {
+            None | Some((_, "destroy")) => IdleAction::Destroy,
+            Some((_, "hibernate")) => IdleAction::Hibernate,
+            Some((at, _)) => {
+                return Err(self
+                    .error(at, "the preview `idle` action is `destroy` or `hibernate`")
+                    .with_hint("`hibernate` keeps an idle platform preview at its cheapest shape instead of destroying it"));
+            }
+        };
         Ok(PreviewSettings {
+            vpc,
+            idle,
             max_concurrent: count(&raw.max_concurrent, 5, "max_concurrent")?,
             max_pins: count(&raw.max_pins, 3, "max_pins")?,
             ttl_seconds: self.duration(raw.ttl.as_ref(), 72 * 3600, "ttl")?,

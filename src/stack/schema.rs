@@ -169,7 +169,9 @@ pub fn stack_schema() -> Value {
                     "max_pins": { "type": "integer", "minimum": 1, "default": 3 },
                     "ttl": { "type": "string", "default": "72h", "description": "Lifetime after the last update, unless pinned." },
                     "max_pin": { "type": "string", "default": "48h", "description": "Longest pin (at most 48h)." },
-                    "url": { "type": "string", "pattern": "^https?://", "description": "Preview address; {pr} is the pull request number." }
+                    "url": { "type": "string", "pattern": "^https?://", "description": "Preview address; {pr} is the pull request number." },
+                    "vpc": { "enum": ["per_pr", "shared"], "default": "per_pr", "description": "Platform previews: a VPC per pull request (carved from [vpc] cidr), or the existing VPC named by [vpc] name." },
+                    "idle": { "enum": ["destroy", "hibernate"], "default": "destroy", "description": "What `preview gc` does with an expired, unpinned preview of an open pull request." }
                 }
             },
             "outputs_to_vault": {

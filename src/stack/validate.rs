@@ -128,6 +128,16 @@ pub(super) fn validate(
         .as_ref()
         .map(|preview| checker.preview(preview, vault.is_some()))
         .transpose()?;
+    if preview.is_some()
+        && let Some(appliance) = &raw.vault_appliance
+    {
+        return Err(checker
+            .error(
+                appliance,
+                "a preview stack cannot have a `[vault_appliance]`: every pull request would get its own Vault",
+            )
+            .with_hint("keep the appliance in the platform's stack; previews store their outputs in its Vault through [vault]"));
+    }
     Ok(Stack {
         name,
         file: path.to_path_buf(),

@@ -115,6 +115,7 @@ pub(super) fn render(report: &Report) -> String {
             actions,
             dry_run,
             failures,
+            hibernated,
             ..
         } => {
             let verb = if *dry_run { "would remove" } else { "removed" };
@@ -128,6 +129,13 @@ pub(super) fn render(report: &Report) -> String {
                             text,
                             "failed to remove pr-{}: {:?}: {}",
                             action.pr, action.reason, failure.error
+                        );
+                    }
+                    None if hibernated.contains(&action.pr) => {
+                        let _ = writeln!(
+                            text,
+                            "hibernated pr-{}: {:?}, its pull request still open",
+                            action.pr, action.reason
                         );
                     }
                     None => {
