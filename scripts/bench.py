@@ -7,6 +7,8 @@ asserts nothing.
 - the driver's peak RSS (VmHWM of the wildside-tofu process itself, sampled while it runs);
 - `plan --all` over 20 stacks with parallelism 4 vs 1, and how many provider copies the shared cache holds;
 - `preview up` + `preview down` against the same tofu commands run raw (OpenBao dev server for the ledger);
+- a cluster preview's `preview up` + `down` on the DigitalOcean sandbox against the same tofu commands run raw,
+  and 20 concurrent previews against one (where a mirror holds the DigitalOcean provider);
 - `render --all` of 1,000 and 2,000 generated platform stacks.
 """
 import os
@@ -176,6 +178,115 @@ def bench_preview(manifest):
         shutil.rmtree(project, ignore_errors=True)
 
 
+def digitalocean_mirror(manifest):
+    """The filesystem mirror holding the DigitalOcean provider, or None."""
+    for mirror in (os.environ.get("WILDSIDE_PROVIDER_MIRROR"), manifest.get("WILDSIDE_PROVIDER_MIRROR")):
+        if mirror and os.path.isdir(os.path.join(mirror, "registry.opentofu.org", "digitalocean", "digitalocean")):
+            return mirror
+    return None
+
+
+def bench_cluster_preview(manifest):
+    """A cluster preview's `preview up` + `down` against the same tofu commands run raw on the same sandbox,
+    and the wall time of 20 concurrent previews against one."""
+    mirror = digitalocean_mirror(manifest)
+    if mirror is None:
+        print("\ncluster previews: skipped: no filesystem mirror holds the digitalocean provider "
+              "(set WILDSIDE_PROVIDER_MIRROR), and the registries this machine reaches do not serve it")
+        return
+    import socket
+    import tomllib
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project = tempfile.mkdtemp(prefix="wildside-bench-clusters-")
+    bao = subprocess.Popen([manifest["WILDSIDE_BAO_BIN"], "server", "-dev", "-dev-root-token-id=bench",
+                            f"-dev-listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sandbox = subprocess.Popen([BIN, "sandbox", "serve", "--listen", "127.0.0.1:0", "--delay", "100ms"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        for line in sandbox.stderr:
+            if "listening on" in line:
+                url = line.split("listening on ")[1].split()[0]
+                break
+        time.sleep(2)
+        shutil.copytree(os.path.join(ROOT, "modules"), os.path.join(project, "modules"))
+        os.makedirs(os.path.join(project, "stacks"))
+        with open(os.path.join(ROOT, "stacks", "preview.toml"), "rb") as shipped:
+            stack = tomllib.load(shipped)
+        # The shipped preview stack's region, range and version, with local state and the benchmark's OpenBao.
+        lines = ['[digitalocean]', f'region = "{stack["digitalocean"]["region"]}"',
+                 '[backend]', 'type = "local"',
+                 '[vault]', f'address = "http://127.0.0.1:{port}"',
+                 '[preview]', 'max_concurrent = 50',
+                 '[vpc]', f'cidr = "{stack["vpc"]["cidr"]}"',
+                 '[cluster]', f'version = "{stack["cluster"]["version"]}"',
+                 '[[node_pools]]', 'name = "default"', 'size = "s-2vcpu-4gb"', 'count = 1']
+        with open(os.path.join(project, "stacks", "preview.toml"), "w") as out:
+            out.write("\n".join(lines) + "\n")
+        env = dict(os.environ, VAULT_TOKEN="bench", WILDSIDE_SANDBOX=url, WILDSIDE_PROVIDER_MIRROR=mirror)
+        cli = [BIN, "--project", project]
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cli + ["preview", "up", "--pr", "1", "--sha", "warm"], check=True, env=env, **quiet)
+        subprocess.run(cli + ["preview", "down", "--pr", "1"], check=True, env=env, **quiet)
+        build = os.path.join(project, ".wildside", "build", "preview")
+        raw_env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
+                       TF_CLI_CONFIG_FILE=os.path.join(project, ".wildside", "tofurc"),
+                       TF_PLUGIN_CACHE_DIR=manifest["WILDSIDE_PLUGIN_CACHE"],
+                       DIGITALOCEAN_API_URL=url, DIGITALOCEAN_TOKEN="bench")
+        tofu = manifest["WILDSIDE_TOFU_BIN"]
+
+        def raw_cycle(pr):
+            start = time.perf_counter()
+            workspace_env = dict(raw_env, TF_WORKSPACE=f"pr-{pr}", TF_VAR_commit_sha=f"sha{pr}",
+                                 TF_VAR_pr_number=str(pr), TF_VAR_expires_at="2030-01-01T00:00:00Z")
+            for command, command_env in [([tofu, "workspace", "new", f"pr-{pr}"], raw_env),
+                                         ([tofu, "plan", "-input=false", "-out=raw.tfplan"], workspace_env),
+                                         ([tofu, "apply", "-input=false", "raw.tfplan"], workspace_env),
+                                         ([tofu, "apply", "-destroy", "-auto-approve", "-input=false"], workspace_env),
+                                         ([tofu, "workspace", "select", "default"], raw_env),
+                                         ([tofu, "workspace", "delete", f"pr-{pr}"], raw_env)]:
+                subprocess.run(command, cwd=build, env=command_env, check=True, **quiet)
+            return time.perf_counter() - start
+
+        def our_cycle(pr):
+            start = time.perf_counter()
+            for action in (["up", "--pr", str(pr), "--sha", f"sha{pr}"], ["down", "--pr", str(pr)]):
+                subprocess.run(cli + ["preview"] + action, env=env, check=True, **quiet)
+            return time.perf_counter() - start
+
+        raw, ours = [], []
+        for i in range(3):
+            raw.append(raw_cycle(100 + i))
+            ours.append(our_cycle(200 + i))
+        base = statistics.median(raw)
+        print("\ncluster preview up + down on the sandbox (VPC, DOKS cluster, project), 3 alternated runs each")
+        print(f"{'raw tofu commands':32} {base:7.2f}s  1.000x")
+        print(f"{'wildside-tofu preview up + down':32} {statistics.median(ours):7.2f}s  "
+              f"{statistics.median(ours) / base:6.3f}x (target <= 1.10x)")
+
+        def ups(prs):
+            start = time.perf_counter()
+            jobs = [subprocess.Popen(cli + ["preview", "up", "--pr", str(pr), "--sha", "c"], env=env, **quiet)
+                    for pr in prs]
+            if any(job.wait() != 0 for job in jobs):
+                raise SystemExit("a preview up failed")
+            return time.perf_counter() - start
+
+        one = ups([300])
+        twenty = ups(range(301, 321))
+        for pr in range(300, 321):
+            subprocess.run(cli + ["preview", "down", "--pr", str(pr)], env=env, check=True, **quiet)
+        print(f"{'one preview up':32} {one:7.2f}s")
+        print(f"{'20 concurrent preview ups':32} {twenty:7.2f}s  {twenty / one:6.2f}x one")
+    finally:
+        for process in (sandbox, bao):
+            process.terminate()
+            process.wait()
+        shutil.rmtree(project, ignore_errors=True)
+
+
 def main():
     manifest = tools()
     project = tempfile.mkdtemp(prefix="wildside-bench-")
@@ -221,6 +332,7 @@ def main():
     print(f"driver peak RSS: {max(peaks) / 1024:.1f} MiB (target <= 30 MiB)")
     bench_plan_all()
     bench_preview(manifest)
+    bench_cluster_preview(manifest)
     bench_render()
 
 
