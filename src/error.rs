@@ -37,6 +37,15 @@ pub enum Error {
         "{stack} has no platform sections ([cluster], [[node_pools]]): there is nothing to hibernate"
     )]
     NotAPlatform { stack: String },
+    #[error(
+        "another run holds {stack} (workspace {workspace}) and did not finish within {waited}: {holder}\n  hint: wait for it and run again, or raise --lock-timeout"
+    )]
+    WorkspaceBusy {
+        stack: String,
+        workspace: String,
+        holder: String,
+        waited: String,
+    },
     #[error("sandbox: {0}")]
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]

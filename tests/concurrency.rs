@@ -31,12 +31,12 @@ fn concurrent_applies_on_one_workspace_never_corrupt_state() {
     let second = second.expect_code(1);
     let stderr = second.stderr();
     assert!(
-        stderr.contains("Error acquiring the state lock"),
+        stderr.contains("another run holds slow (workspace default) and did not finish within 1s"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("Lock Info") && stderr.contains("ID:"),
-        "the lock is not named:\n{stderr}"
+        stderr.contains("pid ") && stderr.contains(" since "),
+        "the holder is not named:\n{stderr}"
     );
     // State stayed valid: a new plan sees exactly what the first run applied.
     project
@@ -133,4 +133,57 @@ fn workspaces_hold_separate_state() {
             .join(".wildside/state/multi/workspaces/pr-1")
             .exists()
     );
+}
+
+#[test]
+fn twenty_races_of_two_ups_on_one_workspace_both_succeed() {
+    let project = Project::new();
+    for trial in 0..20 {
+        project.stack(
+            "race",
+            &example_stack(LOCAL, &format!("message = \"trial {trial}\"")),
+        );
+        let first = project
+            .run()
+            .args(["--output", "json", "up", "race"])
+            .spawn();
+        let second = project
+            .run()
+            .args(["--output", "json", "up", "race"])
+            .output();
+        let first = support::Done(first.wait_with_output().unwrap());
+        let (first, second) = (first.expect_code(0), second.expect_code(0));
+        let applied = [
+            first.json()["changed"].as_bool(),
+            second.json()["changed"].as_bool(),
+        ];
+        assert!(
+            applied.contains(&Some(true)),
+            "trial {trial}: one of the runs applies the change: {applied:?}"
+        );
+    }
+    project
+        .run()
+        .args(["plan", "race", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+}
+
+#[test]
+fn a_failing_run_prints_each_error_once() {
+    let project = Project::new();
+    project.stack(
+        "broken",
+        &example_stack(LOCAL, "message = \"x\", delay_seconds = -5"),
+    );
+    let failed = project.run().args(["up", "broken"]).output().expect_code(1);
+    let stderr = failed.stderr();
+    let summary = stderr
+        .lines()
+        .find(|line| line.contains("Invalid value for variable"))
+        .unwrap_or_else(|| panic!("tofu's error is shown:\n{stderr}"))
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string();
+    assert_eq!(stderr.matches(summary.as_str()).count(), 1, "{stderr}");
 }

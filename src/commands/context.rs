@@ -43,6 +43,8 @@ pub struct Prepared {
     pub vault: Option<Vault>,
     backend_label: String,
     conn_str: Option<SecretString>,
+    /// Held while this run uses the workspace: another run of this project on the same workspace waits.
+    _workspace_lock: Option<std::fs::File>,
 }
 
 impl Prepared {
@@ -88,6 +90,8 @@ pub(super) struct PrepareOptions {
     pub(super) variables: Vec<(String, String)>,
     /// Skip making sure the workspace exists (the caller has just seen it).
     pub(super) workspace_known: bool,
+    /// Run without the workspace's run lock (the run only lists workspaces or reads).
+    pub(super) shared: bool,
 }
 
 /// [`prepare`] with options.
@@ -139,7 +143,13 @@ pub(super) async fn prepare_with(
         ));
     }
     tofu.set_variables(variables);
+    let workspace_lock = if options.shared {
+        None
+    } else {
+        Some(lock_workspace(context, &build_dir, &stack.name, workspace).await?)
+    };
     let mut prepared = Prepared {
+        _workspace_lock: workspace_lock,
         vault,
         stack,
         tofu,
@@ -224,33 +234,101 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
 
 /// Serialises render and init between concurrent runs on the same stack (they share the build directory).
 /// The wait never blocks the runtime, so Ctrl-C ends it (exit 130) like any other wait.
-async fn lock_build_dir(
+async fn lock_build_dir(build_dir: &Path, interrupts: Interrupts) -> Result<std::fs::File, Error> {
+    let path = build_dir.join(".wildside.lock");
+    match wait_for_lock(
+        &path,
+        None,
+        interrupts,
+        "waiting for the build-directory lock",
+    )
+    .await?
+    {
+        Some(file) => Ok(file),
+        None => unreachable!("a wait without a deadline ends with the lock"),
+    }
+}
+
+/// Serialises runs of this project on one workspace of a stack, for as long as the run lasts. tofu's own state
+/// lock does the same across machines; here, the loser of a race waits for the winner (up to the lock
+/// timeout) and then plans against its result, instead of failing on a half-written lock of the local backend.
+async fn lock_workspace(
+    context: &Context,
     build_dir: &Path,
-    mut interrupts: Interrupts,
+    stack: &str,
+    workspace: &str,
 ) -> Result<std::fs::File, Error> {
-    std::fs::create_dir_all(build_dir)
-        .map_err(|error| Error::io(format!("creating `{}`", build_dir.display()), error))?;
-    let file = std::fs::File::create(build_dir.join(".wildside.lock"))
-        .map_err(|error| Error::io("creating the build lock", error))?;
+    let path = build_dir.join(format!(".workspace-{workspace}.lock"));
+    let timeout = humantime::parse_duration(&context.engine.lock_timeout)
+        .unwrap_or(std::time::Duration::from_secs(60));
+    let deadline = std::time::Instant::now() + timeout;
+    match wait_for_lock(
+        &path,
+        Some(deadline),
+        context.interrupts.clone(),
+        "waiting for another run on the same workspace",
+    )
+    .await?
+    {
+        Some(mut file) => {
+            use std::io::{Seek, Write};
+            let holder = format!(
+                "pid {} since {}",
+                std::process::id(),
+                jiff::Timestamp::now()
+                    .round(jiff::Unit::Second)
+                    .unwrap_or_else(|_| jiff::Timestamp::now())
+            );
+            let _ = file.set_len(0);
+            let _ = file.rewind();
+            let _ = file.write_all(holder.as_bytes());
+            Ok(file)
+        }
+        None => Err(Error::WorkspaceBusy {
+            stack: stack.to_string(),
+            workspace: workspace.to_string(),
+            holder: std::fs::read_to_string(&path).unwrap_or_default(),
+            waited: context.engine.lock_timeout.clone(),
+        }),
+    }
+}
+
+/// Takes an exclusive lock on `path`, waiting until `deadline` (`None` when the deadline passed first), or
+/// forever without one. Ctrl-C ends the wait.
+async fn wait_for_lock(
+    path: &Path,
+    deadline: Option<std::time::Instant>,
+    mut interrupts: Interrupts,
+    during: &'static str,
+) -> Result<Option<std::fs::File>, Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|error| Error::io(format!("opening the lock `{}`", path.display()), error))?;
     let mut told = false;
     loop {
         if interrupts.received() > 0 {
-            return Err(Error::Interrupted {
-                during: "waiting for the build-directory lock",
-            });
+            return Err(Error::Interrupted { during });
         }
         match file.try_lock() {
-            Ok(()) => return Ok(file),
+            Ok(()) => return Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(error)) => {
-                return Err(Error::io("locking the build directory", error));
+                return Err(Error::io(format!("locking `{}`", path.display()), error));
             }
         }
+        if deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline) {
+            return Ok(None);
+        }
         if !told {
-            tracing::info!(
-                "waiting for another run on the same stack to release `{}`",
-                build_dir.display()
-            );
+            tracing::info!("{during} (`{}`)", path.display());
             told = true;
         }
         tokio::select! {

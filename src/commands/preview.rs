@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::context::{Context, PrepareOptions, prepare};
+use super::context::{Context, PrepareOptions, prepare_with};
 use super::down::down_with;
 use super::report::Report;
 use super::up::up_with;
@@ -51,7 +51,11 @@ impl PreviewStack {
 
     /// Pull requests that have a workspace in the stack's backend.
     pub(super) async fn workspaces(&self, context: &Context) -> Result<BTreeSet<u64>, Error> {
-        let mut prepared = prepare(context, &self.stack.name, "default").await?;
+        let options = PrepareOptions {
+            shared: true,
+            ..PrepareOptions::default()
+        };
+        let mut prepared = prepare_with(context, &self.stack.name, "default", options).await?;
         match prepared.tofu.workspaces().await {
             Ok(names) => Ok(names.iter().filter_map(|name| pr_of(name)).collect()),
             Err(error) => Err(prepared.explain(error).await),

@@ -35,6 +35,10 @@ impl Progress {
             UiEvent::Diagnostic(diagnostic) if is_noise(diagnostic) => {
                 tracing::debug!("{}", diagnostic_text(diagnostic));
             }
+            // Errors end the command, whose error message gives them: shown here too, they would appear twice.
+            UiEvent::Diagnostic(diagnostic) if diagnostic.severity == "error" => {
+                tracing::debug!("{}", diagnostic_text(diagnostic));
+            }
             UiEvent::Diagnostic(diagnostic) => self.line(&diagnostic_text(diagnostic)),
             UiEvent::PlannedChange { address, action } if self.show_planned && action != "noop" => {
                 self.line(&format!("  plan: {action} {address}"));
