@@ -209,6 +209,18 @@ fn malformed_platform_sections_are_refused_precisely() {
             "10.10.0.0/16",
         ),
         (
+            format!("{DO}[cluster]\napi_allowed_cidrs = [\"0.0.0.0/0\"]\n"),
+            "4:22",
+            "allows everyone: that is no allow-list",
+            "leave `api_allowed_cidrs` out",
+        ),
+        (
+            format!("{DO}[cluster]\napi_allowed_cidrs = [\"10.1.2.3\"]\n"),
+            "4:22",
+            "is not an IPv4 CIDR",
+            "203.0.113.0/24",
+        ),
+        (
             format!("{DO}[cluster]\nversion = \"1.33.1\"\n"),
             "4:11",
             "is not a Kubernetes version",

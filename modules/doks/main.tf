@@ -21,6 +21,19 @@ resource "digitalocean_kubernetes_cluster" "this" {
   surge_upgrade = var.surge_upgrade
   tags          = var.tags
 
+  # `down` and preview teardown leave no load balancers or volumes that the cluster's workloads made.
+  destroy_all_associated_resources = true
+  # The kubeconfig written to Vault outlives the 7-day default; `outputs push` refreshes it.
+  kubeconfig_expire_seconds = var.kubeconfig_expire_seconds
+
+  dynamic "control_plane_firewall" {
+    for_each = length(var.api_allowed_cidrs) > 0 ? [var.api_allowed_cidrs] : []
+    content {
+      enabled           = true
+      allowed_addresses = control_plane_firewall.value
+    }
+  }
+
   maintenance_policy {
     day        = var.maintenance_day
     start_time = var.maintenance_start_time

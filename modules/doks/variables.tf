@@ -107,3 +107,23 @@ variable "node_pools" {
     error_message = "Each pool has node_count >= 1, or autoscales with 0 <= min_nodes <= max_nodes."
   }
 }
+
+variable "api_allowed_cidrs" {
+  description = "IPv4 CIDRs that may reach the Kubernetes API (the control-plane firewall); empty leaves it open."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for cidr in var.api_allowed_cidrs : can(cidrnetmask(cidr)) && !endswith(cidr, "/0")])
+    error_message = "Each entry is an IPv4 CIDR, and none is the whole internet."
+  }
+}
+
+variable "kubeconfig_expire_seconds" {
+  description = "How long the kubeconfig's credentials last (DigitalOcean's default is 7 days)."
+  type        = number
+  default     = 2592000
+  validation {
+    condition     = var.kubeconfig_expire_seconds >= 3600
+    error_message = "Credentials last at least an hour."
+  }
+}

@@ -358,6 +358,17 @@ pub(super) fn platform_blocks(
             ))
             .add_attribute(("tags", cluster_tags(stack, &cluster.tags)))
             .add_attribute((
+                "api_allowed_cidrs",
+                literal(&InputValue::List(
+                    cluster
+                        .api_allowed_cidrs
+                        .iter()
+                        .cloned()
+                        .map(InputValue::String)
+                        .collect(),
+                )),
+            ))
+            .add_attribute((
                 "default_node_pool",
                 hibernated(
                     reference(&["local", "default_node_pool"]),

@@ -58,6 +58,7 @@ pub(super) struct RawCluster {
     maintenance: Option<Spanned<RawMaintenance>>,
     #[serde(default)]
     tags: Vec<Spanned<String>>,
+    api_allowed_cidrs: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +160,8 @@ pub struct Cluster {
     pub maintenance_day: String,
     pub maintenance_start_time: String,
     pub tags: Vec<String>,
+    /// Who may reach the Kubernetes API (the control-plane firewall); empty: anyone with credentials.
+    pub api_allowed_cidrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -542,7 +545,27 @@ impl Checker<'_> {
             maintenance_day: day,
             maintenance_start_time: start_time,
             tags: self.tags(raw.map_or(&[][..], |cluster| &cluster.tags))?,
+            api_allowed_cidrs: self.api_allowed_cidrs(
+                raw.and_then(|cluster| cluster.api_allowed_cidrs.as_deref())
+                    .unwrap_or_default(),
+            )?,
         })
+    }
+
+    /// The control plane's allow-list: IPv4 CIDRs, none of them the whole internet.
+    fn api_allowed_cidrs(&self, cidrs: &[Spanned<String>]) -> Result<Vec<String>, StackError> {
+        cidrs
+            .iter()
+            .map(|cidr| match parse_cidr(cidr.get_ref()) {
+                None => Err(self
+                    .error(cidr, format!("`{}` is not an IPv4 CIDR", cidr.get_ref()))
+                    .with_hint("write it like `203.0.113.0/24`")),
+                Some((_, 0)) => Err(self
+                    .error(cidr, "`0.0.0.0/0` allows everyone: that is no allow-list")
+                    .with_hint("leave `api_allowed_cidrs` out to keep the API open, or name the networks that may reach it")),
+                Some(_) => Ok(cidr.get_ref().clone()),
+            })
+            .collect()
     }
 
     fn tags(&self, tags: &[Spanned<String>]) -> Result<Vec<String>, StackError> {

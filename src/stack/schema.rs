@@ -55,7 +55,8 @@ pub fn stack_schema() -> Value {
                             "start_time": { "type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "description": "HH:MM, UTC." }
                         }
                     },
-                    "tags": { "type": "array", "items": { "type": "string" } }
+                    "tags": { "type": "array", "items": { "type": "string" } },
+                    "api_allowed_cidrs": { "type": "array", "items": { "type": "string" }, "description": "IPv4 CIDRs that may reach the Kubernetes API (the control-plane firewall); default: open." }
                 }
             },
             "node_pools": {

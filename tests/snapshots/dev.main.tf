@@ -74,6 +74,7 @@ module "cluster" {
     "wildside",
     "dev"
   ]
+  api_allowed_cidrs = []
   default_node_pool = merge(local.default_node_pool, try(var.hibernation["default"], {}))
   node_pools        = {}
 }

@@ -113,6 +113,10 @@ module "cluster" {
     "wildside",
     "prod"
   ]
+  api_allowed_cidrs = [
+    "203.0.113.0/24",
+    "198.51.100.0/24"
+  ]
   default_node_pool = merge(local.default_node_pool, try(var.hibernation["core"], {}))
   node_pools = {
     "app"       = merge(local.node_pools["app"], try(var.hibernation["app"], {}))
