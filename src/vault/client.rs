@@ -119,12 +119,13 @@ impl Vault {
             path_prefix: settings.path_prefix.clone(),
             renewal: None,
         };
-        vault.start_renewal().await;
+        vault.start_renewal(ca_cert.as_deref()).await;
         Ok(vault)
     }
 
-    /// Renews a renewable token at half its TTL for as long as this client lives (long applies).
-    async fn start_renewal(&mut self) {
+    /// Renews a renewable token at half its TTL for as long as this client lives (long applies), over the same
+    /// TLS trust as the client itself.
+    async fn start_renewal(&mut self, ca_cert: Option<&Path>) {
         let Ok(lookup) = vaultrs::token::lookup_self(&self.client).await else {
             return;
         };
@@ -132,13 +133,17 @@ impl Vault {
             return;
         }
         let token = SecretString::from(self.client.settings.token.clone());
-        let Ok(client) = build_client(
+        let client = match build_client(
             &self.address,
             &token,
-            None,
+            ca_cert,
             self.client.settings.namespace.as_deref(),
-        ) else {
-            return;
+        ) {
+            Ok(client) => client,
+            Err(error) => {
+                tracing::warn!("the Vault token will not be renewed: {error}");
+                return;
+            }
         };
         let period = Duration::from_secs((lookup.ttl / 2).max(1));
         self.renewal = Some(tokio::spawn(async move {
