@@ -138,7 +138,7 @@ fn an_invalid_size_shows_digitaloceans_422_message() {
         .expect_code(0);
 }
 
-/// The pools the sandbox runs for the stack's cluster: name, node count, autoscaled, min, max.
+/// The pools the sandbox runs for the stack's cluster, by name: name, node count, autoscaled, min, max.
 fn sandbox_pools(sandbox: &Sandbox) -> Vec<(String, u64, bool, u64, u64)> {
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sandbox.state).unwrap()).unwrap();
@@ -157,6 +157,8 @@ fn sandbox_pools(sandbox: &Sandbox) -> Vec<(String, u64, bool, u64, u64)> {
                 pool["max_nodes"].as_u64().unwrap(),
             )
         })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
         .collect()
 }
 
@@ -173,8 +175,8 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
     let run = || on_sandbox(&project, &sandbox, &mirror);
     run().args(["up", "prod"]).output().expect_code(0);
     let awake = vec![
-        ("core".to_string(), 3, false, 0, 0),
         ("app".to_string(), 2, true, 2, 10),
+        ("core".to_string(), 3, false, 0, 0),
         ("ephemeral".to_string(), 0, true, 0, 20),
     ];
     assert_eq!(sandbox_pools(&sandbox), awake);
@@ -189,8 +191,8 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
     assert_eq!(
         sandbox_pools(&sandbox),
         vec![
-            ("core".to_string(), 1, false, 0, 0),
             ("app".to_string(), 0, true, 0, 1),
+            ("core".to_string(), 1, false, 0, 0),
             ("ephemeral".to_string(), 0, true, 0, 1),
         ]
     );
@@ -357,8 +359,8 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
     assert_eq!(
         sandbox_pools(&sandbox),
         vec![
-            ("default".to_string(), 1, false, 0, 0),
             ("app".to_string(), 0, true, 0, 1),
+            ("default".to_string(), 1, false, 0, 0),
         ],
         "the default pool keeps one node, the app pool may grow to one"
     );
