@@ -7,8 +7,9 @@
 //! 3. KV v2 at the mount (refusing anything else mounted there), AppRole, the policy, the role, the role id,
 //!    and a secret id only when none is stored or on `--rotate-secret-id`.
 //!
-//! `WILDSIDE_BOOTSTRAP_FAILPOINT=<step>` makes the process exit right after that step (`init`, `kv`); the
-//! crash-recovery tests use it to stop the run at exact points.
+//! In builds with the `test-hooks` feature (the test suite's, never a release), `WILDSIDE_BOOTSTRAP_FAILPOINT=<step>`
+//! makes the process exit right after that step (`init`, `kv`); the crash-recovery tests use it to stop the run
+//! at exact points.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -304,12 +305,16 @@ fn io_error((context, source): (String, std::io::Error)) -> VaultError {
     VaultError::Io { context, source }
 }
 
+#[cfg(feature = "test-hooks")]
 fn failpoint(step: &str) {
     if std::env::var("WILDSIDE_BOOTSTRAP_FAILPOINT").is_ok_and(|point| point == step) {
         eprintln!("failpoint: stopping after `{step}`");
         std::process::exit(137);
     }
 }
+
+#[cfg(not(feature = "test-hooks"))]
+fn failpoint(_step: &str) {}
 
 #[cfg(test)]
 mod tests {
