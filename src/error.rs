@@ -112,6 +112,34 @@ impl Error {
         )
     }
 
+    /// A stable name for the kind of error, for machines (`--output json` prints it as `kind`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Stack(_) => "stack",
+            Error::Engine(EngineError::Interrupted) | Error::Interrupted { .. } => "interrupted",
+            Error::Engine(_) => "engine",
+            Error::Project(_) => "project",
+            Error::BackendUnreachable { .. } => "backend_unreachable",
+            Error::Vault(_) => "vault",
+            Error::Hibernation(_) => "hibernation_record",
+            Error::Hibernated { .. } => "hibernated",
+            Error::NoPreview { .. } => "no_preview",
+            Error::NotAPlatform { .. } => "not_a_platform",
+            Error::WorkspaceBusy { .. } => "workspace_busy",
+            Error::Sandbox(_) => "sandbox",
+            Error::Ledger(_) => "preview_ledger",
+            Error::Clock(_) => "clock",
+            Error::OutputsNotPushed { .. } => "outputs_not_pushed",
+            Error::StalePlan { .. } => "stale_plan",
+            Error::PlanDiffers { .. } => "plan_differs",
+            Error::Report(_) => "report",
+            Error::Revision(_) => "revision",
+            Error::ReportFor { .. } => "report_differs",
+            Error::Usage(_) => "usage",
+            Error::Io { .. } => "io",
+        }
+    }
+
     /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         if self.is_interrupted() { 130 } else { 1 }

@@ -84,6 +84,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
     let error = error.json();
     assert_eq!(error["schema_version"], 1);
     assert_eq!(error["command"], "plan");
+    assert_eq!(error["kind"], "project");
     assert_eq!(error["exit_code"], 1);
     assert!(
         error["error"]
@@ -92,4 +93,13 @@ fn plan_render_and_errors_keep_their_json_shape() {
             .starts_with("no stack `nosuch`"),
         "{error}"
     );
+
+    project.stack("broken", "[backend]\ntype = \"lokal\"\n");
+    let error = project
+        .run()
+        .args(["--output", "json", "plan", "broken"])
+        .output()
+        .expect_code(1)
+        .json();
+    assert_eq!(error["kind"], "stack", "{error}");
 }

@@ -20,6 +20,7 @@ pub(super) fn render_error(command: &str, error: &Error) -> String {
     json!({
         "schema_version": JSON_SCHEMA_VERSION,
         "command": command,
+        "kind": error.kind(),
         "error": error.to_string(),
         "exit_code": error.exit_code(),
     })
