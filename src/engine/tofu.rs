@@ -190,17 +190,24 @@ impl Tofu {
         if workspace == "default" {
             return Ok(());
         }
-        // One run either way: create it, and take "already exists" as the answer.
+        // One run when it is new; when the create fails, the workspace list tells whether it already existed
+        // (tofu reports that only in prose).
         let args = vec![
             "workspace".into(),
             "new".into(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
             workspace.into(),
         ];
-        match self.collect("workspace new", args, None).await {
-            Ok(_) => {}
-            Err(EngineError::Failed { stderr, .. }) if stderr.contains("already exists") => {}
-            Err(error) => return Err(error),
+        if let Err(error) = self.collect("workspace new", args, None).await {
+            if matches!(error, EngineError::Interrupted)
+                || !self
+                    .workspaces()
+                    .await?
+                    .iter()
+                    .any(|name| name == workspace)
+            {
+                return Err(error);
+            }
         }
         // `workspace new` also selects the new workspace; runs pick theirs through TF_WORKSPACE, so the
         // selection is only in the way (a selected workspace cannot be deleted).
