@@ -198,16 +198,15 @@ impl Tofu {
             format!("-lock-timeout={}", self.settings.lock_timeout),
             workspace.into(),
         ];
-        if let Err(error) = self.collect("workspace new", args, None).await {
-            if matches!(error, EngineError::Interrupted)
+        if let Err(error) = self.collect("workspace new", args, None).await
+            && (matches!(error, EngineError::Interrupted)
                 || !self
                     .workspaces()
                     .await?
                     .iter()
-                    .any(|name| name == workspace)
-            {
-                return Err(error);
-            }
+                    .any(|name| name == workspace))
+        {
+            return Err(error);
         }
         // `workspace new` also selects the new workspace; runs pick theirs through TF_WORKSPACE, so the
         // selection is only in the way (a selected workspace cannot be deleted).
