@@ -7,6 +7,7 @@ use super::report::{HibernationAction, Report, StackRun};
 use super::up::up_with;
 use crate::error::Error;
 use crate::hibernation::{self, Record, Records};
+use crate::stack::Stack;
 
 /// Records the stack's floor shapes and applies them; running it again converges on the same shapes.
 pub async fn hibernate(
@@ -29,11 +30,8 @@ pub(super) async fn hibernate_with(
     workspace: &str,
     options: PrepareOptions,
 ) -> Result<Report, Error> {
-    let stack = context.project.load_stack(stack_name)?;
-    let platform = stack.platform.as_ref().ok_or_else(|| Error::NotAPlatform {
-        stack: stack.name.clone(),
-    })?;
-    let records = Records::new(&context.project.work_dir(), &stack.name);
+    let (stack, records) = platform_stack(context, stack_name)?;
+    let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = match records.read(workspace)? {
         Some(record) => record,
         None => {
@@ -67,11 +65,8 @@ pub(super) async fn wake_with(
     workspace: &str,
     options: PrepareOptions,
 ) -> Result<Report, Error> {
-    let stack = context.project.load_stack(stack_name)?;
-    let platform = stack.platform.as_ref().ok_or_else(|| Error::NotAPlatform {
-        stack: stack.name.clone(),
-    })?;
-    let records = Records::new(&context.project.work_dir(), &stack.name);
+    let (stack, records) = platform_stack(context, stack_name)?;
+    let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = records.read(workspace)?;
     let awake = hibernation::shapes(platform);
     if let Some(record) = &record
@@ -114,6 +109,16 @@ pub fn check_awake(
         }),
         None => Ok(()),
     }
+}
+
+/// The stack, which must be a platform, and its hibernation records.
+fn platform_stack(context: &Context, stack_name: &str) -> Result<(Stack, Records), Error> {
+    let stack = context.project.load_stack(stack_name)?;
+    if stack.platform.is_none() {
+        return Err(Error::NotAPlatform { stack: stack.name });
+    }
+    let records = Records::new(&context.project.work_dir(), &stack.name);
+    Ok((stack, records))
 }
 
 fn applied(report: Report) -> StackRun {

@@ -564,21 +564,7 @@ pub(super) fn create(
             policy.start_time
         )));
     }
-    let vpc_uuid = match request.vpc_uuid.filter(|id| !id.is_empty()) {
-        Some(id) => {
-            let vpc = world.vpcs.get(&id).ok_or_else(|| {
-                ApiError::unprocessable(format!("The VPC {id} could not be found."))
-            })?;
-            if vpc.region != request.region {
-                return Err(ApiError::unprocessable(format!(
-                    "The VPC {id} is in {}, not {}.",
-                    vpc.region, request.region
-                )));
-            }
-            id
-        }
-        None => super::vpcs::default_for_region(world, clock, &request.region)?,
-    };
+    let vpc_uuid = super::vpcs::resolve(world, clock, request.vpc_uuid, &request.region)?;
     let mut node_pools = Vec::new();
     for pool in request.node_pools {
         let pool = build_pool(world, clock, pool)?;

@@ -355,18 +355,10 @@ fn check(world: &World, spec: &BalancerSpec) -> Result<(), ApiError> {
     }
     check_rules(world, &spec.forwarding_rules)?;
     check_droplets(world, &spec.region, &spec.droplet_ids)?;
-    if let Some(vpc_uuid) = spec.vpc_uuid.as_deref().filter(|id| !id.is_empty()) {
-        let vpc = world.vpcs.get(vpc_uuid).ok_or_else(|| {
-            ApiError::unprocessable(format!("The VPC {vpc_uuid} could not be found."))
-        })?;
-        if vpc.region != spec.region {
-            return Err(ApiError::unprocessable(format!(
-                "The VPC {vpc_uuid} is in {}, not {}.",
-                vpc.region, spec.region
-            )));
-        }
+    match spec.vpc_uuid.as_deref().filter(|id| !id.is_empty()) {
+        Some(vpc_uuid) => super::vpcs::check_in_region(world, vpc_uuid, &spec.region),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn apply(balancer: &mut LoadBalancer, spec: BalancerSpec) {
@@ -393,10 +385,7 @@ pub(super) fn create(
     spec: BalancerSpec,
 ) -> Result<Value, ApiError> {
     check(world, &spec)?;
-    let vpc_uuid = match spec.vpc_uuid.clone().filter(|id| !id.is_empty()) {
-        Some(id) => id,
-        None => super::vpcs::default_for_region(world, clock, &spec.region)?,
-    };
+    let vpc_uuid = super::vpcs::resolve(world, clock, spec.vpc_uuid.clone(), &spec.region)?;
     let project_id = match spec.project_id.clone().filter(|id| !id.is_empty()) {
         Some(id) if world.projects.contains_key(&id) => id,
         Some(id) => {

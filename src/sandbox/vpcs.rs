@@ -162,6 +162,35 @@ pub(super) fn create(
     Ok(json)
 }
 
+/// The VPC a new resource asks for (checked to exist in its region), or the region's default VPC.
+pub(super) fn resolve(
+    world: &mut World,
+    clock: &Clock,
+    requested: Option<String>,
+    region: &str,
+) -> Result<String, ApiError> {
+    let Some(id) = requested.filter(|id| !id.is_empty()) else {
+        return default_for_region(world, clock, region);
+    };
+    check_in_region(world, &id, region)?;
+    Ok(id)
+}
+
+/// Whether the VPC exists and lies in `region`.
+pub(super) fn check_in_region(world: &World, id: &str, region: &str) -> Result<(), ApiError> {
+    let vpc = world
+        .vpcs
+        .get(id)
+        .ok_or_else(|| ApiError::unprocessable(format!("The VPC {id} could not be found.")))?;
+    if vpc.region != region {
+        return Err(ApiError::unprocessable(format!(
+            "The VPC {id} is in {}, not {region}.",
+            vpc.region
+        )));
+    }
+    Ok(())
+}
+
 /// The region's default VPC, made on first use as DigitalOcean does for a resource created without a VPC.
 pub(super) fn default_for_region(
     world: &mut World,
