@@ -40,7 +40,7 @@ pub(super) struct CreateCertificate {
     private_key: Option<String>,
     #[serde(default)]
     leaf_certificate: Option<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     dns_names: Vec<String>,
 }
 

@@ -53,17 +53,17 @@ pub(super) struct CreateDroplet {
     region: String,
     size: String,
     image: ImageRef,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     ssh_keys: Vec<serde_json::Value>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     backups: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     ipv6: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     monitoring: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     tags: Vec<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     volumes: Vec<VolumeRef>,
     #[serde(default)]
     vpc_uuid: Option<String>,

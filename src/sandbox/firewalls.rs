@@ -37,7 +37,7 @@ pub(super) struct Targets {
 #[serde(deny_unknown_fields)]
 pub(super) struct InboundRule {
     pub(super) protocol: Protocol,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) ports: String,
     pub(super) sources: Targets,
 }
@@ -46,7 +46,7 @@ pub(super) struct InboundRule {
 #[serde(deny_unknown_fields)]
 pub(super) struct OutboundRule {
     pub(super) protocol: Protocol,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) ports: String,
     pub(super) destinations: Targets,
 }
@@ -67,31 +67,31 @@ pub(super) struct Firewall {
 #[derive(Debug, Deserialize)]
 pub(super) struct FirewallRequest {
     name: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     droplet_ids: Vec<u64>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     tags: Vec<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     inbound_rules: Vec<InboundRule>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     outbound_rules: Vec<OutboundRule>,
 }
 
 /// Droplets or tags added to or removed from a firewall.
 #[derive(Debug, Deserialize)]
 pub(super) struct Membership {
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     droplet_ids: Vec<u64>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     tags: Vec<String>,
 }
 
 /// Rules added to or removed from a firewall.
 #[derive(Debug, Deserialize)]
 pub(super) struct Rules {
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     inbound_rules: Vec<InboundRule>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     outbound_rules: Vec<OutboundRule>,
 }
 

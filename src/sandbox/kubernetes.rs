@@ -69,7 +69,7 @@ pub(super) enum TaintEffect {
 pub(super) struct Taint {
     #[serde(alias = "Key")]
     pub(super) key: String,
-    #[serde(default, alias = "Value", deserialize_with = "super::null_as_default")]
+    #[serde(default, alias = "Value")]
     pub(super) value: String,
     #[serde(alias = "Effect")]
     pub(super) effect: TaintEffect,
@@ -84,7 +84,7 @@ pub(super) struct Toggle {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct ControlPlaneFirewall {
     pub(super) enabled: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) allowed_addresses: Vec<String>,
 }
 
@@ -207,17 +207,17 @@ pub(super) struct PoolRequest {
     size: String,
     #[serde(default)]
     count: Option<u32>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     auto_scale: bool,
     #[serde(default)]
     min_nodes: Option<u32>,
     #[serde(default)]
     max_nodes: Option<u32>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
     labels: Option<BTreeMap<String, String>>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     taints: Vec<Taint>,
 }
 
@@ -248,18 +248,18 @@ pub(super) struct CreateCluster {
     version: String,
     #[serde(default)]
     vpc_uuid: Option<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     tags: Vec<String>,
     node_pools: Vec<PoolRequest>,
     #[serde(default)]
     maintenance_policy: Option<MaintenancePolicy>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     auto_upgrade: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     surge_upgrade: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     ha: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     registry_enabled: bool,
     #[serde(flatten)]
     features: Features,
@@ -290,11 +290,11 @@ pub(super) struct Upgrade {
 /// Associated resources chosen for deletion with a cluster.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct Selection {
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     load_balancers: Vec<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     volumes: Vec<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     volume_snapshots: Vec<String>,
 }
 

@@ -39,9 +39,9 @@ pub(super) struct ForwardingRule {
     pub(super) entry_port: u16,
     pub(super) target_protocol: TargetProtocol,
     pub(super) target_port: u16,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) certificate_id: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) tls_passthrough: bool,
 }
 
@@ -57,7 +57,7 @@ pub(super) enum HealthProtocol {
 pub(super) struct HealthCheck {
     pub(super) protocol: HealthProtocol,
     pub(super) port: u16,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) path: String,
     pub(super) check_interval_seconds: u32,
     pub(super) response_timeout_seconds: u32,
@@ -109,9 +109,9 @@ impl Default for StickySessions {
 /// Which source addresses may reach the load balancer (`ip:1.2.3.4`, `cidr:10.0.0.0/8`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct LbFirewall {
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) deny: Vec<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) allow: Vec<String>,
 }
 
@@ -167,17 +167,17 @@ pub(super) struct BalancerSpec {
     pub(super) health_check: Option<HealthCheck>,
     #[serde(default)]
     pub(super) sticky_sessions: Option<StickySessions>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) redirect_http_to_https: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) enable_proxy_protocol: bool,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) enable_backend_keepalive: bool,
     #[serde(default)]
     pub(super) http_idle_timeout_seconds: Option<u32>,
     #[serde(default)]
     pub(super) vpc_uuid: Option<String>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) disable_lets_encrypt_dns_records: bool,
     #[serde(default)]
     pub(super) firewall: Option<LbFirewall>,
@@ -189,9 +189,9 @@ pub(super) struct BalancerSpec {
     pub(super) kind: Option<BalancerType>,
     #[serde(default)]
     pub(super) tls_cipher_policy: Option<CipherPolicy>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) droplet_ids: Vec<u64>,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     pub(super) tag: String,
     #[serde(default)]
     pub(super) project_id: Option<String>,

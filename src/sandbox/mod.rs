@@ -120,13 +120,3 @@ impl Bound {
             .map_err(SandboxError::Serve)
     }
 }
-
-/// Reads an absent or `null` field as its default, as the API does for the nil slices and maps Go clients send.
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + serde::Deserialize<'de>,
-{
-    use serde::Deserialize;
-    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
-}

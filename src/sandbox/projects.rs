@@ -41,7 +41,7 @@ pub(super) struct Assignment {
 #[derive(Debug, Deserialize)]
 pub(super) struct CreateProject {
     name: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     description: String,
     purpose: String,
     #[serde(default)]

@@ -33,13 +33,13 @@ pub(super) struct CreateVolume {
     name: String,
     region: String,
     size_gigabytes: u32,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     description: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     filesystem_type: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     filesystem_label: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
     snapshot_id: Option<String>,

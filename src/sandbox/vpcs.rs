@@ -26,7 +26,7 @@ pub(super) struct Vpc {
 pub(super) struct CreateVpc {
     name: String,
     region: String,
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    #[serde(default)]
     description: String,
     #[serde(default)]
     ip_range: Option<String>,
