@@ -363,6 +363,22 @@ fn changed_stacks_include_platform_stacks_whose_modules_changed() {
         r#"{"stack":["appliance"]}"#
     );
     assert_eq!(changed_after("example").trim(), r#"{"stack":["plain"]}"#);
+    let pins = root.join("modules/versions.tf");
+    let mut text = std::fs::read_to_string(&pins).unwrap();
+    text.push_str("\n# changed\n");
+    std::fs::write(&pins, text).unwrap();
+    git(root, &["commit", "-q", "-am", "pins"]);
+    let changed = project
+        .run()
+        .args(["ci", "changed", "--matrix", "--base", "HEAD~1"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert_eq!(
+        changed.trim(),
+        r#"{"stack":["appliance","platform"]}"#,
+        "the shared provider pins belong to every platform module"
+    );
 }
 
 #[test]

@@ -119,6 +119,15 @@ fn modules_are_formatted_and_share_one_set_of_provider_pins() {
         String::from_utf8_lossy(&fmt.stdout)
     );
     for module in ["vpc", "doks", "vault_appliance"] {
+        let link = repository()
+            .join("modules")
+            .join(module)
+            .join("versions.tf");
+        assert_eq!(
+            std::fs::read_link(&link).ok(),
+            Some(std::path::PathBuf::from("../versions.tf")),
+            "{module}/versions.tf links to the one set of pins in modules/versions.tf"
+        );
         let text = std::fs::read_to_string(
             repository()
                 .join("modules")

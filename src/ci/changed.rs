@@ -55,11 +55,30 @@ pub fn affected_stacks<'a>(
         .filter(|stack| {
             let stack_file = PathBuf::from("stacks").join(format!("{}.toml", stack.name));
             let modules = module_dependencies(project_root, stack);
+            let linked: Vec<PathBuf> = modules
+                .iter()
+                .flat_map(|module| linked_files(project_root, module))
+                .collect();
             changed_files.iter().any(|file| {
                 *file == stack_file
-                    || (modules.iter().any(|module| file.starts_with(module))
+                    || ((modules.iter().any(|module| file.starts_with(module))
+                        || linked.contains(file))
                         && file.extension().is_none_or(|ext| ext != "md"))
             })
+        })
+        .collect()
+}
+
+/// Files a module directory holds as symbolic links to files elsewhere in the project (the provider pins every
+/// module shares, say), relative to the project: a change to them changes the module.
+fn linked_files(project_root: &Path, module: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(project_root.join(module))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let target = std::fs::read_link(entry.path()).ok()?;
+            Some(normalize(&module.join(target)))
         })
         .collect()
 }

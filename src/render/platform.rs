@@ -14,9 +14,8 @@ use crate::stack::{
 };
 
 /// The providers every module and every generated platform root requires: name, source, version.
-pub const PROVIDER_PINS: [(&str, &str, &str); 3] = [
+pub const PROVIDER_PINS: [(&str, &str, &str); 2] = [
     ("digitalocean", "digitalocean/digitalocean", "~> 2.50"),
-    ("random", "hashicorp/random", "~> 3.6"),
     ("tls", "hashicorp/tls", "~> 4.0"),
 ];
 

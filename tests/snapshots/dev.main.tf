@@ -8,10 +8,6 @@ terraform {
       source  = "digitalocean/digitalocean"
       version = "~> 2.50"
     }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
     tls = {
       source  = "hashicorp/tls"
       version = "~> 4.0"

@@ -78,7 +78,9 @@ fn copy_dir(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
+        if let Ok(link) = std::fs::read_link(entry.path()) {
+            std::os::unix::fs::symlink(link, &target).unwrap();
+        } else if entry.path().is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), target).unwrap();
