@@ -160,3 +160,78 @@ fn toml_error(path: &Path, source: &str, error: &toml::de::Error) -> StackError 
     }
     located.with_hint("see `stacks/example.toml` for a valid stack file")
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::parse_stack;
+
+    /// Lines that look like stack files: known and misspelt sections and keys, values of every TOML type,
+    /// and some that are not TOML at all.
+    fn stack_line() -> impl Strategy<Value = String> {
+        let sections = prop_oneof![
+            Just("[backend]"),
+            Just("[digitalocean]"),
+            Just("[vpc]"),
+            Just("[cluster]"),
+            Just("[[node_pools]]"),
+            Just("[vault_appliance]"),
+            Just("[vault]"),
+            Just("[secrets]"),
+            Just("[preview]"),
+            Just("[[modules]]"),
+            Just("[[outputs]]"),
+            Just("[outputs_to_vault]"),
+            Just("[clustre]"),
+        ]
+        .prop_map(str::to_string);
+        let keys = prop_oneof![
+            Just("type"),
+            Just("region"),
+            Just("cidr"),
+            Just("name"),
+            Just("size"),
+            Just("count"),
+            Just("autoscale"),
+            Just("version"),
+            Just("source"),
+            Just("from"),
+            Just("address"),
+            Just("max_concurrent"),
+            Just("ttl"),
+            Just("api_allowed_cidrs"),
+            Just("ssh_cidrs"),
+            Just("reigon"),
+        ];
+        let values = prop_oneof![
+            "\"[a-z0-9./:-]{0,12}\"",
+            (-3i64..40).prop_map(|number| number.to_string()),
+            Just("true".to_string()),
+            Just("[\"10.0.0.0/16\", \"0.0.0.0/0\"]".to_string()),
+            Just("{ min = 0, max = 3 }".to_string()),
+            Just("{ min = 5, max = 1 }".to_string()),
+            "[^\n]{0,8}",
+        ];
+        prop_oneof![
+            sections,
+            (keys, values).prop_map(|(key, value)| format!("{key} = {value}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever the file says, loading it never panics, and a refusal points inside the file.
+        #[test]
+        fn any_stack_file_loads_or_is_refused_at_a_place_in_it(lines in proptest::collection::vec(stack_line(), 0..24)) {
+            let source = lines.join("\n");
+            let path = std::path::Path::new("stacks/fuzz.toml");
+            if let Err(error) = parse_stack(path, &source, &["example".to_string()]) {
+                let line_count = source.lines().count().max(1);
+                prop_assert!(error.line <= line_count + 1, "line {} of {line_count}: {}", error.line, error.message);
+                prop_assert!(!error.message.is_empty());
+            }
+        }
+    }
+}
