@@ -100,7 +100,7 @@ fn pool_value(pool: &NodePool, with_name: bool) -> InputValue {
                             ("value".to_string(), InputValue::String(taint.value.clone())),
                             (
                                 "effect".to_string(),
-                                InputValue::String(taint.effect.clone()),
+                                InputValue::String(taint.effect.name().to_string()),
                             ),
                         ]))
                     })
@@ -350,7 +350,7 @@ pub(super) fn platform_blocks(
             .add_attribute(("ha", cluster.ha))
             .add_attribute(("auto_upgrade", cluster.auto_upgrade))
             .add_attribute(("surge_upgrade", cluster.surge_upgrade))
-            .add_attribute(("maintenance_day", text(&cluster.maintenance_day)))
+            .add_attribute(("maintenance_day", text(cluster.maintenance_day.name())))
             .add_attribute((
                 "maintenance_start_time",
                 text(&cluster.maintenance_start_time),
@@ -403,7 +403,7 @@ pub(super) fn platform_blocks(
                 .add_attribute(("tls_ips", strings(&appliance.tls_ips)))
                 .add_attribute(("api_port", i64::from(appliance.api_port)))
                 .add_attribute(("cluster_port", i64::from(appliance.cluster_port)))
-                .add_attribute(("distribution", text(&appliance.distribution)))
+                .add_attribute(("distribution", text(appliance.distribution.name())))
                 .build(),
         );
     }

@@ -53,8 +53,11 @@ const fn size(
 /// Region slugs and names.
 pub(super) const REGIONS: &[(&str, &str)] = &[
     ("nyc1", "New York 1"),
+    ("nyc2", "New York 2"),
     ("nyc3", "New York 3"),
+    ("sfo2", "San Francisco 2"),
     ("sfo3", "San Francisco 3"),
+    ("atl1", "Atlanta 1"),
     ("ams3", "Amsterdam 3"),
     ("sgp1", "Singapore 1"),
     ("lon1", "London 1"),

@@ -5,6 +5,7 @@
 //! a [`StackError`] naming the file, line and column, and what would fix it. This module imports nothing else
 //! from the crate, so the model can be reasoned about (and tested) on its own.
 
+mod choices;
 mod error;
 mod load;
 mod model;
@@ -17,6 +18,7 @@ pub use suggest::closest;
 mod validate;
 mod vault;
 
+pub use choices::{Distribution, TaintEffect, Weekday};
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::choices::{Distribution, TaintEffect, Weekday};
 use super::error::StackError;
 use super::platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
 use super::validate::{Checker, is_identifier};
@@ -16,17 +17,6 @@ const REGIONS: [&str; 13] = [
     "ams3", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1",
     "atl1",
 ];
-const DAYS: [&str; 8] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "any",
-];
-const TAINT_EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 /// The ranges DOKS gives pods and services by default; a VPC must not overlap them.
 const DOKS_RANGES: [(&str, Ipv4Addr, u8); 2] = [
     ("the DOKS pod range", Ipv4Addr::new(10, 244, 0, 0), 16),
@@ -157,7 +147,7 @@ pub struct Cluster {
     pub ha: bool,
     pub auto_upgrade: bool,
     pub surge_upgrade: bool,
-    pub maintenance_day: String,
+    pub maintenance_day: Weekday,
     pub maintenance_start_time: String,
     pub tags: Vec<String>,
     /// Who may reach the Kubernetes API (the control-plane firewall); empty: anyone with credentials.
@@ -184,7 +174,7 @@ pub enum Scaling {
 pub struct Taint {
     pub key: String,
     pub value: String,
-    pub effect: String,
+    pub effect: TaintEffect,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,8 +189,7 @@ pub struct VaultAppliance {
     pub tls_ips: Vec<String>,
     pub api_port: u16,
     pub cluster_port: u16,
-    /// `openbao` or `vault`.
-    pub distribution: String,
+    pub distribution: Distribution,
 }
 
 fn text(value: &Option<Spanned<String>>) -> Option<String> {
@@ -500,19 +489,19 @@ impl Checker<'_> {
             .and_then(|cluster| cluster.maintenance.as_ref())
             .map(Spanned::get_ref);
         let day = match maintenance.and_then(|window| window.day.as_ref()) {
-            None => "sunday".to_string(),
-            Some(day) if DAYS.contains(&day.get_ref().to_lowercase().as_str()) => {
-                day.get_ref().to_lowercase()
-            }
-            Some(day) => {
-                let error =
-                    self.error(day, format!("`{}` is not a maintenance day", day.get_ref()));
-                return Err(error.suggesting(
-                    &day.get_ref().to_lowercase(),
-                    DAYS,
-                    format!("days: {}", DAYS.join(", ")),
-                ));
-            }
+            None => Weekday::Sunday,
+            Some(day) => match Weekday::from_name(&day.get_ref().to_lowercase()) {
+                Some(day) => day,
+                None => {
+                    let error =
+                        self.error(day, format!("`{}` is not a maintenance day", day.get_ref()));
+                    return Err(error.suggesting(
+                        &day.get_ref().to_lowercase(),
+                        Weekday::NAMES.iter().copied(),
+                        format!("days: {}", Weekday::NAMES.join(", ")),
+                    ));
+                }
+            },
         };
         let start_time = match maintenance.and_then(|window| window.start_time.as_ref()) {
             None => "04:00".to_string(),
@@ -643,18 +632,22 @@ impl Checker<'_> {
                 .iter()
                 .map(|taint| {
                     let raw = taint.get_ref();
-                    if !TAINT_EFFECTS.contains(&raw.effect.get_ref().as_str()) {
+                    let Some(effect) = TaintEffect::from_name(raw.effect.get_ref()) else {
                         let error = self.error(
                             &raw.effect,
                             format!("`{}` is not a taint effect", raw.effect.get_ref()),
                         );
-                        let effects = format!("effects: {}", TAINT_EFFECTS.join(", "));
-                        return Err(error.suggesting(raw.effect.get_ref(), TAINT_EFFECTS, effects));
-                    }
+                        let effects = format!("effects: {}", TaintEffect::NAMES.join(", "));
+                        return Err(error.suggesting(
+                            raw.effect.get_ref(),
+                            TaintEffect::NAMES.iter().copied(),
+                            effects,
+                        ));
+                    };
                     Ok(Taint {
                         key: raw.key.clone(),
                         value: raw.value.clone(),
-                        effect: raw.effect.get_ref().clone(),
+                        effect,
                     })
                 })
                 .collect::<Result<_, _>>()?;
@@ -731,21 +724,21 @@ impl Checker<'_> {
                 .with_hint("Vault needs two ports, such as 8200 and 8201"));
         }
         let distribution = match &raw.distribution {
-            None => "openbao".to_string(),
-            Some(name) if ["openbao", "vault"].contains(&name.get_ref().as_str()) => {
-                name.get_ref().clone()
-            }
-            Some(name) => {
-                let error = self.error(
-                    name,
-                    format!("`{}` is not a Vault distribution", name.get_ref()),
-                );
-                return Err(error.suggesting(
-                    name.get_ref(),
-                    ["openbao", "vault"],
-                    "choose `openbao` or `vault`",
-                ));
-            }
+            None => Distribution::OpenBao,
+            Some(name) => match Distribution::from_name(name.get_ref()) {
+                Some(distribution) => distribution,
+                None => {
+                    let error = self.error(
+                        name,
+                        format!("`{}` is not a Vault distribution", name.get_ref()),
+                    );
+                    return Err(error.suggesting(
+                        name.get_ref(),
+                        Distribution::NAMES.iter().copied(),
+                        "choose `openbao` or `vault`",
+                    ));
+                }
+            },
         };
         Ok(VaultAppliance {
             size: self.size(&raw.size, "s-1vcpu-2gb")?,
