@@ -1,12 +1,10 @@
 //! Vault with a real OpenBao: secrets in, outputs out, `outputs push` after an outage, `kubeconfig`, and a
 //! canary secret that never shows up anywhere it should not.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use support::{DEV_ROOT_TOKEN, OpenBao, Project};
+use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project};
 
 const CANARY: &str = "canary-7f3e9d21-do-not-leak";
 
@@ -249,7 +247,7 @@ fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
 
 #[test]
 fn outputs_push_recovers_every_output_after_a_vault_outage() {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let mut bao = OpenBao::dev_on(port);
     bao.cli(
         DEV_ROOT_TOKEN,
@@ -286,7 +284,7 @@ fn outputs_push_recovers_every_output_after_a_vault_outage() {
         std::thread::sleep(Duration::from_millis(50));
     }
     bao.stop();
-    let up = support::Done(child.wait_with_output().unwrap()).expect_code(1);
+    let up = crate::support::Done(child.wait_with_output().unwrap()).expect_code(1);
     assert!(
         up.stderr().contains("were not written to Vault")
             && up.stderr().contains("outputs push outage"),
@@ -363,7 +361,7 @@ fn vault_errors_name_the_address_and_the_path() {
         "{}",
         unset.stderr()
     );
-    let port = support::free_port();
+    let port = crate::support::free_port();
     project.stack(
         "down",
         &vault_stack(&format!("http://127.0.0.1:{port}"), "", ""),

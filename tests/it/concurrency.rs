@@ -1,8 +1,6 @@
 //! State locking and workspace isolation, with the real tofu and local state.
 
-mod support;
-
-use support::{Project, example_stack};
+use crate::support::{Project, example_stack};
 
 const LOCAL: &str = "[backend]\ntype = \"local\"";
 
@@ -26,7 +24,7 @@ fn concurrent_applies_on_one_workspace_never_corrupt_state() {
         .args(["up", "slow"])
         .env("WILDSIDE_LOCK_TIMEOUT", "1s")
         .output();
-    let first = support::Done(first.wait_with_output().unwrap());
+    let first = crate::support::Done(first.wait_with_output().unwrap());
     first.expect_code(0);
     let second = second.expect_code(1);
     let stderr = second.stderr();
@@ -62,7 +60,7 @@ fn a_waiting_run_takes_the_lock_once_it_is_free() {
         .env("WILDSIDE_LOCK_TIMEOUT", "60s")
         .output()
         .expect_code(0);
-    support::Done(first.wait_with_output().unwrap()).expect_code(0);
+    crate::support::Done(first.wait_with_output().unwrap()).expect_code(0);
     assert_eq!(
         second.json()["changed"],
         false,
@@ -151,7 +149,7 @@ fn twenty_races_of_two_ups_on_one_workspace_both_succeed() {
             .run()
             .args(["--output", "json", "up", "race"])
             .output();
-        let first = support::Done(first.wait_with_output().unwrap());
+        let first = crate::support::Done(first.wait_with_output().unwrap());
         let (first, second) = (first.expect_code(0), second.expect_code(0));
         let applied = [
             first.json()["changed"].as_bool(),

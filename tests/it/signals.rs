@@ -1,11 +1,9 @@
 //! Ctrl-C during a slow apply: tofu is asked to stop once, state is saved, the lock released, exit 130, and
 //! the next `up` converges.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{Project, example_stack};
+use crate::support::{Project, example_stack};
 
 fn wait_for(condition: impl Fn() -> bool, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -43,7 +41,7 @@ fn sigint_during_apply_saves_state_and_exits_130() {
         "the slow apply to start",
     );
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-    let done = support::Done(child.wait_with_output().unwrap()).expect_code(130);
+    let done = crate::support::Done(child.wait_with_output().unwrap()).expect_code(130);
     assert!(
         started.elapsed() < Duration::from_secs(50),
         "the interrupt did not stop the apply"

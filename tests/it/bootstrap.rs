@@ -1,14 +1,16 @@
 //! `vault bootstrap` against a real, non-dev OpenBao (raft storage in a scratch directory): from scratch,
 //! again as a no-op, after being killed at exact points, and then AppRole login with what it printed.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 
-use support::{OpenBao, Project};
+use crate::support::{OpenBao, Project};
 
-fn bootstrap(bao: &OpenBao, state: &std::path::Path, secret_id: &std::path::Path) -> support::Run {
-    support::Run::new()
+fn bootstrap(
+    bao: &OpenBao,
+    state: &std::path::Path,
+    secret_id: &std::path::Path,
+) -> crate::support::Run {
+    crate::support::Run::new()
         .args([
             "--output",
             "json",

@@ -1,12 +1,10 @@
 //! Vault over TLS with a private CA the test makes: every client the tool builds, token renewal included,
 //! trusts the stack's `ca_cert`.
 
-mod support;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{DEV_ROOT_TOKEN, Project, example_stack, free_port, tool};
+use crate::support::{DEV_ROOT_TOKEN, Project, example_stack, free_port, tool};
 
 /// An OpenBao dev server that also listens with TLS, on a certificate signed by the test's own CA.
 struct TlsOpenBao {

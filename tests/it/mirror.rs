@@ -1,8 +1,6 @@
 //! Air-gapped use: `--provider-mirror` and `--plugin-cache` work without the `make tools` manifest.
 
-mod support;
-
-use support::{Project, example_stack, tool};
+use crate::support::{Project, example_stack, tool};
 
 #[test]
 fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {

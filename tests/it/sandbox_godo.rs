@@ -5,8 +5,6 @@
 //! Go is part of this project's machines (the README's prerequisites), so a missing `go` fails this test
 //! loudly instead of skipping it.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -31,7 +29,7 @@ fn go() -> &'static str {
 fn godo_drives_the_sandbox_through_whole_lifecycles() {
     let go = go();
     let scratch = tempfile::tempdir().unwrap();
-    let sandbox = support::Sandbox::start(scratch.path(), &[]);
+    let sandbox = crate::support::Sandbox::start(scratch.path(), &[]);
     let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/godo");
 
     let started = Instant::now();

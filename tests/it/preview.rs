@@ -3,11 +3,9 @@
 //! example module, so it needs no cloud: the `namespace` and `cluster` kinds need providers this machine
 //! cannot build (see the session note).
 
-mod support;
-
 use std::process::Child;
 
-use support::{DEV_ROOT_TOKEN, Done, GitHubDouble, OpenBao, Project, Run};
+use crate::support::{DEV_ROOT_TOKEN, Done, GitHubDouble, OpenBao, Project, Run};
 
 fn preview_stack(address: &str, max_concurrent: u32) -> String {
     format!(

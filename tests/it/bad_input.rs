@@ -1,10 +1,8 @@
 //! Bad input gets a clear error naming where and how to fix it, and never a panic.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 
-use support::{Project, Run, example_stack, free_port};
+use crate::support::{Project, Run, example_stack, free_port};
 
 const MODULE: &str =
     "[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = { message = \"hi\" }\n";

@@ -2,12 +2,10 @@
 //! sticky comment (against a named test double of GitHub), changed stacks in a scratch git repository,
 //! `apply --expect-report`, and drift.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::{GitHubDouble, Project, Run};
+use crate::support::{GitHubDouble, Project, Run};
 
 fn stack_with_module(module: &str, inputs: &str) -> String {
     format!(

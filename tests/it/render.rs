@@ -1,9 +1,7 @@
 //! Rendering is deterministic and readable: a snapshot of the generated root and backend configuration.
 
-mod support;
-
+use crate::support::Project;
 use proptest::prelude::*;
-use support::Project;
 
 const STACK: &str = r#"
 [backend]
@@ -109,7 +107,7 @@ fn rendered_files_are_what_tofu_fmt_writes() {
             .args([&out])
             .output()
             .expect_code(0);
-        let fmt = std::process::Command::new(support::tool("WILDSIDE_TOFU_BIN"))
+        let fmt = std::process::Command::new(crate::support::tool("WILDSIDE_TOFU_BIN"))
             .args(["fmt", "-check", "-diff", "main.tf"])
             .current_dir(&out)
             .env("TF_CLI_CONFIG_FILE", "/dev/null")
@@ -275,7 +273,7 @@ proptest! {
         project.run().args(["render", "strings", "--out"]).args([&out]).output().expect_code(0);
         let tofu = |args: &[&str], stdin: &str| {
             use std::io::Write;
-            let mut child = std::process::Command::new(support::tool("WILDSIDE_TOFU_BIN"))
+            let mut child = std::process::Command::new(crate::support::tool("WILDSIDE_TOFU_BIN"))
                 .args(args)
                 .current_dir(&out)
                 .env("TF_CLI_CONFIG_FILE", "/dev/null")

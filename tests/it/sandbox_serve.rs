@@ -1,10 +1,8 @@
 //! `sandbox serve` as a process: its state survives a restart, concurrent creates lose nothing, injected faults
 //! follow their seed, and `--sandbox` changes nothing in the rendered files.
 
-mod support;
-
+use crate::support::{Project, Sandbox};
 use serde_json::{Value, json};
-use support::{Project, Sandbox};
 
 async fn send(
     client: &reqwest::Client,

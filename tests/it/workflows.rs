@@ -1,12 +1,10 @@
 //! The GitHub Actions workflows pass actionlint (built by `make tools`), which does catch broken ones.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
 fn actionlint(files: &[&Path]) -> std::process::Output {
-    Command::new(support::tool("WILDSIDE_ACTIONLINT_BIN"))
+    Command::new(crate::support::tool("WILDSIDE_ACTIONLINT_BIN"))
         .arg("-no-color")
         .args(files)
         .output()

@@ -6,11 +6,9 @@
 //! `make test` finds it (`WILDSIDE_PROVIDER_MIRROR`, or the mirror `make tools` keeps); they then run with
 //! `--include-ignored`, and fail loudly if it is gone.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::{DEV_ROOT_TOKEN, OpenBao, Project, Run, Sandbox};
+use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Run, Sandbox};
 
 const NEEDS_PROVIDER: &str = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it";
 
@@ -20,7 +18,7 @@ fn provider_mirror() -> PathBuf {
         .map(PathBuf::from)
         .into_iter()
         .chain(
-            support::tools()
+            crate::support::tools()
                 .get("WILDSIDE_PROVIDER_MIRROR")
                 .map(PathBuf::from),
         );

@@ -5,19 +5,17 @@
 //! Planning these stacks needs the real `digitalocean/digitalocean`, `hashicorp/tls` and `hashicorp/random`
 //! providers, which this machine cannot build (see the session note); these tests stop short of that.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::Project;
+use crate::support::Project;
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn tofu_fmt_check(dir: &Path, extra: &[&str]) -> std::process::Output {
-    Command::new(support::tool("WILDSIDE_TOFU_BIN"))
+    Command::new(crate::support::tool("WILDSIDE_TOFU_BIN"))
         .args(["fmt", "-check", "-diff"])
         .args(extra)
         .current_dir(dir)

@@ -1,8 +1,6 @@
 //! `apply --plan` applies exactly the reviewed plan, and refuses one whose state has moved on.
 
-mod support;
-
-use support::{Project, example_stack};
+use crate::support::{Project, example_stack};
 
 const LOCAL: &str = "[backend]\ntype = \"local\"";
 

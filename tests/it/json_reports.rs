@@ -1,10 +1,8 @@
 //! `--output json` is a versioned contract: one object per command with `schema_version`, the command and
 //! its exit code. These snapshots fail when the shape changes, so a change is a deliberate one.
 
-mod support;
-
+use crate::support::{Project, example_stack};
 use serde_json::{Value, json};
-use support::{Project, example_stack};
 
 /// Replaces the scratch project's path, so snapshots do not depend on where the test ran.
 fn normalised(project: &Project, value: Value) -> Value {

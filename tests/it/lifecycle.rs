@@ -1,12 +1,10 @@
 //! `up` → plan again exits 0 → `output` → `down`, with the real tofu, on each state backend.
 
-mod support;
-
-use support::{Postgres, Project, S3Server, example_stack};
+use crate::support::{Postgres, Project, S3Server, example_stack};
 
 /// The full lifecycle of one stack; `env` carries backend credentials.
 fn lifecycle(project: &Project, env: &[(&str, String)]) {
-    let with_env = |mut run: support::Run| {
+    let with_env = |mut run: crate::support::Run| {
         for (key, value) in env {
             run = run.env(key, value);
         }

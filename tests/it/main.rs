@@ -1,0 +1,25 @@
+//! The integration tests, as one binary: they drive the real `wildside-tofu`, tofu, OpenBao, PostgreSQL, an S3
+//! server and the DigitalOcean sandbox, each module a subject.
+
+mod support;
+
+mod bad_input;
+mod bootstrap;
+mod ci;
+mod concurrency;
+mod json_reports;
+mod lifecycle;
+mod mirror;
+mod parsers;
+mod platform;
+mod preview;
+mod render;
+mod sandbox_contract;
+mod sandbox_godo;
+mod sandbox_provider;
+mod sandbox_serve;
+mod saved_plans;
+mod signals;
+mod vault;
+mod vault_tls;
+mod workflows;
