@@ -240,7 +240,7 @@ async fn lock_build_dir(build_dir: &Path, interrupts: Interrupts) -> Result<std:
         &path,
         None,
         interrupts,
-        "waiting for the build-directory lock",
+        "waiting for another run on the same stack",
     )
     .await?
     {

@@ -367,8 +367,12 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
         .output()
         .expect_code(0);
     assert_eq!(
-        sandbox_pools(&sandbox)[1],
-        ("app".to_string(), 0, true, 0, 3)
+        sandbox_pools(&sandbox),
+        vec![
+            ("app".to_string(), 0, true, 0, 3),
+            ("default".to_string(), 1, false, 0, 0),
+        ],
+        "awake again: the app pool may grow to three"
     );
     run("2026-11-25T10:05:00Z")
         .args(["preview", "down", "--pr", "5"])
