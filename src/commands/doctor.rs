@@ -33,6 +33,9 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
             detail: error.to_string(),
         }),
     }
+    if let Some(sandbox) = &global.sandbox {
+        checks.push(sandbox_check(sandbox).await);
+    }
     let names = if stacks.is_empty() {
         project.stack_names()
     } else {
@@ -43,6 +46,47 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
     }
     let healthy = checks.iter().all(|check| check.ok);
     Ok(Report::Doctor { healthy, checks })
+}
+
+/// Whether the DigitalOcean sandbox that `--sandbox` names answers as one.
+async fn sandbox_check(url: &url::Url) -> Check {
+    let name = "sandbox".to_string();
+    let answer = async {
+        let account = url.join("v2/account").map_err(|error| error.to_string())?;
+        let response = reqwest::Client::new()
+            .get(account)
+            .bearer_auth(crate::sandbox::SANDBOX_TOKEN)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.map_err(|error| error.to_string())?;
+        if !status.is_success() {
+            return Err(format!("it answered {status}"));
+        }
+        Ok(body["account"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+    .await;
+    match answer {
+        Ok(account) => Check {
+            name,
+            ok: true,
+            detail: format!(
+                "{url} answers as `{account}`: the provider talks to it, not to DigitalOcean"
+            ),
+        },
+        Err(reason) => Check {
+            name,
+            ok: false,
+            detail: format!(
+                "{url} does not answer as a DigitalOcean API: {reason}\n  hint: start it with `wildside-tofu sandbox serve`, or drop --sandbox"
+            ),
+        },
+    }
 }
 
 fn mirror_check(cli_config: Option<&std::path::Path>) -> Check {

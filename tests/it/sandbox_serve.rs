@@ -231,3 +231,37 @@ fn rendered_files_are_the_same_with_and_without_a_sandbox() {
     assert!(!plain.is_empty());
     assert_eq!(plain, render(Some("http://127.0.0.1:9")));
 }
+
+#[test]
+fn doctor_says_whether_the_sandbox_answers() {
+    let project = Project::new();
+    project.stack(
+        "example",
+        &crate::support::example_stack("[backend]\ntype = \"local\"", "message = \"hi\""),
+    );
+    let sandbox = Sandbox::start(project.path(), &[]);
+    let healthy = project
+        .run()
+        .args(["--sandbox", &sandbox.url, "doctor"])
+        .output()
+        .expect_code(0);
+    assert!(
+        healthy
+            .stdout()
+            .contains("answers as `wildside-tofu sandbox`"),
+        "{}",
+        healthy.stdout()
+    );
+    let url = sandbox.url.clone();
+    sandbox.stop();
+    let unhealthy = project
+        .run()
+        .args(["--sandbox", &url, "doctor"])
+        .output()
+        .expect_code(1);
+    assert!(
+        unhealthy.stdout().contains("FAIL sandbox"),
+        "{}",
+        unhealthy.stdout()
+    );
+}
