@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main command. Starts an OpenBao dev server and the local DigitalOcean sandbox, brings the demo
-# platform up on the sandbox with the real provider, reads its kubeconfig back from OpenBao, opens and closes
-# a preview for pull request 1, writes the pull-request comment, and takes everything down again. Where the
+# platform up on the sandbox with the real provider, reads its kubeconfig back from OpenBao, hibernates and wakes
+# it, opens and closes a preview for pull request 1, writes the pull-request comment, and takes everything down again. Where the
 # DigitalOcean provider cannot be installed it says why and runs every step that needs no provider.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +73,10 @@ done
 if [ ${#platform[@]} -gt 0 ]; then
   step "kubeconfig platform (read back from OpenBao)"
   wt kubeconfig platform | head -12
+  step "hibernate platform (node pools to their floor), plan (expect no changes), wake"
+  wt hibernate platform
+  wt plan platform --detailed-exitcode
+  wt wake platform
 fi
 step "output example"
 wt output example
