@@ -215,7 +215,9 @@ async fn configure(
         request
             .token_policies(vec![options.policy_name.clone()])
             .token_ttl("1h")
-            .token_max_ttl("4h");
+            .token_max_ttl("4h")
+            .secret_id_ttl(SECRET_ID_TTL)
+            .secret_id_num_uses(SECRET_ID_USES);
         vaultrs::auth::approle::role::set(
             &client,
             &options.approle_mount,
@@ -300,6 +302,11 @@ fn read_state(path: &Path) -> Result<Option<StateFile>, VaultError> {
         }),
     }
 }
+
+/// How long a CI secret id lasts: rotate it with `vault bootstrap --rotate-secret-id` before then.
+const SECRET_ID_TTL: &str = "720h";
+/// How many logins a CI secret id allows (one per CI job that touches Vault).
+const SECRET_ID_USES: u64 = 2000;
 
 fn io_error((context, source): (String, std::io::Error)) -> VaultError {
     VaultError::Io { context, source }

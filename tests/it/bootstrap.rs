@@ -77,6 +77,14 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         "the secret id changed without --rotate-secret-id"
     );
 
+    // Secret ids expire and have a use limit.
+    let role = bao.cli(
+        &root_token(&state),
+        &["read", "-format=json", "auth/approle/role/wildside-ci"],
+    );
+    let role: serde_json::Value = serde_json::from_slice(&role.stdout).unwrap();
+    assert_eq!(role["data"]["secret_id_ttl"], 2_592_000, "{role}");
+    assert_eq!(role["data"]["secret_id_num_uses"], 2000, "{role}");
     // AppRole login with what bootstrap produced: a stack reads its secret through it.
     let put = bao.cli(
         &root_token(&state),
