@@ -11,6 +11,7 @@ pub mod commands;
 pub mod dispatch;
 pub mod engine;
 pub mod error;
+pub mod policy;
 pub mod preview;
 pub mod private_file;
 pub mod project;

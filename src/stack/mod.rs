@@ -9,6 +9,7 @@ mod error;
 mod load;
 mod model;
 mod platform;
+mod policy;
 mod preview;
 mod schema;
 mod suggest;
@@ -19,8 +20,10 @@ mod vault;
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
-    Backend, Credential, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
-    PreviewVariable, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+    Backend, Budget, Credential, InputValue, ModuleInstance, ModuleSource, PolicyException,
+    PolicySettings, PreviewSettings, PreviewVariable, SecretInput, Stack, StackOutput, VaultAuth,
+    VaultOutput, VaultSettings,
 };
 pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
+pub use policy::BUILTIN_RULES;
 pub use schema::stack_schema;

@@ -130,6 +130,8 @@ pub(super) fn validate(
         .as_ref()
         .map(|preview| checker.preview(preview, vault.is_some()))
         .transpose()?;
+    let policy = checker.policy(raw.policy.as_ref())?;
+    let budget = checker.budget(raw.budget.as_ref())?;
     Ok(Stack {
         name,
         file: path.to_path_buf(),
@@ -141,6 +143,8 @@ pub(super) fn validate(
         outputs_to_vault,
         preview,
         platform,
+        policy,
+        budget,
     })
 }
 
