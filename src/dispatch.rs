@@ -1,8 +1,8 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PreviewCommand,
-    SandboxCommand, StackSet, VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PolicyCommand,
+    PreviewCommand, SandboxCommand, StackSet, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -60,6 +60,12 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                 _ => commands::render_all(&project, check),
             }
         }
+        Command::Policy {
+            action: PolicyCommand::Test { stack },
+        } => commands::policy_test(
+            &Project::locate(global.project.as_deref())?,
+            stack.as_deref(),
+        ),
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
         Command::Preview { stack, action } => {
             preview(&Context::new(global, interrupts).await?, stack, action).await

@@ -40,6 +40,12 @@ pub enum Error {
         unreviewed: String,
         gone: String,
     },
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(
+        "refusing to apply {stack}: the plan breaks policy\n{denials}\n  hint: change the stack so the plan passes, or add an exception with a reason and an expiry date under [[policy.exceptions]]"
+    )]
+    PolicyDenied { stack: String, denials: String },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -57,10 +63,12 @@ impl Error {
         }
     }
 
-    /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 1 otherwise.
+    /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 3 for a plan that
+    /// policy refuses, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Engine(EngineError::Interrupted) => 130,
+            Error::PolicyDenied { .. } => 3,
             _ => 1,
         }
     }

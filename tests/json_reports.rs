@@ -26,6 +26,18 @@ fn plan_render_and_errors_keep_their_json_shape() {
         .expect_code(0);
     let mut plan = normalised(&project, plan.json());
     let changes = plan["summary"]["changes"].take();
+    let policy = plan["policy"].take();
+    assert_eq!(policy["denials"], json!([]));
+    assert_eq!(policy["files"].as_array().unwrap().len(), 8, "{policy}");
+    assert_eq!(
+        policy["files"][0],
+        json!({
+            "file": "builtin/ha_control_plane.rego",
+            "package": "wildside.builtin.ha_control_plane",
+            "builtin": "ha_control_plane",
+            "rules": [{ "name": "deny", "line": 5, "findings": 0, "resources": 0 }]
+        })
+    );
     assert_eq!(
         plan,
         json!({
@@ -36,6 +48,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
             "changed": true,
             "summary": { "changes": null, "output_changes": ["digest", "message"] },
             "plan_file": "<project>/.wildside/build/snap/plans/default.tfplan",
+            "policy": null,
             "exit_code": 0
         })
     );

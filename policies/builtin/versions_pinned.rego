@@ -1,5 +1,6 @@
 # Built-in rule `versions_pinned`: Kubernetes clusters run an exact DOKS version (`1.33.1-do.3`) known at
-# plan time, and every provider has a version constraint with an upper bound (`~> 2.50`, `< 3.0`, `= 2.50.0`).
+# plan time, and every provider (OpenTofu's built-in `terraform` provider aside) has a version constraint
+# with an upper bound (`~> 2.50`, `< 3.0`, `= 2.50.0`).
 package wildside.builtin.versions_pinned
 
 deny contains {"msg": msg, "resource": rc.address} if {
@@ -15,6 +16,7 @@ exact_version(version) if regex.match(`^[0-9]+\.[0-9]+\.[0-9]+-do\.[0-9]+$`, ver
 
 deny contains {"msg": msg, "resource": concat("", ["provider.", name])} if {
 	some name, provider in object.get(object.get(input, "configuration", {}), "provider_config", {})
+	not startswith(object.get(provider, "full_name", ""), "terraform.io/builtin/")
 	not bounded(object.get(provider, "version_constraint", ""))
 	msg := sprintf("provider %s: version constraint %q has no upper bound; pin it with `~>` or `<`", [name, object.get(provider, "version_constraint", "")])
 }
@@ -23,4 +25,4 @@ bounded(constraint) if contains(constraint, "~>")
 
 bounded(constraint) if contains(constraint, "<")
 
-bounded(constraint) if regex.match(`^\s*=?\s*[0-9]+\.[0-9]+\.[0-9]+\s*$`, constraint)
+bounded(constraint) if regex.match(`^[ ]*=?[ ]*[0-9]+[.][0-9]+[.][0-9]+[ ]*$`, constraint)

@@ -54,6 +54,7 @@ fn chars(text: &str) -> usize {
 /// Everything that is never cut: title, totals, destroys and replaces, errors.
 fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
     let mut text = format!("{marker}\n### {title}\n\n");
+    policy_head(&mut text, reports);
     text.push_str("| Stack | Workspace | Add | Change | Replace | Destroy | Result |\n| --- | --- | ---: | ---: | ---: | ---: | --- |\n");
     for report in reports {
         let totals = report.totals;
@@ -61,6 +62,11 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
             PlanStatus::NoChanges => "no changes",
             PlanStatus::Changes => "changes",
             PlanStatus::Failed => "**failed**",
+        };
+        let result = if report.denied() {
+            "**denied**"
+        } else {
+            result
         };
         let _ = writeln!(
             text,
@@ -114,6 +120,54 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
         }
     }
     text
+}
+
+/// Policy denials come before everything else, whole; warnings and exceptions follow in one line each.
+fn policy_head(text: &mut String, reports: &[StackPlanReport]) {
+    let with_policy = || {
+        reports
+            .iter()
+            .filter_map(|report| report.policy.as_ref().map(|policy| (report, policy)))
+    };
+    if with_policy().any(|(_, policy)| policy.denied()) {
+        text.push_str("#### :no_entry: Policy denials\n\n");
+        for (report, policy) in with_policy() {
+            for denial in &policy.denials {
+                let _ = writeln!(
+                    text,
+                    "- `{}` **{}**: {}",
+                    report.stack,
+                    denial.rule,
+                    denial.message.replace('\n', " ")
+                );
+            }
+        }
+        text.push('\n');
+    }
+    for (report, policy) in with_policy() {
+        for warning in &policy.warnings {
+            let _ = writeln!(
+                text,
+                "- :warning: `{}` {}: {}",
+                report.stack,
+                warning.rule,
+                warning.message.replace('\n', " ")
+            );
+        }
+        for excepted in &policy.excepted {
+            let _ = writeln!(
+                text,
+                "- excepted until {} in `{}` ({}): {}",
+                excepted.expires,
+                report.stack,
+                excepted.reason.replace('\n', " "),
+                excepted.finding.message.replace('\n', " ")
+            );
+        }
+    }
+    if with_policy().any(|(_, policy)| !policy.warnings.is_empty() || !policy.excepted.is_empty()) {
+        text.push('\n');
+    }
 }
 
 /// The collapsed per-stack sections, keeping the first and last lines within `budget` characters.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
+use crate::policy::PolicyReport;
 
 /// Bumped on any incompatible change of [`StackPlanReport`].
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -38,6 +39,9 @@ pub struct StackPlanReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_file: Option<PathBuf>,
+    /// What the policies found (absent when the stack failed before they ran).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<PolicyReport>,
 }
 
 impl StackPlanReport {
@@ -68,6 +72,7 @@ impl StackPlanReport {
             output_changes: summary.output_changes,
             error: None,
             plan_file,
+            policy: None,
         }
     }
 
@@ -82,7 +87,13 @@ impl StackPlanReport {
             output_changes: Vec::new(),
             error: Some(error),
             plan_file: None,
+            policy: None,
         }
+    }
+
+    /// Whether the policies denied this plan.
+    pub fn denied(&self) -> bool {
+        self.policy.as_ref().is_some_and(PolicyReport::denied)
     }
 
     /// Addresses changed with `action`.

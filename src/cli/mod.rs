@@ -180,6 +180,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PreviewCommand,
     },
+    /// Policy checks.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCommand,
+    },
     /// Vault administration.
     Vault {
         #[command(subcommand)]
@@ -315,6 +320,16 @@ pub enum PreviewCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run the `test_` rules of the project's policies (like `opa test`); exit 1 if any fails.
+    Test {
+        /// Describe this stack in `data.wildside` (default: an empty stack with default settings).
+        #[arg(long)]
+        stack: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
     /// Write the stack's `[outputs_to_vault]` outputs from state to Vault (after a Vault outage, say).
     Push {
@@ -384,6 +399,7 @@ impl Command {
             } => "ci changed",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
+            Command::Policy { .. } => "policy test",
             Command::Sandbox { .. } => "sandbox serve",
         }
     }

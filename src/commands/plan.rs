@@ -7,6 +7,7 @@ use super::plan_encryption::plans_outlive_the_process;
 use super::report::{Report, StackRun};
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::policy::check_plan;
 
 pub struct PlanArgs {
     pub stack: String,
@@ -44,10 +45,19 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         Ok(outcome) => outcome,
         Err(error) => return Err(prepared.explain(error).await),
     };
+    let (summary, json) = match prepared
+        .tofu
+        .show_plan_json(&args.workspace, &plan_file)
+        .await
+    {
+        Ok(shown) => shown,
+        Err(error) => return Err(prepared.explain(error).await),
+    };
     let summary = match outcome {
-        PlanOutcome::Changes => prepared.tofu.show_plan(&args.workspace, &plan_file).await?,
+        PlanOutcome::Changes => summary,
         PlanOutcome::NoChanges => PlanSummary::default(),
     };
+    let policy = check_plan(&context.project.policies_dir(), &prepared.stack, &json)?;
     if outcome == PlanOutcome::Changes
         && !prepared.stack.secrets.is_empty()
         && !plans_outlive_the_process()
@@ -65,6 +75,7 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
     Ok(Report::Plan {
         run,
         plan_file,
+        policy,
         detailed_exitcode: args.detailed_exitcode,
     })
 }

@@ -12,6 +12,7 @@ use super::stack_selection::{Selection, select_stacks};
 use crate::ci::{COMMENT_LIMIT, PlanStatus, StackPlanReport, render_comment};
 use crate::engine::{EngineError, PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::policy::check_plan;
 
 pub struct PlanSetArgs {
     pub selection: Selection,
@@ -103,14 +104,30 @@ async fn plan_one(
                 .tofu
                 .note(&format!("planning {stack} (workspace {workspace})"));
             let result = async {
-                match prepared.tofu.plan(workspace, &plan_file, false).await? {
-                    PlanOutcome::NoChanges => Ok(PlanSummary::default()),
-                    PlanOutcome::Changes => prepared.tofu.show_plan(workspace, &plan_file).await,
-                }
+                let outcome = prepared.tofu.plan(workspace, &plan_file, false).await?;
+                let (summary, json) = prepared.tofu.show_plan_json(workspace, &plan_file).await?;
+                Ok(match outcome {
+                    PlanOutcome::NoChanges => (PlanSummary::default(), json),
+                    PlanOutcome::Changes => (summary, json),
+                })
             }
             .await;
             let report = match result {
-                Ok(summary) => StackPlanReport::planned(stack, workspace, summary, Some(plan_file)),
+                Ok((summary, json)) => {
+                    match check_plan(&context.project.policies_dir(), &prepared.stack, &json) {
+                        Ok(policy) => {
+                            let mut report = StackPlanReport::planned(
+                                stack,
+                                workspace,
+                                summary,
+                                Some(plan_file),
+                            );
+                            report.policy = Some(policy);
+                            report
+                        }
+                        Err(error) => StackPlanReport::failed(stack, workspace, error.to_string()),
+                    }
+                }
                 Err(error) => StackPlanReport::failed(
                     stack,
                     workspace,
@@ -131,6 +148,10 @@ async fn plan_one(
             report.changes.len() + report.output_changes.len()
         ),
         PlanStatus::Failed => "FAILED".to_string(),
+    };
+    let status = match report.policy.as_ref().map(|policy| policy.denials.len()) {
+        Some(denials) if denials > 0 => format!("{status}, {denials} policy denials"),
+        _ => status,
     };
     let error = report
         .error

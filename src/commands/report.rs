@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use super::preview::PreviewRow;
 use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
+use crate::policy::{PolicyReport, TestResult};
 use crate::preview::{GcAction, PreviewRecord};
 use crate::vault::{BootstrapReport, OutputsPush};
 
@@ -20,6 +21,8 @@ pub enum Report {
         #[serde(flatten)]
         run: StackRun,
         plan_file: PathBuf,
+        /// What the policies found; denials make the exit status 3.
+        policy: PolicyReport,
         /// Set when `--detailed-exitcode` asks for exit status 2 on changes.
         #[serde(skip)]
         detailed_exitcode: bool,
@@ -94,6 +97,12 @@ pub enum Report {
         drift: bool,
     },
     CiComment(StickyOutcome),
+    /// `policy test`: every `test_` rule and its outcome.
+    PolicyTest {
+        passed: usize,
+        failed: usize,
+        tests: Vec<TestResult>,
+    },
     CiChanged {
         stacks: Vec<String>,
         /// Print as a GitHub Actions matrix (`{"stack": [...]}`).
@@ -173,10 +182,13 @@ pub struct Check {
 }
 
 impl Report {
-    /// The exit status this result asks for: 2 for a plan with changes under `--detailed-exitcode`, 1 for an
-    /// unhealthy doctor, 0 otherwise.
+    /// The exit status this result asks for: 3 for a plan that policy denies (or that breaks the budget), 2
+    /// for a plan with changes under `--detailed-exitcode`, 1 for an unhealthy doctor or a failed stack of a
+    /// set, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Report::Plan { policy, .. } if policy.denied() => 3,
+            Report::PolicyTest { failed, .. } if *failed > 0 => 1,
             Report::Plan {
                 run,
                 detailed_exitcode: true,
@@ -193,6 +205,7 @@ impl Report {
             {
                 1
             }
+            Report::PlanSet { stacks, .. } if stacks.iter().any(StackPlanReport::denied) => 3,
             Report::PlanSet {
                 stacks,
                 detailed_exitcode,

@@ -7,12 +7,64 @@ use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
 use crate::engine::ResourceAction;
+use crate::policy::PolicyReport;
 use crate::vault::OutputsPush;
+
+/// Denials first (they decide the exit status), then warnings, exceptions, and what ran.
+fn policy_section(text: &mut String, policy: &PolicyReport) {
+    for denial in &policy.denials {
+        let _ = writeln!(text, "DENIED by {}: {}", denial.rule, denial.message);
+    }
+    for warning in &policy.warnings {
+        let _ = writeln!(text, "warning from {}: {}", warning.rule, warning.message);
+    }
+    for excepted in &policy.excepted {
+        let _ = writeln!(
+            text,
+            "excepted until {} ({}): {}",
+            excepted.expires, excepted.reason, excepted.finding.message
+        );
+    }
+    let rules: usize = policy.files.iter().map(|file| file.rules.len()).sum();
+    let _ = writeln!(
+        text,
+        "policy: {} files, {rules} rules evaluated, {} denials, {} warnings, {} excepted",
+        policy.files.len(),
+        policy.denials.len(),
+        policy.warnings.len(),
+        policy.excepted.len()
+    );
+    for file in &policy.files {
+        let rules: Vec<String> = file
+            .rules
+            .iter()
+            .map(|rule| {
+                format!(
+                    "{} (line {}): {} findings, {} resources",
+                    rule.name, rule.line, rule.findings, rule.resources
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            text,
+            "  {} [{}]: {}",
+            file.file,
+            file.package,
+            rules.join("; ")
+        );
+    }
+}
 
 pub(super) fn render(report: &Report) -> String {
     let mut text = String::new();
     match report {
-        Report::Plan { run, plan_file, .. } => {
+        Report::Plan {
+            run,
+            plan_file,
+            policy,
+            ..
+        } => {
+            policy_section(&mut text, policy);
             summary(&mut text, run, "plan");
             if run.changed {
                 let _ = writeln!(text, "saved plan: {}", plan_file.display());
@@ -35,6 +87,28 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::PolicyTest {
+            passed,
+            failed,
+            tests,
+        } => {
+            for test in tests {
+                let _ = writeln!(
+                    text,
+                    "{:<5} {}:{} {}.{}{}",
+                    format!("{:?}", test.outcome).to_uppercase(),
+                    test.file,
+                    test.line,
+                    test.package,
+                    test.name,
+                    test.error
+                        .as_deref()
+                        .map(|error| format!("\n{error}"))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = writeln!(text, "{passed} passed, {failed} failed");
+        }
         Report::Preview {
             action, pr, record, ..
         } => match record {
@@ -116,6 +190,15 @@ pub(super) fn render(report: &Report) -> String {
             drift,
             ..
         } => {
+            for stack in stacks {
+                for denial in stack.policy.iter().flat_map(|policy| &policy.denials) {
+                    let _ = writeln!(
+                        text,
+                        "DENIED {} by {}: {}",
+                        stack.stack, denial.rule, denial.message
+                    );
+                }
+            }
             let _ = writeln!(
                 text,
                 "{:<24} {:<12} {:>6} {:>6} {:>7} {:>7}  result",
@@ -129,6 +212,7 @@ pub(super) fn render(report: &Report) -> String {
                     PlanStatus::Changes => "changes",
                     PlanStatus::Failed => "FAILED",
                 };
+                let result = if stack.denied() { "DENIED" } else { result };
                 let _ = writeln!(
                     text,
                     "{:<24} {:<12} {:>6} {:>6} {:>7} {:>7}  {result}",
