@@ -66,6 +66,14 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             &Project::locate(global.project.as_deref())?,
             stack.as_deref(),
         ),
+        Command::Cost { target } => {
+            commands::cost(
+                &Context::new(global, interrupts).await?,
+                &target.stack,
+                &target.workspace,
+            )
+            .await
+        }
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
         Command::Preview { stack, action } => {
             preview(&Context::new(global, interrupts).await?, stack, action).await

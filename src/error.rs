@@ -42,6 +42,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    Cost(#[from] crate::cost::CostError),
     #[error(
         "refusing to apply {stack}: the plan breaks policy\n{denials}\n  hint: change the stack so the plan passes, or add an exception with a reason and an expiry date under [[policy.exceptions]]"
     )]

@@ -8,6 +8,7 @@ pub mod backend_probe;
 pub mod ci;
 pub mod cli;
 pub mod commands;
+pub mod cost;
 pub mod dispatch;
 pub mod engine;
 pub mod error;

@@ -27,6 +27,15 @@ fn plan_render_and_errors_keep_their_json_shape() {
     let mut plan = normalised(&project, plan.json());
     let changes = plan["summary"]["changes"].take();
     let policy = plan["policy"].take();
+    assert_eq!(
+        plan["cost"].take(),
+        json!({
+            "changes": [],
+            "before": { "known_usd": 0.0, "unknown": 0 },
+            "after": { "known_usd": 0.0, "unknown": 0 },
+            "sizes_read": null
+        })
+    );
     assert_eq!(policy["denials"], json!([]));
     assert_eq!(policy["files"].as_array().unwrap().len(), 8, "{policy}");
     assert_eq!(
@@ -49,6 +58,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
             "summary": { "changes": null, "output_changes": ["digest", "message"] },
             "plan_file": "<project>/.wildside/build/snap/plans/default.tfplan",
             "policy": null,
+            "cost": null,
             "exit_code": 0
         })
     );

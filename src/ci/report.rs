@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::CostDiff;
 use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
 use crate::policy::PolicyReport;
 
@@ -26,7 +27,7 @@ pub struct Totals {
     pub destroy: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StackPlanReport {
     pub schema_version: u32,
     pub stack: String,
@@ -42,6 +43,9 @@ pub struct StackPlanReport {
     /// What the policies found (absent when the stack failed before they ran).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub policy: Option<PolicyReport>,
+    /// Monthly cost before → after (absent when the stack failed before it was estimated).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cost: Option<CostDiff>,
 }
 
 impl StackPlanReport {
@@ -73,6 +77,7 @@ impl StackPlanReport {
             error: None,
             plan_file,
             policy: None,
+            cost: None,
         }
     }
 
@@ -88,12 +93,20 @@ impl StackPlanReport {
             error: Some(error),
             plan_file: None,
             policy: None,
+            cost: None,
         }
     }
 
     /// Whether the policies denied this plan.
     pub fn denied(&self) -> bool {
         self.policy.as_ref().is_some_and(PolicyReport::denied)
+    }
+
+    /// Whether the plan's estimate exceeds the stack's budget.
+    pub fn over_budget(&self) -> bool {
+        self.cost
+            .as_ref()
+            .is_some_and(|cost| cost.over_budget.is_some())
     }
 
     /// Addresses changed with `action`.

@@ -180,6 +180,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PreviewCommand,
     },
+    /// The monthly cost estimate of what the stack's state holds.
+    Cost {
+        #[command(flatten)]
+        target: Target,
+    },
     /// Policy checks.
     Policy {
         #[command(subcommand)]
@@ -400,6 +405,7 @@ impl Command {
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
             Command::Policy { .. } => "policy test",
+            Command::Cost { .. } => "cost",
             Command::Sandbox { .. } => "sandbox serve",
         }
     }

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::context::{Context, prepare};
+use super::context::{Context, prepare, size_source};
 use super::plan_encryption::plans_outlive_the_process;
 use super::report::{Report, StackRun};
+use crate::cost::plan_cost;
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::policy::check_plan;
@@ -58,6 +59,8 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         PlanOutcome::NoChanges => PlanSummary::default(),
     };
     let policy = check_plan(&context.project.policies_dir(), &prepared.stack, &json)?;
+    let budget = prepared.stack.budget.map(|budget| budget.monthly_usd);
+    let cost = plan_cost(&size_source(context)?, &json, budget).await?;
     if outcome == PlanOutcome::Changes
         && !prepared.stack.secrets.is_empty()
         && !plans_outlive_the_process()
@@ -76,6 +79,7 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         run,
         plan_file,
         policy,
+        cost,
         detailed_exitcode: args.detailed_exitcode,
     })
 }

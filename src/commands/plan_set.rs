@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 
-use super::context::{Context, PrepareOptions, prepare_with};
+use super::context::{Context, PrepareOptions, prepare_with, size_source};
 use super::report::Report;
 use super::stack_selection::{Selection, select_stacks};
 use crate::ci::{COMMENT_LIMIT, PlanStatus, StackPlanReport, render_comment};
@@ -113,21 +113,16 @@ async fn plan_one(
             }
             .await;
             let report = match result {
-                Ok((summary, json)) => {
-                    match check_plan(&context.project.policies_dir(), &prepared.stack, &json) {
-                        Ok(policy) => {
-                            let mut report = StackPlanReport::planned(
-                                stack,
-                                workspace,
-                                summary,
-                                Some(plan_file),
-                            );
-                            report.policy = Some(policy);
-                            report
-                        }
-                        Err(error) => StackPlanReport::failed(stack, workspace, error.to_string()),
+                Ok((summary, json)) => match review(context, &prepared.stack, &json).await {
+                    Ok((policy, cost)) => {
+                        let mut report =
+                            StackPlanReport::planned(stack, workspace, summary, Some(plan_file));
+                        report.policy = Some(policy);
+                        report.cost = Some(cost);
+                        report
                     }
-                }
+                    Err(error) => StackPlanReport::failed(stack, workspace, error.to_string()),
+                },
                 Err(error) => StackPlanReport::failed(
                     stack,
                     workspace,
@@ -153,6 +148,11 @@ async fn plan_one(
         Some(denials) if denials > 0 => format!("{status}, {denials} policy denials"),
         _ => status,
     };
+    let status = if report.over_budget() {
+        format!("{status}, over budget")
+    } else {
+        status
+    };
     let error = report
         .error
         .as_deref()
@@ -160,6 +160,18 @@ async fn plan_one(
         .unwrap_or_default();
     eprint!("── {stack} (workspace {workspace}): {status}\n{transcript}{error}");
     report
+}
+
+/// Policies and cost of one stack's plan.
+async fn review(
+    context: &Context,
+    stack: &crate::stack::Stack,
+    json: &str,
+) -> Result<(crate::policy::PolicyReport, crate::cost::CostDiff), Error> {
+    let policy = check_plan(&context.project.policies_dir(), stack, json)?;
+    let budget = stack.budget.map(|budget| budget.monthly_usd);
+    let cost = crate::cost::plan_cost(&size_source(context)?, json, budget).await?;
+    Ok((policy, cost))
 }
 
 fn write_report_files(

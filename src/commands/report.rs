@@ -8,6 +8,7 @@ use secrecy::SecretString;
 
 use super::preview::PreviewRow;
 use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
+use crate::cost::{CostDiff, Estimate};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
 use crate::policy::{PolicyReport, TestResult};
 use crate::preview::{GcAction, PreviewRecord};
@@ -23,6 +24,8 @@ pub enum Report {
         plan_file: PathBuf,
         /// What the policies found; denials make the exit status 3.
         policy: PolicyReport,
+        /// Monthly cost before and after; over the budget, the exit status is 3.
+        cost: CostDiff,
         /// Set when `--detailed-exitcode` asks for exit status 2 on changes.
         #[serde(skip)]
         detailed_exitcode: bool,
@@ -97,6 +100,12 @@ pub enum Report {
         drift: bool,
     },
     CiComment(StickyOutcome),
+    /// `cost`: the monthly estimate of what the stack's state holds.
+    Cost {
+        stack: String,
+        workspace: String,
+        estimate: Estimate,
+    },
     /// `policy test`: every `test_` rule and its outcome.
     PolicyTest {
         passed: usize,
@@ -187,7 +196,7 @@ impl Report {
     /// set, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Report::Plan { policy, .. } if policy.denied() => 3,
+            Report::Plan { policy, cost, .. } if policy.denied() || cost.over_budget.is_some() => 3,
             Report::PolicyTest { failed, .. } if *failed > 0 => 1,
             Report::Plan {
                 run,
@@ -205,7 +214,13 @@ impl Report {
             {
                 1
             }
-            Report::PlanSet { stacks, .. } if stacks.iter().any(StackPlanReport::denied) => 3,
+            Report::PlanSet { stacks, .. }
+                if stacks
+                    .iter()
+                    .any(|stack| stack.denied() || stack.over_budget()) =>
+            {
+                3
+            }
             Report::PlanSet {
                 stacks,
                 detailed_exitcode,

@@ -309,6 +309,12 @@ impl Tofu {
         Ok((summary, json))
     }
 
+    /// The workspace's state as `show -json` prints it (for cost estimates).
+    pub async fn show_state_json(&mut self, workspace: &str) -> Result<String, EngineError> {
+        let args = vec!["show".into(), "-json".into()];
+        self.collect("show", args, Some(workspace)).await
+    }
+
     /// The workspace's outputs.
     pub async fn outputs(&mut self, workspace: &str) -> Result<Outputs, EngineError> {
         let json = self

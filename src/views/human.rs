@@ -6,9 +6,61 @@ use crate::commands::{OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
+use crate::cost::{CostDiff, CostLine};
 use crate::engine::ResourceAction;
 use crate::policy::PolicyReport;
 use crate::vault::OutputsPush;
+
+fn money(usd: Option<f64>) -> String {
+    usd.map_or_else(|| "unknown".to_string(), |usd| format!("${usd:.2}"))
+}
+
+/// Before → after and the difference, per resource whose price moves and in total; a budget breach first.
+fn cost_section(text: &mut String, cost: &CostDiff) {
+    if let Some(breach) = &cost.over_budget {
+        let drivers: Vec<String> = breach
+            .drivers
+            .iter()
+            .map(|line| format!("{} {}", line.address, money(line.monthly_usd)))
+            .collect();
+        let _ = writeln!(
+            text,
+            "OVER BUDGET: ${:.2} a month against a budget of ${:.2}; driven by {}",
+            breach.estimate_usd,
+            breach.monthly_usd,
+            drivers.join(", ")
+        );
+    }
+    for change in &cost.changes {
+        let side = |line: &Option<CostLine>| {
+            line.as_ref()
+                .map_or_else(|| "-".to_string(), |line| money(line.monthly_usd))
+        };
+        let source = change
+            .after
+            .as_ref()
+            .or(change.before.as_ref())
+            .map(|line| line.source.as_str())
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  cost {}: {} -> {} ({})  [{source}]",
+            change.address,
+            side(&change.before),
+            side(&change.after),
+            change
+                .delta_usd
+                .map_or_else(|| "unknown".to_string(), |delta| format!("{delta:+.2}"))
+        );
+    }
+    let _ = writeln!(
+        text,
+        "monthly cost: {} -> {} ({:+.2})",
+        cost.before.display(),
+        cost.after.display(),
+        cost.delta()
+    );
+}
 
 /// Denials first (they decide the exit status), then warnings, exceptions, and what ran.
 fn policy_section(text: &mut String, policy: &PolicyReport) {
@@ -62,10 +114,12 @@ pub(super) fn render(report: &Report) -> String {
             run,
             plan_file,
             policy,
+            cost,
             ..
         } => {
             policy_section(&mut text, policy);
             summary(&mut text, run, "plan");
+            cost_section(&mut text, cost);
             if run.changed {
                 let _ = writeln!(text, "saved plan: {}", plan_file.display());
             }
@@ -87,6 +141,26 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::Cost {
+            stack,
+            workspace,
+            estimate,
+        } => {
+            for line in &estimate.lines {
+                let _ = writeln!(
+                    text,
+                    "{:<60} {:>12}  {}",
+                    line.address,
+                    money(line.monthly_usd),
+                    line.source
+                );
+            }
+            let _ = writeln!(
+                text,
+                "{stack} (workspace {workspace}): {} a month",
+                estimate.total.display()
+            );
+        }
         Report::PolicyTest {
             passed,
             failed,
