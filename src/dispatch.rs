@@ -61,6 +61,13 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             }
         }
         Command::Policy {
+            action: PolicyCommand::Check { plan, stack },
+        } => commands::policy_check(
+            &Project::locate(global.project.as_deref())?,
+            &plan,
+            stack.as_deref(),
+        ),
+        Command::Policy {
             action: PolicyCommand::Test { stack },
         } => commands::policy_test(
             &Project::locate(global.project.as_deref())?,

@@ -326,6 +326,15 @@ pub enum PreviewCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
+    /// Evaluate the policies on a plan JSON file (`tofu show -json PLAN > plan.json`); exit 3 on a denial.
+    Check {
+        /// The plan JSON.
+        #[arg(long)]
+        plan: PathBuf,
+        /// Judge it as this stack's plan (its `[policy]` settings and exceptions).
+        #[arg(long)]
+        stack: Option<String>,
+    },
     /// Run the `test_` rules of the project's policies (like `opa test`); exit 1 if any fails.
     Test {
         /// Describe this stack in `data.wildside` (default: an empty stack with default settings).
@@ -404,6 +413,9 @@ impl Command {
             } => "ci changed",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
+            Command::Policy {
+                action: PolicyCommand::Check { .. },
+            } => "policy check",
             Command::Policy { .. } => "policy test",
             Command::Cost { .. } => "cost",
             Command::Sandbox { .. } => "sandbox serve",

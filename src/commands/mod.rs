@@ -36,7 +36,7 @@ pub use output::output;
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};
 pub use plan_set::{PlanSetArgs, plan_set};
-pub use policy_test::policy_test;
+pub use policy_test::{policy_check, policy_test};
 pub use preview::{PreviewRow, PreviewUpArgs, preview_down, preview_list, preview_pin, preview_up};
 pub use preview_gc::{OpenPrs, preview_gc};
 pub use render::{render, render_all};

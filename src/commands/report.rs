@@ -106,6 +106,10 @@ pub enum Report {
         workspace: String,
         estimate: Estimate,
     },
+    /// `policy check`: the policies on one plan file.
+    PolicyCheck {
+        policy: PolicyReport,
+    },
     /// `policy test`: every `test_` rule and its outcome.
     PolicyTest {
         passed: usize,
@@ -198,6 +202,7 @@ impl Report {
         match self {
             Report::Plan { policy, cost, .. } if policy.denied() || cost.over_budget.is_some() => 3,
             Report::PolicyTest { failed, .. } if *failed > 0 => 1,
+            Report::PolicyCheck { policy } if policy.denied() => 3,
             Report::Plan {
                 run,
                 detailed_exitcode: true,

@@ -141,6 +141,7 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::PolicyCheck { policy } => policy_section(&mut text, policy),
         Report::Cost {
             stack,
             workspace,
