@@ -9,8 +9,11 @@ asserts nothing.
 - `preview up` + `preview down` against the same tofu commands run raw (OpenBao dev server for the ledger);
 - a cluster preview's `preview up` + `down` on the DigitalOcean sandbox against the same tofu commands run raw,
   and 20 concurrent previews against one (where a mirror holds the DigitalOcean provider);
-- `render --all` of 1,000 and 2,000 generated platform stacks.
+- `render --all` of 1,000 and 2,000 generated platform stacks;
+- policy evaluation of a 2,000-resource plan with the built-in rules: `wildside-tofu policy check` (regorus,
+  in-process) vs `conftest test` given the same Rego files and plan JSON (target <= 0.2x conftest's time).
 """
+import json
 import os
 import shutil
 import statistics
@@ -31,7 +34,7 @@ def tools():
         return dict(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
 
 
-def timed(command, cwd=None, env=None):
+def timed(command, cwd=None, env=None, ok=(0, 2)):
     """Wall time of one run, and the peak RSS (KiB) of the process itself."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -46,7 +49,7 @@ def timed(command, cwd=None, env=None):
             pass
         time.sleep(0.002)
     elapsed = time.perf_counter() - start
-    if process.returncode not in (0, 2):
+    if process.returncode not in ok:
         sys.exit(f"bench: {' '.join(command)} exited {process.returncode}")
     return elapsed, peak
 
@@ -287,8 +290,85 @@ def bench_cluster_preview(manifest):
         shutil.rmtree(project, ignore_errors=True)
 
 
+def big_plan(count):
+    """A plan JSON of `count` DigitalOcean resources in the shape `tofu show -json` gives, some breaking rules."""
+    changes = []
+    kinds = ["droplet", "volume", "firewall", "loadbalancer", "kubernetes_cluster", "kubernetes_node_pool", "vpc", "droplet"]
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        address = f"module.fleet.digitalocean_{kind}.r[{i}]"
+        after = {"name": f"r-{i}", "tags": ["wildside"] if i % 3 else []}
+        if kind == "droplet":
+            after.update(size="s-2vcpu-4gb" if i % 5 else "c-32vcpu-64gb", volume_ids=["v"])
+        elif kind == "volume":
+            after.update(size=10)
+        elif kind == "firewall":
+            after["inbound_rule"] = [{"protocol": "tcp", "port_range": "22",
+                                      "source_addresses": ["0.0.0.0/0" if i % 7 == 0 else "10.0.0.0/8"]}]
+        elif kind == "loadbalancer":
+            after.update(redirect_http_to_https=i % 2 == 0, forwarding_rule=[
+                {"entry_protocol": "https", "entry_port": 443}, {"entry_protocol": "http", "entry_port": 80}])
+        elif kind == "kubernetes_cluster":
+            after.update(version="1.33.1-do.3" if i % 4 else "1.33", ha=i % 2 == 0, surge_upgrade=True,
+                         maintenance_policy=[{"day": "sunday", "start_time": "04:00"}],
+                         node_pool=[{"name": "core", "size": "s-4vcpu-8gb", "node_count": 3, "auto_scale": False}])
+        elif kind == "kubernetes_node_pool":
+            after.update(size="s-4vcpu-8gb", auto_scale=True, min_nodes=1, max_nodes=30 if i % 6 == 0 else 5)
+        changes.append({"address": address, "mode": "managed", "type": f"digitalocean_{kind}", "name": "r",
+                        "change": {"actions": ["create"], "before": None, "after": after, "after_unknown": {}}})
+    return {"format_version": "1.2", "terraform_version": "1.12.6", "resource_changes": changes,
+            "configuration": {"provider_config": {"digitalocean": {
+                "name": "digitalocean", "full_name": "registry.opentofu.org/digitalocean/digitalocean",
+                "version_constraint": "~> 2.50"}}}}
+
+
+def bench_policy(manifest):
+    conftest = manifest.get("WILDSIDE_CONFTEST_BIN")
+    if not conftest:
+        print("policy: conftest is not installed (run `make tools`); skipped")
+        return
+    work = tempfile.mkdtemp(prefix="wildside-bench-policy-")
+    try:
+        os.makedirs(os.path.join(work, "stacks"))
+        with open(os.path.join(work, "stacks", "bench.toml"), "w") as out:
+            out.write('[digitalocean]\nregion = "nyc3"\n\n[policy]\nproduction = true\nrequired_tags = ["wildside"]\n')
+        plan = os.path.join(work, "plan.json")
+        with open(plan, "w") as out:
+            json.dump(big_plan(2000), out)
+        data = os.path.join(work, "data.json")
+        with open(data, "w") as out:
+            json.dump({"wildside": {"stack_name": "bench", "stack": {}, "settings": {
+                "production": True, "required_tags": ["wildside"], "max_node_count": 20, "max_size_vcpus": 16,
+                "disabled": []}}}, out)
+        rules = os.path.join(ROOT, "policies", "builtin")
+        # The same settings both ways: the stack file for wildside-tofu, a data document for conftest.
+        ours = [BIN, "--project", work, "policy", "check", "--stack", "bench", "--plan", plan]
+        theirs = [conftest, "test", "--no-color", "--all-namespaces", "--policy", rules, "--data", data, plan]
+        check = subprocess.run(ours + ["--output", "json"], capture_output=True, text=True)
+        denials = len(json.loads(check.stdout)["policy"]["denials"])
+        verdict = subprocess.run(theirs + ["--output", "json"], capture_output=True, text=True)
+        failures = sum(len(result.get("failures") or []) for result in json.loads(verdict.stdout))
+        if denials != failures:
+            sys.exit(f"bench: wildside-tofu found {denials} denials, conftest {failures} failures")
+        samples = {"wildside-tofu": [], "conftest": []}
+        for _ in range(RUNS):
+            samples["wildside-tofu"].append(timed(ours, ok=(0, 3))[0])
+            samples["conftest"].append(timed(theirs, ok=(0, 1))[0])
+        ours_median = statistics.median(samples["wildside-tofu"])
+        theirs_median = statistics.median(samples["conftest"])
+        print(f"policy, 2,000-resource plan, 8 built-in rules ({denials} denials, the same both ways):")
+        print(f"  wildside-tofu policy check: {ours_median * 1000:.0f} ms (median of {RUNS})")
+        print(f"  conftest test:              {theirs_median * 1000:.0f} ms (median of {RUNS})")
+        print(f"  ratio: {ours_median / theirs_median:.2f}x conftest (target <= 0.2x)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     manifest = tools()
+    bench_policy(manifest)
+    if os.environ.get("BENCH_ONLY") == "policy":
+        return
     project = tempfile.mkdtemp(prefix="wildside-bench-")
     try:
         shutil.copytree(os.path.join(ROOT, "modules"), os.path.join(project, "modules"))

@@ -123,8 +123,19 @@ install_actionlint() {
   ACTIONLINT_BIN="$dir/actionlint"
 }
 
+install_conftest() {
+  local dir="$cache/conftest/$CONFTEST_VERSION"
+  if [ ! -x "$dir/conftest" ]; then
+    log "building conftest $CONFTEST_VERSION from its Go module (for make bench)"
+    mkdir -p "$dir"
+    GOBIN="$dir" go install "github.com/open-policy-agent/conftest@v$CONFTEST_VERSION"
+  fi
+  CONFTEST_BIN="$dir/conftest"
+}
+
 install_tofu
 install_actionlint
+install_conftest
 install_provider hashicorp time "$PROVIDER_TIME_VERSION" github.com/hashicorp/terraform-provider-time
 write_cli_config
 install_openbao
@@ -141,6 +152,7 @@ WILDSIDE_BAO_BIN=$BAO_BIN
 WILDSIDE_MOTO_SERVER_BIN=$MOTO_SERVER_BIN
 WILDSIDE_POSTGRES_BIN_DIR=$POSTGRES_BIN_DIR
 WILDSIDE_ACTIONLINT_BIN=$ACTIONLINT_BIN
+WILDSIDE_CONFTEST_BIN=$CONFTEST_BIN
 ENV
 mv "$cache/tools.env.tmp" "$cache/tools.env"
 log "tools ready (manifest: $cache/tools.env)"

@@ -1,8 +1,8 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PreviewCommand,
-    SandboxCommand, StackSet, VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PolicyCommand,
+    PreviewCommand, SandboxCommand, StackSet, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -59,6 +59,27 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                 Some(stack) if !all => commands::render(&project, &stack, out.as_deref(), check),
                 _ => commands::render_all(&project, check),
             }
+        }
+        Command::Policy {
+            action: PolicyCommand::Check { plan, stack },
+        } => commands::policy_check(
+            &Project::locate(global.project.as_deref())?,
+            &plan,
+            stack.as_deref(),
+        ),
+        Command::Policy {
+            action: PolicyCommand::Test { stack },
+        } => commands::policy_test(
+            &Project::locate(global.project.as_deref())?,
+            stack.as_deref(),
+        ),
+        Command::Cost { target } => {
+            commands::cost(
+                &Context::new(global, interrupts).await?,
+                &target.stack,
+                &target.workspace,
+            )
+            .await
         }
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
         Command::Preview { stack, action } => {

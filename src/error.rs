@@ -87,6 +87,14 @@ pub enum Error {
     },
     #[error("interrupted while {during}; nothing was changed")]
     Interrupted { during: &'static str },
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    Cost(#[from] crate::cost::CostError),
+    #[error(
+        "refusing to apply {stack}: the plan breaks policy\n{denials}\n  hint: change the stack so the plan passes, or add an exception with a reason and an expiry date under [[policy.exceptions]]"
+    )]
+    PolicyDenied { stack: String, denials: String },
     #[error("{0}")]
     Usage(String),
     #[error("{context}: {source}")]
@@ -135,13 +143,23 @@ impl Error {
             Error::Report(_) => "report",
             Error::Revision(_) => "revision",
             Error::ReportFor { .. } => "report_differs",
+            Error::Policy(_) => "policy",
+            Error::Cost(_) => "cost",
+            Error::PolicyDenied { .. } => "policy_denied",
             Error::Usage(_) => "usage",
             Error::Io { .. } => "io",
         }
     }
 
-    /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 1 otherwise.
+    /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 3 for a plan that
+    /// policy refuses, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.is_interrupted() { 130 } else { 1 }
+        if self.is_interrupted() {
+            130
+        } else if matches!(self, Error::PolicyDenied { .. }) {
+            3
+        } else {
+            1
+        }
     }
 }

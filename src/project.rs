@@ -43,6 +43,11 @@ impl Project {
         self.root.join("modules")
     }
 
+    /// The project's Rego policies and their `config.toml`.
+    pub fn policies_dir(&self) -> PathBuf {
+        self.root.join("policies")
+    }
+
     pub fn work_dir(&self) -> PathBuf {
         self.root.join(".wildside")
     }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::addresses::collapse_indexes;
 use super::report::{PlanStatus, StackPlanReport};
+use crate::cost::{CostDiff, CostLine};
 use crate::engine::{ResourceAction, ResourceChange};
 
 /// GitHub refuses comments longer than this many characters.
@@ -54,6 +55,7 @@ fn chars(text: &str) -> usize {
 /// Everything that is never cut: title, totals, destroys and replaces, errors.
 fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
     let mut text = format!("{marker}\n### {title}\n\n");
+    policy_head(&mut text, reports);
     text.push_str("| Stack | Workspace | Add | Change | Replace | Destroy | Result |\n| --- | --- | ---: | ---: | ---: | ---: | --- |\n");
     for report in reports {
         let totals = report.totals;
@@ -61,6 +63,13 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
             PlanStatus::NoChanges => "no changes",
             PlanStatus::Changes => "changes",
             PlanStatus::Failed => "**failed**",
+        };
+        let result = if report.denied() {
+            "**denied**"
+        } else if report.over_budget() {
+            "**over budget**"
+        } else {
+            result
         };
         let _ = writeln!(
             text,
@@ -73,6 +82,7 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
             totals.destroy
         );
     }
+    cost_head(&mut text, reports);
     let destructive: Vec<&StackPlanReport> = reports
         .iter()
         .filter(|report| report.totals.destroy + report.totals.replace > 0)
@@ -114,6 +124,128 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
         }
     }
     text
+}
+
+/// Policy denials come before everything else, whole; warnings and exceptions follow in one line each.
+fn policy_head(text: &mut String, reports: &[StackPlanReport]) {
+    let with_policy = || {
+        reports
+            .iter()
+            .filter_map(|report| report.policy.as_ref().map(|policy| (report, policy)))
+    };
+    if with_policy().any(|(_, policy)| policy.denied()) {
+        text.push_str("#### :no_entry: Policy denials\n\n");
+        for (report, policy) in with_policy() {
+            for denial in &policy.denials {
+                let _ = writeln!(
+                    text,
+                    "- `{}` **{}**: {}",
+                    report.stack,
+                    denial.rule,
+                    denial.message.replace('\n', " ")
+                );
+            }
+        }
+        text.push('\n');
+    }
+    for (report, policy) in with_policy() {
+        for warning in &policy.warnings {
+            let _ = writeln!(
+                text,
+                "- :warning: `{}` {}: {}",
+                report.stack,
+                warning.rule,
+                warning.message.replace('\n', " ")
+            );
+        }
+        for excepted in &policy.excepted {
+            let _ = writeln!(
+                text,
+                "- excepted until {} in `{}` ({}): {}",
+                excepted.expires,
+                report.stack,
+                excepted.reason.replace('\n', " "),
+                excepted.finding.message.replace('\n', " ")
+            );
+        }
+    }
+    if with_policy().any(|(_, policy)| !policy.warnings.is_empty() || !policy.excepted.is_empty()) {
+        text.push('\n');
+    }
+}
+
+/// Monthly cost per stack (before → after, difference) and the resources whose price moves; a stack over its
+/// budget is named with the resources driving the cost.
+fn cost_head(text: &mut String, reports: &[StackPlanReport]) {
+    let costs: Vec<(&StackPlanReport, &CostDiff)> = reports
+        .iter()
+        .filter_map(|report| report.cost.as_ref().map(|cost| (report, cost)))
+        .collect();
+    if costs.is_empty() {
+        return;
+    }
+    text.push_str("\n#### Monthly cost\n\n| Stack | Before | After | Difference |\n| --- | ---: | ---: | ---: |\n");
+    for (report, cost) in &costs {
+        let _ = writeln!(
+            text,
+            "| `{}` | {} | {} | {:+.2} |",
+            report.stack,
+            cost.before.display(),
+            cost.after.display(),
+            cost.delta()
+        );
+    }
+    for (report, cost) in &costs {
+        if let Some(breach) = &cost.over_budget {
+            let drivers: Vec<String> = breach
+                .drivers
+                .iter()
+                .map(|line| format!("`{}` {}", line.address, money(line.monthly_usd)))
+                .collect();
+            let _ = writeln!(
+                text,
+                "\n:no_entry: **`{}` is over budget**: ${:.2} a month against ${:.2}, driven by {}",
+                report.stack,
+                breach.estimate_usd,
+                breach.monthly_usd,
+                drivers.join(", ")
+            );
+        }
+        if !cost.changes.is_empty() {
+            let _ = writeln!(
+                text,
+                "\n<details><summary><code>{}</code>: cost per resource</summary>\n\n| Resource | Before | After | Difference | Price from |\n| --- | ---: | ---: | ---: | --- |",
+                report.stack
+            );
+            for change in &cost.changes {
+                let side = |line: &Option<CostLine>| {
+                    line.as_ref()
+                        .map_or_else(|| "-".to_string(), |line| money(line.monthly_usd))
+                };
+                let source = change
+                    .after
+                    .as_ref()
+                    .or(change.before.as_ref())
+                    .map(|line| line.source.as_str())
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    text,
+                    "| `{}` | {} | {} | {} | {source} |",
+                    change.address,
+                    side(&change.before),
+                    side(&change.after),
+                    change
+                        .delta_usd
+                        .map_or_else(|| "unknown".to_string(), |delta| format!("{delta:+.2}"))
+                );
+            }
+            text.push_str("\n</details>\n");
+        }
+    }
+}
+
+fn money(usd: Option<f64>) -> String {
+    usd.map_or_else(|| "unknown".to_string(), |usd| format!("${usd:.2}"))
 }
 
 /// The collapsed per-stack sections, keeping the first and last lines within `budget` characters.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::CostDiff;
 use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
+use crate::policy::PolicyReport;
 
 /// Bumped on any incompatible change of [`StackPlanReport`]. Version 2 added each change's digest.
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
@@ -43,7 +45,7 @@ pub struct Totals {
     pub destroy: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StackPlanReport {
     pub schema_version: u32,
     pub stack: String,
@@ -56,6 +58,12 @@ pub struct StackPlanReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_file: Option<PathBuf>,
+    /// What the policies found (absent when the stack failed before they ran).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub policy: Option<PolicyReport>,
+    /// Monthly cost before → after (absent when the stack failed before it was estimated).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cost: Option<CostDiff>,
 }
 
 impl StackPlanReport {
@@ -86,6 +94,8 @@ impl StackPlanReport {
             output_changes: summary.output_changes,
             error: None,
             plan_file,
+            policy: None,
+            cost: None,
         }
     }
 
@@ -100,6 +110,8 @@ impl StackPlanReport {
             output_changes: Vec::new(),
             error: Some(error),
             plan_file: None,
+            policy: None,
+            cost: None,
         }
     }
 
@@ -139,6 +151,18 @@ impl StackPlanReport {
             .map(String::as_str)
             .collect();
         (changes, outputs)
+    }
+
+    /// Whether the policies denied this plan.
+    pub fn denied(&self) -> bool {
+        self.policy.as_ref().is_some_and(PolicyReport::denied)
+    }
+
+    /// Whether the plan's estimate exceeds the stack's budget.
+    pub fn over_budget(&self) -> bool {
+        self.cost
+            .as_ref()
+            .is_some_and(|cost| cost.over_budget.is_some())
     }
 
     /// Addresses changed with `action`.

@@ -193,6 +193,16 @@ pub enum Command {
         #[command(subcommand)]
         action: PreviewCommand,
     },
+    /// The monthly cost estimate of what the stack's state holds.
+    Cost {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Policy checks.
+    Policy {
+        #[command(subcommand)]
+        action: PolicyCommand,
+    },
     /// Vault administration.
     Vault {
         #[command(subcommand)]
@@ -338,6 +348,25 @@ pub enum PreviewCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate the policies on a plan JSON file (`tofu show -json PLAN > plan.json`); exit 3 on a denial.
+    Check {
+        /// The plan JSON.
+        #[arg(long)]
+        plan: PathBuf,
+        /// Judge it as this stack's plan (its `[policy]` settings and exceptions).
+        #[arg(long)]
+        stack: Option<String>,
+    },
+    /// Run the `test_` rules of the project's policies (like `opa test`); exit 1 if any fails.
+    Test {
+        /// Describe this stack in `data.wildside` (default: an empty stack with default settings).
+        #[arg(long)]
+        stack: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
     /// Write the stack's `[outputs_to_vault]` outputs from state to Vault (after a Vault outage, say).
     Push {
@@ -409,6 +438,11 @@ impl Command {
             } => "ci changed",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
+            Command::Policy {
+                action: PolicyCommand::Check { .. },
+            } => "policy check",
+            Command::Policy { .. } => "policy test",
+            Command::Cost { .. } => "cost",
             Command::Sandbox { .. } => "sandbox serve",
         }
     }

@@ -11,6 +11,7 @@ use super::vault_outputs;
 use crate::ci::StackPlanReport;
 use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
+use crate::policy::check_plan;
 
 pub async fn apply(
     context: &Context,
@@ -54,10 +55,22 @@ async fn apply_saved_plan(
         )));
     }
     let mut prepared = prepare(context, stack, workspace).await?;
-    let summary = match prepared.tofu.show_plan(workspace, &plan_file).await {
-        Ok(summary) => summary,
+    let (summary, json) = match prepared.tofu.show_plan_json(workspace, &plan_file).await {
+        Ok(shown) => shown,
         Err(error) => return Err(prepared.explain(error).await),
     };
+    let policy = check_plan(&context.project.policies_dir(), &prepared.stack, &json)?;
+    if policy.denied() {
+        return Err(Error::PolicyDenied {
+            stack: stack.to_string(),
+            denials: policy
+                .denials
+                .iter()
+                .map(|denial| format!("  - {}: {}", denial.rule, denial.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
     apply_and_report(context, prepared, &plan_file, summary).await
 }
 

@@ -354,6 +354,17 @@ fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
     }
 }
 
+/// Where this run reads droplet and node prices: the sandbox it points tofu at, or DigitalOcean's API.
+pub(super) fn size_source(context: &Context) -> Result<crate::cost::SizeSource, Error> {
+    let now = crate::preview::Clock::from_env()?;
+    let today = crate::policy::utc_date(now.now()).to_string();
+    Ok(crate::cost::SizeSource::for_run(
+        context.engine.sandbox.as_ref(),
+        context.project.work_dir().join("cache"),
+        today,
+    ))
+}
+
 /// A fresh plan file path under the build directory for this run; its directory exists.
 pub(super) fn run_plan_file(build_dir: &Path, workspace: &str) -> Result<PathBuf, Error> {
     let dir = build_dir.join("plans");

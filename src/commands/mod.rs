@@ -4,6 +4,7 @@ mod apply;
 mod ci_changed;
 mod ci_comment;
 mod context;
+mod cost;
 mod doctor;
 mod down;
 mod hibernate;
@@ -13,6 +14,7 @@ mod outputs_push;
 mod plan;
 mod plan_encryption;
 mod plan_set;
+mod policy_test;
 mod preview;
 mod preview_gc;
 mod render;
@@ -27,6 +29,7 @@ pub use apply::apply;
 pub use ci_changed::ci_changed;
 pub use ci_comment::{CiCommentArgs, ci_comment};
 pub use context::{Context, Prepared, prepare, write_if_changed};
+pub use cost::cost;
 pub use doctor::doctor;
 pub use down::down;
 pub use hibernate::{check_awake, hibernate, wake};
@@ -35,6 +38,7 @@ pub use output::output;
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};
 pub use plan_set::{PlanSetArgs, plan_set};
+pub use policy_test::{policy_check, policy_test};
 pub use preview::{
     PreviewRow, PreviewUpArgs, preview_down, preview_hibernate, preview_list, preview_pin,
     preview_up,

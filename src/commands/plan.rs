@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::context::{Context, prepare};
+use super::context::{Context, prepare, size_source};
 use super::plan_encryption::plans_outlive_the_process;
 use super::report::{Report, StackRun};
+use crate::cost::plan_cost;
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::policy::check_plan;
 
 pub struct PlanArgs {
     pub stack: String,
@@ -44,10 +46,21 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         Ok(outcome) => outcome,
         Err(error) => return Err(prepared.explain(error).await),
     };
+    let (summary, json) = match prepared
+        .tofu
+        .show_plan_json(&args.workspace, &plan_file)
+        .await
+    {
+        Ok(shown) => shown,
+        Err(error) => return Err(prepared.explain(error).await),
+    };
     let summary = match outcome {
-        PlanOutcome::Changes => prepared.tofu.show_plan(&args.workspace, &plan_file).await?,
+        PlanOutcome::Changes => summary,
         PlanOutcome::NoChanges => PlanSummary::default(),
     };
+    let policy = check_plan(&context.project.policies_dir(), &prepared.stack, &json)?;
+    let budget = prepared.stack.budget.map(|budget| budget.monthly_usd);
+    let cost = plan_cost(&size_source(context)?, &json, budget).await?;
     if outcome == PlanOutcome::Changes
         && !prepared.stack.secrets.is_empty()
         && !plans_outlive_the_process()
@@ -65,6 +78,8 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
     Ok(Report::Plan {
         run,
         plan_file,
+        policy,
+        cost,
         detailed_exitcode: args.detailed_exitcode,
     })
 }

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 
-use super::context::{Context, PrepareOptions, prepare_with};
+use super::context::{Context, PrepareOptions, prepare_with, size_source};
 use super::report::Report;
 use super::stack_selection::{Selection, select_stacks};
 use crate::ci::{COMMENT_LIMIT, PlanStatus, StackPlanReport, render_comment};
 use crate::engine::{EngineError, PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::policy::check_plan;
 
 pub struct PlanSetArgs {
     pub selection: Selection,
@@ -103,14 +104,25 @@ async fn plan_one(
                 .tofu
                 .note(&format!("planning {stack} (workspace {workspace})"));
             let result = async {
-                match prepared.tofu.plan(workspace, &plan_file, false).await? {
-                    PlanOutcome::NoChanges => Ok(PlanSummary::default()),
-                    PlanOutcome::Changes => prepared.tofu.show_plan(workspace, &plan_file).await,
-                }
+                let outcome = prepared.tofu.plan(workspace, &plan_file, false).await?;
+                let (summary, json) = prepared.tofu.show_plan_json(workspace, &plan_file).await?;
+                Ok(match outcome {
+                    PlanOutcome::NoChanges => (PlanSummary::default(), json),
+                    PlanOutcome::Changes => (summary, json),
+                })
             }
             .await;
             let report = match result {
-                Ok(summary) => StackPlanReport::planned(stack, workspace, summary, Some(plan_file)),
+                Ok((summary, json)) => match review(context, &prepared.stack, &json).await {
+                    Ok((policy, cost)) => {
+                        let mut report =
+                            StackPlanReport::planned(stack, workspace, summary, Some(plan_file));
+                        report.policy = Some(policy);
+                        report.cost = Some(cost);
+                        report
+                    }
+                    Err(error) => StackPlanReport::failed(stack, workspace, error.to_string()),
+                },
                 Err(error) => StackPlanReport::failed(
                     stack,
                     workspace,
@@ -132,6 +144,15 @@ async fn plan_one(
         ),
         PlanStatus::Failed => "FAILED".to_string(),
     };
+    let status = match report.policy.as_ref().map(|policy| policy.denials.len()) {
+        Some(denials) if denials > 0 => format!("{status}, {denials} policy denials"),
+        _ => status,
+    };
+    let status = if report.over_budget() {
+        format!("{status}, over budget")
+    } else {
+        status
+    };
     let error = report
         .error
         .as_deref()
@@ -139,6 +160,18 @@ async fn plan_one(
         .unwrap_or_default();
     eprint!("── {stack} (workspace {workspace}): {status}\n{transcript}{error}");
     report
+}
+
+/// Policies and cost of one stack's plan.
+async fn review(
+    context: &Context,
+    stack: &crate::stack::Stack,
+    json: &str,
+) -> Result<(crate::policy::PolicyReport, crate::cost::CostDiff), Error> {
+    let policy = check_plan(&context.project.policies_dir(), stack, json)?;
+    let budget = stack.budget.map(|budget| budget.monthly_usd);
+    let cost = crate::cost::plan_cost(&size_source(context)?, json, budget).await?;
+    Ok((policy, cost))
 }
 
 fn write_report_files(

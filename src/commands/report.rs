@@ -8,7 +8,9 @@ use secrecy::SecretString;
 
 use super::preview::PreviewRow;
 use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
+use crate::cost::{CostDiff, Estimate};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
+use crate::policy::{PolicyReport, TestResult};
 use crate::preview::{GcAction, PreviewRecord};
 use crate::vault::{BootstrapReport, OutputsPush};
 
@@ -20,6 +22,10 @@ pub enum Report {
         #[serde(flatten)]
         run: StackRun,
         plan_file: PathBuf,
+        /// What the policies found; denials make the exit status 3.
+        policy: PolicyReport,
+        /// Monthly cost before and after; over the budget, the exit status is 3.
+        cost: CostDiff,
         /// Set when `--detailed-exitcode` asks for exit status 2 on changes.
         #[serde(skip)]
         detailed_exitcode: bool,
@@ -109,6 +115,22 @@ pub enum Report {
         drift: bool,
     },
     CiComment(StickyOutcome),
+    /// `cost`: the monthly estimate of what the stack's state holds.
+    Cost {
+        stack: String,
+        workspace: String,
+        estimate: Estimate,
+    },
+    /// `policy check`: the policies on one plan file.
+    PolicyCheck {
+        policy: PolicyReport,
+    },
+    /// `policy test`: every `test_` rule and its outcome.
+    PolicyTest {
+        passed: usize,
+        failed: usize,
+        tests: Vec<TestResult>,
+    },
     CiChanged {
         stacks: Vec<String>,
         /// Print as a GitHub Actions matrix (`{"stack": [...]}`).
@@ -203,11 +225,14 @@ pub enum HibernationAction {
 }
 
 impl Report {
-    /// The exit status this result asks for: 2 for changes under `--detailed-exitcode` (or drift), 1 for an
-    /// unhealthy doctor, a failed stack of a plan set, or stale files under `render --check`, 0 otherwise.
-    /// Every variant is named, so a new one cannot be added without deciding its exit status.
+    /// The exit status this result asks for: 3 for a plan that policy denies (or that breaks the budget), 2
+    /// for a plan with changes under `--detailed-exitcode`, 1 for an unhealthy doctor or a failed stack of a
+    /// set, 0 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Report::Plan { policy, cost, .. } if policy.denied() || cost.over_budget.is_some() => 3,
+            Report::PolicyTest { failed, .. } if *failed > 0 => 1,
+            Report::PolicyCheck { policy } if policy.denied() => 3,
             Report::Plan {
                 run,
                 detailed_exitcode,
@@ -223,6 +248,13 @@ impl Report {
             Report::PreviewGc { failures, .. } => i32::from(!failures.is_empty()),
             Report::Render { check, stale, .. } | Report::RenderAll { check, stale, .. } => {
                 i32::from(*check && !stale.is_empty())
+            }
+            Report::PlanSet { stacks, .. }
+                if stacks
+                    .iter()
+                    .any(|stack| stack.denied() || stack.over_budget()) =>
+            {
+                3
             }
             Report::PlanSet {
                 stacks,
@@ -252,7 +284,10 @@ impl Report {
             | Report::CiChanged { .. }
             | Report::Output { .. }
             | Report::SandboxStopped { .. }
-            | Report::Hibernation { .. } => 0,
+            | Report::Hibernation { .. }
+            | Report::Cost { .. }
+            | Report::PolicyCheck { .. }
+            | Report::PolicyTest { .. } => 0,
         }
     }
 }

@@ -292,16 +292,33 @@ impl Tofu {
         workspace: &str,
         plan_file: &Path,
     ) -> Result<PlanSummary, EngineError> {
+        Ok(self.show_plan_json(workspace, plan_file).await?.0)
+    }
+
+    /// The typed summary of a saved plan and the `show -json` document it was read from (policies and cost
+    /// estimates read the whole document).
+    pub async fn show_plan_json(
+        &mut self,
+        workspace: &str,
+        plan_file: &Path,
+    ) -> Result<(PlanSummary, String), EngineError> {
         let args = vec![
             "show".into(),
             "-json".into(),
             plan_file.display().to_string(),
         ];
         let json = self.collect("show", args, Some(workspace)).await?;
-        PlanSummary::from_show_json(&json).map_err(|source| EngineError::Decode {
+        let summary = PlanSummary::from_show_json(&json).map_err(|source| EngineError::Decode {
             command: "show -json".into(),
             source,
-        })
+        })?;
+        Ok((summary, json))
+    }
+
+    /// The workspace's state as `show -json` prints it (for cost estimates).
+    pub async fn show_state_json(&mut self, workspace: &str) -> Result<String, EngineError> {
+        let args = vec!["show".into(), "-json".into()];
+        self.collect("show", args, Some(workspace)).await
     }
 
     /// The workspace's outputs.

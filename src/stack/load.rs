@@ -9,6 +9,7 @@ use toml::Spanned;
 use super::error::StackError;
 use super::model::Stack;
 use super::platform::{RawCluster, RawDigitalOcean, RawNodePool, RawVaultAppliance, RawVpc};
+use super::policy::{RawBudget, RawPolicy};
 use super::validate::validate;
 
 /// The stack file as written, with the position of every value kept for error messages.
@@ -32,6 +33,8 @@ pub(super) struct RawStack {
     #[serde(default)]
     pub(super) node_pools: Vec<Spanned<RawNodePool>>,
     pub(super) vault_appliance: Option<Spanned<RawVaultAppliance>>,
+    pub(super) policy: Option<Spanned<RawPolicy>>,
+    pub(super) budget: Option<Spanned<RawBudget>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,7 @@ mod load;
 mod model;
 mod platform;
 mod platform_calls;
+mod policy;
 mod preview;
 mod schema;
 mod suggest;
@@ -22,10 +23,11 @@ pub use choices::{Distribution, TaintEffect, Weekday};
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
-    Backend, Credential, IdleAction, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
-    PreviewVariable, PreviewVpc, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput,
-    VaultSettings,
+    Backend, Budget, Credential, IdleAction, InputValue, ModuleInstance, ModuleSource,
+    PolicyException, PolicySettings, PreviewSettings, PreviewVariable, PreviewVpc, SecretInput,
+    Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
 };
 pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
 pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
+pub use policy::BUILTIN_RULES;
 pub use schema::stack_schema;

@@ -22,6 +22,57 @@ pub struct Stack {
     pub preview: Option<PreviewSettings>,
     /// The DigitalOcean platform (VPC, cluster, node pools, Vault appliance), if the stack describes one.
     pub platform: Option<super::platform::Platform>,
+    /// Built-in policy rules switched off, their settings, and exceptions.
+    pub policy: PolicySettings,
+    /// The monthly ceiling a plan may not exceed.
+    pub budget: Option<Budget>,
+}
+
+/// The `[policy]` section: how the built-in rules judge this stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySettings {
+    /// Production stacks need a highly available control plane.
+    pub production: bool,
+    /// Built-in rules switched off for this stack.
+    pub disabled: Vec<String>,
+    /// Tags every taggable resource must carry.
+    pub required_tags: Vec<String>,
+    /// The most nodes a node pool may have (or scale to).
+    pub max_node_count: u32,
+    /// The most vCPUs a droplet or node size may have.
+    pub max_size_vcpus: u32,
+    pub exceptions: Vec<PolicyException>,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        Self {
+            production: false,
+            disabled: Vec::new(),
+            required_tags: Vec::new(),
+            max_node_count: 20,
+            max_size_vcpus: 16,
+            exceptions: Vec::new(),
+        }
+    }
+}
+
+/// A resource allowed to break a rule until a date; after it, the exception fails the check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyException {
+    /// A built-in rule's name, or the package of a project policy (`main`).
+    pub rule: String,
+    /// The resource address, as in the plan (`module.vault_appliance.digitalocean_firewall.vault`).
+    pub address: String,
+    pub reason: String,
+    /// The last day the exception holds.
+    pub expires: time::Date,
+}
+
+/// The `[budget]` section.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub monthly_usd: f64,
 }
 
 /// Where a stack keeps its state. Credentials never appear here: they come from the environment.

@@ -179,6 +179,43 @@ pub fn stack_schema() -> Value {
                 "type": "object",
                 "description": "Stack output = path under <path_prefix>/<stack>/<workspace>/.",
                 "additionalProperties": { "type": "string" }
+            },
+            "policy": policy(),
+            "budget": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["monthly_usd"],
+                "description": "A plan whose monthly estimate exceeds this fails, naming the resources that drive the cost.",
+                "properties": { "monthly_usd": { "type": "number", "exclusiveMinimum": 0 } }
+            }
+        }
+    })
+}
+
+fn policy() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "How the built-in policy rules judge this stack.",
+        "properties": {
+            "production": boolean("Production stacks need a highly available control plane (default false)."),
+            "disable": { "type": "array", "items": { "enum": crate::stack::BUILTIN_RULES }, "description": "Built-in rules switched off." },
+            "required_tags": { "type": "array", "items": { "type": "string" }, "description": "Tags every taggable resource carries." },
+            "max_node_count": { "type": "integer", "minimum": 1, "default": 20 },
+            "max_size_vcpus": { "type": "integer", "minimum": 1, "default": 16 },
+            "exceptions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["rule", "address", "reason", "expires"],
+                    "properties": {
+                        "rule": string("A built-in rule, or a project policy's package."),
+                        "address": string("The resource address in the plan."),
+                        "reason": string("Why the resource may break the rule."),
+                        "expires": { "type": "string", "format": "date", "description": "YYYY-MM-DD: the last day it holds." }
+                    }
+                }
             }
         }
     })
@@ -318,6 +355,20 @@ mod tests {
         assert_eq!(
             accepted_keys(&format!("{vault}[preview]\nbogus = 1\n{MODULE}")),
             schema_keys("/properties/preview/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!("[policy]\nbogus = 1\n{MODULE}")),
+            schema_keys("/properties/policy/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!(
+                "[[policy.exceptions]]\nrule = \"r\"\naddress = \"a\"\nreason = \"x\"\nexpires = \"2030-01-01\"\nbogus = 1\n{MODULE}"
+            )),
+            schema_keys("/properties/policy/properties/exceptions/items/properties")
+        );
+        assert_eq!(
+            accepted_keys(&format!("[budget]\nmonthly_usd = 1.0\nbogus = 1\n{MODULE}")),
+            schema_keys("/properties/budget/properties")
         );
     }
 }

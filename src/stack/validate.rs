@@ -138,6 +138,8 @@ pub(super) fn validate(
             )
             .with_hint("keep the appliance in the platform's stack; previews store their outputs in its Vault through [vault]"));
     }
+    let policy = checker.policy(raw.policy.as_ref())?;
+    let budget = checker.budget(raw.budget.as_ref())?;
     Ok(Stack {
         name,
         file: path.to_path_buf(),
@@ -149,6 +151,8 @@ pub(super) fn validate(
         outputs_to_vault,
         preview,
         platform,
+        policy,
+        budget,
     })
 }
 

@@ -6,14 +6,120 @@ use crate::commands::{OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
+use crate::cost::{CostDiff, CostLine};
 use crate::engine::ResourceAction;
+use crate::policy::PolicyReport;
 use crate::vault::OutputsPush;
+
+fn money(usd: Option<f64>) -> String {
+    usd.map_or_else(|| "unknown".to_string(), |usd| format!("${usd:.2}"))
+}
+
+/// Before → after and the difference, per resource whose price moves and in total; a budget breach first.
+fn cost_section(text: &mut String, cost: &CostDiff) {
+    if let Some(breach) = &cost.over_budget {
+        let drivers: Vec<String> = breach
+            .drivers
+            .iter()
+            .map(|line| format!("{} {}", line.address, money(line.monthly_usd)))
+            .collect();
+        let _ = writeln!(
+            text,
+            "OVER BUDGET: ${:.2} a month against a budget of ${:.2}; driven by {}",
+            breach.estimate_usd,
+            breach.monthly_usd,
+            drivers.join(", ")
+        );
+    }
+    for change in &cost.changes {
+        let side = |line: &Option<CostLine>| {
+            line.as_ref()
+                .map_or_else(|| "-".to_string(), |line| money(line.monthly_usd))
+        };
+        let source = change
+            .after
+            .as_ref()
+            .or(change.before.as_ref())
+            .map(|line| line.source.as_str())
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  cost {}: {} -> {} ({})  [{source}]",
+            change.address,
+            side(&change.before),
+            side(&change.after),
+            change
+                .delta_usd
+                .map_or_else(|| "unknown".to_string(), |delta| format!("{delta:+.2}"))
+        );
+    }
+    let _ = writeln!(
+        text,
+        "monthly cost: {} -> {} ({:+.2})",
+        cost.before.display(),
+        cost.after.display(),
+        cost.delta()
+    );
+}
+
+/// Denials first (they decide the exit status), then warnings, exceptions, and what ran.
+fn policy_section(text: &mut String, policy: &PolicyReport) {
+    for denial in &policy.denials {
+        let _ = writeln!(text, "DENIED by {}: {}", denial.rule, denial.message);
+    }
+    for warning in &policy.warnings {
+        let _ = writeln!(text, "warning from {}: {}", warning.rule, warning.message);
+    }
+    for excepted in &policy.excepted {
+        let _ = writeln!(
+            text,
+            "excepted until {} ({}): {}",
+            excepted.expires, excepted.reason, excepted.finding.message
+        );
+    }
+    let rules: usize = policy.files.iter().map(|file| file.rules.len()).sum();
+    let _ = writeln!(
+        text,
+        "policy: {} files, {rules} rules evaluated, {} denials, {} warnings, {} excepted",
+        policy.files.len(),
+        policy.denials.len(),
+        policy.warnings.len(),
+        policy.excepted.len()
+    );
+    for file in &policy.files {
+        let rules: Vec<String> = file
+            .rules
+            .iter()
+            .map(|rule| {
+                format!(
+                    "{} (line {}): {} findings, {} resources",
+                    rule.name, rule.line, rule.findings, rule.resources
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            text,
+            "  {} [{}]: {}",
+            file.file,
+            file.package,
+            rules.join("; ")
+        );
+    }
+}
 
 pub(super) fn render(report: &Report) -> String {
     let mut text = String::new();
     match report {
-        Report::Plan { run, plan_file, .. } => {
+        Report::Plan {
+            run,
+            plan_file,
+            policy,
+            cost,
+            ..
+        } => {
+            policy_section(&mut text, policy);
             summary(&mut text, run, "plan");
+            cost_section(&mut text, cost);
             if run.changed {
                 let _ = writeln!(text, "saved plan: {}", plan_file.display());
             }
@@ -65,6 +171,49 @@ pub(super) fn render(report: &Report) -> String {
                 nodes(nodes_before),
                 nodes(nodes_after)
             );
+        }
+        Report::PolicyCheck { policy } => policy_section(&mut text, policy),
+        Report::Cost {
+            stack,
+            workspace,
+            estimate,
+        } => {
+            for line in &estimate.lines {
+                let _ = writeln!(
+                    text,
+                    "{:<60} {:>12}  {}",
+                    line.address,
+                    money(line.monthly_usd),
+                    line.source
+                );
+            }
+            let _ = writeln!(
+                text,
+                "{stack} (workspace {workspace}): {} a month",
+                estimate.total.display()
+            );
+        }
+        Report::PolicyTest {
+            passed,
+            failed,
+            tests,
+        } => {
+            for test in tests {
+                let _ = writeln!(
+                    text,
+                    "{:<5} {}:{} {}.{}{}",
+                    format!("{:?}", test.outcome).to_uppercase(),
+                    test.file,
+                    test.line,
+                    test.package,
+                    test.name,
+                    test.error
+                        .as_deref()
+                        .map(|error| format!("\n{error}"))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = writeln!(text, "{passed} passed, {failed} failed");
         }
         Report::Preview {
             action, pr, record, ..
@@ -171,6 +320,15 @@ pub(super) fn render(report: &Report) -> String {
             drift,
             ..
         } => {
+            for stack in stacks {
+                for denial in stack.policy.iter().flat_map(|policy| &policy.denials) {
+                    let _ = writeln!(
+                        text,
+                        "DENIED {} by {}: {}",
+                        stack.stack, denial.rule, denial.message
+                    );
+                }
+            }
             let _ = writeln!(
                 text,
                 "{:<24} {:<12} {:>6} {:>6} {:>7} {:>7}  result",
@@ -184,6 +342,7 @@ pub(super) fn render(report: &Report) -> String {
                     PlanStatus::Changes => "changes",
                     PlanStatus::Failed => "FAILED",
                 };
+                let result = if stack.denied() { "DENIED" } else { result };
                 let _ = writeln!(
                     text,
                     "{:<24} {:<12} {:>6} {:>6} {:>7} {:>7}  {result}",

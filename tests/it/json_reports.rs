@@ -33,6 +33,27 @@ fn plan_render_and_errors_keep_their_json_shape() {
             "{digest}"
         );
     }
+    let policy = plan["policy"].take();
+    assert_eq!(
+        plan["cost"].take(),
+        json!({
+            "changes": [],
+            "before": { "known_usd": 0.0, "unknown": 0 },
+            "after": { "known_usd": 0.0, "unknown": 0 },
+            "sizes_read": null
+        })
+    );
+    assert_eq!(policy["denials"], json!([]));
+    assert_eq!(policy["files"].as_array().unwrap().len(), 8, "{policy}");
+    assert_eq!(
+        policy["files"][0],
+        json!({
+            "file": "builtin/ha_control_plane.rego",
+            "package": "wildside.builtin.ha_control_plane",
+            "builtin": "ha_control_plane",
+            "rules": [{ "name": "deny", "line": 5, "findings": 0, "resources": 0 }]
+        })
+    );
     assert_eq!(
         plan,
         json!({
@@ -43,6 +64,8 @@ fn plan_render_and_errors_keep_their_json_shape() {
             "changed": true,
             "summary": { "changes": null, "output_changes": ["digest", "message"] },
             "plan_file": "<project>/.wildside/build/snap/plans/default.tfplan",
+            "policy": null,
+            "cost": null,
             "exit_code": 0
         })
     );

@@ -1,0 +1,23 @@
+# Built-in rule `required_tags`: every taggable DigitalOcean resource carries the tags that the stack's
+# `[policy] required_tags` lists (none by default).
+package wildside.builtin.required_tags
+
+taggable := {
+	"digitalocean_droplet",
+	"digitalocean_kubernetes_cluster",
+	"digitalocean_kubernetes_node_pool",
+	"digitalocean_volume",
+	"digitalocean_loadbalancer",
+	"digitalocean_database_cluster",
+}
+
+deny contains {"msg": msg, "resource": rc.address} if {
+	some rc in input.resource_changes
+	taggable[rc.type]
+	after := object.get(rc.change, "after", null)
+	after != null
+	tags := {tag | some tag in object.get(after, "tags", [])}
+	some required in object.get(data.wildside.settings, "required_tags", [])
+	not tags[required]
+	msg := sprintf("%s: missing the required tag %q", [rc.address, required])
+}
