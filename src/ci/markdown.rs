@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::addresses::collapse_indexes;
 use super::report::{PlanStatus, StackPlanReport};
-use crate::cost::{CostDiff, CostLine};
+use crate::cost::{CostDiff, money};
 use crate::engine::{ResourceAction, ResourceChange};
 
 /// GitHub refuses comments longer than this many characters.
@@ -218,34 +218,17 @@ fn cost_head(text: &mut String, reports: &[StackPlanReport]) {
                 report.stack
             );
             for change in &cost.changes {
-                let side = |line: &Option<CostLine>| {
-                    line.as_ref()
-                        .map_or_else(|| "-".to_string(), |line| money(line.monthly_usd))
-                };
-                let source = change
-                    .after
-                    .as_ref()
-                    .or(change.before.as_ref())
-                    .map(|line| line.source.as_str())
-                    .unwrap_or_default();
+                let (before, after, delta) = change.shown();
                 let _ = writeln!(
                     text,
-                    "| `{}` | {} | {} | {} | {source} |",
+                    "| `{}` | {before} | {after} | {delta} | {} |",
                     change.address,
-                    side(&change.before),
-                    side(&change.after),
-                    change
-                        .delta_usd
-                        .map_or_else(|| "unknown".to_string(), |delta| format!("{delta:+.2}"))
+                    change.source()
                 );
             }
             text.push_str("\n</details>\n");
         }
     }
-}
-
-fn money(usd: Option<f64>) -> String {
-    usd.map_or_else(|| "unknown".to_string(), |usd| format!("${usd:.2}"))
 }
 
 /// The collapsed per-stack sections, keeping the first and last lines within `budget` characters.

@@ -80,6 +80,35 @@ pub struct CostChange {
     pub delta_usd: Option<f64>,
 }
 
+/// Dollars a month as the views show them: `$12.00`, or `unknown`.
+pub fn money(usd: Option<f64>) -> String {
+    usd.map_or_else(|| "unknown".to_string(), |usd| format!("${usd:.2}"))
+}
+
+impl CostChange {
+    /// The monthly price before and after (`-` where the resource does not exist) and the difference
+    /// (`unknown` when a side is), as the views show them.
+    pub fn shown(&self) -> (String, String, String) {
+        let side = |line: &Option<CostLine>| {
+            line.as_ref()
+                .map_or_else(|| "-".to_string(), |line| money(line.monthly_usd))
+        };
+        let delta = self
+            .delta_usd
+            .map_or_else(|| "unknown".to_string(), |delta| format!("{delta:+.2}"));
+        (side(&self.before), side(&self.after), delta)
+    }
+
+    /// Where the price came from (the side that exists, after first).
+    pub fn source(&self) -> &str {
+        self.after
+            .as_ref()
+            .or(self.before.as_ref())
+            .map(|line| line.source.as_str())
+            .unwrap_or_default()
+    }
+}
+
 /// A plan's cost: before → after and the difference, per resource and in total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CostDiff {

@@ -14,6 +14,7 @@ mod sizes;
 pub use error::CostError;
 pub use estimate::{
     BudgetBreach, CostChange, CostDiff, CostLine, Estimate, Total, estimate_plan, estimate_state,
+    money,
 };
 pub use prices::{PriceEntry, PriceTable};
 pub use sizes::{SizeCatalog, SizePrice, SizeSource};

@@ -6,14 +6,10 @@ use crate::commands::{OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
-use crate::cost::{CostDiff, CostLine};
+use crate::cost::{CostDiff, money};
 use crate::engine::ResourceAction;
 use crate::policy::PolicyReport;
 use crate::vault::OutputsPush;
-
-fn money(usd: Option<f64>) -> String {
-    usd.map_or_else(|| "unknown".to_string(), |usd| format!("${usd:.2}"))
-}
 
 /// Before → after and the difference, per resource whose price moves and in total; a budget breach first.
 fn cost_section(text: &mut String, cost: &CostDiff) {
@@ -32,25 +28,12 @@ fn cost_section(text: &mut String, cost: &CostDiff) {
         );
     }
     for change in &cost.changes {
-        let side = |line: &Option<CostLine>| {
-            line.as_ref()
-                .map_or_else(|| "-".to_string(), |line| money(line.monthly_usd))
-        };
-        let source = change
-            .after
-            .as_ref()
-            .or(change.before.as_ref())
-            .map(|line| line.source.as_str())
-            .unwrap_or_default();
+        let (before, after, delta) = change.shown();
         let _ = writeln!(
             text,
-            "  cost {}: {} -> {} ({})  [{source}]",
+            "  cost {}: {before} -> {after} ({delta})  [{}]",
             change.address,
-            side(&change.before),
-            side(&change.after),
-            change
-                .delta_usd
-                .map_or_else(|| "unknown".to_string(), |delta| format!("{delta:+.2}"))
+            change.source()
         );
     }
     let _ = writeln!(
