@@ -9,7 +9,7 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_loadbalancer"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some rule in object.get(after, "forwarding_rule", [])
+	some rule in items(after, "forwarding_rule")
 	rule.entry_protocol == "http"
 	not after.redirect_http_to_https == true
 	msg := sprintf("%s: port %v takes plain HTTP without a redirect; set `redirect_http_to_https = true`", [rc.address, rule.entry_port])
@@ -20,8 +20,16 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_loadbalancer"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some rule in object.get(after, "forwarding_rule", [])
+	some rule in items(after, "forwarding_rule")
 	rule.entry_protocol != "http"
 	not secure[rule.entry_protocol]
 	msg := sprintf("%s: port %v takes %s, not HTTPS", [rc.address, rule.entry_port, rule.entry_protocol])
 }
+
+# A list attribute of a planned resource, or nothing when it is absent or null.
+items(value, key) := list if {
+	list := object.get(value, key, [])
+	list != null
+}
+
+items(value, key) := [] if object.get(value, key, []) == null

@@ -26,10 +26,10 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_firewall"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some rule in object.get(after, "inbound_rule", [])
+	some rule in items(after, "inbound_rule")
 	some port, what in admin_ports
 	covers(object.get(rule, "port_range", ""), port)
-	some cidr in object.get(rule, "source_addresses", [])
+	some cidr in items(rule, "source_addresses")
 	open_cidrs[cidr]
 	msg := sprintf("%s: %s (port %d) is open to %s; allow only known networks", [rc.address, what, port, cidr])
 }
@@ -39,9 +39,9 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_kubernetes_cluster"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some firewall in object.get(after, "control_plane_firewall", [])
+	some firewall in items(after, "control_plane_firewall")
 	firewall.enabled == true
-	some cidr in object.get(firewall, "allowed_addresses", [])
+	some cidr in items(firewall, "allowed_addresses")
 	open_cidrs[cidr]
 	msg := sprintf("%s: the Kubernetes API is open to %s; allow only known networks", [rc.address, cidr])
 }
@@ -56,6 +56,14 @@ warn contains {"msg": msg, "resource": rc.address} if {
 }
 
 control_plane_firewall_enabled(cluster) if {
-	some firewall in object.get(cluster, "control_plane_firewall", [])
+	some firewall in items(cluster, "control_plane_firewall")
 	firewall.enabled == true
 }
+
+# A list attribute of a planned resource, or nothing when it is absent or null.
+items(value, key) := list if {
+	list := object.get(value, key, [])
+	list != null
+}
+
+items(value, key) := [] if object.get(value, key, []) == null

@@ -16,8 +16,16 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	taggable[rc.type]
 	after := object.get(rc.change, "after", null)
 	after != null
-	tags := {tag | some tag in object.get(after, "tags", [])}
+	tags := {tag | some tag in items(after, "tags")}
 	some required in object.get(data.wildside.settings, "required_tags", [])
 	not tags[required]
 	msg := sprintf("%s: missing the required tag %q", [rc.address, required])
 }
+
+# A list attribute of a planned resource, or nothing when it is absent or null.
+items(value, key) := list if {
+	list := object.get(value, key, [])
+	list != null
+}
+
+items(value, key) := [] if object.get(value, key, []) == null

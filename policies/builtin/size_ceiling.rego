@@ -9,7 +9,7 @@ pools contains {"address": rc.address, "pool": pool} if {
 	rc.type == "digitalocean_kubernetes_cluster"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some pool in object.get(after, "node_pool", [])
+	some pool in items(after, "node_pool")
 }
 
 pools contains {"address": rc.address, "pool": rc.change.after} if {
@@ -52,3 +52,11 @@ deny contains {"msg": msg, "resource": entry.address} if {
 	n > settings.max_size_vcpus
 	msg := sprintf("%s: size %s has %v vCPUs, more than the ceiling of %v ([policy] max_size_vcpus)", [entry.address, entry.size, n, settings.max_size_vcpus])
 }
+
+# A list attribute of a planned resource, or nothing when it is absent or null.
+items(value, key) := list if {
+	list := object.get(value, key, [])
+	list != null
+}
+
+items(value, key) := [] if object.get(value, key, []) == null

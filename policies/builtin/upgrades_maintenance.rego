@@ -21,7 +21,15 @@ deny contains {"msg": msg, "resource": rc.address} if {
 }
 
 window_set(cluster) if {
-	some policy in object.get(cluster, "maintenance_policy", [])
+	some policy in items(cluster, "maintenance_policy")
 	object.get(policy, "day", "") != ""
 	object.get(policy, "start_time", "") != ""
 }
+
+# A list attribute of a planned resource, or nothing when it is absent or null.
+items(value, key) := list if {
+	list := object.get(value, key, [])
+	list != null
+}
+
+items(value, key) := [] if object.get(value, key, []) == null

@@ -26,6 +26,14 @@ attached(change) if count(object.get(change.after, "volume_ids", [])) > 0
 attached(change) if object.get(object.get(change, "after_unknown", {}), "volume_ids", false) == true
 
 attached(change) if {
-	some known in object.get(object.get(change, "after_unknown", {}), "volume_ids", [])
+	some known in items(object.get(change, "after_unknown", {}), "volume_ids")
 	known == true
 }
+
+# A list attribute of a planned resource, or nothing when it is absent or null.
+items(value, key) := list if {
+	list := object.get(value, key, [])
+	list != null
+}
+
+items(value, key) := [] if object.get(value, key, []) == null

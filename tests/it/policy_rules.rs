@@ -58,6 +58,27 @@ fn every_builtin_rule_passes_its_passing_plan_and_denies_its_failing_one() {
 }
 
 #[test]
+fn null_lists_in_a_plan_are_no_error_for_any_builtin_rule() {
+    let plan = json!({
+        "format_version": "1.2",
+        "resource_changes": [
+            {"address": "module.cluster.digitalocean_kubernetes_node_pool.extra[\"app\"]", "type": "digitalocean_kubernetes_node_pool",
+             "change": {"actions": ["create"], "after": {"tags": null, "size": "s-2vcpu-4gb", "node_count": null}}},
+            {"address": "module.cluster.digitalocean_kubernetes_cluster.this", "type": "digitalocean_kubernetes_cluster",
+             "change": {"actions": ["create"], "after": {"tags": null, "node_pool": null, "control_plane_firewall": null, "version": "1.33.1-do.2", "ha": true, "surge_upgrade": true, "maintenance_policy": null}}},
+            {"address": "module.vault.digitalocean_loadbalancer.vault", "type": "digitalocean_loadbalancer",
+             "change": {"actions": ["create"], "after": {"forwarding_rule": null}}},
+            {"address": "module.vault.digitalocean_firewall.vault", "type": "digitalocean_firewall",
+             "change": {"actions": ["create"], "after": {"inbound_rule": null}}}
+        ]
+    });
+    for rule in BUILTIN_RULES {
+        evaluate(&only(rule), &plan.to_string(), &settings())
+            .unwrap_or_else(|error| panic!("{rule}: {error}"));
+    }
+}
+
+#[test]
 fn failing_fixtures_say_what_is_wrong() {
     let messages = |rule: &str| -> Vec<String> {
         evaluate(&only(rule), &fixture(&format!("{rule}.fail")), &settings())
