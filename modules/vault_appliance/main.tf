@@ -1,7 +1,7 @@
 # The Vault (or OpenBao) appliance: droplets with attached raft volumes, installed and configured by
 # cloud-init; the first node leads and the others join it over TLS. A firewall keeps the API and cluster
-# ports inside the VPC, and a load balancer terminates HTTPS with a health check that counts a sealed or
-# uninitialised node as up (so the operator can reach it to initialise and unseal).
+# ports inside the VPC. A load balancer passes TLS through to the nodes (the server key never leaves them),
+# selecting them by tag, so it exists before they do and its address can be in their certificate.
 
 resource "digitalocean_volume" "data" {
   count = var.node_count
@@ -11,6 +11,12 @@ resource "digitalocean_volume" "data" {
   size                    = var.volume_size_gb
   initial_filesystem_type = "ext4"
   description             = "Raft storage of ${var.name}-vault-${count.index}."
+}
+
+# The nodes' tag: the load balancer selects its nodes by it rather than by id, which breaks what would
+# otherwise be a cycle (balancer -> droplets -> certificate -> balancer's address).
+resource "digitalocean_tag" "vault" {
+  name = "${var.name}-vault"
 }
 
 locals {
@@ -39,7 +45,7 @@ resource "digitalocean_droplet" "leader" {
   ssh_keys   = var.ssh_keys
   volume_ids = [digitalocean_volume.data[0].id]
   monitoring = true
-  tags       = ["${var.name}-vault"]
+  tags       = [digitalocean_tag.vault.id]
   user_data  = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[0], { leader_address = "" }))
 }
 
@@ -54,7 +60,7 @@ resource "digitalocean_droplet" "follower" {
   ssh_keys   = var.ssh_keys
   volume_ids = [digitalocean_volume.data[count.index + 1].id]
   monitoring = true
-  tags       = ["${var.name}-vault"]
+  tags       = [digitalocean_tag.vault.id]
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[count.index + 1], {
     leader_address = digitalocean_droplet.leader.ipv4_address_private
   }))
@@ -68,20 +74,24 @@ resource "digitalocean_loadbalancer" "vault" {
   name        = "${var.name}-vault"
   region      = var.region
   vpc_uuid    = var.vpc_uuid
-  droplet_ids = local.droplet_ids
+  droplet_tag = digitalocean_tag.vault.name
 
+  # TLS passthrough: clients verify the nodes' own certificate against the module's CA.
   forwarding_rule {
-    entry_protocol   = "https"
-    entry_port       = 443
-    target_protocol  = "https"
-    target_port      = var.api_port
-    certificate_name = digitalocean_certificate.lb.name
+    entry_protocol  = "https"
+    entry_port      = 443
+    target_protocol = "https"
+    target_port     = var.api_port
+    tls_passthrough = true
   }
 
+  # Active and standby nodes are up; a sealed node is down (it would answer every request with 503). An
+  # uninitialised node still counts as up: `vault bootstrap` initialises a fresh appliance through this
+  # balancer, and no health check can tell that node from a working one without that.
   healthcheck {
     protocol                 = "https"
     port                     = var.api_port
-    path                     = "/v1/sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200"
+    path                     = "/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200"
     check_interval_seconds   = 10
     response_timeout_seconds = 5
     healthy_threshold        = 3

@@ -1,4 +1,5 @@
-# TLS material: a private CA and a server certificate it signs, for the listeners, raft and the load balancer.
+# TLS material: a private CA and a server certificate it signs, for the listeners and raft. The certificate
+# names the load balancer's address too, since the balancer passes TLS through to the nodes.
 
 locals {
   server_name = "${var.name}.vault.internal"
@@ -29,7 +30,7 @@ resource "tls_private_key" "server" {
 resource "tls_cert_request" "server" {
   private_key_pem = tls_private_key.server.private_key_pem
   dns_names       = concat([local.server_name, "localhost"], var.tls_names)
-  ip_addresses    = concat(["127.0.0.1"], var.tls_ips)
+  ip_addresses    = concat(["127.0.0.1", digitalocean_loadbalancer.vault.ip], var.tls_ips)
 
   subject {
     common_name  = local.server_name
@@ -44,16 +45,4 @@ resource "tls_locally_signed_cert" "server" {
   validity_period_hours = 8760
   early_renewal_hours   = 720
   allowed_uses          = ["digital_signature", "key_encipherment", "server_auth", "client_auth"]
-}
-
-resource "digitalocean_certificate" "lb" {
-  name              = "${var.name}-vault"
-  type              = "custom"
-  private_key       = tls_private_key.server.private_key_pem
-  leaf_certificate  = tls_locally_signed_cert.server.cert_pem
-  certificate_chain = tls_self_signed_cert.ca.cert_pem
-
-  lifecycle {
-    create_before_destroy = true
-  }
 }

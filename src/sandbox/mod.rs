@@ -8,17 +8,22 @@
 
 mod account;
 mod actions;
+mod appliance;
+mod balancer_proxy;
 mod catalog;
 mod certificates;
+mod cloud_init;
 mod droplets;
 mod error;
 mod faults;
 mod firewalls;
 mod kubernetes;
 mod load_balancers;
+mod node_server;
 mod paging;
 mod projects;
 mod routes;
+mod runtime;
 mod store;
 mod tags;
 mod volumes;
@@ -58,6 +63,8 @@ pub enum SandboxError {
     },
     #[error("serving the sandbox API: {0}")]
     Serve(std::io::Error),
+    #[error("preparing the sandbox's data directory for droplet disks: {0}")]
+    DataDir(std::io::Error),
 }
 
 /// A sandbox bound to its address, ready to serve.
@@ -69,6 +76,8 @@ pub struct Bound {
 
 /// Opens the state and binds the listener.
 pub async fn bind(options: ServeOptions) -> Result<Bound, SandboxError> {
+    let runtime =
+        runtime::Runtime::new(options.state_file.as_deref()).map_err(SandboxError::DataDir)?;
     let store = store::Store::open(options.state_file, options.delay)?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -87,6 +96,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, SandboxError> {
         sandbox: Arc::new(routes::Sandbox::new(
             store,
             faults::Faults::new(options.faults),
+            Arc::new(runtime),
         )),
         address,
     })
@@ -109,14 +119,21 @@ impl Bound {
         }
     }
 
-    /// Serves until `shutdown` completes; in-flight requests finish first.
+    /// Serves until `shutdown` completes; in-flight requests finish first. Droplet servers and load balancer
+    /// proxies run meanwhile (see `runtime`), and are stopped before this returns.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), SandboxError> {
-        axum::serve(self.listener, routes::router(self.sandbox))
+        let runtime = self.sandbox.runtime.clone();
+        let reconciler = tokio::spawn(runtime.clone().run(self.sandbox.clone()));
+        let served = axum::serve(self.listener, routes::router(self.sandbox))
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(SandboxError::Serve)
+            .map_err(SandboxError::Serve);
+        reconciler.abort();
+        let _ = reconciler.await;
+        runtime.shutdown().await;
+        served
     }
 }

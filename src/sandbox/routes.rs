@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::faults::{Fault, Faults};
 use super::paging::PageRequest;
+use super::runtime::Runtime;
 use super::store::Store;
 use super::{
     account, actions, catalog, certificates, droplets, firewalls, kubernetes, load_balancers,
@@ -34,15 +35,18 @@ const DROPLET_LIMIT: usize = 250;
 pub(super) struct Sandbox {
     pub(super) store: Store,
     pub(super) faults: Faults,
+    /// Droplet servers and load balancer proxies.
+    pub(super) runtime: Arc<Runtime>,
     requests: AtomicU64,
     window_start: SystemTime,
 }
 
 impl Sandbox {
-    pub(super) fn new(store: Store, faults: Faults) -> Self {
+    pub(super) fn new(store: Store, faults: Faults, runtime: Arc<Runtime>) -> Self {
         Self {
             store,
             faults,
+            runtime,
             requests: AtomicU64::new(0),
             window_start: SystemTime::now(),
         }
@@ -577,6 +581,15 @@ async fn droplet_create(State(sandbox): Shared, bytes: Bytes) -> Reply {
     let (droplet, action) = sandbox
         .store
         .write(|world, clock| droplets::create(world, clock, request))?;
+    // The user data is read here, and kept nowhere: it may hold private keys (the Vault appliance's do).
+    if let (Some(id), Some(user_data)) = (
+        droplet["id"].as_u64(),
+        serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|request| request["user_data"].as_str().map(str::to_string)),
+    ) {
+        sandbox.runtime.boot(&sandbox.store, id, &user_data);
+    }
     let id = droplet["id"].clone();
     reply(
         StatusCode::ACCEPTED,

@@ -1,0 +1,319 @@
+//! What runs behind the sandbox's API: a server for each droplet whose cloud-init starts one (the Vault
+//! appliance), and a forwarding proxy for each load balancer.
+//!
+//! The API changes the world; a reconciler, every [`TICK`], makes what runs match it: a powered-on droplet
+//! with a prepared disk has its server running, a powered-off one has it stopped, a deleted one has it stopped
+//! and its directory removed; each load balancer forwards to the droplets it has now.
+//!
+//! Droplet disks live in the sandbox's data directory: `<state file>.droplets/<droplet id>/`, or a temporary
+//! directory (removed on exit) without a state file. The user data itself is kept in memory only while the
+//! droplet's disk is prepared, never in the state file. What a restarted sandbox finds on a droplet's disk
+//! (the rendered config, and the key cloud-init wrote there) is what lets it start that server again, as the
+//! droplet's init system would at boot; the unseal keys are not there, so a restarted appliance is sealed.
+//!
+//! The server binary is OpenBao's `bao` (the `vault` distribution runs on it too, as OpenBao speaks Vault's API):
+//! `WILDSIDE_BAO_BIN` from `make tools`, or `bao` on `PATH`. Without one, droplets still work, with no server,
+//! and the sandbox warns.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::appliance::{self, Addresses, Prepared};
+use super::balancer_proxy::{Backend, BalancerProxy, ProxySpec};
+use super::cloud_init;
+use super::droplets::Power;
+use super::node_server::NodeServer;
+use super::routes::Sandbox;
+use super::store::Store;
+use super::world::World;
+use crate::engine::Toolchain;
+
+/// How often the reconciler compares what runs with the world.
+const TICK: Duration = Duration::from_millis(250);
+
+enum DataDir {
+    Kept(PathBuf),
+    Temporary(tempfile::TempDir),
+}
+
+impl DataDir {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Kept(path) => path,
+            Self::Temporary(dir) => dir.path(),
+        }
+    }
+}
+
+/// A droplet's server: running, or exited on its own (not restarted until the droplet is powered on again).
+enum Slot {
+    Running(NodeServer),
+    Exited,
+}
+
+pub(super) struct Runtime {
+    data: DataDir,
+    binary: Option<PathBuf>,
+    servers: tokio::sync::Mutex<BTreeMap<u64, Slot>>,
+    balancers: tokio::sync::Mutex<BTreeMap<String, BalancerProxy>>,
+}
+
+/// What the reconciler needs of the world, read in one go.
+struct Snapshot {
+    /// The last droplet id handed out: a droplet with an id up to it that is not in `droplets` is deleted.
+    last_droplet: u64,
+    droplets: BTreeMap<u64, (Power, Ipv4Addr)>,
+    balancers: BTreeMap<String, (ProxySpec, Vec<Backend>)>,
+}
+
+impl Runtime {
+    /// The runtime of a sandbox whose state is in `state_file`, if it has one.
+    pub(super) fn new(state_file: Option<&Path>) -> std::io::Result<Self> {
+        let data = match state_file {
+            Some(path) => {
+                let mut name = path.as_os_str().to_owned();
+                name.push(".droplets");
+                let dir = PathBuf::from(name);
+                std::fs::create_dir_all(&dir)?;
+                DataDir::Kept(dir)
+            }
+            None => DataDir::Temporary(
+                tempfile::Builder::new()
+                    .prefix("wildside-sandbox-")
+                    .tempdir()?,
+            ),
+        };
+        Ok(Self {
+            data,
+            binary: find_binary(),
+            servers: tokio::sync::Mutex::new(BTreeMap::new()),
+            balancers: tokio::sync::Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn droplet_dir(&self, droplet: u64) -> PathBuf {
+        self.data.path().join(droplet.to_string())
+    }
+
+    /// Acts out a new droplet's cloud-init: if it starts a server, the droplet's disk is prepared and the
+    /// reconciler starts the server. A cloud-init that cannot be acted out leaves a droplet without a server,
+    /// as a failed cloud-init leaves a real one; the reason is logged, never the user data.
+    pub(super) fn boot(&self, store: &Store, droplet: u64, user_data: &str) {
+        let setup = match cloud_init::read(user_data) {
+            Ok(Some(setup)) => setup,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!("droplet {droplet} runs no server: {error}");
+                return;
+            }
+        };
+        let addresses = store.read(|world, _| Ok(addresses(world, droplet)));
+        let Ok(Some(addresses)) = addresses else {
+            return;
+        };
+        let dir = self.droplet_dir(droplet);
+        match appliance::prepare(&dir, &setup, &addresses) {
+            Ok(prepared) => match &self.binary {
+                Some(binary) => tracing::info!(
+                    "droplet {droplet}: its cloud-init starts `{} server -config={}` on {} (disk: {})",
+                    binary.display(),
+                    prepared.config.display(),
+                    addresses.own,
+                    dir.display()
+                ),
+                None => tracing::warn!(
+                    "droplet {droplet}: its cloud-init starts a server, but there is no `bao` binary (WILDSIDE_BAO_BIN \
+                     in tools.env, or PATH): it runs without one\n  hint: `make tools` installs OpenBao"
+                ),
+            },
+            Err(error) => tracing::warn!("droplet {droplet} runs no server: {error}"),
+        }
+    }
+
+    /// Reconciles until the task is aborted.
+    pub(super) async fn run(self: Arc<Self>, sandbox: Arc<Sandbox>) {
+        loop {
+            if let Ok(snapshot) = sandbox.store.read(|world, _| Ok(snapshot(world))) {
+                self.reconcile_servers(&snapshot).await;
+                self.reconcile_balancers(snapshot).await;
+            }
+            tokio::time::sleep(TICK).await;
+        }
+    }
+
+    async fn reconcile_servers(&self, snapshot: &Snapshot) {
+        let mut servers = self.servers.lock().await;
+        let mut stopping = Vec::new();
+        for id in servers.keys().copied().collect::<Vec<_>>() {
+            match snapshot.droplets.get(&id) {
+                Some((Power::On, _)) => {
+                    if let Some(Slot::Running(server)) = servers.get_mut(&id)
+                        && let Some(status) = server.exited()
+                    {
+                        tracing::warn!(
+                            "droplet {id}: its server exited ({status}); its log: {}",
+                            server.log.display()
+                        );
+                        servers.insert(id, Slot::Exited);
+                    }
+                }
+                state => {
+                    if let Some(Slot::Running(server)) = servers.remove(&id) {
+                        let why = if state.is_some() {
+                            "is off"
+                        } else {
+                            "is deleted"
+                        };
+                        tracing::info!("droplet {id} {why}: its server stops");
+                        stopping.push(server.stop());
+                    }
+                }
+            }
+        }
+        futures_util::future::join_all(stopping).await;
+        for (id, (power, _)) in &snapshot.droplets {
+            if *power == Power::On && !servers.contains_key(id) {
+                self.start(*id, &mut servers);
+            }
+        }
+        for entry in std::fs::read_dir(self.data.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let id = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u64>().ok());
+            if let Some(id) = id
+                && id <= snapshot.last_droplet
+                && !snapshot.droplets.contains_key(&id)
+            {
+                remove_dir(&entry.path());
+            }
+        }
+    }
+
+    fn start(&self, id: u64, servers: &mut BTreeMap<u64, Slot>) {
+        let dir = self.droplet_dir(id);
+        let Some(prepared) = Prepared::load(&dir) else {
+            return;
+        };
+        let Some(binary) = &self.binary else {
+            return;
+        };
+        match NodeServer::start(binary, &dir, &prepared.config) {
+            Ok(server) => {
+                servers.insert(id, Slot::Running(server));
+            }
+            Err(error) => {
+                tracing::warn!("droplet {id}: its server does not start: {error}");
+                servers.insert(id, Slot::Exited);
+            }
+        }
+    }
+
+    async fn reconcile_balancers(&self, snapshot: Snapshot) {
+        let mut balancers = self.balancers.lock().await;
+        balancers.retain(|id, _| snapshot.balancers.contains_key(id));
+        for (id, (spec, backends)) in snapshot.balancers {
+            match balancers.get_mut(&id) {
+                Some(proxy) if proxy.spec == spec => proxy.set_backends(&backends),
+                _ => {
+                    // Drop the old proxy first, so that its listeners free their ports.
+                    balancers.remove(&id);
+                    let proxy = BalancerProxy::start(spec, &backends).await;
+                    balancers.insert(id, proxy);
+                }
+            }
+        }
+    }
+
+    /// Stops every server and balancer; what runs is gone when this returns.
+    pub(super) async fn shutdown(&self) {
+        self.balancers.lock().await.clear();
+        let servers = std::mem::take(&mut *self.servers.lock().await);
+        let running = servers.into_values().filter_map(|slot| match slot {
+            Slot::Running(server) => Some(server.stop()),
+            Slot::Exited => None,
+        });
+        futures_util::future::join_all(running).await;
+    }
+}
+
+fn snapshot(world: &World) -> Snapshot {
+    let droplets = world
+        .droplets
+        .values()
+        .map(|droplet| (droplet.id, (droplet.power, droplet.public_address)))
+        .collect();
+    let balancers = world
+        .load_balancers
+        .values()
+        .map(|balancer| {
+            let members: Vec<u64> = if balancer.tag.is_empty() {
+                balancer.droplet_ids.clone()
+            } else {
+                world
+                    .droplets
+                    .values()
+                    .filter(|droplet| droplet.tags.contains(&balancer.tag))
+                    .map(|droplet| droplet.id)
+                    .collect()
+            };
+            let backends = members
+                .iter()
+                .filter_map(|id| world.droplets.get(id))
+                .map(|droplet| Backend {
+                    droplet: droplet.id,
+                    address: droplet.public_address,
+                })
+                .collect();
+            let spec = ProxySpec {
+                name: balancer.name.clone(),
+                ip: balancer.ip,
+                rules: balancer.forwarding_rules.clone(),
+                health_check: balancer.health_check.clone(),
+            };
+            (balancer.id.clone(), (spec, backends))
+        })
+        .collect();
+    Snapshot {
+        last_droplet: world.sequences.droplet,
+        droplets,
+        balancers,
+    }
+}
+
+fn addresses(world: &World, droplet: u64) -> Option<Addresses> {
+    let own = world.droplets.get(&droplet)?.public_address;
+    let reachable = world
+        .droplets
+        .values()
+        .map(|droplet| (droplet.private_address, droplet.public_address))
+        .collect();
+    Some(Addresses { own, reachable })
+}
+
+fn remove_dir(path: &Path) {
+    if let Err(error) = std::fs::remove_dir_all(path) {
+        tracing::warn!(
+            "removing a deleted droplet's disk `{}`: {error}",
+            path.display()
+        );
+    }
+}
+
+/// `WILDSIDE_BAO_BIN` from `make tools`, else `bao` on `PATH`.
+fn find_binary() -> Option<PathBuf> {
+    Toolchain::discover().path("WILDSIDE_BAO_BIN").or_else(|| {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("bao"))
+                .find(|candidate| candidate.is_file())
+        })
+    })
+}
