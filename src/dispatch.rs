@@ -2,7 +2,7 @@
 
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PreviewCommand,
-    SandboxCommand, StackSet, VaultCommand,
+    SandboxCommand, StackSet, StateCommand, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -184,6 +184,25 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         } => {
             let context = Context::new(global, interrupts).await?;
             commands::outputs_push(&context, &target.stack, &target.workspace).await
+        }
+        Command::State { action } => {
+            let context = Context::new(global, interrupts).await?;
+            let (stack, workspace, action) = match &action {
+                StateCommand::Encrypt { target } => (
+                    &target.stack,
+                    Some(target.workspace.as_str()),
+                    commands::StateAction::Encrypt,
+                ),
+                StateCommand::Decrypt { target } => (
+                    &target.stack,
+                    Some(target.workspace.as_str()),
+                    commands::StateAction::Decrypt,
+                ),
+                StateCommand::RotateKey { stack } => {
+                    (stack, None, commands::StateAction::RotateKey)
+                }
+            };
+            commands::state_migrate(&context, stack, workspace, action).await
         }
         Command::Kubeconfig {
             target,

@@ -20,6 +20,18 @@ pub enum Error {
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
+    Encryption(#[from] crate::encryption::EncryptionError),
+    #[error(
+        "the state of {stack} (workspace {workspace}) cannot be decrypted {with}; nothing was changed\n  hint: {hint}"
+    )]
+    Undecryptable {
+        stack: String,
+        workspace: String,
+        with: String,
+        hint: String,
+        source: Box<EngineError>,
+    },
+    #[error(transparent)]
     Hibernation(#[from] crate::hibernation::RecordError),
     #[error(
         "{stack} (workspace {workspace}) has been hibernated since {since}\n  hint: run `wildside-tofu wake {stack} -w {workspace}`, or `up --wake`"
@@ -121,6 +133,8 @@ impl Error {
             Error::Project(_) => "project",
             Error::BackendUnreachable { .. } => "backend_unreachable",
             Error::Vault(_) => "vault",
+            Error::Encryption(_) => "encryption",
+            Error::Undecryptable { .. } => "undecryptable_state",
             Error::Hibernation(_) => "hibernation_record",
             Error::Hibernated { .. } => "hibernated",
             Error::NoPreview { .. } => "no_preview",

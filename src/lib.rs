@@ -9,6 +9,7 @@ pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod dispatch;
+pub mod encryption;
 pub mod engine;
 pub mod error;
 pub mod hibernation;

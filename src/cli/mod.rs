@@ -193,6 +193,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PreviewCommand,
     },
+    /// State encryption: migrate a stored state to or from encryption, or rotate its transit key.
+    State {
+        #[command(subcommand)]
+        action: StateCommand,
+    },
     /// Vault administration.
     Vault {
         #[command(subcommand)]
@@ -338,6 +343,25 @@ pub enum PreviewCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Encrypt an unencrypted state (read once through a fallback), then verify it.
+    Encrypt {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Store the state unencrypted again, for leaving wildside-tofu.
+    Decrypt {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Rotate the stack's transit key and re-encrypt the state of every workspace.
+    RotateKey {
+        /// The stack: `stacks/<STACK>.toml`.
+        stack: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
     /// Write the stack's `[outputs_to_vault]` outputs from state to Vault (after a Vault outage, say).
     Push {
@@ -409,6 +433,15 @@ impl Command {
             } => "ci changed",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
+            Command::State {
+                action: StateCommand::Encrypt { .. },
+            } => "state encrypt",
+            Command::State {
+                action: StateCommand::Decrypt { .. },
+            } => "state decrypt",
+            Command::State {
+                action: StateCommand::RotateKey { .. },
+            } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
         }
     }

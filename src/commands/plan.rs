@@ -49,15 +49,16 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
         PlanOutcome::NoChanges => PlanSummary::default(),
     };
     if outcome == PlanOutcome::Changes
-        && !prepared.stack.secrets.is_empty()
+        && !prepared.stack.encryption.is_enabled()
         && !plans_outlive_the_process()
     {
         tracing::warn!(
-            "the saved plan is encrypted with a one-time key because the stack has secrets; set WILDSIDE_PLAN_PASSPHRASE to apply it in a later run"
+            "the saved plan is encrypted with a one-time key because the stack's state is unencrypted; set WILDSIDE_PLAN_PASSPHRASE to apply it in a later run"
         );
     }
     let run = StackRun {
         stack: prepared.stack.name.clone(),
+        state_encrypted: prepared.stack.encryption.is_enabled(),
         workspace: args.workspace,
         changed: outcome == PlanOutcome::Changes,
         summary,

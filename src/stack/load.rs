@@ -32,6 +32,14 @@ pub(super) struct RawStack {
     #[serde(default)]
     pub(super) node_pools: Vec<Spanned<RawNodePool>>,
     pub(super) vault_appliance: Option<Spanned<RawVaultAppliance>>,
+    pub(super) encryption: Option<Spanned<RawEncryption>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEncryption {
+    pub(super) enabled: Option<Spanned<bool>>,
+    pub(super) transit_mount: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

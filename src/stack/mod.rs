@@ -6,6 +6,7 @@
 //! from the crate, so the model can be reasoned about (and tested) on its own.
 
 mod choices;
+mod encryption;
 mod error;
 mod load;
 mod model;
@@ -23,8 +24,8 @@ pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
     Backend, Credential, IdleAction, InputValue, ModuleInstance, ModuleSource, PreviewSettings,
-    PreviewVariable, PreviewVpc, SecretInput, Stack, StackOutput, VaultAuth, VaultOutput,
-    VaultSettings,
+    PreviewVariable, PreviewVpc, SecretInput, Stack, StackOutput, StateEncryption, VaultAuth,
+    VaultOutput, VaultSettings,
 };
 pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
 pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};

@@ -138,7 +138,9 @@ pub(super) fn validate(
             )
             .with_hint("keep the appliance in the platform's stack; previews store their outputs in its Vault through [vault]"));
     }
+    let encryption = checker.encryption(raw.encryption.as_ref(), vault.as_ref(), &name)?;
     Ok(Stack {
+        encryption,
         name,
         file: path.to_path_buf(),
         backend,
