@@ -7,6 +7,7 @@ mod bad_input;
 mod bootstrap;
 mod ci;
 mod concurrency;
+mod encryption;
 mod json_reports;
 mod lifecycle;
 mod mirror;

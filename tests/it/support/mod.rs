@@ -527,6 +527,11 @@ impl Drop for OpenBao {
 }
 
 impl Run {
+    pub fn env_remove_passphrase(mut self) -> Self {
+        self.command.env_remove("WILDSIDE_STATE_PASSPHRASE");
+        self
+    }
+
     pub fn env_remove_vault_token(mut self) -> Self {
         self.command.env_remove("VAULT_TOKEN");
         self
