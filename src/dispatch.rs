@@ -221,7 +221,11 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         }
         Command::Vault {
             action: VaultCommand::Bootstrap(args),
-        } => commands::vault_bootstrap(&bootstrap_options(args)).await,
+        } => {
+            let mut options = bootstrap_options(args);
+            options.state_keys = commands::project_state_keys(global.project.as_deref());
+            commands::vault_bootstrap(&options).await
+        }
         Command::Sandbox {
             action:
                 SandboxCommand::Serve {
@@ -255,6 +259,9 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
         role_name: args.role,
         rotate_secret_id: args.rotate_secret_id,
         secret_id_file: args.secret_id_file,
+        transit_mount: args.transit_mount,
+        key_prefix: args.key_prefix,
+        state_keys: Vec::new(),
     }
 }
 

@@ -406,6 +406,12 @@ pub struct BootstrapArgs {
     /// Also write the secret id to this file (mode 0600).
     #[arg(long)]
     pub secret_id_file: Option<PathBuf>,
+    /// The transit engine's mount, for the stacks' state keys.
+    #[arg(long, default_value = "transit")]
+    pub transit_mount: String,
+    /// State keys are `<KEY_PREFIX>-<stack>`: the stacks' `[vault] path_prefix`.
+    #[arg(long, default_value = "wildside")]
+    pub key_prefix: String,
 }
 
 impl Command {
