@@ -168,10 +168,13 @@ fn encryption_config(source: &KeySource, mode: Mode) -> String {
                 .add_attribute(("keys", reference(["key_provider", provider_type, NAME])))
                 .build(),
         )
-        .add_block(
-            Block::builder("method")
-                .add_labels(["unencrypted", NAME])
-                .build(),
+        .add_blocks(
+            // tofu warns about an unencrypted method whenever one is declared: only migrations declare it.
+            (mode != Mode::Enforced).then(|| {
+                Block::builder("method")
+                    .add_labels(["unencrypted", NAME])
+                    .build()
+            }),
         )
         .add_block(state)
         .add_block(
@@ -261,6 +264,7 @@ mod tests {
         let source = KeySource::Passphrase(SecretString::from("0123456789abcdef".to_string()));
         let enforced = encryption_config(&source, Mode::Enforced);
         assert!(!enforced.contains("fallback"), "{enforced}");
+        assert!(!enforced.contains("unencrypted"), "{enforced}");
         assert_eq!(
             attribute(&enforced, "state", "enforced"),
             Some(hcl::Value::Bool(true))

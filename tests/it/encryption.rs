@@ -47,10 +47,15 @@ fn with_env(run: Run, env: &[(&str, String)]) -> Run {
 /// `up`, then a saved plan; neither the stored state (as `stored` reads it) nor the plan holds the canary, and
 /// `output` still shows the non-sensitive output.
 fn canary_round(project: &Project, env: &[(&str, String)], stored: impl Fn() -> Vec<u8>) {
-    with_env(project.run(), env)
+    let up = with_env(project.run(), env)
         .args(["up", "vaulted"])
         .output()
         .expect_code(0);
+    assert!(
+        !up.stderr().contains("Unencrypted method"),
+        "{}",
+        up.stderr()
+    );
     let state = stored();
     assert!(!state.is_empty(), "no stored state found");
     assert!(
