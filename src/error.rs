@@ -22,6 +22,14 @@ pub enum Error {
     #[error(transparent)]
     Encryption(#[from] crate::encryption::EncryptionError),
     #[error(
+        "verifying the state of {stack} (workspace {workspace}) after the migration failed: {what}\n  hint: the fallback still reads the previous form; run the command again, and report this if it persists"
+    )]
+    StateVerification {
+        stack: String,
+        workspace: String,
+        what: &'static str,
+    },
+    #[error(
         "the state of {stack} (workspace {workspace}) cannot be decrypted {with}; nothing was changed\n  hint: {hint}"
     )]
     Undecryptable {
@@ -134,6 +142,7 @@ impl Error {
             Error::BackendUnreachable { .. } => "backend_unreachable",
             Error::Vault(_) => "vault",
             Error::Encryption(_) => "encryption",
+            Error::StateVerification { .. } => "state_verification",
             Error::Undecryptable { .. } => "undecryptable_state",
             Error::Hibernation(_) => "hibernation_record",
             Error::Hibernated { .. } => "hibernated",

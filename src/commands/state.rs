@@ -48,16 +48,16 @@ pub async fn state_migrate(
             "stack `{stack}` has `[encryption] enabled = false`\n  hint: remove it from stacks/{stack}.toml, then run `wildside-tofu state encrypt {stack}`"
         )));
     }
-    let (mode, rotated) = match action {
-        StateAction::Encrypt => (Mode::Encrypting, None),
-        StateAction::Decrypt => (Mode::Decrypting, None),
+    let mode = match action {
+        StateAction::Encrypt => Mode::Encrypting,
+        StateAction::Decrypt => Mode::Decrypting,
         StateAction::RotateKey => {
             let StateEncryption::Transit { .. } = &loaded.encryption else {
                 return Err(Error::Usage(format!(
                     "stack `{stack}` encrypts its state with a passphrase, not a transit key: there is no key to rotate\n  hint: add [vault] to the stack to use a transit key"
                 )));
             };
-            (Mode::Enforced, Some(()))
+            Mode::Enforced
         }
     };
     let options = |workspace_known| PrepareOptions {
@@ -84,7 +84,7 @@ pub async fn state_migrate(
         (_, workspace) => vec![workspace.unwrap_or("default").to_string()],
     };
     let mut key_version = None;
-    if rotated.is_some()
+    if action == StateAction::RotateKey
         && let (Some(vault), StateEncryption::Transit { mount, key }) =
             (&first.vault, &first.stack.encryption)
     {
@@ -118,12 +118,8 @@ async fn migrate_one(
             plan_clean: true,
         });
     };
-    let before: serde_json::Value =
-        serde_json::from_str(state.expose_secret()).map_err(|error| {
-            Error::Usage(format!(
-                "`tofu state pull` gave a state that is not JSON: {error}"
-            ))
-        })?;
+    let before: serde_json::Value = serde_json::from_str(state.expose_secret())
+        .map_err(|_| verification(prepared, "`tofu state pull` gave a state that is not JSON"))?;
     let mut raised = before.clone();
     let serial = raised["serial"].as_u64().unwrap_or(0);
     raised["serial"] = serde_json::json!(serial + 1);
@@ -144,7 +140,7 @@ async fn migrate_one(
         ));
     };
     let after: serde_json::Value = serde_json::from_str(after.expose_secret())
-        .map_err(|error| Error::Usage(format!("the migrated state is not JSON: {error}")))?;
+        .map_err(|_| verification(prepared, "the migrated state is not JSON"))?;
     if after["resources"] != before["resources"] || after["outputs"] != before["outputs"] {
         return Err(verification(
             prepared,
@@ -200,11 +196,12 @@ fn set_mode(prepared: &mut Prepared, mode: Mode) {
     }
 }
 
-fn verification(prepared: &Prepared, what: &str) -> Error {
-    Error::Usage(format!(
-        "verifying the state of {} (workspace {}) failed: {what}\n  hint: the previous form is still readable with the fallback; run the command again, and report this if it persists",
-        prepared.stack.name, prepared.workspace
-    ))
+fn verification(prepared: &Prepared, what: &'static str) -> Error {
+    Error::StateVerification {
+        stack: prepared.stack.name.clone(),
+        workspace: prepared.workspace.clone(),
+        what,
+    }
 }
 
 /// Local state: the state file and its backup must not hold a sensitive output's value. A backup written before

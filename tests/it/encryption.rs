@@ -357,3 +357,42 @@ fn a_sealed_vault_fails_the_plan_and_leaves_the_state_untouched() {
     assert_eq!(before, local_state(&project, "vaulted", "default"));
     assert!(Path::new(&project.path().join(".wildside/state/vaulted")).is_dir());
 }
+
+#[test]
+fn a_state_whose_key_was_deleted_is_refused_and_left_untouched() {
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
+    with_env(project.run(), &[])
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+    let before = local_state(&project, "vaulted", "default");
+    for args in [
+        &[
+            "write",
+            "transit/keys/wildside-vaulted/config",
+            "deletion_allowed=true",
+        ][..],
+        &["delete", "transit/keys/wildside-vaulted"][..],
+    ] {
+        let done = bao.cli(DEV_ROOT_TOKEN, args);
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    let plan = with_env(project.run(), &[])
+        .args(["plan", "vaulted"])
+        .output()
+        .expect_code(1);
+    assert!(
+        plan.stderr().contains("cannot be decrypted")
+            && plan.stderr().contains("no longer exists")
+            && plan.stderr().contains("nothing was changed"),
+        "{}",
+        plan.stderr()
+    );
+    assert_eq!(before, local_state(&project, "vaulted", "default"));
+}
