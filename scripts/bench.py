@@ -338,6 +338,7 @@ def bench_encryption(manifest):
         for label, values in samples.items():
             median = statistics.median(values)
             print(f"{label:32} {median * 1000:7.1f}ms {median / base:6.3f}x")
+        print("(unencrypted state still gets its saved plan encrypted, with a one-time PBKDF2 key)")
     finally:
         bao.terminate()
         bao.wait()
