@@ -35,6 +35,14 @@ pub(super) struct RawStack {
     pub(super) vault_appliance: Option<Spanned<RawVaultAppliance>>,
     pub(super) policy: Option<Spanned<RawPolicy>>,
     pub(super) budget: Option<Spanned<RawBudget>>,
+    pub(super) encryption: Option<Spanned<RawEncryption>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEncryption {
+    pub(super) enabled: Option<Spanned<bool>>,
+    pub(super) transit_mount: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
