@@ -50,7 +50,7 @@ impl DataDir {
 
 /// A droplet's server: running, or exited on its own (not restarted until the droplet is powered on again).
 enum Slot {
-    Running(NodeServer),
+    Running(Box<NodeServer>),
     Exited,
 }
 
@@ -207,7 +207,7 @@ impl Runtime {
         };
         match NodeServer::start(binary, &dir, &prepared.config) {
             Ok(server) => {
-                servers.insert(id, Slot::Running(server));
+                servers.insert(id, Slot::Running(Box::new(server)));
             }
             Err(error) => {
                 tracing::warn!("droplet {id}: its server does not start: {error}");
