@@ -8,8 +8,12 @@
 //! node from the others while all are uninitialised (see the module's README), and a follower initialised
 //! instead would form a cluster of its own.
 //!
-//! Ignored unless the DigitalOcean provider is available, as in `sandbox_provider`.
+//! That test is ignored unless the DigitalOcean provider is available, as in `sandbox_provider`. The other one
+//! needs only OpenBao: a droplet created through the API with a cloud-config that starts a server, behind a
+//! load balancer, through power off and on, a sandbox restart, and delete.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -64,23 +68,39 @@ fn prod_stack(vault_address: Option<&str>) -> String {
     toml::to_string(&document).unwrap()
 }
 
-/// The sandbox's API, for what no `wildside-tofu` command does: powering droplets off and on.
-fn power(sandbox: &Sandbox, droplet: u64, action: &str) {
+/// One call of the sandbox's API.
+fn api(
+    sandbox: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let status = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{}/v2/droplets/{droplet}/actions", sandbox.url))
-            .bearer_auth("test")
-            .json(&serde_json::json!({ "type": action }))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    assert!(status.is_success(), "{action} droplet {droplet}: {status}");
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", sandbox.url))
+            .bearer_auth("test");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    })
+}
+
+/// Powers a droplet off or on, through the API: what no `wildside-tofu` command does.
+fn power(sandbox: &Sandbox, droplet: u64, action: &str) {
+    let (status, body) = api(
+        sandbox,
+        reqwest::Method::POST,
+        &format!("/v2/droplets/{droplet}/actions"),
+        Some(serde_json::json!({ "type": action })),
+    );
+    assert!(status < 300, "{action} droplet {droplet}: {status} {body}");
 }
 
 /// The appliance's droplets from the sandbox's state, by name: (name, id, public address).
@@ -149,13 +169,27 @@ impl Bao {
     }
 }
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+/// Waits for `done`; on timeout, fails with the droplets' server processes and the end of their logs.
+fn wait_for(what: &str, droplets: &Path, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?}: {what}"
-        );
+        if Instant::now() > deadline {
+            let mut logs = String::new();
+            for entry in std::fs::read_dir(droplets).into_iter().flatten().flatten() {
+                let log =
+                    std::fs::read_to_string(entry.path().join("server.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                logs += &format!(
+                    "\n--- droplet {}:\n{}",
+                    entry.file_name().to_string_lossy(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+            panic!(
+                "timed out after {timeout:?}: {what}\nserver processes: {:#?}{logs}",
+                servers_under(droplets)
+            );
+        }
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -225,9 +259,12 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         ["prod-vault-0", "prod-vault-1", "prod-vault-2"]
     );
     let droplets_dir = PathBuf::from(format!("{}.droplets", sandbox.state.display()));
-    wait_for("three servers run", Duration::from_secs(30), || {
-        servers_under(&droplets_dir).len() == 3
-    });
+    wait_for(
+        "three servers run",
+        &droplets_dir,
+        Duration::from_secs(30),
+        || servers_under(&droplets_dir).len() == 3,
+    );
 
     // Only the first node takes the bootstrap (see the module docs).
     for (_, id, _) in &nodes[1..] {
@@ -235,6 +272,7 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     }
     wait_for(
         "the followers' servers stop",
+        &droplets_dir,
         Duration::from_secs(30),
         || servers_under(&droplets_dir).len() == 1,
     );
@@ -246,6 +284,7 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     };
     wait_for(
         "the balancer reaches the first node, with TLS verified against the module's CA",
+        &droplets_dir,
         Duration::from_secs(90),
         || through_balancer.status().is_some(),
     );
@@ -290,6 +329,7 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         };
         wait_for(
             &format!("{name} joins and waits for the unseal keys"),
+            &droplets_dir,
             Duration::from_secs(60),
             || {
                 node.status()
@@ -301,11 +341,16 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
             node.expect(&["operator", "unseal", key.as_str().unwrap()]);
         }
         let log = droplets_dir.join(id.to_string()).join("server.log");
-        wait_for(&format!("{name} unseals"), Duration::from_secs(60), || {
-            node.status()
-                .is_some_and(|status| status["sealed"] == false)
-                || !log.exists()
-        });
+        wait_for(
+            &format!("{name} unseals"),
+            &droplets_dir,
+            Duration::from_secs(60),
+            || {
+                node.status()
+                    .is_some_and(|status| status["sealed"] == false)
+                    || !log.exists()
+            },
+        );
         assert_eq!(
             node.status().unwrap()["sealed"],
             false,
@@ -317,14 +362,21 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         token: Some(root_token),
         ..through_balancer
     };
-    wait_for("three raft voters", Duration::from_secs(60), || {
-        let peers = admin.run(&["operator", "raft", "list-peers", "-format=json"]);
-        serde_json::from_slice::<serde_json::Value>(&peers.stdout).is_ok_and(|peers| {
-            peers["data"]["config"]["servers"]
-                .as_array()
-                .is_some_and(|servers| servers.iter().filter(|s| s["voter"] == true).count() == 3)
-        })
-    });
+    wait_for(
+        "three raft voters",
+        &droplets_dir,
+        Duration::from_secs(60),
+        || {
+            let peers = admin.run(&["operator", "raft", "list-peers", "-format=json"]);
+            serde_json::from_slice::<serde_json::Value>(&peers.stdout).is_ok_and(|peers| {
+                peers["data"]["config"]["servers"]
+                    .as_array()
+                    .is_some_and(|servers| {
+                        servers.iter().filter(|s| s["voter"] == true).count() == 3
+                    })
+            })
+        },
+    );
     phase(&mut clock, "followers joined and unsealed");
 
     admin.expect(&[
@@ -375,8 +427,9 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     power(&sandbox, *id, "power_off");
     wait_for(
         &format!("{name}'s server stops"),
+        &droplets_dir,
         Duration::from_secs(30),
-        || std::net::TcpStream::connect((address.as_str(), 8200)).is_err(),
+        || TcpStream::connect((address.as_str(), 8200)).is_err(),
     );
     for attempt in 1..=5 {
         admin.expect(&[
@@ -404,10 +457,172 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     run().args(["down", "prod"]).output().expect_code(0);
     wait_for(
         "every server the sandbox started stops",
+        &droplets_dir,
         Duration::from_secs(30),
         || servers_under(&droplets_dir).is_empty(),
     );
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
     phase(&mut clock, "down prod");
     eprintln!("appliance e2e: total {:.1}s", total.elapsed().as_secs_f64());
+}
+
+/// A cloud-config that starts an OpenBao server the way the appliance's does (a template the setup script
+/// renders with the droplet's address), over plain HTTP.
+const PLAIN_SERVER: &str = r#"#cloud-config
+write_files:
+  - path: /etc/bao/server.hcl.in
+    content: |
+      disable_mlock = true
+      api_addr      = "http://PRIVATE_IP:8200"
+      cluster_addr  = "https://PRIVATE_IP:8201"
+      storage "raft" {
+        path    = "/var/lib/bao/raft"
+        node_id = "solo"
+      }
+      listener "tcp" {
+        address         = "0.0.0.0:8200"
+        cluster_address = "0.0.0.0:8201"
+        tls_disable     = true
+      }
+  - path: /usr/local/sbin/setup
+    permissions: "0755"
+    content: |
+      #!/bin/sh
+      sed "s/PRIVATE_IP/$address/g" /etc/bao/server.hcl.in > /etc/bao/server.hcl
+      exec bao server -config=/etc/bao/server.hcl
+runcmd:
+  - [/usr/local/sbin/setup]
+"#;
+
+/// `GET path` over plain HTTP at `address`: the status line, or nothing when the connection fails or closes.
+fn http_get(address: (&str, u16), path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: sandbox\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).ok()?;
+    reply.lines().next().map(str::to_string)
+}
+
+fn answers(address: (&str, u16)) -> bool {
+    http_get(address, "/v1/sys/seal-status").is_some_and(|status| status.contains(" 200 "))
+}
+
+#[test]
+fn a_droplets_cloud_init_server_runs_behind_a_load_balancer_until_power_off_delete_or_stop() {
+    let project = Project::new();
+    let mut sandbox = Sandbox::start(project.path(), &[]);
+    let droplets_dir = PathBuf::from(format!("{}.droplets", sandbox.state.display()));
+    let (status, created) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/v2/droplets",
+        Some(serde_json::json!({
+            "name": "solo", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64",
+            "user_data": PLAIN_SERVER,
+        })),
+    );
+    assert_eq!(status, 202, "{created}");
+    let id = created["droplet"]["id"].as_u64().unwrap();
+    let address = created["droplet"]["networks"]["v4"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|network| network["type"] == "public")
+        .unwrap()["ip_address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(
+        "the droplet's server answers",
+        &droplets_dir,
+        Duration::from_secs(60),
+        || answers((&address, 8200)),
+    );
+    let state = std::fs::read_to_string(&sandbox.state).unwrap();
+    assert!(
+        !state.contains("write_files"),
+        "the user data is not kept in the state file"
+    );
+
+    let (status, balancer) = api(
+        &sandbox,
+        reqwest::Method::POST,
+        "/v2/load_balancers",
+        Some(serde_json::json!({
+            "name": "solo-lb", "region": "nyc3", "droplet_ids": [id],
+            "forwarding_rules": [{
+                "entry_protocol": "tcp", "entry_port": 8300,
+                "target_protocol": "tcp", "target_port": 8200,
+            }],
+            "health_check": {
+                "protocol": "http", "port": 8200, "path": "/v1/sys/health?uninitcode=200",
+                "check_interval_seconds": 3, "response_timeout_seconds": 3,
+                "healthy_threshold": 2, "unhealthy_threshold": 2,
+            },
+        })),
+    );
+    assert_eq!(status, 202, "{balancer}");
+    let balancer_ip = balancer["load_balancer"]["ip"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(
+        "the balancer forwards to its healthy droplet",
+        &droplets_dir,
+        Duration::from_secs(60),
+        || answers((&balancer_ip, 8300)),
+    );
+
+    power(&sandbox, id, "power_off");
+    wait_for(
+        "a powered-off droplet's server stops",
+        &droplets_dir,
+        Duration::from_secs(30),
+        || servers_under(&droplets_dir).is_empty(),
+    );
+    assert!(
+        !answers((&balancer_ip, 8300)),
+        "no healthy droplet: nothing answers"
+    );
+    power(&sandbox, id, "power_on");
+    wait_for(
+        "powered on, it answers again",
+        &droplets_dir,
+        Duration::from_secs(60),
+        || answers((&address, 8200)),
+    );
+
+    // A restarted sandbox starts the server again from the droplet's disk.
+    sandbox.stop();
+    assert!(
+        servers_under(&droplets_dir).is_empty(),
+        "a stopped sandbox leaves no server"
+    );
+    sandbox = Sandbox::start(project.path(), &[]);
+    wait_for(
+        "after a restart the server answers again",
+        &droplets_dir,
+        Duration::from_secs(60),
+        || answers((&address, 8200)),
+    );
+
+    let (status, _) = api(
+        &sandbox,
+        reqwest::Method::DELETE,
+        &format!("/v2/droplets/{id}"),
+        None,
+    );
+    assert_eq!(status, 204);
+    wait_for(
+        "a deleted droplet's server stops and its disk goes",
+        &droplets_dir,
+        Duration::from_secs(30),
+        || servers_under(&droplets_dir).is_empty() && !droplets_dir.join(id.to_string()).exists(),
+    );
+    sandbox.stop();
 }
