@@ -151,7 +151,7 @@ impl Droplet {
                     {
                         "ip_address": self.public_address.to_string(),
                         "netmask": "255.255.255.0",
-                        "gateway": "127.0.1.1",
+                        "gateway": Ipv4Addr::from(u32::from(self.public_address) & !0xff | 1).to_string(),
                         "type": "public",
                     },
                 ],

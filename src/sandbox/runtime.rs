@@ -73,12 +73,11 @@ impl Runtime {
     /// The runtime of a sandbox whose state is in `state_file`, if it has one.
     pub(super) fn new(state_file: Option<&Path>) -> std::io::Result<Self> {
         let data = match state_file {
+            // Made when the first droplet disk is written.
             Some(path) => {
                 let mut name = path.as_os_str().to_owned();
                 name.push(".droplets");
-                let dir = PathBuf::from(name);
-                std::fs::create_dir_all(&dir)?;
-                DataDir::Kept(dir)
+                DataDir::Kept(PathBuf::from(name))
             }
             None => DataDir::Temporary(
                 tempfile::Builder::new()

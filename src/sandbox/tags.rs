@@ -66,7 +66,7 @@ pub(super) fn to_json(world: &World, name: &str) -> Value {
         "resources": {
             "count": droplets + volumes,
             "droplets": {"count": droplets},
-            "imgages": zero,
+            "images": zero,
             "volumes": {"count": volumes},
             "volume_snapshots": zero,
             "databases": zero,

@@ -40,7 +40,8 @@ pub(super) struct World {
 pub(super) struct Sequences {
     pub(super) droplet: u64,
     pub(super) action: u64,
-    /// Host number of the last public address handed out in 127.0.0.0/8 (loopback, so it is reachable here).
+    /// Host number, counted from 127.0.1.0, of the last public address handed out (loopback, so it is
+    /// reachable here).
     pub(super) public_address: u32,
 }
 
@@ -54,7 +55,10 @@ impl World {
             sequences: Sequences {
                 droplet: 500_000_000,
                 action: 2_000_000_000,
-                public_address: 0,
+                // A /24 of its own in 127.0.0.0/16 for each new account, so that sandboxes side by side (the
+                // test suite's) rarely hand out the same addresses: droplets' servers and load balancers
+                // listen on them.
+                public_address: rand::random_range(0..200) * 256,
             },
             vpcs: BTreeMap::new(),
             clusters: BTreeMap::new(),

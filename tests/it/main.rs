@@ -18,6 +18,7 @@ mod policy_cli;
 mod policy_rules;
 mod preview;
 mod render;
+mod sandbox_appliance;
 mod sandbox_contract;
 mod sandbox_godo;
 mod sandbox_provider;
