@@ -1,12 +1,14 @@
 //! The `[encryption]` section: state and saved plans are encrypted unless a stack opts out in so many words.
 //!
 //! With `[vault]`, the key is the transit key `<path_prefix>-<stack>`; without it, a passphrase from the
-//! environment. `enabled = false` is the only way to store state in plain JSON.
+//! environment. `key = "passphrase"` keeps the key out of the stack's Vault, for a stack whose Vault is the
+//! appliance it creates (its state must stay readable when that Vault is gone). `enabled = false` is the only
+//! way to store state in plain JSON.
 
 use toml::Spanned;
 
 use super::error::StackError;
-use super::load::RawEncryption;
+use super::load::{KeySource, RawEncryption};
 use super::model::{StateEncryption, VaultSettings};
 use super::validate::Checker;
 
@@ -24,7 +26,24 @@ impl Checker<'_> {
         let enabled = raw
             .and_then(|raw| raw.enabled.as_ref())
             .is_none_or(|enabled| *enabled.get_ref());
+        let source = raw.and_then(|raw| raw.key.as_ref());
         let mount = raw.and_then(|raw| raw.transit_mount.as_ref());
+        let vault = match (source, vault) {
+            (Some(source), None) if *source.get_ref() == KeySource::Transit => {
+                return Err(self
+                    .error(source, "`key = \"transit\"` needs a `[vault]` section")
+                    .with_hint("add [vault], or remove `key` to use $WILDSIDE_STATE_PASSPHRASE"));
+            }
+            (Some(source), Some(_)) if *source.get_ref() == KeySource::Passphrase => {
+                if let Some(mount) = mount {
+                    return Err(self
+                        .error(mount, "`transit_mount` is for `key = \"transit\"`")
+                        .with_hint("remove `transit_mount`, or `key = \"passphrase\"` to use the transit key"));
+                }
+                None
+            }
+            (_, vault) => vault,
+        };
         if let Some(mount) = mount {
             if vault.is_none() {
                 return Err(self
@@ -68,7 +87,50 @@ pub(super) fn transit_key_name(path_prefix: &str, stack: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::transit_key_name;
+    use crate::stack::{StateEncryption, parse_stack};
+
+    const VAULT: &str = "[vault]\naddress = \"https://vault.example:8200\"\n";
+
+    /// The encryption of a stack with one module and `text` before it.
+    fn encryption(text: &str) -> Result<StateEncryption, String> {
+        let text = format!("{text}[[modules]]\nname = \"m\"\nsource = \"./m\"\n");
+        parse_stack(Path::new("stacks/s.toml"), &text, &[])
+            .map(|stack| stack.encryption)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn the_key_source_defaults_to_transit_with_vault_and_can_be_a_passphrase() {
+        assert_eq!(
+            encryption(VAULT),
+            Ok(StateEncryption::Transit {
+                mount: "transit".into(),
+                key: "wildside-s".into()
+            })
+        );
+        assert_eq!(
+            encryption(&format!("{VAULT}[encryption]\nkey = \"passphrase\"\n")),
+            Ok(StateEncryption::Passphrase)
+        );
+        assert_eq!(encryption(""), Ok(StateEncryption::Passphrase));
+    }
+
+    #[test]
+    fn contradictory_key_settings_are_located_errors() {
+        let error = encryption("[encryption]\nkey = \"transit\"\n").unwrap_err();
+        assert!(error.contains("stacks/s.toml:2:7"), "{error}");
+        assert!(error.contains("needs a `[vault]` section"), "{error}");
+        let error = encryption(&format!(
+            "{VAULT}[encryption]\nkey = \"passphrase\"\ntransit_mount = \"t\"\n"
+        ))
+        .unwrap_err();
+        assert!(error.contains("`transit_mount` is for"), "{error}");
+        let error = encryption("[encryption]\nkey = \"kms\"\n").unwrap_err();
+        assert!(error.contains("stacks/s.toml:2"), "{error}");
+    }
 
     #[test]
     fn key_names_are_prefix_dash_stack() {
