@@ -41,6 +41,9 @@ for _ in $(seq 50); do
   curl -fs "http://$bao_address/v1/sys/health" >/dev/null && break
   sleep 0.2
 done
+# State is encrypted: stacks with [vault] use a transit key, the others a passphrase (a demo one here).
+BAO_ADDR="http://$bao_address" BAO_TOKEN=demo-root "$bao" secrets enable transit >/dev/null
+export WILDSIDE_STATE_PASSPHRASE="${WILDSIDE_STATE_PASSPHRASE:-demo-state-passphrase-not-for-real-use}"
 
 if mirror="$(digitalocean_provider_mirror)"; then
   export WILDSIDE_PROVIDER_MIRROR="$mirror"

@@ -2,7 +2,7 @@
 
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PolicyCommand,
-    PreviewCommand, SandboxCommand, StackSet, VaultCommand,
+    PreviewCommand, SandboxCommand, StackSet, StateCommand, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -206,6 +206,25 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             let context = Context::new(global, interrupts).await?;
             commands::outputs_push(&context, &target.stack, &target.workspace).await
         }
+        Command::State { action } => {
+            let context = Context::new(global, interrupts).await?;
+            let (stack, workspace, action) = match &action {
+                StateCommand::Encrypt { target } => (
+                    &target.stack,
+                    Some(target.workspace.as_str()),
+                    commands::StateAction::Encrypt,
+                ),
+                StateCommand::Decrypt { target } => (
+                    &target.stack,
+                    Some(target.workspace.as_str()),
+                    commands::StateAction::Decrypt,
+                ),
+                StateCommand::RotateKey { stack } => {
+                    (stack, None, commands::StateAction::RotateKey)
+                }
+            };
+            commands::state_migrate(&context, stack, workspace, action).await
+        }
         Command::Kubeconfig {
             target,
             write,
@@ -223,7 +242,11 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         }
         Command::Vault {
             action: VaultCommand::Bootstrap(args),
-        } => commands::vault_bootstrap(&bootstrap_options(args)).await,
+        } => {
+            let mut options = bootstrap_options(args);
+            options.state_keys = commands::project_state_keys(global.project.as_deref());
+            commands::vault_bootstrap(&options).await
+        }
         Command::Sandbox {
             action:
                 SandboxCommand::Serve {
@@ -257,6 +280,9 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
         role_name: args.role,
         rotate_secret_id: args.rotate_secret_id,
         secret_id_file: args.secret_id_file,
+        transit_mount: args.transit_mount,
+        key_prefix: args.key_prefix,
+        state_keys: Vec::new(),
     }
 }
 

@@ -20,6 +20,26 @@ pub enum Error {
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error(transparent)]
+    Encryption(#[from] crate::encryption::EncryptionError),
+    #[error(
+        "verifying the state of {stack} (workspace {workspace}) after the migration failed: {what}\n  hint: the fallback still reads the previous form; run the command again, and report this if it persists"
+    )]
+    StateVerification {
+        stack: String,
+        workspace: String,
+        what: &'static str,
+    },
+    #[error(
+        "the state of {stack} (workspace {workspace}) cannot be decrypted {with}; nothing was changed\n  hint: {hint}"
+    )]
+    Undecryptable {
+        stack: String,
+        workspace: String,
+        with: String,
+        hint: String,
+        source: Box<EngineError>,
+    },
+    #[error(transparent)]
     Hibernation(#[from] crate::hibernation::RecordError),
     #[error(
         "{stack} (workspace {workspace}) has been hibernated since {since}\n  hint: run `wildside-tofu wake {stack} -w {workspace}`, or `up --wake`"
@@ -129,6 +149,9 @@ impl Error {
             Error::Project(_) => "project",
             Error::BackendUnreachable { .. } => "backend_unreachable",
             Error::Vault(_) => "vault",
+            Error::Encryption(_) => "encryption",
+            Error::StateVerification { .. } => "state_verification",
+            Error::Undecryptable { .. } => "undecryptable_state",
             Error::Hibernation(_) => "hibernation_record",
             Error::Hibernated { .. } => "hibernated",
             Error::NoPreview { .. } => "no_preview",

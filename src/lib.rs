@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod cost;
 pub mod dispatch;
+pub mod encryption;
 pub mod engine;
 pub mod error;
 pub mod hibernation;

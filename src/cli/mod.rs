@@ -203,6 +203,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PolicyCommand,
     },
+    /// State encryption: migrate a stored state to or from encryption, or rotate its transit key.
+    State {
+        #[command(subcommand)]
+        action: StateCommand,
+    },
     /// Vault administration.
     Vault {
         #[command(subcommand)]
@@ -367,6 +372,25 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Encrypt an unencrypted state (read once through a fallback), then verify it.
+    Encrypt {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Store the state unencrypted again, for leaving wildside-tofu.
+    Decrypt {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Rotate the stack's transit key and re-encrypt the state of every workspace.
+    RotateKey {
+        /// The stack: `stacks/<STACK>.toml`.
+        stack: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
     /// Write the stack's `[outputs_to_vault]` outputs from state to Vault (after a Vault outage, say).
     Push {
@@ -411,6 +435,12 @@ pub struct BootstrapArgs {
     /// Also write the secret id to this file (mode 0600).
     #[arg(long)]
     pub secret_id_file: Option<PathBuf>,
+    /// The transit engine's mount, for the stacks' state keys.
+    #[arg(long, default_value = "transit")]
+    pub transit_mount: String,
+    /// State keys are `<KEY_PREFIX>-<stack>`: the stacks' `[vault] path_prefix`.
+    #[arg(long, default_value = "wildside")]
+    pub key_prefix: String,
 }
 
 impl Command {
@@ -443,6 +473,15 @@ impl Command {
             } => "policy check",
             Command::Policy { .. } => "policy test",
             Command::Cost { .. } => "cost",
+            Command::State {
+                action: StateCommand::Encrypt { .. },
+            } => "state encrypt",
+            Command::State {
+                action: StateCommand::Decrypt { .. },
+            } => "state decrypt",
+            Command::State {
+                action: StateCommand::RotateKey { .. },
+            } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
         }
     }

@@ -181,6 +181,7 @@ async fn apply_and_report(
     };
     let run = StackRun {
         stack: prepared.stack.name.clone(),
+        state_encrypted: prepared.stack.encryption.is_enabled(),
         workspace: workspace.clone(),
         changed: !summary.changes.is_empty(),
         summary,

@@ -6,12 +6,13 @@ use secrecy::SecretString;
 
 use super::plan_encryption::plan_encryption_env;
 use crate::backend_probe;
+use crate::encryption::{KeySource, Mode, encryption_env, ensure_key};
 use crate::engine::{EngineError, EngineSettings, Interrupts, Tofu};
 use crate::error::Error;
 use crate::project::Project;
 use crate::render::{backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
-use crate::stack::{Backend, ModuleSource, Stack};
+use crate::stack::{Backend, ModuleSource, Stack, StateEncryption};
 use crate::vault::{Vault, read_secrets};
 
 /// Resolved once per invocation and handed to the command.
@@ -43,15 +44,21 @@ pub struct Prepared {
     pub vault: Option<Vault>,
     backend_label: String,
     conn_str: Option<SecretString>,
+    /// Where the state's keys come from; `None` when the stack opted out of encryption.
+    pub(super) key_source: Option<KeySource>,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
     _workspace_lock: Option<std::fs::File>,
 }
 
 impl Prepared {
-    /// Explains an engine failure: names the backend if it turns out to be unreachable.
+    /// Explains an engine failure: a state that cannot be decrypted, or the backend if it turns out to be
+    /// unreachable.
     pub async fn explain(&self, error: EngineError) -> Error {
         if matches!(error, EngineError::Interrupted) {
             return error.into();
+        }
+        if let Some(failure) = DecryptionFailure::of(&error) {
+            return self.undecryptable(failure, error);
         }
         match backend_probe::probe(&self.stack.backend, self.conn_str.as_ref()).await {
             Err(reason) => Error::BackendUnreachable {
@@ -59,6 +66,76 @@ impl Prepared {
                 reason,
             },
             Ok(()) => error.into(),
+        }
+    }
+}
+
+/// How tofu said it could not read a state. OpenTofu reports these only in prose (no diagnostic code), so
+/// its messages are matched here, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecryptionFailure {
+    /// The state is unencrypted and the configuration does not allow that.
+    Unencrypted,
+    /// No configured method could decrypt it.
+    WrongKey,
+}
+
+impl DecryptionFailure {
+    fn of(error: &EngineError) -> Option<Self> {
+        let text = error.to_string();
+        if text.contains("unencrypted payload without unencrypted method") {
+            Some(Self::Unencrypted)
+        } else if text.contains("decryption failed for all provided methods")
+            || text.contains("failed to decrypt ciphertext")
+        {
+            Some(Self::WrongKey)
+        } else {
+            None
+        }
+    }
+}
+
+impl Prepared {
+    fn undecryptable(&self, failure: DecryptionFailure, error: EngineError) -> Error {
+        let stack = &self.stack.name;
+        let workspace = &self.workspace;
+        let (with, hint) = match (failure, &self.stack.encryption) {
+            (DecryptionFailure::Unencrypted, _) => (
+                "because it is stored unencrypted and this stack encrypts its state".to_string(),
+                format!(
+                    "encrypt it with `wildside-tofu state encrypt {stack} -w {workspace}`, or keep it unencrypted with `[encryption] enabled = false`"
+                ),
+            ),
+            (DecryptionFailure::WrongKey, StateEncryption::Passphrase) => (
+                format!(
+                    "with the passphrase in ${}",
+                    crate::encryption::PASSPHRASE_ENV
+                ),
+                format!(
+                    "the passphrase is not the one the state was written with: export the right one in ${}",
+                    crate::encryption::PASSPHRASE_ENV
+                ),
+            ),
+            (DecryptionFailure::WrongKey, StateEncryption::Transit { mount, key }) => (
+                format!("with the transit key `{key}` at `{mount}/`"),
+                format!(
+                    "the key that encrypted it no longer exists, was replaced, or had the version it needs trimmed: restore it from its backup (`bao write {mount}/restore/{key} backup=...`)"
+                ),
+            ),
+            (DecryptionFailure::WrongKey, StateEncryption::Disabled) => (
+                "because it is encrypted and this stack has `[encryption] enabled = false`"
+                    .to_string(),
+                format!(
+                    "remove `enabled = false` to read it, or decrypt it first with `wildside-tofu state decrypt {stack} -w {workspace}`"
+                ),
+            ),
+        };
+        Error::Undecryptable {
+            stack: stack.clone(),
+            workspace: workspace.clone(),
+            with,
+            hint,
+            source: Box::new(error),
         }
     }
 }
@@ -92,6 +169,8 @@ pub(super) struct PrepareOptions {
     pub(super) workspace_known: bool,
     /// Run without the workspace's run lock (the run only lists workspaces or reads).
     pub(super) shared: bool,
+    /// How state is read and written (a migration reads the other form once).
+    pub(super) encryption: Mode,
 }
 
 /// [`prepare`] with options.
@@ -108,19 +187,47 @@ pub(super) async fn prepare_with(
         .iter()
         .map(|conn| ("PG_CONN_STR".to_string(), conn.clone()))
         .collect();
+    let transit = matches!(stack.encryption, StateEncryption::Transit { .. });
     let vault = match &stack.vault {
-        Some(settings) if !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() => {
+        Some(settings)
+            if transit || !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() =>
+        {
             let vault = Vault::connect(settings, &context.project.root).await?;
             if options.secrets == Secrets::Read {
                 secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
-            }
-            if !stack.secrets.is_empty() {
-                secret_env.push(plan_encryption_env()?);
             }
             Some(vault)
         }
         _ => None,
     };
+    let key_source = match (&stack.encryption, &vault, &stack.vault) {
+        (StateEncryption::Transit { mount, key }, Some(vault), Some(settings)) => {
+            ensure_key(vault, mount, key).await?;
+            Some(KeySource::Transit {
+                address: vault.address.clone(),
+                mount: mount.clone(),
+                key: key.clone(),
+                token: vault.token(),
+                ca_cert: settings
+                    .ca_cert
+                    .as_ref()
+                    .map(|path| context.project.root.join(path)),
+                namespace: settings.namespace.clone(),
+            })
+        }
+        (StateEncryption::Passphrase, _, _) => Some(KeySource::passphrase_from_env(&stack.name)?),
+        _ => None,
+    };
+    let mut plain_env = Vec::new();
+    match &key_source {
+        Some(source) => {
+            let env = encryption_env(source, options.encryption);
+            secret_env.extend(env.secret);
+            plain_env = env.plain;
+        }
+        // State is unencrypted by choice; saved plans, which carry the prior state, still are not.
+        None => secret_env.push(plan_encryption_env()?),
+    }
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     let mut tofu = Tofu::new(
         context.engine.clone(),
@@ -128,6 +235,7 @@ pub(super) async fn prepare_with(
         secret_env,
         context.interrupts.clone(),
     );
+    tofu.set_env(plain_env);
     if options.keep_together {
         tofu.keep_together();
     }
@@ -157,6 +265,7 @@ pub(super) async fn prepare_with(
         workspace: workspace.to_string(),
         backend_label,
         conn_str,
+        key_source,
     };
     let lock = lock_build_dir(&prepared.build_dir, context.interrupts.clone()).await?;
     let module_dirs = write_root(context, &prepared)?;

@@ -188,11 +188,21 @@ async fn stack_check(project: &Project, name: &str) -> Check {
             };
         }
     }
+    if stack.encryption == crate::stack::StateEncryption::Passphrase
+        && let Err(error) = crate::encryption::KeySource::passphrase_from_env(&stack.name)
+    {
+        return Check {
+            name: check_name,
+            ok: false,
+            detail: error.to_string(),
+        };
+    }
     let vault = stack
         .vault
         .as_ref()
         .map(|vault| format!("; Vault at {} unsealed", vault.address))
         .unwrap_or_default();
+    let vault = format!("{vault}; state {}", stack.encryption.describe());
     let label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     match backend_probe::probe(&stack.backend, conn_str.as_ref()).await {
         Ok(()) => Check {

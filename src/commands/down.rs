@@ -57,6 +57,7 @@ pub(super) async fn down_with(
         .delete(workspace)?;
     let run = StackRun {
         stack: prepared.stack.name.clone(),
+        state_encrypted: prepared.stack.encryption.is_enabled(),
         workspace: workspace.to_string(),
         changed: !summary.changes.is_empty(),
         summary,

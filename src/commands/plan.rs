@@ -62,15 +62,16 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
     let budget = prepared.stack.budget.map(|budget| budget.monthly_usd);
     let cost = plan_cost(&size_source(context)?, &json, budget).await?;
     if outcome == PlanOutcome::Changes
-        && !prepared.stack.secrets.is_empty()
+        && !prepared.stack.encryption.is_enabled()
         && !plans_outlive_the_process()
     {
         tracing::warn!(
-            "the saved plan is encrypted with a one-time key because the stack has secrets; set WILDSIDE_PLAN_PASSPHRASE to apply it in a later run"
+            "the saved plan is encrypted with a one-time key because the stack's state is unencrypted; set WILDSIDE_PLAN_PASSPHRASE to apply it in a later run"
         );
     }
     let run = StackRun {
         stack: prepared.stack.name.clone(),
+        state_encrypted: prepared.stack.encryption.is_enabled(),
         workspace: args.workspace,
         changed: outcome == PlanOutcome::Changes,
         summary,

@@ -63,6 +63,16 @@ pub enum Report {
         text: Option<SecretString>,
     },
     VaultBootstrap(BootstrapReport),
+    /// `state encrypt`, `state decrypt`, `state rotate-key`.
+    State {
+        stack: String,
+        action: super::state::StateAction,
+        /// How the stack file says its state is kept.
+        encryption: String,
+        /// The transit key's version after a rotation, when the token may read it.
+        key_version: Option<u64>,
+        workspaces: Vec<super::state::StateMigration>,
+    },
     /// A preview changed (`up`, `down`, `pin`, `unpin`); `record` is gone after `down`.
     Preview {
         action: String,
@@ -167,6 +177,8 @@ pub enum Report {
 pub struct StackRun {
     pub stack: String,
     pub workspace: String,
+    /// `false` only for stacks with `[encryption] enabled = false`; the human view then says so.
+    pub state_encrypted: bool,
     pub changed: bool,
     pub summary: PlanSummary,
 }
@@ -277,6 +289,7 @@ impl Report {
             | Report::OutputsPush { .. }
             | Report::Kubeconfig { .. }
             | Report::VaultBootstrap(_)
+            | Report::State { .. }
             | Report::Preview { .. }
             | Report::PreviewList { .. }
             | Report::Schema { .. }

@@ -65,6 +65,7 @@ pub(super) async fn up_with(
     };
     let run = StackRun {
         stack: prepared.stack.name.clone(),
+        state_encrypted: prepared.stack.encryption.is_enabled(),
         workspace: workspace.to_string(),
         changed: outputs.is_some(),
         summary,

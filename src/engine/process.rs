@@ -34,6 +34,8 @@ pub(crate) struct Invocation<'a> {
     pub(crate) env: Vec<(String, String)>,
     /// Values that must reach tofu but never a file, a log or `Debug` output.
     pub(crate) secret_env: &'a [(String, SecretString)],
+    /// What tofu reads on stdin (a state for `state push -`); nothing when `None`.
+    pub(crate) stdin: Option<SecretString>,
 }
 
 /// How a child ended.
@@ -64,7 +66,11 @@ pub(crate) async fn run(
                 .map(|(key, value)| (key, value.expose_secret())),
         )
         .process_group(0)
-        .stdin(Stdio::null())
+        .stdin(if invocation.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().map_err(|source| EngineError::Spawn {
@@ -75,6 +81,12 @@ pub(crate) async fn run(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    if let (Some(input), Some(mut pipe)) = (invocation.stdin, child.stdin.take()) {
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = pipe.write_all(input.expose_secret().as_bytes()).await;
+        });
+    }
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let stderr_task = tokio::spawn(async move {
         let mut text = String::new();

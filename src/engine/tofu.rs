@@ -47,6 +47,8 @@ pub struct Tofu {
     transcript: Option<Transcript>,
     /// Root module variables that are not secret, passed as `TF_VAR_<name>`.
     variables: Vec<(String, String)>,
+    /// Other settings for tofu's environment that are not secret.
+    extra_env: Vec<(String, String)>,
     /// The resource changes the last plan announced in its UI stream.
     planned: Vec<ResourceChange>,
 }
@@ -71,6 +73,7 @@ impl Tofu {
             interrupts,
             transcript: None,
             variables: Vec::new(),
+            extra_env: Vec::new(),
             planned: Vec::new(),
         }
     }
@@ -89,6 +92,17 @@ impl Tofu {
     /// Sets root module variables (not secrets: they may show in logs) for every later command.
     pub fn set_variables(&mut self, variables: Vec<(String, String)>) {
         self.variables = variables;
+    }
+
+    /// Adds settings (not secrets) to tofu's environment for every later command.
+    pub fn set_env(&mut self, env: Vec<(String, String)>) {
+        self.extra_env = env;
+    }
+
+    /// Replaces the secret environment (another encryption configuration for a migration, say).
+    pub fn replace_secret(&mut self, name: &str, value: SecretString) {
+        self.secret_env.retain(|(existing, _)| existing != name);
+        self.secret_env.push((name.to_string(), value));
     }
 
     /// Collects this run's progress in a transcript instead of printing it as it comes.
@@ -437,6 +451,52 @@ impl Tofu {
             cwd: &self.dir,
             env: self.env(workspace),
             secret_env: &self.secret_env,
+            stdin: None,
+        }
+    }
+
+    /// The workspace's state as tofu reads it (decrypted), or `None` when the workspace has none yet. It stays in
+    /// memory.
+    pub async fn state_pull(
+        &mut self,
+        workspace: &str,
+    ) -> Result<Option<SecretString>, EngineError> {
+        let text = self
+            .collect(
+                "state pull",
+                vec!["state".into(), "pull".into()],
+                Some(workspace),
+            )
+            .await?;
+        Ok((!text.trim().is_empty()).then(|| SecretString::from(text)))
+    }
+
+    /// Writes `state` as the workspace's state (through stdin, never a file), encrypted as the current
+    /// configuration says. Its serial must be above the stored one.
+    pub async fn state_push(
+        &mut self,
+        workspace: &str,
+        state: SecretString,
+    ) -> Result<(), EngineError> {
+        let args = vec![
+            "state".into(),
+            "push".into(),
+            format!("-lock-timeout={}", self.settings.lock_timeout),
+            "-".into(),
+        ];
+        let mut invocation = self.invocation(args, Some(workspace));
+        invocation.stdin = Some(state);
+        let mut interrupts = self.interrupts.clone();
+        let completed = run(invocation, &mut interrupts, |_| Ok(())).await?;
+        if completed.code == 0 {
+            Ok(())
+        } else {
+            let redactor = Redactor::new(self.secret_env.iter().map(|(_, value)| value));
+            Err(EngineError::Failed {
+                command: "state push".into(),
+                diagnostics: Vec::new(),
+                stderr: redactor.redact(&completed.stderr),
+            })
         }
     }
 
@@ -453,13 +513,7 @@ impl Tofu {
                 .iter()
                 .map(|(name, value)| (format!("TF_VAR_{name}"), value.clone())),
         );
-        if let Some(sandbox) = &self.settings.sandbox {
-            env.push(("DIGITALOCEAN_API_URL".into(), sandbox.to_string()));
-            env.push((
-                "DIGITALOCEAN_TOKEN".into(),
-                crate::sandbox::SANDBOX_TOKEN.into(),
-            ));
-        }
+        env.extend(self.extra_env.iter().cloned());
         if let Some(sandbox) = &self.settings.sandbox {
             env.push(("DIGITALOCEAN_API_URL".into(), sandbox.to_string()));
             env.push((

@@ -11,7 +11,10 @@ use super::platform::{platform_blocks, required_providers};
 use super::value::{literal, text};
 use crate::stack::{ModuleSource, PreviewVariable, Stack};
 
-/// The `required_version` constraint of every generated root module.
+/// The `required_version` of a root module with an ephemeral variable (OpenTofu 1.11 introduced them).
+const EPHEMERAL_REQUIRED_VERSION: &str = ">= 1.11.0";
+
+/// The `required_version` constraint of every other generated root module.
 pub const REQUIRED_VERSION: &str = ">= 1.10.0";
 
 /// The files of a rendered root module, by file name, in a fixed order.
@@ -22,8 +25,16 @@ pub struct RenderedRoot {
 
 /// Renders `stack` as a root module that will live in `root_dir` and call modules from `modules_dir`.
 pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> RenderedRoot {
-    let mut terraform =
-        Block::builder("terraform").add_attribute(("required_version", REQUIRED_VERSION));
+    let required = if stack
+        .secrets
+        .iter()
+        .any(|secret| ephemeral(stack, &secret.variable))
+    {
+        EPHEMERAL_REQUIRED_VERSION
+    } else {
+        REQUIRED_VERSION
+    };
+    let mut terraform = Block::builder("terraform").add_attribute(("required_version", required));
     if stack.platform.is_some() {
         terraform = terraform.add_block(required_providers());
     }
@@ -34,7 +45,7 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
     );
     let mut body = Body::builder().add_block(terraform.build());
     for secret in &stack.secrets {
-        let variable = Block::builder("variable")
+        let mut variable = Block::builder("variable")
             .add_label(secret.variable.as_str())
             .add_attribute((
                 "description",
@@ -44,9 +55,11 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
                 )),
             ))
             .add_attribute(("type", Expression::from(Variable::unchecked("string"))))
-            .add_attribute(("sensitive", true))
-            .build();
-        body = body.add_block(variable);
+            .add_attribute(("sensitive", true));
+        if ephemeral(stack, &secret.variable) {
+            variable = variable.add_attribute(("ephemeral", true));
+        }
+        body = body.add_block(variable.build());
     }
     if stack.preview.is_some() {
         for (name, kind, default) in [
@@ -142,4 +155,67 @@ fn display_file(stack: &Stack) -> String {
         || stack.name.clone(),
         |name| format!("stacks/{}", name.to_string_lossy()),
     )
+}
+
+/// Whether a secret variable is declared `ephemeral`, which keeps it out of saved plans and state. Only provider
+/// configurations, write-only arguments and module variables declared ephemeral may take an ephemeral value
+/// (OpenTofu refuses others with "Variable does not allow ephemeral value"); a secret wired to a module input
+/// could reach any argument, so it stays `sensitive` only, and is encrypted at rest with the rest of the state.
+fn ephemeral(stack: &Stack, variable: &str) -> bool {
+    !stack
+        .modules
+        .iter()
+        .any(|module| module.secret_inputs.values().any(|name| name == variable))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::render_root;
+    use crate::stack::parse_stack;
+
+    #[test]
+    fn only_secrets_no_module_takes_are_ephemeral() {
+        let source = r#"
+[vault]
+address = "https://vault.example:8200"
+
+[secrets]
+do_token = { path = "wildside/digitalocean", key = "token" }
+api = { path = "wildside/api", key = "token" }
+
+[[modules]]
+name = "app"
+source = "example"
+secret_inputs = { message = "api" }
+"#;
+        let stack = parse_stack(Path::new("stacks/eph.toml"), source, &["example".into()])
+            .unwrap_or_else(|error| panic!("{error}"));
+        let root = render_root(
+            &stack,
+            Path::new("/p/.wildside/build/eph"),
+            Path::new("/p/modules"),
+        );
+        let main = &root
+            .files
+            .iter()
+            .find(|(name, _)| name == "main.tf")
+            .unwrap()
+            .1;
+        let body = hcl::parse(main).unwrap();
+        let ephemeral = |name: &str| {
+            body.blocks()
+                .find(|block| {
+                    block.identifier() == "variable" && block.labels()[0].as_str() == name
+                })
+                .unwrap()
+                .body()
+                .attributes()
+                .any(|attribute| attribute.key() == "ephemeral")
+        };
+        assert!(ephemeral("do_token"), "{main}");
+        assert!(!ephemeral("api"), "{main}");
+        assert!(main.contains(">= 1.11.0"), "{main}");
+    }
 }

@@ -35,6 +35,23 @@ pub(super) struct RawStack {
     pub(super) vault_appliance: Option<Spanned<RawVaultAppliance>>,
     pub(super) policy: Option<Spanned<RawPolicy>>,
     pub(super) budget: Option<Spanned<RawBudget>>,
+    pub(super) encryption: Option<Spanned<RawEncryption>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEncryption {
+    pub(super) enabled: Option<Spanned<bool>>,
+    pub(super) key: Option<Spanned<KeySource>>,
+    pub(super) transit_mount: Option<Spanned<String>>,
+}
+
+/// Where an encrypting stack's key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum KeySource {
+    Transit,
+    Passphrase,
 }
 
 #[derive(Debug, Deserialize)]

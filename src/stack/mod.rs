@@ -6,6 +6,7 @@
 //! from the crate, so the model can be reasoned about (and tested) on its own.
 
 mod choices;
+mod encryption;
 mod error;
 mod load;
 mod model;
@@ -25,7 +26,7 @@ pub use load::{load_stack, parse_stack};
 pub use model::{
     Backend, Budget, Credential, IdleAction, InputValue, ModuleInstance, ModuleSource,
     PolicyException, PolicySettings, PreviewSettings, PreviewVariable, PreviewVpc, SecretInput,
-    Stack, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+    Stack, StackOutput, StateEncryption, VaultAuth, VaultOutput, VaultSettings,
 };
 pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
 pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};

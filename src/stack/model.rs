@@ -22,6 +22,8 @@ pub struct Stack {
     pub preview: Option<PreviewSettings>,
     /// The DigitalOcean platform (VPC, cluster, node pools, Vault appliance), if the stack describes one.
     pub platform: Option<super::platform::Platform>,
+    /// How the stack's state and saved plans are encrypted at rest.
+    pub encryption: StateEncryption,
     /// Built-in policy rules switched off, their settings, and exceptions.
     pub policy: PolicySettings,
     /// The monthly ceiling a plan may not exceed.
@@ -73,6 +75,34 @@ pub struct PolicyException {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
     pub monthly_usd: f64,
+}
+
+/// How OpenTofu encrypts a stack's state and saved plans. The default is always to encrypt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateEncryption {
+    /// A data key per write from the transit engine at `mount` of the stack's Vault, wrapped by the key `key`.
+    Transit { mount: String, key: String },
+    /// A key derived with PBKDF2 from a passphrase in the environment (stacks without `[vault]`).
+    Passphrase,
+    /// `[encryption] enabled = false`: state is stored in plain JSON, and every summary says so.
+    Disabled,
+}
+
+impl StateEncryption {
+    /// A short description for summaries and `doctor`.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Transit { mount, key } => {
+                format!("encrypted (transit key `{key}` at `{mount}/`)")
+            }
+            Self::Passphrase => "encrypted (passphrase, PBKDF2)".to_string(),
+            Self::Disabled => "UNENCRYPTED ([encryption] enabled = false)".to_string(),
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        !matches!(self, Self::Disabled)
+    }
 }
 
 /// Where a stack keeps its state. Credentials never appear here: they come from the environment.

@@ -175,6 +175,16 @@ pub fn stack_schema() -> Value {
                     "idle": { "enum": ["destroy", "hibernate"], "default": "destroy", "description": "What `preview gc` does with an expired, unpinned preview of an open pull request." }
                 }
             },
+            "encryption": {
+                "type": "object",
+                "additionalProperties": false,
+                "description": "State and saved plans are encrypted by default: with the transit key <path_prefix>-<stack> when the stack has [vault], else with a passphrase from $WILDSIDE_STATE_PASSPHRASE.",
+                "properties": {
+                    "enabled": { "type": "boolean", "default": true, "description": "false stores state unencrypted (doctor and every summary say so)." },
+                    "key": { "enum": ["transit", "passphrase"], "description": "Where the key comes from; default transit with [vault], else passphrase. A stack whose [vault] is the appliance it creates keeps its key outside it: passphrase." },
+                    "transit_mount": { "type": "string", "default": "transit", "description": "With [vault]: the transit engine's mount." }
+                }
+            },
             "outputs_to_vault": {
                 "type": "object",
                 "description": "Stack output = path under <path_prefix>/<stack>/<workspace>/.",

@@ -140,7 +140,9 @@ pub(super) fn validate(
     }
     let policy = checker.policy(raw.policy.as_ref())?;
     let budget = checker.budget(raw.budget.as_ref())?;
+    let encryption = checker.encryption(raw.encryption.as_ref(), vault.as_ref(), &name)?;
     Ok(Stack {
+        encryption,
         name,
         file: path.to_path_buf(),
         backend,

@@ -5,7 +5,10 @@
 //!    (atomically) before anything else;
 //! 2. unseal with the stored keys only when sealed;
 //! 3. KV v2 at the mount (refusing anything else mounted there), AppRole, the policy, the role, the role id,
-//!    and a secret id only when none is stored or on `--rotate-secret-id`.
+//!    and a secret id only when none is stored or on `--rotate-secret-id`;
+//! 4. the transit engine for state encryption, the stack keys' policy (`<policy>-state-keys`: a data key and a
+//!    decryption with the keys `<key_prefix>-*`, and reading them, nothing else) given to the CI role, and a key
+//!    for every stack of the project that encrypts its state with one.
 //!
 //! In builds with the `test-hooks` feature (the test suite's, never a release), `WILDSIDE_BOOTSTRAP_FAILPOINT=<step>`
 //! makes the process exit right after that step (`init`, `kv`); the crash-recovery tests use it to stop the run
@@ -41,6 +44,12 @@ pub struct BootstrapOptions {
     pub role_name: String,
     pub rotate_secret_id: bool,
     pub secret_id_file: Option<PathBuf>,
+    /// The transit engine's mount, for state keys.
+    pub transit_mount: String,
+    /// State keys are named `<key_prefix>-<stack>` (the stacks' `[vault] path_prefix`).
+    pub key_prefix: String,
+    /// Transit keys to create (the project's stacks' keys).
+    pub state_keys: Vec<String>,
 }
 
 /// What CI needs, and what this run did. The secret id itself is only ever in files.
@@ -198,6 +207,8 @@ async fn configure(
             .map_err(fail("sys/policies/acl"))?;
         changed.push(format!("wrote policy {}", options.policy_name));
     }
+    let keys_policy = state_keys_policy(options);
+    transit(options, sys, root, &client, &keys_policy, changed).await?;
     let role_path = format!("auth/{}/role/{}", options.approle_mount, options.role_name);
     let role_exists = match vaultrs::auth::approle::role::read(
         &client,
@@ -210,10 +221,23 @@ async fn configure(
         Err(ClientError::APIError { code: 404, .. }) => false,
         Err(error) => return Err(fail(&role_path)(error)),
     };
-    if !role_exists {
+    let policies = vec![options.policy_name.clone(), keys_policy.clone()];
+    let role_has_policies = match vaultrs::auth::approle::role::read(
+        &client,
+        &options.approle_mount,
+        &options.role_name,
+    )
+    .await
+    {
+        Ok(role) => policies
+            .iter()
+            .all(|policy| role.token_policies.contains(policy)),
+        Err(_) => false,
+    };
+    if !role_exists || !role_has_policies {
         let mut request = SetAppRoleRequestBuilder::default();
         request
-            .token_policies(vec![options.policy_name.clone()])
+            .token_policies(policies)
             .token_ttl("1h")
             .token_max_ttl("4h")
             .secret_id_ttl(SECRET_ID_TTL)
@@ -226,7 +250,11 @@ async fn configure(
         )
         .await
         .map_err(fail(&role_path))?;
-        changed.push(format!("created role {}", options.role_name));
+        changed.push(format!(
+            "{} role {}",
+            if role_exists { "updated" } else { "created" },
+            options.role_name
+        ));
     }
     let role_id =
         vaultrs::auth::approle::role::read_id(&client, &options.approle_mount, &options.role_name)
@@ -264,6 +292,92 @@ async fn configure(
 }
 
 /// Read and list the KV v2 data and metadata under the mount; nothing else.
+/// The name of the policy that lets CI use the stack keys.
+fn state_keys_policy(options: &BootstrapOptions) -> String {
+    format!("{}-state-keys", options.policy_name)
+}
+
+/// Step 4: the transit engine, the stack keys' policy and the keys themselves.
+async fn transit(
+    options: &BootstrapOptions,
+    sys: &SysHttp,
+    root: &SecretString,
+    client: &vaultrs::client::VaultClient,
+    policy_name: &str,
+    changed: &mut Vec<String>,
+) -> Result<(), VaultError> {
+    let address = options.address.as_str();
+    let mount = options.transit_mount.trim_matches('/');
+    match sys.mounted("sys/mounts", mount, root).await? {
+        Some((kind, _)) if kind == "transit" => {}
+        Some((kind, _)) => {
+            return Err(VaultError::Api {
+                address: address.into(),
+                path: format!("sys/mounts/{mount}"),
+                detail: format!("`{kind}` is already mounted there, not transit"),
+            });
+        }
+        None => {
+            vaultrs::sys::mount::enable(client, mount, "transit", None)
+                .await
+                .map_err(|error| VaultError::from_client(address, "sys/mounts", error))?;
+            changed.push(format!("enabled transit at {mount}"));
+        }
+    }
+    let policy = state_keys_policy_text(mount, &options.key_prefix);
+    let policy_path = format!("sys/policies/acl/{policy_name}");
+    let current = match vaultrs::sys::policy::read(client, policy_name).await {
+        Ok(existing) => Some(existing.rules),
+        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) => return Err(VaultError::from_client(address, &policy_path, error)),
+    };
+    if current.as_deref() != Some(policy.as_str()) {
+        vaultrs::sys::policy::set(client, policy_name, &policy)
+            .await
+            .map_err(|error| VaultError::from_client(address, &policy_path, error))?;
+        changed.push(format!("wrote policy {policy_name}"));
+    }
+    for key in &options.state_keys {
+        let path = format!("{mount}/keys/{key}");
+        match vaultrs::transit::key::read(client, mount, key).await {
+            Ok(_) => {}
+            Err(ClientError::APIError { code: 404, .. }) => {
+                vaultrs::transit::key::create(client, mount, key, None)
+                    .await
+                    .map_err(|error| VaultError::from_client(address, &path, error))?;
+                changed.push(format!("created transit key {key}"));
+            }
+            Err(error) => return Err(VaultError::from_client(address, &path, error)),
+        }
+    }
+    Ok(())
+}
+
+/// Encrypt (a new data key) and decrypt with the stack keys, and read their description: nothing else, so CI
+/// can neither rotate, export nor delete a key.
+fn state_keys_policy_text(mount: &str, key_prefix: &str) -> String {
+    let capabilities =
+        |list: &[&str]| Expression::Array(list.iter().copied().map(cli_config_text).collect());
+    let path = |path: String, list: &[&str]| {
+        Block::builder("path")
+            .add_label(path)
+            .add_attribute(("capabilities", capabilities(list)))
+            .build()
+    };
+    let body = Body::builder()
+        .add_block(path(
+            format!("{mount}/datakey/plaintext/{key_prefix}-*"),
+            &["update"],
+        ))
+        .add_block(path(format!("{mount}/decrypt/{key_prefix}-*"), &["update"]))
+        .add_block(path(format!("{mount}/keys/{key_prefix}-*"), &["read"]))
+        .build();
+    format!(
+        "# Written by wildside-tofu vault bootstrap: the stack keys of state encryption.\n{}",
+        hcl::format::to_string(&body).unwrap_or_default()
+    )
+}
+
 fn policy_text(mount: &str) -> String {
     let capabilities = || {
         Expression::Array(

@@ -156,6 +156,12 @@ impl Vault {
         }));
     }
 
+    /// The token this client uses (after an AppRole login, the login's token), for a child that needs it in
+    /// its environment.
+    pub fn token(&self) -> SecretString {
+        SecretString::from(self.client.settings.token.clone())
+    }
+
     /// The full KV path of a stack output: `<prefix>/<stack>/<workspace>/<path>`.
     pub fn output_path(&self, stack: &str, workspace: &str, path: &str) -> String {
         format!("{}/{stack}/{workspace}/{path}", self.path_prefix)

@@ -124,6 +124,48 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::OutputsPush { vault, .. } => vault_section(&mut text, vault),
+        Report::State {
+            stack,
+            action,
+            encryption,
+            key_version,
+            workspaces,
+        } => {
+            let done = match action {
+                crate::commands::StateAction::Encrypt => "encrypted",
+                crate::commands::StateAction::Decrypt => "decrypted",
+                crate::commands::StateAction::RotateKey => "re-encrypted",
+            };
+            if let Some(version) = key_version {
+                let _ = writeln!(text, "{stack}: transit key rotated to version {version}");
+            }
+            for migration in workspaces {
+                let plan = if migration.plan_clean {
+                    "plan clean"
+                } else {
+                    "plan has changes (they were pending before)"
+                };
+                if migration.migrated {
+                    let _ = writeln!(
+                        text,
+                        "{stack} (workspace {}): state {done} and verified (read back, {plan}, stored form checked)",
+                        migration.workspace
+                    );
+                } else {
+                    let _ = writeln!(
+                        text,
+                        "{stack} (workspace {}): no state yet, nothing to do",
+                        migration.workspace
+                    );
+                }
+            }
+            if *action == crate::commands::StateAction::Decrypt {
+                let _ = writeln!(
+                    text,
+                    "the stack file still says: state {encryption}\n  hint: set `[encryption] enabled = false` in stacks/{stack}.toml to keep the state unencrypted"
+                );
+            }
+        }
         Report::Hibernation {
             action,
             run,
@@ -472,6 +514,12 @@ pub(super) fn render(report: &Report) -> String {
 
 fn summary(text: &mut String, run: &StackRun, verb: &str) {
     let head = format!("{} (workspace {})", run.stack, run.workspace);
+    if !run.state_encrypted {
+        let _ = writeln!(
+            text,
+            "{head}: state is UNENCRYPTED ([encryption] enabled = false)"
+        );
+    }
     if !run.changed {
         let _ = writeln!(text, "{head}: no changes");
         return;

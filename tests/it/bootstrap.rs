@@ -108,6 +108,27 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         secret_id.display()
     );
     project.stack("ci", &stack);
+    // Run again for the project: it creates the stack's transit key, which the CI role may use but not create.
+    let keyed = bootstrap(&bao, &state, &secret_id)
+        .args(["--project"])
+        .args([project.path()])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        keyed.json()["changed"],
+        serde_json::json!(["created transit key wildside-ci"])
+    );
+    let policy = bao.cli(
+        &root_token(&state),
+        &["policy", "read", "wildside-state-keys"],
+    );
+    let policy = String::from_utf8_lossy(&policy.stdout).to_string();
+    assert!(
+        policy.contains("transit/datakey/plaintext/wildside-*")
+            && policy.contains("transit/decrypt/wildside-*")
+            && !policy.contains("rotate"),
+        "{policy}"
+    );
     let up = project
         .run()
         .args(["--output", "json", "up", "ci"])
@@ -116,6 +137,18 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         .output()
         .expect_code(0);
     assert_eq!(up.json()["vault"]["writes"][0]["written"], true);
+    let rotate = project
+        .run()
+        .args(["state", "rotate-key", "ci"])
+        .env("CI_ROLE_ID", &role_id)
+        .env_remove_vault_token()
+        .output()
+        .expect_code(1);
+    assert!(
+        rotate.stderr().contains("denied access"),
+        "{}",
+        rotate.stderr()
+    );
     let rotated = bootstrap(&bao, &state, &secret_id)
         .args(["--rotate-secret-id"])
         .output()

@@ -61,6 +61,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
             "command": "plan",
             "stack": "snap",
             "workspace": "default",
+            "state_encrypted": true,
             "changed": true,
             "summary": { "changes": null, "output_changes": ["digest", "message"] },
             "plan_file": "<project>/.wildside/build/snap/plans/default.tfplan",

@@ -8,6 +8,7 @@ mod bootstrap;
 mod ci;
 mod concurrency;
 mod cost;
+mod encryption;
 mod json_reports;
 mod lifecycle;
 mod mirror;

@@ -64,6 +64,11 @@ fn prod_stack(vault_address: Option<&str>) -> String {
             }),
         );
         document.insert("outputs_to_vault".into(), to_vault);
+        // The state's key stays outside the Vault that the state describes.
+        document.insert(
+            "encryption".into(),
+            toml::Value::Table(toml::toml! { key = "passphrase" }),
+        );
     }
     toml::to_string(&document).unwrap()
 }

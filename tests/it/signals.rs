@@ -19,10 +19,11 @@ fn sigint_during_apply_saves_state_and_exits_130() {
     // leave its sleep behind).
     let delay = 100 + std::process::id() % 400;
     let project = Project::new();
+    // The test reads the stored state file, so it is kept unencrypted.
     project.stack(
         "slow",
         &example_stack(
-            "[backend]\ntype = \"local\"",
+            "[backend]\ntype = \"local\"\n\n[encryption]\nenabled = false",
             &format!("message = \"slow\", delay_seconds = {delay}"),
         ),
     );
@@ -61,7 +62,7 @@ fn sigint_during_apply_saves_state_and_exits_130() {
     project.stack(
         "slow",
         &example_stack(
-            "[backend]\ntype = \"local\"",
+            "[backend]\ntype = \"local\"\n\n[encryption]\nenabled = false",
             "message = \"slow\", delay_seconds = 0",
         ),
     );

@@ -86,6 +86,22 @@ impl TlsOpenBao {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        // Stacks with [vault] keep their state keys in transit.
+        while !Command::new(tool("WILDSIDE_BAO_BIN"))
+            .args(["secrets", "enable", "transit"])
+            .env("BAO_ADDR", format!("http://127.0.0.1:{dev_port}"))
+            .env("BAO_TOKEN", DEV_ROOT_TOKEN)
+            .output()
+            .unwrap()
+            .status
+            .success()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "transit could not be enabled"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         Self {
             child,
             dev_address: format!("http://127.0.0.1:{dev_port}"),

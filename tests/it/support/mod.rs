@@ -88,6 +88,10 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The state passphrase every run gets unless a test says otherwise (stacks without `[vault]` encrypt their
+/// state with it).
+pub const TEST_STATE_PASSPHRASE: &str = "test-state-passphrase-0123456789";
+
 /// One run of the real `wildside-tofu` binary.
 #[must_use]
 pub struct Run {
@@ -100,7 +104,8 @@ impl Run {
         command
             .env_remove("TF_WORKSPACE")
             .env_remove("RUST_LOG")
-            .env("WILDSIDE_LOCK_TIMEOUT", "60s");
+            .env("WILDSIDE_LOCK_TIMEOUT", "60s")
+            .env("WILDSIDE_STATE_PASSPHRASE", TEST_STATE_PASSPHRASE);
         Self { command }
     }
 
@@ -390,6 +395,7 @@ impl OpenBao {
             let mut server = Self { child, port, dir };
             if server.wait_ready() || attempt == 5 {
                 server.assert_running();
+                server.enable_transit(DEV_ROOT_TOKEN);
                 return server;
             }
             std::thread::sleep(Duration::from_secs(1));
@@ -418,6 +424,16 @@ impl OpenBao {
         server.wait_ready();
         server.assert_running();
         server
+    }
+
+    /// Enables the transit engine at `transit/`, where stacks with `[vault]` keep their state keys.
+    pub fn enable_transit(&self, token: &str) {
+        let output = self.cli(token, &["secrets", "enable", "transit"]);
+        assert!(
+            output.status.success(),
+            "enabling transit failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     fn log(&self) -> String {
@@ -511,6 +527,11 @@ impl Drop for OpenBao {
 }
 
 impl Run {
+    pub fn env_remove_passphrase(mut self) -> Self {
+        self.command.env_remove("WILDSIDE_STATE_PASSPHRASE");
+        self
+    }
+
     pub fn env_remove_vault_token(mut self) -> Self {
         self.command.env_remove("VAULT_TOKEN");
         self
