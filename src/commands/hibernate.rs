@@ -112,7 +112,7 @@ async fn summary(
         .await
         .map_err(|error| error.to_string());
     Ok(hibernation::summarise(
-        platform,
+        &platform.node_pools,
         before,
         after,
         catalog.as_ref().map_err(String::as_str),

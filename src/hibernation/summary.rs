@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{PoolShape, node_range};
 use crate::cost::{PriceTable, SizeCatalog, Total, price_resource};
-use crate::stack::Platform;
+use crate::stack::NodePool;
 
 /// A pool on one side of the change: its nodes and its monthly price.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,19 +46,15 @@ pub struct Summary {
     pub pools: Vec<PoolChange>,
 }
 
-/// The change from `before` to `after`, the pools sized as `platform` (the stack file) sizes them.
+/// The change from `before` to `after`, each pool sized as the stack file's `node_pools` size it.
 pub fn summarise(
-    platform: &Platform,
+    node_pools: &[NodePool],
     before: &BTreeMap<String, PoolShape>,
     after: &BTreeMap<String, PoolShape>,
     sizes: Result<&SizeCatalog, &str>,
     table: &PriceTable,
 ) -> Summary {
-    let mut names: Vec<&str> = platform
-        .node_pools
-        .iter()
-        .map(|pool| pool.name.as_str())
-        .collect();
+    let mut names: Vec<&str> = node_pools.iter().map(|pool| pool.name.as_str()).collect();
     for name in before.keys().chain(after.keys()) {
         if !names.contains(&name.as_str()) {
             names.push(name);
@@ -67,8 +63,7 @@ pub fn summarise(
     let pools: Vec<PoolChange> = names
         .into_iter()
         .map(|name| {
-            let size = platform
-                .node_pools
+            let size = node_pools
                 .iter()
                 .find(|pool| pool.name == name)
                 .map(|pool| pool.size.clone());
@@ -139,5 +134,183 @@ fn pool_side(
         auto_scale: shape.auto_scale,
         monthly_usd,
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::SizePrice;
+    use crate::stack::Scaling;
+
+    fn pool(name: &str, size: &str, scaling: Scaling) -> NodePool {
+        NodePool {
+            name: name.into(),
+            size: size.into(),
+            scaling,
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn shape(node_count: u32, auto_scale: bool, min_nodes: u32, max_nodes: u32) -> PoolShape {
+        PoolShape {
+            node_count,
+            auto_scale,
+            min_nodes,
+            max_nodes,
+        }
+    }
+
+    fn catalog() -> SizeCatalog {
+        let price = |monthly: f64| SizePrice {
+            monthly,
+            hourly: monthly / 730.0,
+        };
+        SizeCatalog {
+            api: "http://sandbox/".into(),
+            read: "2026-11-25".into(),
+            sizes: BTreeMap::from([
+                ("s-2vcpu-4gb".to_string(), price(24.0)),
+                ("s-4vcpu-8gb".to_string(), price(48.0)),
+            ]),
+        }
+    }
+
+    /// A fixed default pool of three and a pool autoscaling from two to ten, and their floor.
+    fn awake_and_floor() -> (
+        Vec<NodePool>,
+        BTreeMap<String, PoolShape>,
+        BTreeMap<String, PoolShape>,
+    ) {
+        let pools = vec![
+            pool("core", "s-4vcpu-8gb", Scaling::Fixed(3)),
+            pool("app", "s-2vcpu-4gb", Scaling::Autoscale { min: 2, max: 10 }),
+        ];
+        let awake = pools
+            .iter()
+            .map(|pool| (pool.name.clone(), PoolShape::of(pool)))
+            .collect();
+        let floor = BTreeMap::from([
+            ("core".to_string(), shape(1, false, 1, 1)),
+            ("app".to_string(), shape(0, true, 0, 1)),
+        ]);
+        (pools, awake, floor)
+    }
+
+    #[test]
+    fn hibernating_prices_every_pool_before_and_after_from_the_size_catalog() {
+        let (pools, awake, floor) = awake_and_floor();
+        let catalog = catalog();
+        let summary = summarise(
+            &pools,
+            &awake,
+            &floor,
+            Ok(&catalog),
+            &PriceTable::embedded(),
+        );
+        assert_eq!(
+            (summary.nodes_before, summary.nodes_after),
+            ((5, 13), (1, 2))
+        );
+        assert_eq!(
+            summary.cost_before,
+            Total {
+                known_usd: 192.0,
+                unknown: 0
+            }
+        );
+        assert_eq!(
+            summary.cost_after,
+            Total {
+                known_usd: 48.0,
+                unknown: 0
+            }
+        );
+        assert_eq!(summary.sizes_read.as_deref(), Some("2026-11-25"));
+        let names: Vec<&str> = summary
+            .pools
+            .iter()
+            .map(|pool| pool.name.as_str())
+            .collect();
+        assert_eq!(names, ["core", "app"], "the stack file's order");
+        let app = &summary.pools[1];
+        assert_eq!(app.size.as_deref(), Some("s-2vcpu-4gb"));
+        let (before, after) = (app.before.as_ref().unwrap(), app.after.as_ref().unwrap());
+        assert_eq!(
+            (before.min_nodes, before.max_nodes, before.auto_scale),
+            (2, 10, true)
+        );
+        assert_eq!(
+            (after.min_nodes, after.max_nodes, after.auto_scale),
+            (0, 1, true)
+        );
+        assert_eq!(
+            (before.monthly_usd, after.monthly_usd),
+            (Some(48.0), Some(0.0))
+        );
+        assert_eq!(after.source, "/v2/sizes `s-2vcpu-4gb` read 2026-11-25");
+    }
+
+    #[test]
+    fn prices_without_a_catalog_or_a_size_are_unknown_never_zero() {
+        let (pools, awake, floor) = awake_and_floor();
+        let unread = summarise(
+            &pools,
+            &floor,
+            &awake,
+            Err("status 401"),
+            &PriceTable::embedded(),
+        );
+        assert_eq!(
+            unread.cost_before,
+            Total {
+                known_usd: 0.0,
+                unknown: 2
+            }
+        );
+        assert_eq!(
+            unread.cost_after,
+            Total {
+                known_usd: 0.0,
+                unknown: 2
+            }
+        );
+        assert_eq!(unread.sizes_read, None);
+        for pool in &unread.pools {
+            let after = pool.after.as_ref().unwrap();
+            assert_eq!(after.monthly_usd, None);
+            assert!(after.source.starts_with("unknown: ") && after.source.contains("status 401"));
+        }
+
+        let mut before = floor.clone();
+        before.insert("gone".into(), shape(0, true, 0, 1));
+        let catalog = catalog();
+        let woken = summarise(
+            &pools,
+            &before,
+            &awake,
+            Ok(&catalog),
+            &PriceTable::embedded(),
+        );
+        assert_eq!(
+            woken.cost_before,
+            Total {
+                known_usd: 48.0,
+                unknown: 1
+            }
+        );
+        assert_eq!(
+            woken.cost_after,
+            Total {
+                known_usd: 192.0,
+                unknown: 0
+            }
+        );
+        let gone = &woken.pools[2];
+        assert_eq!((gone.name.as_str(), gone.size.as_deref()), ("gone", None));
+        assert!(gone.after.is_none());
+        assert_eq!(gone.before.as_ref().unwrap().monthly_usd, None);
     }
 }
