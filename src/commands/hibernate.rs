@@ -1,13 +1,16 @@
 //! `hibernate <stack>` and `wake <stack>`: a platform to its cheapest safe shape and back, in one command each.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
-use super::context::{Context, PrepareOptions};
-use super::report::{HibernationAction, Report, StackRun};
+use super::context::{Context, PrepareOptions, size_source};
+use super::report::{Hibernation, HibernationAction, Report, StackRun};
 use super::up::up_with;
+use crate::cost::PriceTable;
 use crate::error::Error;
-use crate::hibernation::{self, Record, Records};
-use crate::stack::Stack;
+use crate::hibernation::{self, PoolShape, Record, Records, Summary};
+use crate::stack::{Platform, Stack};
 
 /// Records the stack's floor shapes and applies them; running it again converges on the same shapes.
 pub async fn hibernate(
@@ -15,12 +18,16 @@ pub async fn hibernate(
     stack_name: &str,
     workspace: &str,
 ) -> Result<Report, Error> {
-    hibernate_with(context, stack_name, workspace, PrepareOptions::default()).await
+    hibernate_with(context, stack_name, workspace, PrepareOptions::default())
+        .await
+        .map(Report::Hibernation)
 }
 
 /// Forgets the record and applies the stack file's shapes again.
 pub async fn wake(context: &Context, stack_name: &str, workspace: &str) -> Result<Report, Error> {
-    wake_with(context, stack_name, workspace, PrepareOptions::default()).await
+    wake_with(context, stack_name, workspace, PrepareOptions::default())
+        .await
+        .map(Report::Hibernation)
 }
 
 /// [`hibernate`] with preparation options (a preview's variables, say).
@@ -29,7 +36,7 @@ pub(super) async fn hibernate_with(
     stack_name: &str,
     workspace: &str,
     options: PrepareOptions,
-) -> Result<Report, Error> {
+) -> Result<Hibernation, Error> {
     let (stack, records) = platform_stack(context, stack_name)?;
     let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = match records.read(workspace)? {
@@ -49,11 +56,10 @@ pub(super) async fn hibernate_with(
         }
     };
     let run = applied(up_with(context, stack_name, workspace, options, false).await?);
-    Ok(Report::Hibernation {
+    Ok(Hibernation {
         action: HibernationAction::Hibernate,
         run,
-        nodes_before: hibernation::node_range(&record.previous),
-        nodes_after: hibernation::node_range(&record.hibernated),
+        summary: summary(context, platform, &record.previous, &record.hibernated).await?,
         since: Some(record.since),
     })
 }
@@ -64,7 +70,7 @@ pub(super) async fn wake_with(
     stack_name: &str,
     workspace: &str,
     options: PrepareOptions,
-) -> Result<Report, Error> {
+) -> Result<Hibernation, Error> {
     let (stack, records) = platform_stack(context, stack_name)?;
     let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = records.read(workspace)?;
@@ -79,16 +85,39 @@ pub(super) async fn wake_with(
     }
     records.delete(workspace)?;
     let run = applied(up_with(context, stack_name, workspace, options, false).await?);
-    Ok(Report::Hibernation {
+    Ok(Hibernation {
         action: HibernationAction::Wake,
         run,
-        nodes_before: record.as_ref().map_or_else(
-            || hibernation::node_range(&awake),
-            |record| hibernation::node_range(&record.hibernated),
-        ),
-        nodes_after: hibernation::node_range(&awake),
+        summary: summary(
+            context,
+            platform,
+            record.as_ref().map_or(&awake, |record| &record.hibernated),
+            &awake,
+        )
+        .await?,
         since: record.map(|record| record.since),
     })
+}
+
+/// The node pools from `before` to `after`, priced from the account's (or the sandbox's) `/v2/sizes`; a failed
+/// read leaves the prices unknown, the reason in each.
+async fn summary(
+    context: &Context,
+    platform: &Platform,
+    before: &BTreeMap<String, PoolShape>,
+    after: &BTreeMap<String, PoolShape>,
+) -> Result<Summary, Error> {
+    let catalog = size_source(context)?
+        .catalog()
+        .await
+        .map_err(|error| error.to_string());
+    Ok(hibernation::summarise(
+        &platform.node_pools,
+        before,
+        after,
+        catalog.as_ref().map_err(String::as_str),
+        &PriceTable::embedded(),
+    ))
 }
 
 /// Refuses to bring a hibernated stack up, unless asked to wake it (`up --wake`), which forgets the record.

@@ -46,7 +46,9 @@ pub use preview::{
 };
 pub use preview_gc::{OpenPrs, preview_gc};
 pub use render::{render, render_all};
-pub use report::{Check, GcFailure, HibernationAction, OutputEntry, Report, StackRun};
+pub use report::{
+    Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, Report, StackRun,
+};
 pub use sandbox_serve::sandbox_serve;
 pub use stack_selection::Selection;
 pub use state::{StateAction, StateMigration, state_migrate};

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::context::{Context, PrepareOptions, prepare_with};
 use super::down::down_with;
-use super::report::Report;
+use super::report::{Hibernation, Report};
 use super::up::up_with;
 use crate::error::Error;
 use crate::preview::{
@@ -350,6 +350,18 @@ pub async fn preview_hibernate(
     pr: u64,
     wake: bool,
 ) -> Result<Report, Error> {
+    preview_hibernation(context, stack, pr, wake)
+        .await
+        .map(Report::Hibernation)
+}
+
+/// [`preview_hibernate`], before it becomes a report.
+pub(super) async fn preview_hibernation(
+    context: &Context,
+    stack: &str,
+    pr: u64,
+    wake: bool,
+) -> Result<Hibernation, Error> {
     let preview = PreviewStack::open(context, stack).await?;
     let (records, _) = preview.ledger().read().await?;
     let record = records.get(&pr).ok_or_else(|| Error::NoPreview {

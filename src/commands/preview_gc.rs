@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::context::Context;
 use super::preview::PreviewStack;
-use super::report::{GcFailure, Report};
+use super::report::{GcFailure, GcHibernation, Report};
 use crate::ci::GitHub;
 use crate::error::Error;
 use crate::preview::{GcAction, GcReason, plan_gc};
@@ -30,7 +30,7 @@ const GC_PARALLELISM: usize = 4;
 /// What became of one collected preview.
 enum Collected {
     Removed,
-    Hibernated,
+    Hibernated(Box<GcHibernation>),
 }
 
 pub async fn preview_gc(
@@ -66,6 +66,7 @@ pub async fn preview_gc(
         && open.is_some();
     let mut failures = Vec::new();
     let mut hibernated = Vec::new();
+    let mut hibernations = Vec::new();
     if !dry_run {
         let collect = |action: &GcAction| {
             let preview = &preview;
@@ -74,9 +75,14 @@ pub async fn preview_gc(
             async move {
                 let outcome = if keep_hibernated && reason == GcReason::Expired {
                     tracing::info!("gc: hibernating the idle preview of pull request {pr}");
-                    super::preview::preview_hibernate(context, stack, pr, false)
+                    super::preview::preview_hibernation(context, stack, pr, false)
                         .await
-                        .map(|_| Collected::Hibernated)
+                        .map(|hibernation| {
+                            Collected::Hibernated(Box::new(GcHibernation {
+                                pr,
+                                summary: hibernation.summary,
+                            }))
+                        })
                 } else {
                     tracing::info!("gc: removing the preview of pull request {pr} ({reason:?})");
                     let workspace_exists = reason != GcReason::OrphanRecord;
@@ -93,7 +99,10 @@ pub async fn preview_gc(
             .buffer_unordered(GC_PARALLELISM);
         while let Some((pr, outcome)) = outcomes.next().await {
             match outcome {
-                Ok(Collected::Hibernated) => hibernated.push(pr),
+                Ok(Collected::Hibernated(hibernation)) => {
+                    hibernated.push(pr);
+                    hibernations.push(*hibernation);
+                }
                 Ok(Collected::Removed) => {}
                 Err(error) if error.is_interrupted() => return Err(error),
                 Err(error) => {
@@ -106,6 +115,7 @@ pub async fn preview_gc(
             }
         }
         hibernated.sort_unstable();
+        hibernations.sort_by_key(|hibernation| hibernation.pr);
         failures.sort_by_key(|failure| failure.pr);
     }
     Ok(Report::PreviewGc {
@@ -114,5 +124,6 @@ pub async fn preview_gc(
         actions,
         failures,
         hibernated,
+        hibernations,
     })
 }

@@ -10,6 +10,7 @@ use super::preview::PreviewRow;
 use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
 use crate::cost::{CostDiff, Estimate};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
+use crate::hibernation::Summary;
 use crate::policy::{PolicyReport, TestResult};
 use crate::preview::{GcAction, PreviewRecord};
 use crate::vault::{BootstrapReport, OutputsPush};
@@ -93,17 +94,11 @@ pub enum Report {
         failures: Vec<GcFailure>,
         /// Expired previews of open pull requests kept hibernated instead (the stack's `idle = "hibernate"`).
         hibernated: Vec<u64>,
+        /// What hibernating each of those changed, by pull request.
+        hibernations: Vec<GcHibernation>,
     },
-    /// A platform hibernated or woken: its node range (fewest, most) before and after.
-    Hibernation {
-        action: HibernationAction,
-        #[serde(flatten)]
-        run: StackRun,
-        nodes_before: (u32, u32),
-        nodes_after: (u32, u32),
-        /// When the stack went to sleep (absent when waking a stack that was awake).
-        since: Option<jiff::Timestamp>,
-    },
+    /// A platform hibernated or woken: its node pools' nodes (fewest, most) and monthly cost before and after.
+    Hibernation(Hibernation),
     /// A sandbox that served until interrupted.
     SandboxStopped {
         url: String,
@@ -220,12 +215,32 @@ pub struct GcFailure {
     pub error: String,
 }
 
+/// A preview `gc` kept, hibernated: its node pools before and after.
+#[derive(Debug, Serialize)]
+pub struct GcHibernation {
+    pub pr: u64,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
 /// One doctor check.
 #[derive(Debug, Serialize)]
 pub struct Check {
     pub name: String,
     pub ok: bool,
     pub detail: String,
+}
+
+/// A platform hibernated or woken.
+#[derive(Debug, Serialize)]
+pub struct Hibernation {
+    pub action: HibernationAction,
+    #[serde(flatten)]
+    pub run: StackRun,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// When the stack went to sleep (absent when waking a stack that was awake).
+    pub since: Option<jiff::Timestamp>,
 }
 
 /// What `hibernate` and `wake` did.
@@ -297,7 +312,7 @@ impl Report {
             | Report::CiChanged { .. }
             | Report::Output { .. }
             | Report::SandboxStopped { .. }
-            | Report::Hibernation { .. }
+            | Report::Hibernation(_)
             | Report::Cost { .. }
             | Report::PolicyCheck { .. }
             | Report::PolicyTest { .. } => 0,

@@ -39,16 +39,23 @@ pub struct Total {
 
 impl Total {
     fn of<'a>(lines: impl Iterator<Item = &'a CostLine>) -> Self {
-        lines.fold(Self::default(), |total, line| match line.monthly_usd {
-            Some(usd) => Self {
-                known_usd: total.known_usd + usd,
-                ..total
-            },
-            None => Self {
-                unknown: total.unknown + 1,
-                ..total
-            },
-        })
+        Self::sum(lines.map(|line| line.monthly_usd))
+    }
+
+    /// The sum of the known prices, and how many are unknown (`None`).
+    pub fn sum(prices: impl IntoIterator<Item = Option<f64>>) -> Self {
+        prices
+            .into_iter()
+            .fold(Self::default(), |total, price| match price {
+                Some(usd) => Self {
+                    known_usd: total.known_usd + usd,
+                    ..total
+                },
+                None => Self {
+                    unknown: total.unknown + 1,
+                    ..total
+                },
+            })
     }
 
     /// `$12.00`, or `$12.00 + 2 unknown`.
@@ -227,6 +234,23 @@ impl Pricer<'_> {
             source,
         })
     }
+}
+
+/// The monthly price of one resource from its attribute values, priced as state and plans are; `None` for
+/// resources DigitalOcean does not bill. A failed `/v2/sizes` read is `sizes`' error, named in the line.
+pub fn price_resource(
+    address: &str,
+    kind: &str,
+    values: &Value,
+    sizes: Result<&SizeCatalog, &str>,
+    table: &PriceTable,
+) -> Option<CostLine> {
+    Pricer {
+        sizes: sizes.ok(),
+        sizes_error: sizes.err(),
+        table,
+    }
+    .line(address, kind, values)
 }
 
 /// Nodes billed for a pool: its fixed count, or with autoscaling its minimum.

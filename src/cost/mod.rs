@@ -14,7 +14,7 @@ mod sizes;
 pub use error::CostError;
 pub use estimate::{
     BudgetBreach, CostChange, CostDiff, CostLine, Estimate, Total, estimate_plan, estimate_state,
-    money,
+    money, price_resource,
 };
 pub use prices::{PriceEntry, PriceTable};
 pub use sizes::{SizeCatalog, SizePrice, SizeSource};

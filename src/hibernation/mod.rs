@@ -6,6 +6,8 @@
 //! feeds the run as the root variable `hibernation` (the rendered files never change), so `plan` shows no
 //! changes and nothing fights the stack file. Waking deletes the record: the stack file's shapes come back.
 
+mod summary;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::stack::{NodePool, Platform, Scaling};
+
+pub use summary::{PoolChange, PoolSide, Summary, summarise};
 
 /// The root variable that carries the hibernated shapes.
 pub const VARIABLE: &str = "hibernation";

@@ -2,12 +2,13 @@
 
 use std::fmt::Write;
 
-use crate::commands::{OutputEntry, Report, StackRun};
+use crate::commands::{Hibernation, OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
 use crate::cost::{CostDiff, money};
 use crate::engine::ResourceAction;
+use crate::hibernation::{PoolSide, Summary};
 use crate::policy::PolicyReport;
 use crate::vault::OutputsPush;
 
@@ -43,6 +44,51 @@ fn cost_section(text: &mut String, cost: &CostDiff) {
         cost.after.display(),
         cost.delta()
     );
+}
+
+/// Nodes as a range, `2–10`, or one number when the pool is fixed.
+fn nodes((low, high): (u32, u32)) -> String {
+    if low == high {
+        low.to_string()
+    } else {
+        format!("{low}–{high}")
+    }
+}
+
+/// The node pools' nodes and monthly cost before → after: in total on the line that `lead` starts, then per
+/// pool with the source of its price.
+fn hibernation_section(text: &mut String, lead: &str, summary: &Summary) {
+    let _ = writeln!(
+        text,
+        "{lead}; nodes {} → {}; monthly cost {} → {} (autoscaled pools at their fewest nodes)",
+        nodes(summary.nodes_before),
+        nodes(summary.nodes_after),
+        summary.cost_before.display(),
+        summary.cost_after.display()
+    );
+    for pool in &summary.pools {
+        let side = |side: &Option<PoolSide>, shown: fn(&PoolSide) -> String| {
+            side.as_ref().map_or_else(|| "-".to_string(), shown)
+        };
+        let count = |side: &PoolSide| nodes((side.min_nodes, side.max_nodes));
+        let price = |side: &PoolSide| money(side.monthly_usd);
+        let source = pool
+            .after
+            .as_ref()
+            .or(pool.before.as_ref())
+            .map(|side| side.source.as_str())
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  pool {} ({}): nodes {} → {}, {} → {} a month  [{source}]",
+            pool.name,
+            pool.size.as_deref().unwrap_or("size unknown"),
+            side(&pool.before, count),
+            side(&pool.after, count),
+            side(&pool.before, price),
+            side(&pool.after, price),
+        );
+    }
 }
 
 /// Denials first (they decide the exit status), then warnings, exceptions, and what ran.
@@ -166,21 +212,13 @@ pub(super) fn render(report: &Report) -> String {
                 );
             }
         }
-        Report::Hibernation {
+        Report::Hibernation(Hibernation {
             action,
             run,
-            nodes_before,
-            nodes_after,
+            summary: pools,
             since,
-        } => {
+        }) => {
             summary(&mut text, run, "applied");
-            let nodes = |(low, high): &(u32, u32)| {
-                if low == high {
-                    low.to_string()
-                } else {
-                    format!("{low}–{high}")
-                }
-            };
             let state = match (action, since) {
                 (crate::commands::HibernationAction::Hibernate, Some(since)) => {
                     format!("hibernated since {since}")
@@ -188,13 +226,10 @@ pub(super) fn render(report: &Report) -> String {
                 (crate::commands::HibernationAction::Hibernate, None) => "hibernated".to_string(),
                 (crate::commands::HibernationAction::Wake, _) => "awake".to_string(),
             };
-            let _ = writeln!(
-                text,
-                "{} (workspace {}): {state}; nodes {} → {}",
-                run.stack,
-                run.workspace,
-                nodes(nodes_before),
-                nodes(nodes_after)
+            hibernation_section(
+                &mut text,
+                &format!("{} (workspace {}): {state}", run.stack, run.workspace),
+                pools,
             );
         }
         Report::PolicyCheck { policy } => policy_section(&mut text, policy),
@@ -289,7 +324,7 @@ pub(super) fn render(report: &Report) -> String {
             actions,
             dry_run,
             failures,
-            hibernated,
+            hibernations,
             ..
         } => {
             let verb = if *dry_run { "would remove" } else { "removed" };
@@ -305,16 +340,22 @@ pub(super) fn render(report: &Report) -> String {
                             action.pr, action.reason, failure.error
                         );
                     }
-                    None if hibernated.contains(&action.pr) => {
-                        let _ = writeln!(
-                            text,
-                            "hibernated pr-{}: {:?}, its pull request still open",
-                            action.pr, action.reason
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
-                    }
+                    None => match hibernations
+                        .iter()
+                        .find(|hibernation| hibernation.pr == action.pr)
+                    {
+                        Some(hibernation) => hibernation_section(
+                            &mut text,
+                            &format!(
+                                "hibernated pr-{}: {:?}, its pull request still open",
+                                action.pr, action.reason
+                            ),
+                            &hibernation.summary,
+                        ),
+                        None => {
+                            let _ = writeln!(text, "{verb} pr-{}: {:?}", action.pr, action.reason);
+                        }
+                    },
                 }
             }
         }

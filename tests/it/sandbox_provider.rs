@@ -186,6 +186,55 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
     let report = hibernated.json();
     assert_eq!(report["nodes_before"], serde_json::json!([5, 33]));
     assert_eq!(report["nodes_after"], serde_json::json!([1, 3]));
+    // Priced from the sandbox's /v2/sizes: s-4vcpu-8gb at $48, autoscaled pools at their fewest nodes.
+    assert_eq!(
+        report["cost_before"],
+        serde_json::json!({ "known_usd": 240.0, "unknown": 0 }),
+        "{}",
+        hibernated.stdout()
+    );
+    assert_eq!(
+        report["cost_after"],
+        serde_json::json!({ "known_usd": 48.0, "unknown": 0 })
+    );
+    let pools: Vec<_> = report["pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pool| {
+            let side = |side: &str| {
+                let side = &pool[side];
+                (
+                    side["min_nodes"].as_u64().unwrap(),
+                    side["max_nodes"].as_u64().unwrap(),
+                    side["monthly_usd"].as_f64().unwrap(),
+                )
+            };
+            assert!(
+                pool["after"]["source"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!(
+                        "/v2/sizes `{}` read ",
+                        pool["size"].as_str().unwrap()
+                    )),
+                "{pool}"
+            );
+            (
+                pool["name"].as_str().unwrap().to_string(),
+                side("before"),
+                side("after"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pools,
+        vec![
+            ("core".to_string(), (3, 3, 144.0), (1, 1, 48.0)),
+            ("app".to_string(), (2, 10, 96.0), (0, 1, 0.0)),
+            ("ephemeral".to_string(), (0, 20, 0.0), (0, 1, 0.0)),
+        ]
+    );
     assert_eq!(
         sandbox_pools(&sandbox),
         vec![
@@ -205,7 +254,15 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
         refused.stderr()
     );
 
-    run().args(["wake", "prod"]).output().expect_code(0);
+    let woken = run().args(["wake", "prod"]).output().expect_code(0);
+    for line in [
+        "prod (workspace default): awake; nodes 1–3 → 5–33; monthly cost $48.00 → $240.00",
+        "  pool core (s-4vcpu-8gb): nodes 1 → 3, $48.00 → $144.00 a month  [/v2/sizes `s-4vcpu-8gb` read ",
+        "  pool app (s-4vcpu-8gb): nodes 0–1 → 2–10, $0.00 → $96.00 a month  [/v2/sizes `s-4vcpu-8gb` read ",
+        "  pool ephemeral (s-2vcpu-4gb): nodes 0–1 → 0–20, $0.00 → $0.00 a month  [/v2/sizes `s-2vcpu-4gb` read ",
+    ] {
+        assert!(woken.stdout().contains(line), "{line}\n{}", woken.stdout());
+    }
     assert_eq!(sandbox_pools(&sandbox), awake);
     run()
         .args(["plan", "prod", "--detailed-exitcode"])
@@ -353,6 +410,18 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
         "{}",
         gc.stdout()
     );
+    let hibernation = &gc.json()["hibernations"][0];
+    assert_eq!(hibernation["pr"], 5, "{}", gc.stdout());
+    assert_eq!(hibernation["nodes_before"], serde_json::json!([1, 4]));
+    assert_eq!(hibernation["nodes_after"], serde_json::json!([1, 2]));
+    // The default pool's one s-2vcpu-4gb node ($24) either way: the app pool autoscales from zero.
+    for side in ["cost_before", "cost_after"] {
+        assert_eq!(
+            hibernation[side],
+            serde_json::json!({ "known_usd": 24.0, "unknown": 0 }),
+            "{side}"
+        );
+    }
     assert_eq!(cluster_names(&sandbox), vec!["preview-pr-5".to_string()]);
     assert_eq!(
         sandbox_pools(&sandbox),
@@ -362,10 +431,16 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
         ],
         "the default pool keeps one node, the app pool may grow to one"
     );
-    run("2026-11-25T10:05:00Z")
+    let woken = run("2026-11-25T10:05:00Z")
         .args(["preview", "wake", "--pr", "5"])
         .output()
         .expect_code(0);
+    for line in [
+        "(workspace pr-5): awake; nodes 1–2 → 1–4; monthly cost $24.00 → $24.00",
+        "  pool app (s-2vcpu-4gb): nodes 0–1 → 0–3, $0.00 → $0.00 a month  [/v2/sizes `s-2vcpu-4gb` read 2026-11-25]",
+    ] {
+        assert!(woken.stdout().contains(line), "{line}\n{}", woken.stdout());
+    }
     assert_eq!(
         sandbox_pools(&sandbox),
         vec![
