@@ -1,16 +1,9 @@
 //! Evaluating a [`PolicySet`] against one plan: load every file into one regorus engine (so helpers are
 //! shared within a package, as conftest does), check that every file runs and every configured package has
 //! rules, evaluate each package's `deny`/`violation`/`warn` rules, and attribute the findings to files.
-//!
-//! The rules run on regorus's compiled virtual machine (RVM) when it compiles them: on a plan of thousands of
-//! resources it is several times faster than the tree-walking interpreter. The interpreter stays the
-//! reference: policies the machine cannot compile run on it, and a rule the machine fails on is evaluated
-//! again by the interpreter, whose value or error is the one reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use regorus::languages::rego::compiler::Compiler;
-use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
 
 use super::error::PolicyError;
@@ -94,20 +87,11 @@ pub fn evaluate(
     plan_json: &str,
     data: &serde_json::Value,
 ) -> Result<PolicyReport, PolicyError> {
-    let (engine, loaded) = load(set, data)?;
+    let (mut engine, loaded) = load(set, data)?;
     check_coverage(set, &loaded)?;
     let input =
         Value::from_json_str(plan_json).map_err(|error| PolicyError::Plan(error.to_string()))?;
-    let mut rules: Vec<String> = Vec::new();
-    for entry in &loaded {
-        for head in entry.heads.iter().filter(|head| is_check(&head.name)) {
-            let rule = format!("data.{}.{}", entry.package, head.name);
-            if !rules.contains(&rule) {
-                rules.push(rule);
-            }
-        }
-    }
-    let mut evaluator = Evaluator::new(engine, &rules, Value::from(data.clone()), input);
+    engine.set_input(input);
     let mut report = PolicyReport::default();
     let mut evaluated: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     for entry in &loaded {
@@ -117,7 +101,12 @@ pub fn evaluate(
                 continue;
             }
             let rule = format!("data.{}.{}", entry.package, head.name);
-            let value = evaluator.eval(&rule)?;
+            let value = engine
+                .eval_rule(rule.clone())
+                .map_err(|error| PolicyError::Evaluate {
+                    rule: rule.clone(),
+                    message: error.to_string(),
+                })?;
             let owner = entry
                 .file
                 .builtin
@@ -172,66 +161,6 @@ pub fn evaluate(
         });
     }
     Ok(report)
-}
-
-/// Evaluates rules on the compiled machine where it can, on the interpreter otherwise (see the module's
-/// documentation).
-struct Evaluator {
-    engine: Engine,
-    machine: Option<RegoVM>,
-}
-
-impl Evaluator {
-    /// `rules` are every rule that will be asked for, by path (`data.main.deny`).
-    fn new(mut engine: Engine, rules: &[String], data: Value, input: Value) -> Self {
-        engine.set_input(input.clone());
-        let machine = compile_machine(&mut engine, rules, data, input);
-        Self { engine, machine }
-    }
-
-    fn eval(&mut self, rule: &str) -> Result<Value, PolicyError> {
-        if let Some(machine) = &mut self.machine {
-            match machine.execute_entry_point_by_name(rule) {
-                Ok(value) => return Ok(value),
-                Err(error) => {
-                    tracing::debug!("{rule} on the compiled machine: {error}; on the interpreter");
-                }
-            }
-        }
-        self.engine
-            .eval_rule(rule.to_string())
-            .map_err(|error| PolicyError::Evaluate {
-                rule: rule.to_string(),
-                message: error.to_string(),
-            })
-    }
-}
-
-/// A machine with `rules` compiled as entry points and the run's data and input, or `None` when the policies
-/// do not compile for it (the interpreter then evaluates everything).
-fn compile_machine(
-    engine: &mut Engine,
-    rules: &[String],
-    data: Value,
-    input: Value,
-) -> Option<RegoVM> {
-    let first = rules.first()?;
-    let compiled = engine
-        .compile_with_entrypoint(&first.as_str().into())
-        .map_err(|error| tracing::debug!("the policies do not compile for the machine: {error}"))
-        .ok()?;
-    let entry_points: Vec<&str> = rules.iter().map(String::as_str).collect();
-    let program = Compiler::compile_from_policy(&compiled, &entry_points)
-        .map_err(|error| tracing::debug!("the policies do not compile for the machine: {error}"))
-        .ok()?;
-    let mut machine = RegoVM::new();
-    machine.load_program(program);
-    // As the interpreter: no instruction budget, and a failing built-in is an error, not undefined.
-    machine.set_max_instructions(usize::MAX);
-    machine.set_strict_builtin_errors(true);
-    machine.set_data(data).ok()?;
-    machine.set_input(input);
-    Some(machine)
 }
 
 /// No silent skips: every project file is in a configured package, and every configured package has rules.
