@@ -4,7 +4,7 @@ use jiff::Timestamp;
 
 use super::context::{Context, PrepareOptions};
 use super::report::{HibernationAction, Report, StackRun};
-use super::up::up_with;
+use super::up::{UpReads, up_with};
 use crate::error::Error;
 use crate::hibernation::{self, Record, Records};
 use crate::stack::Stack;
@@ -48,7 +48,11 @@ pub(super) async fn hibernate_with(
             record
         }
     };
-    let run = applied(up_with(context, stack_name, workspace, options, false).await?);
+    let run = applied(
+        up_with(context, stack_name, workspace, options, UpReads::default())
+            .await?
+            .0,
+    );
     Ok(Report::Hibernation {
         action: HibernationAction::Hibernate,
         run,
@@ -78,7 +82,11 @@ pub(super) async fn wake_with(
         );
     }
     records.delete(workspace)?;
-    let run = applied(up_with(context, stack_name, workspace, options, false).await?);
+    let run = applied(
+        up_with(context, stack_name, workspace, options, UpReads::default())
+            .await?
+            .0,
+    );
     Ok(Report::Hibernation {
         action: HibernationAction::Wake,
         run,
