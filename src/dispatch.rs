@@ -318,7 +318,12 @@ async fn preview(
             commands::preview_hibernate(context, &stack, pr, false).await
         }
         PreviewCommand::Wake { pr } => commands::preview_hibernate(context, &stack, pr, true).await,
-        PreviewCommand::Up { pr, sha, ttl } => {
+        PreviewCommand::Up {
+            pr,
+            sha,
+            ttl,
+            comment,
+        } => {
             commands::preview_up(
                 context,
                 PreviewUpArgs {
@@ -326,6 +331,7 @@ async fn preview(
                     pr,
                     sha,
                     ttl,
+                    comment,
                 },
             )
             .await

@@ -305,6 +305,10 @@ pub enum PreviewCommand {
         /// Lifetime from now (default: the stack's `ttl`), such as `72h`.
         #[arg(long)]
         ttl: Option<String>,
+        /// Write the pull request's preview comment (status, address, cost a day) to this file, also when
+        /// the preview fails to come up.
+        #[arg(long)]
+        comment: Option<PathBuf>,
     },
     /// Destroy the pull request's preview, its workspace and its Vault entries (idempotent).
     Down {

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use super::context::{Context, PrepareOptions, size_source};
 use super::report::{Hibernation, HibernationAction, Report, StackRun};
-use super::up::up_with;
+use super::up::{UpReads, up_with};
 use crate::cost::PriceTable;
 use crate::error::Error;
 use crate::hibernation::{self, PoolShape, Record, Records, Summary};
@@ -55,7 +55,11 @@ pub(super) async fn hibernate_with(
             record
         }
     };
-    let run = applied(up_with(context, stack_name, workspace, options, false).await?);
+    let run = applied(
+        up_with(context, stack_name, workspace, options, UpReads::default())
+            .await?
+            .0,
+    );
     Ok(Hibernation {
         action: HibernationAction::Hibernate,
         run,
@@ -84,7 +88,11 @@ pub(super) async fn wake_with(
         );
     }
     records.delete(workspace)?;
-    let run = applied(up_with(context, stack_name, workspace, options, false).await?);
+    let run = applied(
+        up_with(context, stack_name, workspace, options, UpReads::default())
+            .await?
+            .0,
+    );
     Ok(Hibernation {
         action: HibernationAction::Wake,
         run,

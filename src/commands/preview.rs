@@ -6,10 +6,12 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::context::{Context, PrepareOptions, prepare_with};
+use super::context::{Context, PrepareOptions, prepare_with, size_source};
 use super::down::down_with;
 use super::report::{Hibernation, Report};
-use super::up::up_with;
+use super::up::{UpReads, up_with};
+use crate::ci::preview_comment;
+use crate::cost::{DailyCost, state_cost};
 use crate::error::Error;
 use crate::preview::{
     Clock, Ledger, PreviewRecord, PreviewStatus, admit, check_pin, pr_of, workspace_of,
@@ -139,6 +141,8 @@ pub struct PreviewUpArgs {
     pub pr: u64,
     pub sha: String,
     pub ttl: Option<String>,
+    /// Where to write the pull request's preview comment.
+    pub comment: Option<std::path::PathBuf>,
 }
 
 /// Creates the preview of a pull request, or updates it in place (a new commit, a new expiry).
@@ -171,6 +175,7 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
                 pinned_until: None,
                 status: PreviewStatus::Creating,
                 url: url.clone(),
+                cost_per_day: None,
             });
             record.sha.clone_from(&args.sha);
             record.updated = now;
@@ -183,30 +188,42 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
         variables: PreviewStack::variables(args.pr, &args.sha, Some(expires)),
         ..PrepareOptions::default()
     };
+    let reads = UpReads {
+        outputs: false,
+        state: true,
+    };
     let result = up_with(
         context,
         &preview.stack.name,
         &workspace_of(args.pr),
         options,
-        false,
+        reads,
     )
     .await;
-    let status = if result.is_ok() {
-        PreviewStatus::Ready
-    } else {
-        PreviewStatus::Failed
+    let (status, cost_per_day) = match &result {
+        Ok((_, state)) => (
+            PreviewStatus::Ready,
+            daily_cost(context, state.as_deref()).await,
+        ),
+        Err(_) => (PreviewStatus::Failed, None),
     };
     let record = preview
         .ledger()
         .update(|records| {
             let record = records.get_mut(&args.pr).map(|record| {
                 record.status = status;
+                record.cost_per_day.clone_from(&cost_per_day);
                 record.clone()
             });
             let dirty = record.is_some();
             Ok::<_, Error>((record, dirty))
         })
         .await?;
+    if let (Some(path), Some(record)) = (&args.comment, &record) {
+        let error = result.as_ref().err().map(ToString::to_string);
+        std::fs::write(path, preview_comment(record, error.as_deref()))
+            .map_err(|error| Error::io(format!("writing `{}`", path.display()), error))?;
+    }
     result?;
     Ok(Report::Preview {
         action: "up".into(),
@@ -214,6 +231,22 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
         pr: args.pr,
         record,
     })
+}
+
+/// What a preview's state costs a day, priced as `cost` prices it; `None`, with a warning, when the state or
+/// the estimate could not be read (the preview is up all the same).
+async fn daily_cost(context: &Context, state_json: Option<&str>) -> Option<DailyCost> {
+    let estimate = match size_source(context) {
+        Ok(source) => state_cost(&source, state_json?).await.map_err(Error::from),
+        Err(error) => Err(error),
+    };
+    match estimate {
+        Ok(estimate) => Some(DailyCost::of(&estimate)),
+        Err(error) => {
+            tracing::warn!("the preview is up, but its cost could not be estimated: {error}");
+            None
+        }
+    }
 }
 
 /// Destroys a pull request's preview; nothing to do is not an error.
@@ -291,6 +324,9 @@ pub struct PreviewRow {
     pub sha: Option<String>,
     /// Whether the workspace exists (a record without one, or the reverse, is an orphan for `gc`).
     pub workspace: bool,
+    /// What the preview cost a day when it last came up, each price with its source; `None` when it has not
+    /// been estimated (an orphan workspace, a failed `up`), which the views show as unknown.
+    pub cost_per_day: Option<DailyCost>,
 }
 
 /// Every preview: records reconciled with the workspaces that exist.
@@ -317,6 +353,7 @@ pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Erro
                 url: record.url.clone(),
                 sha: Some(record.sha.clone()),
                 workspace: workspaces.contains(&record.pr),
+                cost_per_day: record.cost_per_day.clone(),
             }
         })
         .collect();
@@ -333,6 +370,7 @@ pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Erro
                 url: None,
                 sha: None,
                 workspace: true,
+                cost_per_day: None,
             }),
     );
     rows.sort_by_key(|row| row.pr);

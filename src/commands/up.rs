@@ -8,18 +8,33 @@ use crate::engine::{Outputs, PlanOutcome, PlanSummary};
 use crate::error::Error;
 
 pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
-    up_with(context, stack, workspace, PrepareOptions::default(), true).await
+    let reads = UpReads {
+        outputs: true,
+        state: false,
+    };
+    let (report, _) = up_with(context, stack, workspace, PrepareOptions::default(), reads).await?;
+    Ok(report)
 }
 
-/// [`up`] with preparation options (a preview's variables, say); `read_outputs` reads the outputs for the
-/// report after an apply.
+/// What [`up_with`] reads once the stack is up.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct UpReads {
+    /// The outputs, for the report (after an apply).
+    pub(super) outputs: bool,
+    /// The state's `show -json`, for a cost estimate. A failed read is a warning, not a failed run: the
+    /// stack is up.
+    pub(super) state: bool,
+}
+
+/// [`up`] with preparation options (a preview's variables, say), and the state's `show -json` when `reads`
+/// asks for it.
 pub(super) async fn up_with(
     context: &Context,
     stack: &str,
     workspace: &str,
     options: PrepareOptions,
-    read_outputs: bool,
-) -> Result<Report, Error> {
+    reads: UpReads,
+) -> Result<(Report, Option<String>), Error> {
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     tracing::info!("planning {} (workspace {workspace})", prepared.stack.name);
@@ -39,7 +54,7 @@ pub(super) async fn up_with(
                         prepared.stack.name
                     ));
                     prepared.tofu.apply(workspace, &plan_file).await?;
-                    let outputs = if read_outputs {
+                    let outputs = if reads.outputs {
                         prepared.tofu.outputs(workspace).await?
                     } else {
                         Outputs::default()
@@ -63,6 +78,19 @@ pub(super) async fn up_with(
         Ok(done) => done,
         Err(error) => return Err(prepared.explain(error).await),
     };
+    let state = if reads.state {
+        match prepared.tofu.show_state_json(workspace).await {
+            Ok(json) => Some(json),
+            Err(error) => {
+                tracing::warn!(
+                    "{stack} (workspace {workspace}) is up, but its state could not be read: {error}"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     let run = StackRun {
         stack: prepared.stack.name.clone(),
         state_encrypted: prepared.stack.encryption.is_enabled(),
@@ -75,9 +103,10 @@ pub(super) async fn up_with(
         .map(OutputEntry::from_outputs)
         .unwrap_or_default();
     let vault = vault_outputs::push(context, &mut prepared).await?;
-    Ok(Report::Up {
+    let report = Report::Up {
         run,
         outputs,
         vault,
-    })
+    };
+    Ok((report, state))
 }

@@ -4,13 +4,16 @@
 //! Droplet and node sizes are priced from the account's own `GET /v2/sizes` (the sandbox serves the same),
 //! cached with the date of the read; what that endpoint does not price comes from the table in
 //! `cost/prices.toml`, each entry with its source and date. Every figure names where its price came from, and
-//! an unknown price stays unknown: it is never counted as zero.
+//! an unknown price stays unknown: it is never counted as zero. Previews carry the same estimate as a cost a
+//! day ([`DailyCost`]).
 
+mod daily;
 mod error;
 mod estimate;
 mod prices;
 mod sizes;
 
+pub use daily::{DAILY_BASIS, DailyCost, DailyLine};
 pub use error::CostError;
 pub use estimate::{
     BudgetBreach, CostChange, CostDiff, CostLine, Estimate, Total, estimate_plan, estimate_state,

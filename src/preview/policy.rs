@@ -130,6 +130,7 @@ mod tests {
             pinned_until: pinned_until.map(at),
             status: PreviewStatus::Ready,
             url: None,
+            cost_per_day: None,
         }
     }
 

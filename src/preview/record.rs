@@ -9,6 +9,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::cost::DailyCost;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PreviewStatus {
@@ -31,7 +33,7 @@ impl PreviewStatus {
 }
 
 /// One pull request's preview.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRecord {
     pub pr: u64,
@@ -45,6 +47,10 @@ pub struct PreviewRecord {
     pub status: PreviewStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// What the preview's state cost a day when `preview up` last brought it up; absent in records written
+    /// before previews were priced, and after an `up` that failed or could not read the state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_day: Option<DailyCost>,
 }
 
 /// The records of one preview stack, by pull request.
@@ -114,6 +120,33 @@ mod tests {
         ]
     }
 
+    /// Dollars in cents, as estimates round them (they read back exactly).
+    fn usd() -> impl Strategy<Value = f64> {
+        (0u32..10_000_000).prop_map(|cents| f64::from(cents) / 100.0)
+    }
+
+    fn daily_cost() -> impl Strategy<Value = DailyCost> {
+        let line = (".*", prop::option::of(usd()), ".*").prop_map(|(address, usd, source)| {
+            crate::cost::DailyLine {
+                address,
+                usd,
+                source,
+            }
+        });
+        (
+            usd(),
+            0usize..5,
+            prop::collection::vec(line, 0..4),
+            prop::option::of(".*"),
+        )
+            .prop_map(|(known_usd, unknown, lines, sizes_read)| DailyCost {
+                known_usd,
+                unknown,
+                lines,
+                sizes_read,
+            })
+    }
+
     fn record() -> impl Strategy<Value = PreviewRecord> {
         (
             any::<u64>(),
@@ -123,9 +156,19 @@ mod tests {
             prop::option::of(timestamp()),
             status(),
             prop::option::of(".*"),
+            prop::option::of(daily_cost()),
         )
             .prop_map(
-                |(pr, sha, creator, (created, updated, expires), pinned_until, status, url)| {
+                |(
+                    pr,
+                    sha,
+                    creator,
+                    (created, updated, expires),
+                    pinned_until,
+                    status,
+                    url,
+                    cost_per_day,
+                )| {
                     PreviewRecord {
                         pr,
                         sha,
@@ -136,6 +179,7 @@ mod tests {
                         pinned_until,
                         status,
                         url,
+                        cost_per_day,
                     }
                 },
             )
@@ -199,7 +243,7 @@ mod tests {
         fn a_damaged_record_is_an_error(
             records in prop::collection::vec(record(), 1..4),
             which in any::<prop::sample::Index>(),
-            field in prop::sample::select(vec!["created", "updated", "expires", "pinned_until", "status", "pr"]),
+            field in prop::sample::select(vec!["created", "updated", "expires", "pinned_until", "status", "pr", "cost_per_day"]),
             junk in prop_oneof![Just(json!("hibernating")), Just(json!("next tuesday")), Just(json!(-1)), Just(json!({}))],
         ) {
             let mut document = json!({ "records": records });
@@ -222,5 +266,37 @@ mod tests {
         extra["colour"] = json!("red");
         assert!(decode(json!({ "records": [extra] })).is_err());
         assert!(decode(json!({})).is_err());
+    }
+
+    #[test]
+    fn a_record_from_before_previews_were_priced_reads_without_a_cost() {
+        let record = json!({
+            "pr": 7, "sha": "a", "creator": "c", "created": "2030-01-01T00:00:00Z",
+            "updated": "2030-01-01T00:00:00Z", "expires": "2030-01-01T01:00:00Z", "status": "ready",
+            "url": "https://pr-7.example.com"
+        });
+        let records = decode(json!({ "records": [record.clone()] })).unwrap();
+        assert_eq!(records[&7].cost_per_day, None);
+        assert_eq!(
+            encode(&records)["records"][0],
+            record,
+            "and is written back as it was"
+        );
+        let mut priced = record;
+        priced["cost_per_day"] = json!({ "known_usd": 1.5, "unknown": 1, "lines": [
+            { "address": "digitalocean_droplet.web", "usd": 1.5, "source": "/v2/sizes `s-4vcpu-8gb` read 2030-01-01" },
+            { "address": "digitalocean_database_cluster.pg", "usd": null, "source": "unknown: no price" },
+        ]});
+        let records = decode(json!({ "records": [priced.clone()] })).unwrap();
+        let cost = records[&7].cost_per_day.as_ref().unwrap();
+        assert_eq!(
+            (cost.known_usd, cost.unknown, cost.lines.len()),
+            (1.5, 1, 2)
+        );
+        priced["cost_per_day"]["currency"] = json!("EUR");
+        assert!(
+            decode(json!({ "records": [priced] })).is_err(),
+            "decoded strictly"
+        );
     }
 }

@@ -6,7 +6,8 @@ use crate::commands::{Hibernation, OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
-use crate::cost::{CostDiff, money};
+use crate::commands::PreviewRow;
+use crate::cost::{CostDiff, DAILY_BASIS, money};
 use crate::engine::ResourceAction;
 use crate::hibernation::{PoolSide, Summary};
 use crate::policy::PolicyReport;
@@ -88,6 +89,22 @@ fn hibernation_section(text: &mut String, lead: &str, summary: &Summary) {
             side(&pool.before, price),
             side(&pool.after, price),
         );
+    }
+}
+
+/// Where each preview's cost a day came from: the sources of its prices, or why it is unknown.
+fn preview_cost_sources(text: &mut String, previews: &[PreviewRow]) {
+    if previews.is_empty() {
+        return;
+    }
+    let _ = writeln!(text, "cost a day: {DAILY_BASIS}, priced as `cost` prices");
+    for row in previews {
+        let sources = match &row.cost_per_day {
+            None => "unknown: not estimated (no successful `preview up` recorded it)".to_string(),
+            Some(cost) if cost.lines.is_empty() => "no DigitalOcean resources".to_string(),
+            Some(cost) => cost.sources().join("; "),
+        };
+        let _ = writeln!(text, "  pr-{}: {sources}", row.pr);
     }
 }
 
@@ -288,9 +305,14 @@ pub(super) fn render(report: &Report) -> String {
                     .as_deref()
                     .map(|url| format!(" at {url}"))
                     .unwrap_or_default();
+                let cost = record
+                    .cost_per_day
+                    .as_ref()
+                    .map(|cost| format!(", {}", cost.display()))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     text,
-                    "preview pr-{pr} ({action}): {}{url}, expires {}{pinned}",
+                    "preview pr-{pr} ({action}): {}{url}, expires {}{pinned}{cost}",
                     record.status.as_str(),
                     record.expires
                 );
@@ -302,13 +324,13 @@ pub(super) fn render(report: &Report) -> String {
         Report::PreviewList { previews, .. } => {
             let _ = writeln!(
                 text,
-                "{:<8} {:<18} {:>6} {:<21} {:<21} url",
-                "pr", "status", "age h", "expires", "pinned until"
+                "{:<8} {:<18} {:>6} {:<21} {:<21} {:>20} url",
+                "pr", "status", "age h", "expires", "pinned until", "cost a day"
             );
             for row in previews {
                 let _ = writeln!(
                     text,
-                    "{:<8} {:<18} {:>6.1} {:<21} {:<21} {}",
+                    "{:<8} {:<18} {:>6.1} {:<21} {:<21} {:>20} {}",
                     format!("pr-{}", row.pr),
                     row.status,
                     row.age_hours,
@@ -316,9 +338,14 @@ pub(super) fn render(report: &Report) -> String {
                         .map_or_else(|| "-".into(), |time| time.to_string()),
                     row.pinned_until
                         .map_or_else(|| "-".into(), |time| time.to_string()),
+                    row.cost_per_day.as_ref().map_or_else(
+                        || "unknown".into(),
+                        |cost| cost.display().trim_end_matches(" a day").to_string()
+                    ),
                     row.url.as_deref().unwrap_or("-")
                 );
             }
+            preview_cost_sources(&mut text, previews);
         }
         Report::PreviewGc {
             actions,

@@ -404,6 +404,80 @@ fn a_ledger_that_does_not_decode_is_never_overwritten() {
     }
 }
 
+#[test]
+fn a_preview_records_its_cost_a_day_and_a_record_without_one_reads_as_unknown() {
+    let previews = Previews::new(5);
+    // A record written before previews were priced: it has no cost, and still decodes.
+    put_ledger(
+        &previews,
+        &serde_json::json!({ "records": [{
+            "pr": 7, "sha": "abc", "creator": "ci", "created": T0, "updated": T0,
+            "expires": "2030-01-02T00:00:00Z", "status": "ready"
+        }] }),
+    );
+    let comment = previews.project.path().join("comment.md");
+    previews
+        .preview(
+            T0,
+            &[
+                "up",
+                "--pr",
+                "1",
+                "--sha",
+                "aaa111",
+                "--comment",
+                comment.to_str().unwrap(),
+            ],
+        )
+        .expect_code(0);
+    let list = previews.list(T0);
+    assert_eq!(list.len(), 2);
+    // The example module holds only terraform_data: nothing DigitalOcean bills, a known zero.
+    assert_eq!(
+        list[0]["cost_per_day"],
+        serde_json::json!({ "known_usd": 0.0, "unknown": 0, "lines": [] }),
+        "{list:?}"
+    );
+    assert_eq!(list[1]["pr"], 7);
+    assert!(list[1]["cost_per_day"].is_null(), "{list:?}");
+    let human = previews
+        .run(T0)
+        .args(["preview", "list"])
+        .output()
+        .expect_code(0);
+    let text = human.stdout();
+    let row = |pr: &str| text.lines().find(|line| line.starts_with(pr)).unwrap();
+    assert!(row("pr-1 ").contains("$0.00"), "{text}");
+    assert!(row("pr-7 ").contains("unknown"), "{text}");
+    assert!(
+        !row("pr-7 ").contains('$'),
+        "never zero for unknown: {text}"
+    );
+    assert!(text.contains("cost a day: 24 hourly prices"), "{text}");
+    assert!(text.contains("pr-1: no DigitalOcean resources"), "{text}");
+    assert!(text.contains("pr-7: unknown: not estimated"), "{text}");
+    let comment = std::fs::read_to_string(&comment).unwrap();
+    assert!(
+        comment.starts_with("<!-- wildside-tofu:preview -->"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("**ready** at https://wildside-pr-1.preview.example.com for `aaa111`")
+    );
+    assert!(comment.contains("Cost: **$0.00 a day**"), "{comment}");
+    let ledger = previews
+        .bao
+        .kv_json(DEV_ROOT_TOKEN, "get", "wildside/preview/previews")
+        .unwrap();
+    let records = ledger["data"]["data"]["records"].as_array().unwrap();
+    assert!(records[0]["cost_per_day"].is_object(), "{ledger}");
+    assert!(
+        records[1].get("cost_per_day").is_none(),
+        "the old record is kept as it was: {ledger}"
+    );
+    previews.preview(T0, &["down", "--pr", "1"]).expect_code(0);
+}
+
 /// A module whose destruction fails while the file `<dir>/fail-<pr>` exists.
 const GUARDED_MODULE: &str = r#"
 variable "dir" {
