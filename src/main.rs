@@ -7,6 +7,11 @@ use tracing_subscriber::EnvFilter;
 use wildside_tofu::cli::Cli;
 use wildside_tofu::{dispatch, views};
 
+// Policy evaluation allocates and frees many small values on several threads; mimalloc does that
+// markedly faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);

@@ -8,7 +8,7 @@ use regorus::{Engine, Value};
 
 use super::error::PolicyError;
 use super::exceptions::apply_exceptions;
-use super::report::{FileReport, Finding, FindingLevel, PolicyReport, RuleReport};
+use super::report::{FileReport, Finding, PolicyReport, RuleReport};
 use super::source::{PolicyFile, PolicySet};
 use crate::stack::Stack;
 
@@ -92,38 +92,34 @@ pub fn evaluate(
     let input =
         Value::from_json_str(plan_json).map_err(|error| PolicyError::Plan(error.to_string()))?;
     engine.set_input(input);
-    let mut report = PolicyReport::default();
-    let mut evaluated: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
+    // Each (package, rule) once, with the file that declares it first.
+    let mut checks: Vec<(String, String)> = Vec::new();
+    let mut declared_in: Vec<&Loaded<'_>> = Vec::new();
     for entry in &loaded {
         for head in entry.heads.iter().filter(|head| is_check(&head.name)) {
             let key = (entry.package.clone(), head.name.clone());
-            if evaluated.contains_key(&key) {
-                continue;
+            if !checks.contains(&key) {
+                checks.push(key);
+                declared_in.push(entry);
             }
-            let rule = format!("data.{}.{}", entry.package, head.name);
-            let value = engine
-                .eval_rule(rule.clone())
-                .map_err(|error| PolicyError::Evaluate {
-                    rule: rule.clone(),
-                    message: error.to_string(),
-                })?;
-            let owner = entry
-                .file
-                .builtin
-                .clone()
-                .unwrap_or_else(|| entry.package.clone());
-            let findings = findings(&value, &owner, &entry.file.name);
-            let level = if head.name.starts_with("warn") {
-                FindingLevel::Warn
-            } else {
-                FindingLevel::Deny
-            };
-            match level {
-                FindingLevel::Deny => report.denials.extend(findings.iter().cloned()),
-                FindingLevel::Warn => report.warnings.extend(findings.iter().cloned()),
-            }
-            evaluated.insert(key, findings);
         }
+    }
+    let values = eval_rules(&engine, &checks)?;
+    let mut report = PolicyReport::default();
+    let mut evaluated: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
+    for (((package, rule), value), entry) in checks.into_iter().zip(values).zip(declared_in) {
+        let owner = entry
+            .file
+            .builtin
+            .clone()
+            .unwrap_or_else(|| package.clone());
+        let findings = findings(&value, &owner, &entry.file.name);
+        if rule.starts_with("warn") {
+            report.warnings.extend(findings.iter().cloned());
+        } else {
+            report.denials.extend(findings.iter().cloned());
+        }
+        evaluated.insert((package, rule), findings);
     }
     for entry in &loaded {
         let rules = entry
@@ -161,6 +157,55 @@ pub fn evaluate(
         });
     }
     Ok(report)
+}
+
+/// Evaluates `data.<package>.<rule>` for every check, on as many threads as the machine has (each with its own
+/// copy of the loaded engine: rules are independent, and the input is shared, not copied). Results come back
+/// in the order of `checks`.
+fn eval_rules(engine: &Engine, checks: &[(String, String)]) -> Result<Vec<Value>, PolicyError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(checks.len())
+        .max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Vec<(usize, Result<Value, PolicyError>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let mut engine = engine.clone();
+                let next = &next;
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((package, rule)) = checks.get(index) else {
+                            return done;
+                        };
+                        let rule = format!("data.{package}.{rule}");
+                        let value =
+                            engine
+                                .eval_rule(rule.clone())
+                                .map_err(|error| PolicyError::Evaluate {
+                                    rule,
+                                    message: error.to_string(),
+                                });
+                        done.push((index, value));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut values: Vec<(usize, Result<Value, PolicyError>)> =
+        results.into_iter().flatten().collect();
+    values.sort_by_key(|(index, _)| *index);
+    values.into_iter().map(|(_, value)| value).collect()
 }
 
 /// No silent skips: every project file is in a configured package, and every configured package has rules.
