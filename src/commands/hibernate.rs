@@ -18,16 +18,28 @@ pub async fn hibernate(
     stack_name: &str,
     workspace: &str,
 ) -> Result<Report, Error> {
-    hibernate_with(context, stack_name, workspace, PrepareOptions::default())
-        .await
-        .map(Report::Hibernation)
+    let (hibernation, _) = hibernate_with(
+        context,
+        stack_name,
+        workspace,
+        PrepareOptions::default(),
+        UpReads::default(),
+    )
+    .await?;
+    Ok(Report::Hibernation(hibernation))
 }
 
 /// Forgets the record and applies the stack file's shapes again.
 pub async fn wake(context: &Context, stack_name: &str, workspace: &str) -> Result<Report, Error> {
-    wake_with(context, stack_name, workspace, PrepareOptions::default())
-        .await
-        .map(Report::Hibernation)
+    let (hibernation, _) = wake_with(
+        context,
+        stack_name,
+        workspace,
+        PrepareOptions::default(),
+        UpReads::default(),
+    )
+    .await?;
+    Ok(Report::Hibernation(hibernation))
 }
 
 /// [`hibernate`] with preparation options (a preview's variables, say).
@@ -36,7 +48,8 @@ pub(super) async fn hibernate_with(
     stack_name: &str,
     workspace: &str,
     options: PrepareOptions,
-) -> Result<Hibernation, Error> {
+    reads: UpReads,
+) -> Result<(Hibernation, Option<String>), Error> {
     let (stack, records) = platform_stack(context, stack_name)?;
     let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = match records.read(workspace)? {
@@ -55,17 +68,15 @@ pub(super) async fn hibernate_with(
             record
         }
     };
-    let run = applied(
-        up_with(context, stack_name, workspace, options, UpReads::default())
-            .await?
-            .0,
-    );
-    Ok(Hibernation {
+    let (run, state) = up_with(context, stack_name, workspace, options, reads).await?;
+    let run = applied(run);
+    let hibernation = Hibernation {
         action: HibernationAction::Hibernate,
         run,
         summary: summary(context, platform, &record.previous, &record.hibernated).await?,
         since: Some(record.since),
-    })
+    };
+    Ok((hibernation, state))
 }
 
 /// [`wake`] with preparation options.
@@ -74,7 +85,8 @@ pub(super) async fn wake_with(
     stack_name: &str,
     workspace: &str,
     options: PrepareOptions,
-) -> Result<Hibernation, Error> {
+    reads: UpReads,
+) -> Result<(Hibernation, Option<String>), Error> {
     let (stack, records) = platform_stack(context, stack_name)?;
     let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = records.read(workspace)?;
@@ -88,12 +100,9 @@ pub(super) async fn wake_with(
         );
     }
     records.delete(workspace)?;
-    let run = applied(
-        up_with(context, stack_name, workspace, options, UpReads::default())
-            .await?
-            .0,
-    );
-    Ok(Hibernation {
+    let (run, state) = up_with(context, stack_name, workspace, options, reads).await?;
+    let run = applied(run);
+    let hibernation = Hibernation {
         action: HibernationAction::Wake,
         run,
         summary: summary(
@@ -104,7 +113,8 @@ pub(super) async fn wake_with(
         )
         .await?,
         since: record.map(|record| record.since),
-    })
+    };
+    Ok((hibernation, state))
 }
 
 /// The node pools from `before` to `after`, priced from the account's (or the sandbox's) `/v2/sizes`; a failed

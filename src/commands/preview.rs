@@ -234,7 +234,7 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
 }
 
 /// What a preview's state costs a day, priced as `cost` prices it; `None`, with a warning, when the state or
-/// the estimate could not be read (the preview is up all the same).
+/// the estimate could not be read (the preview's run succeeded all the same).
 async fn daily_cost(context: &Context, state_json: Option<&str>) -> Option<DailyCost> {
     let estimate = match size_source(context) {
         Ok(source) => state_cost(&source, state_json?).await.map_err(Error::from),
@@ -243,7 +243,7 @@ async fn daily_cost(context: &Context, state_json: Option<&str>) -> Option<Daily
     match estimate {
         Ok(estimate) => Some(DailyCost::of(&estimate)),
         Err(error) => {
-            tracing::warn!("the preview is up, but its cost could not be estimated: {error}");
+            tracing::warn!("the preview's cost a day could not be estimated: {error}");
             None
         }
     }
@@ -411,9 +411,29 @@ pub(super) async fn preview_hibernation(
         ..PrepareOptions::default()
     };
     let workspace = workspace_of(pr);
-    if wake {
-        super::hibernate::wake_with(context, &preview.stack.name, &workspace, options).await
+    let reads = UpReads {
+        outputs: false,
+        state: true,
+    };
+    let (hibernation, state) = if wake {
+        super::hibernate::wake_with(context, &preview.stack.name, &workspace, options, reads)
+            .await?
     } else {
-        super::hibernate::hibernate_with(context, &preview.stack.name, &workspace, options).await
-    }
+        super::hibernate::hibernate_with(context, &preview.stack.name, &workspace, options, reads)
+            .await?
+    };
+    // The preview's cost a day follows its new shape.
+    let cost_per_day = daily_cost(context, state.as_deref()).await;
+    preview
+        .ledger()
+        .update(|records| {
+            let record = records.get_mut(&pr);
+            let dirty = record.is_some();
+            if let Some(record) = record {
+                record.cost_per_day.clone_from(&cost_per_day);
+            }
+            Ok::<_, Error>(((), dirty))
+        })
+        .await?;
+    Ok(hibernation)
 }
