@@ -266,6 +266,16 @@ path "auth/approle/role/*" { capabilities = ["create", "update"] }
 path "auth/approle/role/+/role-id" { capabilities = ["read"] }
 "#;
 
+/// The same, except that policies may be read: bootstrap gets as far as the roles.
+const POLICIES_READABLE: &str = r#"
+path "sys/mounts" { capabilities = ["read"] }
+path "sys/auth" { capabilities = ["read"] }
+path "sys/policies/acl/*" { capabilities = ["read", "create", "update"] }
+path "sys/policy/*" { capabilities = ["read", "create", "update"] }
+path "auth/approle/role/*" { capabilities = ["create", "update"] }
+path "auth/approle/role/+/role-id" { capabilities = ["read"] }
+"#;
+
 #[test]
 fn a_role_or_policy_that_cannot_be_read_is_an_error_not_absent() {
     let bao = OpenBao::real();
@@ -273,40 +283,50 @@ fn a_role_or_policy_that_cannot_be_read_is_an_error_not_absent() {
     let secret_id = bao.dir.path().join("bootstrap/secret-id");
     bootstrap(&bao, &state, &secret_id).output().expect_code(0);
     let root = root_token(&state);
-    let policy_file = bao.dir.path().join("write-only.hcl");
-    std::fs::write(&policy_file, WRITE_ONLY_POLICY).unwrap();
-    let written = bao.cli(
-        &root,
-        &[
-            "policy",
-            "write",
-            "write-only",
-            &policy_file.display().to_string(),
-        ],
-    );
-    assert!(written.status.success(), "{written:?}");
-    let token = bao.cli(
-        &root,
-        &["token", "create", "-policy=write-only", "-field=token"],
-    );
-    assert!(token.status.success(), "{token:?}");
-    let token = String::from_utf8(token.stdout).unwrap();
-    let mut document: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
-    document["root_token"] = serde_json::json!(token.trim());
-    std::fs::write(&state, document.to_string()).unwrap();
+    let cases = [
+        (WRITE_ONLY_POLICY, "sys/policies/acl/wildside-state-keys"),
+        (POLICIES_READABLE, "auth/approle/role/wildside-ci-plan"),
+    ];
+    for (index, (policy, unreadable)) in cases.into_iter().enumerate() {
+        let name = format!("narrow-{index}");
+        let policy_file = bao.dir.path().join(format!("{name}.hcl"));
+        std::fs::write(&policy_file, policy).unwrap();
+        let written = bao.cli(
+            &root,
+            &["policy", "write", &name, &policy_file.display().to_string()],
+        );
+        assert!(written.status.success(), "{written:?}");
+        let token = bao.cli(
+            &root,
+            &[
+                "token",
+                "create",
+                &format!("-policy={name}"),
+                "-field=token",
+            ],
+        );
+        assert!(token.status.success(), "{token:?}");
+        let token = String::from_utf8(token.stdout).unwrap();
+        let mut document: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        document["root_token"] = serde_json::json!(token.trim());
+        std::fs::write(&state, document.to_string()).unwrap();
 
-    let refused = bootstrap(&bao, &state, &secret_id).output().expect_code(1);
-    assert!(
-        refused.stderr().contains("denied access"),
-        "{}",
-        refused.stderr()
-    );
-    assert!(
-        !refused.stdout().contains("created role") && !refused.stdout().contains("wrote policy"),
-        "{}",
-        refused.stdout()
-    );
+        let refused = bootstrap(&bao, &state, &secret_id).output().expect_code(1);
+        assert!(
+            refused
+                .stderr()
+                .contains(&format!("denied access to `{unreadable}`")),
+            "{}",
+            refused.stderr()
+        );
+        assert!(
+            !refused.stdout().contains("created role")
+                && !refused.stdout().contains("wrote policy"),
+            "{}",
+            refused.stdout()
+        );
+    }
 }
 
 /// A token from an AppRole login with the role id the report gives and the secret id in `file`.
