@@ -479,10 +479,7 @@ pub(super) fn render(report: &Report) -> String {
                     }
                 }
                 if role.writes.is_empty() {
-                    let _ = writeln!(
-                        text,
-                        "  writes: nothing (no stack of the project writes to Vault)"
-                    );
+                    let _ = writeln!(text, "  writes: nothing");
                 } else {
                     let _ = writeln!(text, "  writes: {}", role.writes.join(", "));
                 }
