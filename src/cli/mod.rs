@@ -401,7 +401,8 @@ pub enum OutputsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
-    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, AppRole, policy, role); idempotent.
+    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, transit, AppRole, the read-only plan
+    /// role and the apply role); idempotent.
     Bootstrap(BootstrapArgs),
 }
 

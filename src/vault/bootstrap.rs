@@ -218,8 +218,8 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
         }
     };
     configure(options, &sys, &token, &mut state, &mut changed).await?;
-    let client = build_client(&options.address, &token, options.ca_cert.as_deref(), None)?;
     if options.revoke_root && state.root_token.is_some() {
+        let client = build_client(&options.address, &token, options.ca_cert.as_deref(), None)?;
         vaultrs::token::revoke_self(&client)
             .await
             .map_err(|error| {
@@ -229,24 +229,18 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
         save_state(&options.state_file, &state)?;
         changed.push("revoked the root token".to_string());
     }
-    let role_report =
-        |role: &str, credentials: &Option<RoleCredentials>, file: &Option<PathBuf>| RoleReport {
-            role: role.to_string(),
-            role_id: credentials
-                .as_ref()
-                .map(|credentials| credentials.role_id.clone())
-                .unwrap_or_default(),
-            secret_id_file: file.clone(),
-            writes: Vec::new(),
-        };
-    let mut plan = role_report(
+    let plan = role_report(
         &options.plan_role,
-        &state.plan,
+        state.plan.as_ref(),
         &options.plan_secret_id_file,
+        &plan_rules(options),
     );
-    plan.writes = writable(&plan_rules(options));
-    let mut apply = role_report(&options.apply_role, &state.apply, &options.secret_id_file);
-    apply.writes = writable(&apply_rules(options));
+    let apply = role_report(
+        &options.apply_role,
+        state.apply.as_ref(),
+        &options.secret_id_file,
+        &apply_rules(options),
+    );
     Ok(BootstrapReport {
         address: options.address.clone(),
         ca_cert: options.ca_cert.clone(),
@@ -607,13 +601,25 @@ fn apply_rules(options: &BootstrapOptions) -> Vec<Rule> {
     rules
 }
 
-/// The data paths a set of rules may write, for the report.
-fn writable(rules: &[Rule]) -> Vec<String> {
-    rules
-        .iter()
-        .filter(|(_, capabilities)| capabilities.contains(&"create"))
-        .map(|(path, _)| path.clone())
-        .collect()
+/// A role as the report shows it: the data paths its rules may write, never its secret id.
+fn role_report(
+    role: &str,
+    credentials: Option<&RoleCredentials>,
+    secret_id_file: &Option<PathBuf>,
+    rules: &[Rule],
+) -> RoleReport {
+    RoleReport {
+        role: role.to_string(),
+        role_id: credentials
+            .map(|credentials| credentials.role_id.clone())
+            .unwrap_or_default(),
+        secret_id_file: secret_id_file.clone(),
+        writes: rules
+            .iter()
+            .filter(|(_, capabilities)| capabilities.contains(&"create"))
+            .map(|(path, _)| path.clone())
+            .collect(),
+    }
 }
 
 fn read_state(path: &Path) -> Result<Option<StateFile>, VaultError> {
