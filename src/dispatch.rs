@@ -1,5 +1,7 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
+use secrecy::SecretString;
+
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PolicyCommand,
     PreviewCommand, SandboxCommand, StackSet, StateCommand, VaultCommand,
@@ -244,7 +246,9 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             action: VaultCommand::Bootstrap(args),
         } => {
             let mut options = bootstrap_options(args);
-            options.state_keys = commands::project_state_keys(global.project.as_deref());
+            let project = commands::project_vault(global.project.as_deref());
+            options.state_keys = project.state_keys;
+            options.stacks = project.stacks;
             commands::vault_bootstrap(&options).await
         }
         Command::Sandbox {
@@ -277,12 +281,25 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
         kv_mount: args.mount,
         approle_mount: args.approle_mount,
         policy_name: args.policy,
-        role_name: args.role,
+        plan_role: args
+            .plan_role
+            .unwrap_or_else(|| format!("{}-plan", args.role)),
+        apply_role: args
+            .apply_role
+            .unwrap_or_else(|| format!("{}-apply", args.role)),
+        legacy_role: args.role,
         rotate_secret_id: args.rotate_secret_id,
         secret_id_file: args.secret_id_file,
+        plan_secret_id_file: args.plan_secret_id_file,
+        revoke_root: args.revoke_root,
+        admin_token: std::env::var("VAULT_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty())
+            .map(SecretString::from),
         transit_mount: args.transit_mount,
         key_prefix: args.key_prefix,
         state_keys: Vec::new(),
+        stacks: Vec::new(),
     }
 }
 

@@ -405,7 +405,8 @@ pub enum OutputsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
-    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, AppRole, policy, role); idempotent.
+    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, transit, AppRole, the read-only plan
+    /// role and the apply role); idempotent.
     Bootstrap(BootstrapArgs),
 }
 
@@ -429,20 +430,37 @@ pub struct BootstrapArgs {
     pub mount: String,
     #[arg(long, default_value = "approle")]
     pub approle_mount: String,
+    /// Policies are `<POLICY>-plan`, `<POLICY>-apply` and `<POLICY>-state-keys`; a former policy named
+    /// `<POLICY>` (write access to the whole mount) is removed.
     #[arg(long, default_value = "wildside")]
     pub policy: String,
+    /// Roles are `<ROLE>-plan` and `<ROLE>-apply` unless named; a former role named `<ROLE>` is removed.
     #[arg(long, default_value = "wildside-ci")]
     pub role: String,
-    /// Issue a new secret id even if one is stored.
+    /// The read-only role of plans and previews (default `<ROLE>-plan`).
+    #[arg(long)]
+    pub plan_role: Option<String>,
+    /// The role that applies (default `<ROLE>-apply`).
+    #[arg(long)]
+    pub apply_role: Option<String>,
+    /// Issue new secret ids even if some are stored.
     #[arg(long)]
     pub rotate_secret_id: bool,
-    /// Also write the secret id to this file (mode 0600).
+    /// Also write the apply role's secret id to this file (mode 0600).
     #[arg(long)]
     pub secret_id_file: Option<PathBuf>,
+    /// Also write the plan role's secret id to this file (mode 0600).
+    #[arg(long)]
+    pub plan_secret_id_file: Option<PathBuf>,
+    /// Revoke the root token once configured and drop it from the state file (the unseal keys stay); later
+    /// runs then take an administrative token from VAULT_TOKEN.
+    #[arg(long)]
+    pub revoke_root: bool,
     /// The transit engine's mount, for the stacks' state keys.
     #[arg(long, default_value = "transit")]
     pub transit_mount: String,
-    /// State keys are `<KEY_PREFIX>-<stack>`: the stacks' `[vault] path_prefix`.
+    /// The stacks' `[vault] path_prefix`: the roles read secrets under `<MOUNT>/data/<KEY_PREFIX>/`, and
+    /// state keys are `<KEY_PREFIX>-<stack>`.
     #[arg(long, default_value = "wildside")]
     pub key_prefix: String,
 }

@@ -53,4 +53,4 @@ pub use sandbox_serve::sandbox_serve;
 pub use stack_selection::Selection;
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;
-pub use vault_bootstrap::{project_state_keys, vault_bootstrap};
+pub use vault_bootstrap::{project_vault, vault_bootstrap};

@@ -4,26 +4,53 @@ use super::report::Report;
 use crate::error::Error;
 use crate::project::Project;
 use crate::stack::StateEncryption;
-use crate::vault::{BootstrapOptions, bootstrap};
+use crate::vault::{BootstrapOptions, StackScope, bootstrap};
 
-/// The transit keys of the project's stacks (none when no project is found or a stack does not load: bootstrap
-/// does not need a project, and `up` names a missing key clearly).
-pub fn project_state_keys(project: Option<&std::path::Path>) -> Vec<String> {
+/// What bootstrap takes from the project: its stacks' transit keys, and where its stacks with `[vault]` read
+/// and write.
+#[derive(Debug, Default)]
+pub struct ProjectVault {
+    pub state_keys: Vec<String>,
+    pub stacks: Vec<StackScope>,
+}
+
+/// The project's stacks as bootstrap needs them (nothing when no project is found; a stack that does not load
+/// is left out: bootstrap does not need a project, and `up` names a missing key or a refused path clearly).
+pub fn project_vault(project: Option<&std::path::Path>) -> ProjectVault {
     let Ok(project) = Project::locate(project) else {
-        return Vec::new();
+        return ProjectVault::default();
     };
-    let mut keys: Vec<String> = project
+    let stacks: Vec<_> = project
         .stack_names()
         .iter()
         .filter_map(|name| project.load_stack(name).ok())
-        .filter_map(|stack| match stack.encryption {
-            StateEncryption::Transit { key, .. } => Some(key),
+        .collect();
+    let mut state_keys: Vec<String> = stacks
+        .iter()
+        .filter_map(|stack| match &stack.encryption {
+            StateEncryption::Transit { key, .. } => Some(key.clone()),
             _ => None,
         })
         .collect();
-    keys.sort();
-    keys.dedup();
-    keys
+    state_keys.sort();
+    state_keys.dedup();
+    let mut scopes: Vec<StackScope> = stacks
+        .iter()
+        .filter_map(|stack| {
+            stack.vault.as_ref().map(|vault| StackScope {
+                name: stack.name.clone(),
+                mount: vault.mount.clone(),
+                path_prefix: vault.path_prefix.clone(),
+                writes_outputs: !stack.outputs_to_vault.is_empty(),
+                previews: stack.preview.is_some(),
+            })
+        })
+        .collect();
+    scopes.sort();
+    ProjectVault {
+        state_keys,
+        stacks: scopes,
+    }
 }
 
 pub async fn vault_bootstrap(options: &BootstrapOptions) -> Result<Report, Error> {
@@ -31,6 +58,12 @@ pub async fn vault_bootstrap(options: &BootstrapOptions) -> Result<Report, Error
         return Err(Error::Usage(format!(
             "--key-threshold {} must be between 1 and --key-shares {}",
             options.key_threshold, options.key_shares
+        )));
+    }
+    if options.plan_role == options.apply_role {
+        return Err(Error::Usage(format!(
+            "--plan-role and --apply-role must differ (both are `{}`)",
+            options.plan_role
         )));
     }
     Ok(Report::VaultBootstrap(bootstrap(options).await?))

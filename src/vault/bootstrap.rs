@@ -4,17 +4,26 @@
 //! 1. init only when uninitialised, and write the unseal keys and root token to the 0600 state file
 //!    (atomically) before anything else;
 //! 2. unseal with the stored keys only when sealed;
-//! 3. KV v2 at the mount (refusing anything else mounted there), AppRole, the policy, the role, the role id,
-//!    and a secret id only when none is stored or on `--rotate-secret-id`;
+//! 3. KV v2 at the mount (refusing anything else mounted there) and AppRole;
 //! 4. the transit engine for state encryption, the stack keys' policy (`<policy>-state-keys`: a data key and a
-//!    decryption with the keys `<key_prefix>-*`, and reading them, nothing else) given to the CI role, and a key
-//!    for every stack of the project that encrypts its state with one.
+//!    decryption with the keys `<key_prefix>-*`, and reading them, nothing else), and a key for every stack of
+//!    the project that encrypts its state with one;
+//! 5. two AppRoles, each with the stack keys' policy and its own: the plan role (`<policy>-plan`) reads the
+//!    secrets under `<mount>/data/<prefix>/*` and writes only what previews keep (their ledger and their
+//!    `pr-*` workspaces' outputs), since plans and previews run pull-request code; the apply role
+//!    (`<policy>-apply`) also writes `<mount>/data/<prefix>/<stack>/*` for each of the project's stacks that
+//!    writes outputs or keeps previews. Their role ids, and a secret id each only when none is stored or on
+//!    `--rotate-secret-id`;
+//! 6. the former single CI role `<role>` and its policy `<policy>` (write access to the whole mount) are
+//!    removed;
+//! 7. on `--revoke-root`, the root token is revoked and dropped from the state file (the unseal keys stay).
+//!    Later runs then need an administrative token in `VAULT_TOKEN`.
 //!
 //! In builds with the `test-hooks` feature (the test suite's, never a release), `WILDSIDE_BOOTSTRAP_FAILPOINT=<step>`
 //! makes the process exit right after that step (`init`, `kv`); the crash-recovery tests use it to stop the run
 //! at exact points.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,6 +32,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder;
 use vaultrs::api::sys::requests::EnableEngineRequestBuilder;
+use vaultrs::client::VaultClient;
 use vaultrs::error::ClientError;
 
 use super::client::build_client;
@@ -40,39 +50,83 @@ pub struct BootstrapOptions {
     pub key_threshold: u8,
     pub kv_mount: String,
     pub approle_mount: String,
+    /// Policies are named `<policy_name>-plan`, `<policy_name>-apply` and `<policy_name>-state-keys`.
     pub policy_name: String,
-    pub role_name: String,
+    /// The former single CI role, removed when found.
+    pub legacy_role: String,
+    /// The read-only role of plans and previews.
+    pub plan_role: String,
+    /// The role that applies.
+    pub apply_role: String,
     pub rotate_secret_id: bool,
+    /// Where the apply role's secret id is also written.
     pub secret_id_file: Option<PathBuf>,
+    /// Where the plan role's secret id is also written.
+    pub plan_secret_id_file: Option<PathBuf>,
+    /// Revoke the root token at the end and drop it from the state file.
+    pub revoke_root: bool,
+    /// The token to configure with once the root token was revoked (`VAULT_TOKEN`).
+    pub admin_token: Option<SecretString>,
     /// The transit engine's mount, for state keys.
     pub transit_mount: String,
-    /// State keys are named `<key_prefix>-<stack>` (the stacks' `[vault] path_prefix`).
+    /// Secrets are read under `<kv_mount>/data/<key_prefix>/`, and state keys are named `<key_prefix>-<stack>`
+    /// (the stacks' `[vault] path_prefix`).
     pub key_prefix: String,
     /// Transit keys to create (the project's stacks' keys).
     pub state_keys: Vec<String>,
+    /// The project's stacks with `[vault]`: what the roles may read and write.
+    pub stacks: Vec<StackScope>,
 }
 
-/// What CI needs, and what this run did. The secret id itself is only ever in files.
+/// Where a stack of the project reads and writes in Vault.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StackScope {
+    pub name: String,
+    pub mount: String,
+    pub path_prefix: String,
+    /// The stack writes `[outputs_to_vault]`.
+    pub writes_outputs: bool,
+    /// The stack has `[preview]`: a ledger and `pr-*` workspaces.
+    pub previews: bool,
+}
+
+/// What CI needs, and what this run did. The secret ids themselves are only ever in files.
 #[derive(Debug, Clone, Serialize)]
 pub struct BootstrapReport {
     pub address: String,
     pub ca_cert: Option<PathBuf>,
-    pub role_id: String,
-    pub secret_id_file: Option<PathBuf>,
+    /// The read-only role of plans and previews.
+    pub plan: RoleReport,
+    /// The role that applies.
+    pub apply: RoleReport,
     pub state_file: PathBuf,
+    /// The root token is revoked (now or by an earlier run): later runs need `VAULT_TOKEN`.
+    pub root_token_revoked: bool,
     /// Steps that changed something, in order; empty when the server was already bootstrapped.
     pub changed: Vec<String>,
+}
+
+/// One AppRole: its name, role id, where its secret id was written, and the paths it may write.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleReport {
+    pub role: String,
+    pub role_id: String,
+    pub secret_id_file: Option<PathBuf>,
+    /// KV paths (with globs) the role may write.
+    pub writes: Vec<String>,
 }
 
 /// The state file's content. Written with mode 0600, never printed.
 #[derive(Default, Serialize, Deserialize)]
 struct StateFile {
     unseal_keys_b64: Vec<String>,
-    root_token: String,
-    #[serde(default)]
-    role_id: Option<String>,
-    #[serde(default)]
-    secret_id: Option<String>,
+    /// Absent once revoked with `--revoke-root`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    plan: Option<RoleCredentials>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    apply: Option<RoleCredentials>,
 }
 
 impl std::fmt::Debug for StateFile {
@@ -80,6 +134,28 @@ impl std::fmt::Debug for StateFile {
         f.write_str("StateFile { .. }")
     }
 }
+
+/// A role's credentials as issued: a secret id belongs to the role (name and id) it was issued for.
+#[derive(Clone, Serialize, Deserialize)]
+struct RoleCredentials {
+    role: String,
+    role_id: String,
+    secret_id: String,
+}
+
+/// One of the two CI roles, as bootstrap configures it.
+struct RoleSpec<'a> {
+    name: &'a str,
+    policies: Vec<String>,
+    secret_id_file: Option<&'a Path>,
+}
+
+/// A KV rule: a path (with globs) and its capabilities.
+type Rule = (String, &'static [&'static str]);
+
+const READ: &[&str] = &["read"];
+const WRITE_DATA: &[&str] = &["create", "read", "update"];
+const WRITE_METADATA: &[&str] = &["read", "update", "delete"];
 
 pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, VaultError> {
     let sys = SysHttp::new(&options.address, options.ca_cert.as_deref())?;
@@ -101,14 +177,10 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
                 .iter()
                 .map(|key| key.expose_secret().to_string())
                 .collect(),
-            root_token: init.root_token.expose_secret().to_string(),
+            root_token: Some(init.root_token.expose_secret().to_string()),
             ..StateFile::default()
         };
-        write_private(
-            &options.state_file,
-            &serde_json::to_vec_pretty(&fresh).unwrap_or_default(),
-        )
-        .map_err(io_error)?;
+        save_state(&options.state_file, &fresh)?;
         state = Some(fresh);
         changed.push("initialised".to_string());
         failpoint("init");
@@ -134,34 +206,63 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
         changed.push("unsealed".to_string());
     }
     sys.wait_active(Duration::from_secs(60)).await?;
-    let root = SecretString::from(state.root_token.clone());
-    configure(options, &sys, &root, &mut state, &mut changed).await?;
-    let role_id = state.role_id.clone().unwrap_or_default();
+    let token = match (&state.root_token, &options.admin_token) {
+        (Some(root), _) => SecretString::from(root.clone()),
+        (None, Some(admin)) => admin.clone(),
+        (None, None) => {
+            return Err(VaultError::Credential(format!(
+                "the root token of Vault at {} was revoked (`{}` keeps only the unseal keys) and VAULT_TOKEN is not set\n  hint: set VAULT_TOKEN to a token with an administrative policy, or make a short-lived root token with `bao operator generate-root` and the unseal keys, then run again with it in VAULT_TOKEN and revoke it afterwards",
+                options.address,
+                options.state_file.display()
+            )));
+        }
+    };
+    configure(options, &sys, &token, &mut state, &mut changed).await?;
+    if options.revoke_root && state.root_token.is_some() {
+        let client = build_client(&options.address, &token, options.ca_cert.as_deref(), None)?;
+        vaultrs::token::revoke_self(&client)
+            .await
+            .map_err(|error| {
+                VaultError::from_client(&options.address, "auth/token/revoke-self", error)
+            })?;
+        state.root_token = None;
+        save_state(&options.state_file, &state)?;
+        changed.push("revoked the root token".to_string());
+    }
+    let plan = role_report(
+        &options.plan_role,
+        state.plan.as_ref(),
+        &options.plan_secret_id_file,
+        &plan_rules(options),
+    );
+    let apply = role_report(
+        &options.apply_role,
+        state.apply.as_ref(),
+        &options.secret_id_file,
+        &apply_rules(options),
+    );
     Ok(BootstrapReport {
         address: options.address.clone(),
         ca_cert: options.ca_cert.clone(),
-        role_id,
-        secret_id_file: options.secret_id_file.clone(),
+        plan,
+        apply,
         state_file: options.state_file.clone(),
+        root_token_revoked: state.root_token.is_none(),
         changed,
     })
 }
 
-/// Step 3: engines, policy, role, role id and secret id.
+/// Steps 3 to 6: engines, policies, roles, role ids and secret ids, and the former role's removal.
 async fn configure(
     options: &BootstrapOptions,
     sys: &SysHttp,
-    root: &SecretString,
+    token: &SecretString,
     state: &mut StateFile,
     changed: &mut Vec<String>,
 ) -> Result<(), VaultError> {
     let address = options.address.as_str();
-    let client = build_client(address, root, options.ca_cert.as_deref(), None)?;
-    let fail = |path: &str| {
-        let path = path.to_string();
-        move |error| VaultError::from_client(address, &path, error)
-    };
-    match sys.mounted("sys/mounts", &options.kv_mount, root).await? {
+    let client = build_client(address, token, options.ca_cert.as_deref(), None)?;
+    match sys.mounted("sys/mounts", &options.kv_mount, token).await? {
         Some((kind, version)) if kind == "kv" && version.as_deref() == Some("2") => {}
         Some((kind, version)) => {
             return Err(VaultError::Api {
@@ -178,137 +279,205 @@ async fn configure(
             request.options(HashMap::from([("version".to_string(), "2".to_string())]));
             vaultrs::sys::mount::enable(&client, &options.kv_mount, "kv", Some(&mut request))
                 .await
-                .map_err(fail("sys/mounts"))?;
+                .map_err(|error| VaultError::from_client(address, "sys/mounts", error))?;
             changed.push(format!("enabled KV v2 at {}", options.kv_mount));
         }
     }
     failpoint("kv");
     if sys
-        .mounted("sys/auth", &options.approle_mount, root)
+        .mounted("sys/auth", &options.approle_mount, token)
         .await?
         .is_none()
     {
         vaultrs::sys::auth::enable(&client, &options.approle_mount, "approle", None)
             .await
-            .map_err(fail("sys/auth"))?;
+            .map_err(|error| VaultError::from_client(address, "sys/auth", error))?;
         changed.push(format!("enabled AppRole at {}", options.approle_mount));
     }
-    let policy = policy_text(&options.kv_mount);
-    let policy_path = format!("sys/policies/acl/{}", options.policy_name);
-    // Only a 404 means absent: a refusal or a failed request must not be taken for it and written over.
-    let current = match vaultrs::sys::policy::read(&client, &options.policy_name).await {
-        Ok(existing) => Some(existing.rules),
-        Err(ClientError::APIError { code: 404, .. }) => None,
-        Err(error) => return Err(fail(&policy_path)(error)),
+    let keys_policy = format!("{}-state-keys", options.policy_name);
+    transit(options, sys, token, &client, &keys_policy, changed).await?;
+    let plan_policy = format!("{}-plan", options.policy_name);
+    let apply_policy = format!("{}-apply", options.policy_name);
+    let plan_text = kv_policy_text(
+        "plans and previews (they run pull-request code)",
+        &plan_rules(options),
+    );
+    let apply_text = kv_policy_text("applies", &apply_rules(options));
+    ensure_policy(&client, address, &plan_policy, &plan_text, changed).await?;
+    ensure_policy(&client, address, &apply_policy, &apply_text, changed).await?;
+    let plan = RoleSpec {
+        name: &options.plan_role,
+        policies: vec![plan_policy, keys_policy.clone()],
+        secret_id_file: options.plan_secret_id_file.as_deref(),
     };
-    if current.as_deref() != Some(policy.as_str()) {
-        vaultrs::sys::policy::set(&client, &options.policy_name, &policy)
-            .await
-            .map_err(fail("sys/policies/acl"))?;
-        changed.push(format!("wrote policy {}", options.policy_name));
-    }
-    let keys_policy = state_keys_policy(options);
-    transit(options, sys, root, &client, &keys_policy, changed).await?;
-    let role_path = format!("auth/{}/role/{}", options.approle_mount, options.role_name);
-    let role_exists = match vaultrs::auth::approle::role::read(
-        &client,
-        &options.approle_mount,
-        &options.role_name,
-    )
-    .await
-    {
-        Ok(_) => true,
-        Err(ClientError::APIError { code: 404, .. }) => false,
-        Err(error) => return Err(fail(&role_path)(error)),
+    let apply = RoleSpec {
+        name: &options.apply_role,
+        policies: vec![apply_policy, keys_policy],
+        secret_id_file: options.secret_id_file.as_deref(),
     };
-    let policies = vec![options.policy_name.clone(), keys_policy.clone()];
-    let role_has_policies = match vaultrs::auth::approle::role::read(
-        &client,
-        &options.approle_mount,
-        &options.role_name,
-    )
-    .await
-    {
-        Ok(role) => policies
-            .iter()
-            .all(|policy| role.token_policies.contains(policy)),
-        Err(_) => false,
-    };
-    if !role_exists || !role_has_policies {
-        let mut request = SetAppRoleRequestBuilder::default();
-        request
-            .token_policies(policies)
-            .token_ttl("1h")
-            .token_max_ttl("4h")
-            .secret_id_ttl(SECRET_ID_TTL)
-            .secret_id_num_uses(SECRET_ID_USES);
-        vaultrs::auth::approle::role::set(
-            &client,
-            &options.approle_mount,
-            &options.role_name,
-            Some(&mut request),
-        )
-        .await
-        .map_err(fail(&role_path))?;
-        changed.push(format!(
-            "{} role {}",
-            if role_exists { "updated" } else { "created" },
-            options.role_name
-        ));
+    let mut dirty = false;
+    for (spec, credentials) in [(&plan, &mut state.plan), (&apply, &mut state.apply)] {
+        dirty |= ensure_role(options, &client, spec, credentials, changed).await?;
     }
-    let role_id =
-        vaultrs::auth::approle::role::read_id(&client, &options.approle_mount, &options.role_name)
-            .await
-            .map_err(fail(&role_path))?
-            .role_id;
-    let mut dirty = state.role_id.as_deref() != Some(role_id.as_str());
-    state.role_id = Some(role_id);
-    if state.secret_id.is_none() || options.rotate_secret_id {
-        let secret = vaultrs::auth::approle::role::secret::generate(
-            &client,
-            &options.approle_mount,
-            &options.role_name,
-            None,
-        )
-        .await
-        .map_err(fail(&format!("{role_path}/secret-id")))?;
-        state.secret_id = Some(secret.secret_id);
-        changed.push("issued a secret id".to_string());
-        dirty = true;
-    }
+    remove_former_role(options, &client, changed).await?;
     if dirty {
-        write_private(
-            &options.state_file,
-            &serde_json::to_vec_pretty(state).unwrap_or_default(),
-        )
-        .map_err(io_error)?;
+        save_state(&options.state_file, state)?;
     }
-    if let (Some(file), Some(secret_id)) = (&options.secret_id_file, &state.secret_id)
-        && std::fs::read_to_string(file).ok().as_deref() != Some(secret_id.as_str())
-    {
-        write_private(file, secret_id.as_bytes()).map_err(io_error)?;
+    for (spec, credentials) in [(&plan, &state.plan), (&apply, &state.apply)] {
+        if let (Some(file), Some(credentials)) = (spec.secret_id_file, credentials)
+            && std::fs::read_to_string(file).ok().as_deref() != Some(credentials.secret_id.as_str())
+        {
+            write_private(file, credentials.secret_id.as_bytes()).map_err(io_error)?;
+        }
     }
     Ok(())
 }
 
-/// Read and list the KV v2 data and metadata under the mount; nothing else.
-/// The name of the policy that lets CI use the stack keys.
-fn state_keys_policy(options: &BootstrapOptions) -> String {
-    format!("{}-state-keys", options.policy_name)
+/// Writes the policy unless it already reads `text`. Only a 404 means absent: a refusal or a failed request
+/// must not be taken for it and written over.
+async fn ensure_policy(
+    client: &VaultClient,
+    address: &str,
+    name: &str,
+    text: &str,
+    changed: &mut Vec<String>,
+) -> Result<(), VaultError> {
+    let path = format!("sys/policies/acl/{name}");
+    let current = match vaultrs::sys::policy::read(client, name).await {
+        Ok(existing) => Some(existing.rules),
+        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) => return Err(VaultError::from_client(address, &path, error)),
+    };
+    if current.as_deref() != Some(text) {
+        vaultrs::sys::policy::set(client, name, text)
+            .await
+            .map_err(|error| VaultError::from_client(address, &path, error))?;
+        changed.push(format!("wrote policy {name}"));
+    }
+    Ok(())
+}
+
+/// Creates or corrects the role, reads its role id and issues a secret id when none is stored for this role
+/// (or on `--rotate-secret-id`). Returns whether the stored credentials changed.
+async fn ensure_role(
+    options: &BootstrapOptions,
+    client: &VaultClient,
+    spec: &RoleSpec<'_>,
+    credentials: &mut Option<RoleCredentials>,
+    changed: &mut Vec<String>,
+) -> Result<bool, VaultError> {
+    let address = options.address.as_str();
+    let mount = options.approle_mount.as_str();
+    let role_path = format!("auth/{mount}/role/{}", spec.name);
+    let fail = |path: &str| {
+        let path = path.to_string();
+        move |error| VaultError::from_client(address, &path, error)
+    };
+    let current = match vaultrs::auth::approle::role::read(client, mount, spec.name).await {
+        Ok(role) => Some(role),
+        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) => return Err(fail(&role_path)(error)),
+    };
+    let wanted: BTreeSet<&String> = spec.policies.iter().collect();
+    let up_to_date = current.as_ref().is_some_and(|role| {
+        role.token_policies.iter().collect::<BTreeSet<_>>() == wanted
+            && role.token_ttl == TOKEN_TTL_SECONDS
+            && role.token_max_ttl == TOKEN_MAX_TTL_SECONDS
+            && role.secret_id_ttl == SECRET_ID_TTL_SECONDS
+            && role.secret_id_num_uses == SECRET_ID_USES
+    });
+    if !up_to_date {
+        let mut request = SetAppRoleRequestBuilder::default();
+        request
+            .token_policies(spec.policies.clone())
+            .token_ttl(TOKEN_TTL_SECONDS.to_string())
+            .token_max_ttl(TOKEN_MAX_TTL_SECONDS.to_string())
+            .secret_id_ttl(SECRET_ID_TTL_SECONDS.to_string())
+            .secret_id_num_uses(SECRET_ID_USES);
+        vaultrs::auth::approle::role::set(client, mount, spec.name, Some(&mut request))
+            .await
+            .map_err(fail(&role_path))?;
+        changed.push(format!(
+            "{} role {}",
+            if current.is_some() {
+                "updated"
+            } else {
+                "created"
+            },
+            spec.name
+        ));
+    }
+    let role_id = vaultrs::auth::approle::role::read_id(client, mount, spec.name)
+        .await
+        .map_err(fail(&format!("{role_path}/role-id")))?
+        .role_id;
+    let current_credentials = credentials
+        .as_ref()
+        .filter(|stored| stored.role == spec.name && stored.role_id == role_id);
+    if current_credentials.is_some() && !options.rotate_secret_id {
+        return Ok(false);
+    }
+    let secret = vaultrs::auth::approle::role::secret::generate(client, mount, spec.name, None)
+        .await
+        .map_err(fail(&format!("{role_path}/secret-id")))?;
+    *credentials = Some(RoleCredentials {
+        role: spec.name.to_string(),
+        role_id,
+        secret_id: secret.secret_id,
+    });
+    changed.push(format!("issued a secret id for {}", spec.name));
+    Ok(true)
+}
+
+/// Removes the former single CI role and its policy, which could write anywhere in the mount.
+async fn remove_former_role(
+    options: &BootstrapOptions,
+    client: &VaultClient,
+    changed: &mut Vec<String>,
+) -> Result<(), VaultError> {
+    let address = options.address.as_str();
+    let mount = options.approle_mount.as_str();
+    let role = options.legacy_role.as_str();
+    if role != options.plan_role && role != options.apply_role {
+        let path = format!("auth/{mount}/role/{role}");
+        match vaultrs::auth::approle::role::read(client, mount, role).await {
+            Ok(_) => {
+                vaultrs::auth::approle::role::delete(client, mount, role)
+                    .await
+                    .map_err(|error| VaultError::from_client(address, &path, error))?;
+                changed.push(format!("removed the former role {role}"));
+            }
+            Err(ClientError::APIError { code: 404, .. }) => {}
+            Err(error) => return Err(VaultError::from_client(address, &path, error)),
+        }
+    }
+    let policy = options.policy_name.as_str();
+    let path = format!("sys/policies/acl/{policy}");
+    match vaultrs::sys::policy::read(client, policy).await {
+        Ok(_) => {
+            vaultrs::sys::policy::delete(client, policy)
+                .await
+                .map_err(|error| VaultError::from_client(address, &path, error))?;
+            changed.push(format!("removed the former policy {policy}"));
+        }
+        Err(ClientError::APIError { code: 404, .. }) => {}
+        Err(error) => return Err(VaultError::from_client(address, &path, error)),
+    }
+    Ok(())
 }
 
 /// Step 4: the transit engine, the stack keys' policy and the keys themselves.
 async fn transit(
     options: &BootstrapOptions,
     sys: &SysHttp,
-    root: &SecretString,
-    client: &vaultrs::client::VaultClient,
+    token: &SecretString,
+    client: &VaultClient,
     policy_name: &str,
     changed: &mut Vec<String>,
 ) -> Result<(), VaultError> {
     let address = options.address.as_str();
     let mount = options.transit_mount.trim_matches('/');
-    match sys.mounted("sys/mounts", mount, root).await? {
+    match sys.mounted("sys/mounts", mount, token).await? {
         Some((kind, _)) if kind == "transit" => {}
         Some((kind, _)) => {
             return Err(VaultError::Api {
@@ -325,18 +494,7 @@ async fn transit(
         }
     }
     let policy = state_keys_policy_text(mount, &options.key_prefix);
-    let policy_path = format!("sys/policies/acl/{policy_name}");
-    let current = match vaultrs::sys::policy::read(client, policy_name).await {
-        Ok(existing) => Some(existing.rules),
-        Err(ClientError::APIError { code: 404, .. }) => None,
-        Err(error) => return Err(VaultError::from_client(address, &policy_path, error)),
-    };
-    if current.as_deref() != Some(policy.as_str()) {
-        vaultrs::sys::policy::set(client, policy_name, &policy)
-            .await
-            .map_err(|error| VaultError::from_client(address, &policy_path, error))?;
-        changed.push(format!("wrote policy {policy_name}"));
-    }
+    ensure_policy(client, address, policy_name, &policy, changed).await?;
     for key in &options.state_keys {
         let path = format!("{mount}/keys/{key}");
         match vaultrs::transit::key::read(client, mount, key).await {
@@ -353,52 +511,115 @@ async fn transit(
     Ok(())
 }
 
-/// Encrypt (a new data key) and decrypt with the stack keys, and read their description: nothing else, so CI
-/// can neither rotate, export nor delete a key.
-fn state_keys_policy_text(mount: &str, key_prefix: &str) -> String {
-    let capabilities =
-        |list: &[&str]| Expression::Array(list.iter().copied().map(cli_config_text).collect());
-    let path = |path: String, list: &[&str]| {
-        Block::builder("path")
-            .add_label(path)
-            .add_attribute(("capabilities", capabilities(list)))
-            .build()
-    };
+/// An HCL policy of `path` blocks, built with hcl-rs so that no name can add rules of its own.
+fn policy_document(header: &str, rules: &[Rule]) -> String {
     let body = Body::builder()
-        .add_block(path(
-            format!("{mount}/datakey/plaintext/{key_prefix}-*"),
-            &["update"],
-        ))
-        .add_block(path(format!("{mount}/decrypt/{key_prefix}-*"), &["update"]))
-        .add_block(path(format!("{mount}/keys/{key_prefix}-*"), &["read"]))
-        .build();
-    format!(
-        "# Written by wildside-tofu vault bootstrap: the stack keys of state encryption.\n{}",
-        hcl::format::to_string(&body).unwrap_or_default()
-    )
-}
-
-fn policy_text(mount: &str) -> String {
-    let capabilities = || {
-        Expression::Array(
-            ["create", "read", "update", "delete", "list"]
-                .into_iter()
-                .map(cli_config_text)
-                .collect(),
-        )
-    };
-    let body = Body::builder()
-        .add_blocks(["data", "metadata"].map(|kind| {
+        .add_blocks(rules.iter().map(|(path, capabilities)| {
             Block::builder("path")
-                .add_label(format!("{mount}/{kind}/*"))
-                .add_attribute(("capabilities", capabilities()))
+                .add_label(path.as_str())
+                .add_attribute((
+                    "capabilities",
+                    Expression::Array(capabilities.iter().copied().map(cli_config_text).collect()),
+                ))
                 .build()
         }))
         .build();
     format!(
-        "# Written by wildside-tofu vault bootstrap.\n{}",
+        "# Written by wildside-tofu vault bootstrap: {header}.\n{}",
         hcl::format::to_string(&body).unwrap_or_default()
     )
+}
+
+/// Encrypt (a new data key) and decrypt with the stack keys, and read their description: nothing else, so CI
+/// can neither rotate, export nor delete a key.
+fn state_keys_policy_text(mount: &str, key_prefix: &str) -> String {
+    const UPDATE: &[&str] = &["update"];
+    policy_document(
+        "the stack keys of state encryption",
+        &[
+            (format!("{mount}/datakey/plaintext/{key_prefix}-*"), UPDATE),
+            (format!("{mount}/decrypt/{key_prefix}-*"), UPDATE),
+            (format!("{mount}/keys/{key_prefix}-*"), READ),
+        ],
+    )
+}
+
+fn kv_policy_text(purpose: &str, rules: &[Rule]) -> String {
+    policy_document(&format!("the KV paths of {purpose}"), rules)
+}
+
+/// Reading the secrets stacks take in: everything under `<mount>/data/<prefix>/`, for the bootstrap's mount and
+/// prefix and each stack's.
+fn read_rules(options: &BootstrapOptions) -> Vec<Rule> {
+    let scopes: BTreeSet<(&str, &str)> =
+        std::iter::once((options.kv_mount.as_str(), options.key_prefix.as_str()))
+            .chain(
+                options
+                    .stacks
+                    .iter()
+                    .map(|stack| (stack.mount.as_str(), stack.path_prefix.as_str())),
+            )
+            .collect();
+    scopes
+        .into_iter()
+        .map(|(mount, prefix)| (format!("{mount}/data/{prefix}/*"), READ))
+        .collect()
+}
+
+/// A stack's KV data and metadata under `<prefix>/<stack>/<tail>`: writing data (check-and-set needs to
+/// read it), the custom metadata, and removing it.
+fn write_rules(stack: &StackScope, tail: &str) -> [Rule; 2] {
+    let path = format!("{}/{}/{tail}", stack.path_prefix, stack.name);
+    [
+        (format!("{}/data/{path}", stack.mount), WRITE_DATA),
+        (format!("{}/metadata/{path}", stack.mount), WRITE_METADATA),
+    ]
+}
+
+/// Plans and previews: read the secrets in; write only the previews' ledgers and their `pr-*` workspaces'
+/// outputs, of stacks with `[preview]`. The more specific paths take precedence over the read rules.
+fn plan_rules(options: &BootstrapOptions) -> Vec<Rule> {
+    let mut rules = read_rules(options);
+    for stack in options.stacks.iter().filter(|stack| stack.previews) {
+        rules.extend(write_rules(stack, "previews"));
+        rules.extend(write_rules(stack, "pr-*"));
+    }
+    rules
+}
+
+/// Applies: read the secrets in; write under `<prefix>/<stack>/` for each stack that writes outputs or keeps
+/// previews.
+fn apply_rules(options: &BootstrapOptions) -> Vec<Rule> {
+    let mut rules = read_rules(options);
+    for stack in options
+        .stacks
+        .iter()
+        .filter(|stack| stack.writes_outputs || stack.previews)
+    {
+        rules.extend(write_rules(stack, "*"));
+    }
+    rules
+}
+
+/// A role as the report shows it: the data paths its rules may write, never its secret id.
+fn role_report(
+    role: &str,
+    credentials: Option<&RoleCredentials>,
+    secret_id_file: &Option<PathBuf>,
+    rules: &[Rule],
+) -> RoleReport {
+    RoleReport {
+        role: role.to_string(),
+        role_id: credentials
+            .map(|credentials| credentials.role_id.clone())
+            .unwrap_or_default(),
+        secret_id_file: secret_id_file.clone(),
+        writes: rules
+            .iter()
+            .filter(|(_, capabilities)| capabilities.contains(&"create"))
+            .map(|(path, _)| path.clone())
+            .collect(),
+    }
 }
 
 fn read_state(path: &Path) -> Result<Option<StateFile>, VaultError> {
@@ -417,8 +638,15 @@ fn read_state(path: &Path) -> Result<Option<StateFile>, VaultError> {
     }
 }
 
-/// How long a CI secret id lasts: rotate it with `vault bootstrap --rotate-secret-id` before then.
-const SECRET_ID_TTL: &str = "720h";
+fn save_state(path: &Path, state: &StateFile) -> Result<(), VaultError> {
+    write_private(path, &serde_json::to_vec_pretty(state).unwrap_or_default()).map_err(io_error)
+}
+
+/// A CI token's lifetime (one hour) and longest renewal (four hours), in seconds.
+const TOKEN_TTL_SECONDS: u64 = 3600;
+const TOKEN_MAX_TTL_SECONDS: u64 = 4 * 3600;
+/// How long a CI secret id lasts (30 days): rotate it with `vault bootstrap --rotate-secret-id` before then.
+const SECRET_ID_TTL_SECONDS: u64 = 30 * 24 * 3600;
 /// How many logins a CI secret id allows (one per CI job that touches Vault).
 const SECRET_ID_USES: u64 = 2000;
 
@@ -439,22 +667,17 @@ fn failpoint(_step: &str) {}
 
 #[cfg(test)]
 mod tests {
-    use super::policy_text;
+    use super::{READ, kv_policy_text};
 
     #[test]
     fn a_mount_name_cannot_add_policy_rules() {
-        let text = policy_text("kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*");
+        let mount = "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*";
+        let text = kv_policy_text("tests", &[(format!("{mount}/data/x/*"), READ)]);
         let body = hcl::parse(&text).unwrap();
         let labels: Vec<String> = body
             .blocks()
             .map(|block| block.labels()[0].as_str().to_string())
             .collect();
-        assert_eq!(
-            labels,
-            [
-                "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*/data/*",
-                "kv\" {\n capabilities = [\"sudo\"]\n}\npath \"sys/*/metadata/*"
-            ]
-        );
+        assert_eq!(labels, [format!("{mount}/data/x/*")]);
     }
 }

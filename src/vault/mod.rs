@@ -12,7 +12,7 @@ mod outputs;
 mod seal;
 mod secrets;
 
-pub use bootstrap::{BootstrapOptions, BootstrapReport, bootstrap};
+pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, bootstrap};
 pub use client::Vault;
 pub use error::VaultError;
 pub use outputs::{

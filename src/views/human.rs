@@ -491,18 +491,32 @@ pub(super) fn render(report: &Report) -> String {
             if let Some(ca) = &report.ca_cert {
                 let _ = writeln!(text, "ca_cert: {}", ca.display());
             }
-            let _ = writeln!(text, "role_id: {}", report.role_id);
-            match &report.secret_id_file {
-                Some(file) => {
-                    let _ = writeln!(text, "secret_id: written to {}", file.display());
+            for (kind, role) in [("plan", &report.plan), ("apply", &report.apply)] {
+                let _ = writeln!(text, "{kind} role {}: role_id {}", role.role, role.role_id);
+                match &role.secret_id_file {
+                    Some(file) => {
+                        let _ = writeln!(text, "  secret_id: written to {}", file.display());
+                    }
+                    None => {
+                        let _ = writeln!(
+                            text,
+                            "  secret_id: ******** (in {})",
+                            report.state_file.display()
+                        );
+                    }
                 }
-                None => {
-                    let _ = writeln!(
-                        text,
-                        "secret_id: ******** (in {})",
-                        report.state_file.display()
-                    );
+                if role.writes.is_empty() {
+                    let _ = writeln!(text, "  writes: nothing");
+                } else {
+                    let _ = writeln!(text, "  writes: {}", role.writes.join(", "));
                 }
+            }
+            if report.root_token_revoked {
+                let _ = writeln!(
+                    text,
+                    "root token: revoked (the unseal keys stay in {}; later runs need VAULT_TOKEN)",
+                    report.state_file.display()
+                );
             }
             if report.changed.is_empty() {
                 let _ = writeln!(text, "already bootstrapped: nothing changed");

@@ -297,26 +297,31 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
 
     let bootstrap_state = project.path().join("bootstrap.json");
     let secret_id_file = project.path().join("secret-id");
-    let bootstrap = run()
-        .args([
-            "--output",
-            "json",
-            "vault",
-            "bootstrap",
-            "--address",
-            &endpoint,
-        ])
-        .args([
-            "--ca-cert".as_ref(),
-            ca.as_os_str(),
-            "--state-file".as_ref(),
-            bootstrap_state.as_os_str(),
-            "--secret-id-file".as_ref(),
-            secret_id_file.as_os_str(),
-        ])
-        .output()
-        .expect_code(0);
-    let role_id = bootstrap.json()["role_id"].as_str().unwrap().to_string();
+    let bootstrap = || {
+        run()
+            .args([
+                "--output",
+                "json",
+                "vault",
+                "bootstrap",
+                "--address",
+                &endpoint,
+            ])
+            .args([
+                "--ca-cert".as_ref(),
+                ca.as_os_str(),
+                "--state-file".as_ref(),
+                bootstrap_state.as_os_str(),
+                "--secret-id-file".as_ref(),
+                secret_id_file.as_os_str(),
+            ])
+            .output()
+            .expect_code(0)
+    };
+    let role_id = bootstrap().json()["apply"]["role_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let keys: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&bootstrap_state).unwrap()).unwrap();
     let root_token = keys["root_token"].as_str().unwrap().to_string();
@@ -404,6 +409,11 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     );
 
     project.stack("prod", &prod_stack(Some(&endpoint)));
+    // Bootstrap again for the stack that now writes to this Vault: the apply role may write its outputs.
+    assert_eq!(
+        bootstrap().json()["changed"],
+        serde_json::json!(["wrote policy wildside-apply"])
+    );
     let secret_id = std::fs::read_to_string(&secret_id_file).unwrap();
     let with_approle = || {
         run()

@@ -413,17 +413,29 @@ impl OpenBao {
             raft = dir.path().join("raft").display()
         );
         std::fs::write(dir.path().join("config.hcl"), config).unwrap();
-        let child = Command::new(tool("WILDSIDE_BAO_BIN"))
-            .args(["server", "-config"])
-            .arg(dir.path().join("config.hcl"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
-            .spawn()
-            .unwrap();
+        let child = Self::spawn_real(dir.path());
         let mut server = Self { child, port, dir };
         server.wait_ready();
         server.assert_running();
         server
+    }
+
+    fn spawn_real(dir: &Path) -> Child {
+        Command::new(tool("WILDSIDE_BAO_BIN"))
+            .args(["server", "-config"])
+            .arg(dir.join("config.hcl"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Stops a real server and starts it again on its storage: it comes back sealed.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn_real(self.dir.path());
+        self.wait_ready();
+        self.assert_running();
     }
 
     /// Enables the transit engine at `transit/`, where stacks with `[vault]` keep their state keys.
