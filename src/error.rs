@@ -117,6 +117,24 @@ pub enum Error {
     PolicyDenied { stack: String, denials: String },
     #[error("{0}")]
     Usage(String),
+    #[error("${name} is not set{hint}")]
+    MissingEnv {
+        name: &'static str,
+        /// Where the value usually comes from, as a `\n  hint: ...` line, or empty.
+        hint: &'static str,
+    },
+    #[error("{flag} `{text}` is not a duration such as 24h or 90m: {source}")]
+    InvalidDuration {
+        flag: &'static str,
+        text: String,
+        source: humantime::DurationError,
+    },
+    #[error("GitHub: {0}")]
+    GitHub(#[from] crate::ci::GitHubError),
+    #[error(
+        "stack `{stack}` is not a preview stack\n  hint: add a [preview] section (and [vault])"
+    )]
+    NotAPreview { stack: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -170,6 +188,10 @@ impl Error {
             Error::Cost(_) => "cost",
             Error::PolicyDenied { .. } => "policy_denied",
             Error::Usage(_) => "usage",
+            Error::MissingEnv { .. } => "missing_env",
+            Error::InvalidDuration { .. } => "invalid_duration",
+            Error::GitHub(_) => "github",
+            Error::NotAPreview { .. } => "not_a_preview",
             Error::Io { .. } => "io",
         }
     }

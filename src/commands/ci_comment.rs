@@ -25,20 +25,26 @@ pub async fn ci_comment(args: CiCommentArgs<'_>) -> Result<Report, Error> {
     }
     let body = std::fs::read_to_string(args.body)
         .map_err(|error| Error::io(format!("reading `{}`", args.body.display()), error))?;
-    let token = std::env::var("GITHUB_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| Error::Usage("$GITHUB_TOKEN is not set\n  hint: in GitHub Actions, pass `GITHUB_TOKEN: ${{ github.token }}`".into()))?;
+    let token = github_token()?;
     let marker = match (args.marker, marker_of(&body)) {
         (Some(key), _) => format!("<!-- wildside-tofu:{key} -->"),
         (None, Some(marker)) => marker.to_string(),
         (None, None) => "<!-- wildside-tofu:comment -->".to_string(),
     };
-    let github = GitHub::new(args.api_url, SecretString::from(token))
-        .map_err(|error| Error::Usage(error.to_string()))?;
-    let outcome = github
+    let outcome = GitHub::new(args.api_url, token)?
         .upsert_sticky(args.repo, args.pr, &marker, &body)
-        .await
-        .map_err(|error| Error::Usage(error.to_string()))?;
+        .await?;
     Ok(Report::CiComment(outcome))
+}
+
+/// `$GITHUB_TOKEN`, which every GitHub call needs; unset or empty is an error that says where it comes from.
+pub(super) fn github_token() -> Result<SecretString, Error> {
+    std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+        .map(SecretString::from)
+        .ok_or(Error::MissingEnv {
+            name: "GITHUB_TOKEN",
+            hint: "\n  hint: in GitHub Actions, pass `GITHUB_TOKEN: ${{ github.token }}`",
+        })
 }

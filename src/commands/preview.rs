@@ -32,10 +32,7 @@ impl PreviewStack {
         let stack = context.project.load_stack(name)?;
         let (Some(settings), Some(vault_settings)) = (stack.preview.clone(), stack.vault.clone())
         else {
-            return Err(Error::Usage(format!(
-                "stack `{}` is not a preview stack\n  hint: add a [preview] section (and [vault])",
-                stack.name
-            )));
+            return Err(Error::NotAPreview { stack: stack.name });
         };
         let vault = Vault::connect(&vault_settings, &context.project.root).await?;
         let clock = Clock::from_env()?;
@@ -150,7 +147,11 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
     let preview = PreviewStack::open(context, &args.stack).await?;
     let ttl = match &args.ttl {
         Some(text) => humantime::parse_duration(text)
-            .map_err(|error| Error::Usage(format!("--ttl `{text}`: {error}")))?
+            .map_err(|source| Error::InvalidDuration {
+                flag: "--ttl",
+                text: text.clone(),
+                source,
+            })?
             .as_secs(),
         None => preview.settings.ttl_seconds,
     };
@@ -273,7 +274,11 @@ pub async fn preview_pin(
     let seconds = match duration {
         Some(text) => Some(
             humantime::parse_duration(text)
-                .map_err(|error| Error::Usage(format!("--for `{text}`: {error}")))?
+                .map_err(|source| Error::InvalidDuration {
+                    flag: "--for",
+                    text: text.to_string(),
+                    source,
+                })?
                 .as_secs(),
         ),
         None => None,
@@ -296,9 +301,10 @@ pub async fn preview_pin(
                 )
                 .map_err(Error::Usage)?;
             }
-            let record = records
-                .get_mut(&pr)
-                .ok_or_else(|| Error::Usage(format!("pull request {pr} has no preview")))?;
+            let record = records.get_mut(&pr).ok_or_else(|| Error::NoPreview {
+                stack: stack.to_string(),
+                pr,
+            })?;
             record.pinned_until = pinned_until;
             Ok::<_, Error>((record.clone(), true))
         })

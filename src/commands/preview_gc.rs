@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use futures_util::StreamExt;
-use secrecy::SecretString;
 
+use super::ci_comment::github_token;
 use super::context::Context;
 use super::preview::PreviewStack;
 use super::report::{GcFailure, GcHibernation, Report};
@@ -44,15 +44,11 @@ pub async fn preview_gc(
         OpenPrs::Unknown => None,
         OpenPrs::Listed(numbers) => Some(numbers.into_iter().collect()),
         OpenPrs::GitHub { repo, api_url } => {
-            let token = std::env::var("GITHUB_TOKEN")
-                .map_err(|_| Error::Usage("$GITHUB_TOKEN is not set".into()))?;
-            let github = GitHub::new(&api_url, SecretString::from(token))
-                .map_err(|error| Error::Usage(error.to_string()))?;
+            let github = GitHub::new(&api_url, github_token()?)?;
             Some(
                 github
                     .open_pull_requests(&repo)
-                    .await
-                    .map_err(|error| Error::Usage(error.to_string()))?
+                    .await?
                     .into_iter()
                     .collect(),
             )

@@ -125,3 +125,46 @@ fn plan_render_and_errors_keep_their_json_shape() {
         .json();
     assert_eq!(error["kind"], "stack", "{error}");
 }
+
+#[test]
+fn argument_and_environment_errors_have_their_own_kinds() {
+    let project = Project::new();
+    project.stack(
+        "demo",
+        &example_stack("[backend]\ntype = \"local\"", "message = \"hi\""),
+    );
+    let kind_of = |args: &[&str]| {
+        let mut run = project.run();
+        run.command.env_remove("GITHUB_TOKEN");
+        let error = run
+            .args(["--output", "json"])
+            .args(args)
+            .output()
+            .expect_code(1)
+            .json();
+        (
+            error["kind"].as_str().unwrap_or_default().to_string(),
+            error["error"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let body = project.path().join("body.md");
+    std::fs::write(&body, "hello").unwrap();
+    let (kind, message) = kind_of(&[
+        "ci",
+        "comment",
+        "--repo",
+        "o/r",
+        "--pr",
+        "1",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(kind, "missing_env", "{message}");
+    assert!(message.starts_with("$GITHUB_TOKEN is not set"), "{message}");
+    let (kind, message) = kind_of(&["preview", "list", "--stack", "demo"]);
+    assert_eq!(kind, "not_a_preview", "{message}");
+    assert!(
+        message.contains("stack `demo` is not a preview stack"),
+        "{message}"
+    );
+}
