@@ -234,6 +234,7 @@ pub(super) async fn prepare_with(
         build_dir.clone(),
         secret_env,
         context.interrupts.clone(),
+        crate::views::stderr_progress,
     );
     tofu.set_env(plain_env);
     if options.keep_together {

@@ -1,7 +1,7 @@
 //! The engine: everything about running the real `tofu` binary.
 //!
 //! It finds the binary and checks its version (`binary`), runs it as a child in its own process group with
-//! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and shows progress
+//! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and hands it to a progress view
 //! (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed,
 //! workspaces, plan, apply, destroy, `show -json` summaries (`plan`) and `output -json` (`outputs`).
 
@@ -23,6 +23,7 @@ pub use binary::{EngineBinary, EngineKind};
 pub use error::EngineError;
 pub use outputs::{OutputValue, Outputs};
 pub use plan::{PlanSummary, ResourceAction, ResourceChange};
+pub use progress::{ProgressView, ProgressViews};
 pub use signals::Interrupts;
 pub use tofu::{EngineSettings, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;

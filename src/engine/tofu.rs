@@ -12,7 +12,7 @@ use super::fingerprint::Fingerprint;
 use super::outputs::Outputs;
 use super::plan::{PlanSummary, ResourceAction, ResourceChange};
 use super::process::{Completed, Invocation, run};
-use super::progress::Progress;
+use super::progress::ProgressViews;
 use super::redact::Redactor;
 use super::signals::Interrupts;
 use super::transcript::Transcript;
@@ -44,6 +44,7 @@ pub struct Tofu {
     dir: PathBuf,
     secret_env: Vec<(String, SecretString)>,
     interrupts: Interrupts,
+    progress: ProgressViews,
     transcript: Option<Transcript>,
     /// Root module variables that are not secret, passed as `TF_VAR_<name>`.
     variables: Vec<(String, String)>,
@@ -65,12 +66,14 @@ impl Tofu {
         dir: PathBuf,
         secret_env: Vec<(String, SecretString)>,
         interrupts: Interrupts,
+        progress: ProgressViews,
     ) -> Self {
         Self {
             settings,
             dir,
             secret_env,
             interrupts,
+            progress,
             transcript: None,
             variables: Vec::new(),
             extra_env: Vec::new(),
@@ -374,7 +377,7 @@ impl Tofu {
         args: Vec<String>,
         workspace: Option<&str>,
     ) -> Result<(Completed, Vec<Diagnostic>), EngineError> {
-        let mut progress = Progress::new(
+        let mut progress = (self.progress)(
             args.first().is_some_and(|command| command == "plan"),
             self.transcript.clone(),
         );

@@ -1,13 +1,17 @@
-//! Presenting reports: human text or versioned JSON on stdout, chosen once per invocation.
+//! Presenting reports: human text or versioned JSON on stdout, chosen once per invocation; and tofu's progress
+//! on stderr while it runs (`progress`).
 
 mod human;
 mod json;
+mod progress;
+
+pub use progress::stderr_progress;
 
 use crate::commands::Report;
 use crate::settings::OutputFormat;
 
 /// The version of the JSON report format; bumped on any incompatible change.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub const JSON_SCHEMA_VERSION: u32 = 2;
 
 /// The stdout text for a report.
 pub fn render(report: &Report, format: OutputFormat) -> String {

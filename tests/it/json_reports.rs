@@ -57,7 +57,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
     assert_eq!(
         plan,
         json!({
-            "schema_version": 1,
+            "schema_version": 2,
             "command": "plan",
             "stack": "snap",
             "workspace": "default",
@@ -87,7 +87,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
     assert_eq!(
         normalised(&project, render.json()),
         json!({
-            "schema_version": 1,
+            "schema_version": 2,
             "command": "render",
             "stack": "snap",
             "dir": "<project>/.wildside/build/snap",
@@ -104,7 +104,7 @@ fn plan_render_and_errors_keep_their_json_shape() {
         .output()
         .expect_code(1);
     let error = error.json();
-    assert_eq!(error["schema_version"], 1);
+    assert_eq!(error["schema_version"], 2);
     assert_eq!(error["command"], "plan");
     assert_eq!(error["kind"], "project");
     assert_eq!(error["exit_code"], 1);

@@ -15,7 +15,7 @@ fn lifecycle(project: &Project, env: &[(&str, String)]) {
         .output()
         .expect_code(0);
     let report = up.json();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["command"], "up");
     assert_eq!(report["changed"], true);
     assert_eq!(
