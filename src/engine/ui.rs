@@ -4,14 +4,15 @@
 //! others. Message types it does not know are ignored, as the format's contract allows.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::error::EngineError;
 
 /// A tofu diagnostic (error or warning) as shown to the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
+    #[serde(default)]
     pub severity: String,
+    #[serde(default)]
     pub summary: String,
     #[serde(default)]
     pub detail: String,
@@ -63,83 +64,125 @@ pub enum UiEvent {
     Other,
 }
 
-/// Decodes one line. Lines that are not JSON objects (tofu sometimes prints plain text) become [`UiEvent::Log`].
+/// One line of the stream as tofu writes it: `type` names the message, and only the fields wildside-tofu
+/// reads are declared (a field tofu leaves out reads as empty).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Message {
+    Version {
+        ui: String,
+    },
+    Diagnostic {
+        diagnostic: Diagnostic,
+    },
+    PlannedChange {
+        change: Change,
+    },
+    ChangeSummary {
+        changes: Changes,
+    },
+    ApplyStart {
+        hook: Hook,
+    },
+    ApplyProgress {
+        hook: Hook,
+    },
+    ApplyComplete {
+        hook: Hook,
+    },
+    ApplyErrored {
+        hook: Hook,
+    },
+    RefreshStart {
+        hook: Hook,
+    },
+    Log {
+        #[serde(rename = "@message", default)]
+        message: String,
+    },
+    #[serde(other)]
+    Other,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Resource {
+    addr: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Change {
+    resource: Resource,
+    action: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Changes {
+    add: u64,
+    change: u64,
+    remove: u64,
+    operation: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Hook {
+    resource: Resource,
+    action: String,
+    elapsed_seconds: u64,
+}
+
+/// Decodes one line. Lines that are not messages tofu's UI contract describes (tofu sometimes prints plain
+/// text) become [`UiEvent::Log`], so nothing is lost.
 pub fn parse_line(line: &str) -> Result<UiEvent, EngineError> {
-    let Ok(value) = serde_json::from_str::<Value>(line) else {
+    let Ok(message) = serde_json::from_str::<Message>(line) else {
         return Ok(UiEvent::Log {
             message: line.to_string(),
         });
     };
-    let text = |pointer: &str| {
-        value
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let number = |pointer: &str| {
-        value
-            .pointer(pointer)
-            .and_then(Value::as_u64)
-            .unwrap_or_default()
-    };
-    let event = match value
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-    {
-        "version" => {
-            let ui = text("/ui");
+    Ok(match message {
+        Message::Version { ui } => {
             if !ui.starts_with("1.") && ui != "1" {
                 return Err(EngineError::UiVersion(ui));
             }
             UiEvent::Version { ui }
         }
-        "diagnostic" => UiEvent::Diagnostic(Diagnostic {
-            severity: text("/diagnostic/severity"),
-            summary: text("/diagnostic/summary"),
-            detail: text("/diagnostic/detail"),
-            address: value
-                .pointer("/diagnostic/address")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        }),
-        "planned_change" => UiEvent::PlannedChange {
-            address: text("/change/resource/addr"),
-            action: text("/change/action"),
+        Message::Diagnostic { diagnostic } => UiEvent::Diagnostic(diagnostic),
+        Message::PlannedChange { change } => UiEvent::PlannedChange {
+            address: change.resource.addr,
+            action: change.action,
         },
-        "change_summary" => UiEvent::ChangeSummary {
-            add: number("/changes/add"),
-            change: number("/changes/change"),
-            remove: number("/changes/remove"),
-            operation: text("/changes/operation"),
+        Message::ChangeSummary { changes } => UiEvent::ChangeSummary {
+            add: changes.add,
+            change: changes.change,
+            remove: changes.remove,
+            operation: changes.operation,
         },
-        "apply_start" => UiEvent::ApplyStart {
-            address: text("/hook/resource/addr"),
-            action: text("/hook/action"),
+        Message::ApplyStart { hook } => UiEvent::ApplyStart {
+            address: hook.resource.addr,
+            action: hook.action,
         },
-        "apply_progress" => UiEvent::ApplyProgress {
-            address: text("/hook/resource/addr"),
-            elapsed_seconds: number("/hook/elapsed_seconds"),
+        Message::ApplyProgress { hook } => UiEvent::ApplyProgress {
+            address: hook.resource.addr,
+            elapsed_seconds: hook.elapsed_seconds,
         },
-        "apply_complete" => UiEvent::ApplyComplete {
-            address: text("/hook/resource/addr"),
-            action: text("/hook/action"),
-            elapsed_seconds: number("/hook/elapsed_seconds"),
+        Message::ApplyComplete { hook } => UiEvent::ApplyComplete {
+            address: hook.resource.addr,
+            action: hook.action,
+            elapsed_seconds: hook.elapsed_seconds,
         },
-        "apply_errored" => UiEvent::ApplyErrored {
-            address: text("/hook/resource/addr"),
-            elapsed_seconds: number("/hook/elapsed_seconds"),
+        Message::ApplyErrored { hook } => UiEvent::ApplyErrored {
+            address: hook.resource.addr,
+            elapsed_seconds: hook.elapsed_seconds,
         },
-        "refresh_start" => UiEvent::RefreshStart {
-            address: text("/hook/resource/addr"),
+        Message::RefreshStart { hook } => UiEvent::RefreshStart {
+            address: hook.resource.addr,
         },
-        "log" => UiEvent::Log {
-            message: text("/@message"),
-        },
-        _ => UiEvent::Other,
-    };
-    Ok(event)
+        Message::Log { message } => UiEvent::Log { message },
+        Message::Other => UiEvent::Other,
+    })
 }
 
 #[cfg(test)]
@@ -178,6 +221,21 @@ mod tests {
             parse_line(r#"{"type":"version","ui":"2.0"}"#),
             Err(EngineError::UiVersion(_))
         ));
+        // A known type in a shape the contract does not describe is kept, whole, as text.
+        let odd = r#"{"type":"apply_start","hook":"not an object"}"#;
+        assert_eq!(
+            parse_line(odd).unwrap(),
+            UiEvent::Log {
+                message: odd.into()
+            }
+        );
+        assert_eq!(
+            parse_line(r#"{"type":"apply_progress","hook":{}}"#).unwrap(),
+            UiEvent::ApplyProgress {
+                address: String::new(),
+                elapsed_seconds: 0
+            }
+        );
         assert_eq!(
             parse_line("plain text").unwrap(),
             UiEvent::Log {
