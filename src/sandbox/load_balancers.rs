@@ -617,8 +617,17 @@ mod tests {
 
     #[test]
     fn malformed_firewall_rules_are_named() {
-        assert_eq!(firewall(&["ip:1.2.3.4", "cidr:1.2.0.0/16"], &[]).malformed(), None);
-        for rule in ["1.2.3.4", "cidr:1.2.3.4", "cidr:1.2.0.0/33", "ip:nowhere", "host:a"] {
+        assert_eq!(
+            firewall(&["ip:1.2.3.4", "cidr:1.2.0.0/16"], &[]).malformed(),
+            None
+        );
+        for rule in [
+            "1.2.3.4",
+            "cidr:1.2.3.4",
+            "cidr:1.2.0.0/33",
+            "ip:nowhere",
+            "host:a",
+        ] {
             assert_eq!(firewall(&[], &[rule]).malformed(), Some(rule), "{rule}");
         }
     }

@@ -582,8 +582,15 @@ impl Checker<'_> {
         spanned: &Spanned<RawVaultAppliance>,
     ) -> Result<Vec<String>, StackError> {
         let raw = spanned.get_ref();
-        let Some(list) = raw.api_cidrs.as_ref().filter(|list| !list.get_ref().is_empty()) else {
-            let at = raw.api_cidrs.as_ref().map_or(spanned.span(), |list| list.span());
+        let Some(list) = raw
+            .api_cidrs
+            .as_ref()
+            .filter(|list| !list.get_ref().is_empty())
+        else {
+            let at = raw
+                .api_cidrs
+                .as_ref()
+                .map_or(spanned.span(), |list| list.span());
             return Err(StackError::at(
                 self.path,
                 self.source,

@@ -306,7 +306,9 @@ fn malformed_platform_sections_are_refused_precisely() {
             "allow_api_from_anywhere = true",
         ),
         (
-            format!("{DO}[vault_appliance]\ndistribution = \"vault\"\napi_cidrs = [\"0.0.0.0/0\"]\n"),
+            format!(
+                "{DO}[vault_appliance]\ndistribution = \"vault\"\napi_cidrs = [\"0.0.0.0/0\"]\n"
+            ),
             "5:14",
             "Vault's API open to the whole internet",
             "allow_api_from_anywhere = true",
@@ -488,10 +490,22 @@ fn package_pin_rules_match_the_module_validations() {
         "modules/vault_appliance validates openbao_sha256 as ^[0-9a-f]{{64}}$"
     );
     for (text, valid) in [
-        ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", true),
-        ("E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855", false),
-        ("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85", false),
-        ("g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", false),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            true,
+        ),
+        (
+            "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            false,
+        ),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",
+            false,
+        ),
+        (
+            "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            false,
+        ),
     ] {
         assert_eq!(wildside_tofu::stack::is_sha256(text), valid, "{text}");
     }

@@ -524,7 +524,9 @@ fn http_get(address: (&str, u16), path: &str) -> Option<String> {
 /// Connects to `endpoint` (`https://host[:port]`) from 127.0.0.2, a loopback source outside an allow-list of
 /// 127.0.0.1, and reads: the bytes that came back, or nothing when the connection failed or closed at once.
 fn from_outside_allow_list(endpoint: &str) -> Option<Vec<u8>> {
-    let authority = endpoint.trim_start_matches("https://").trim_start_matches("http://");
+    let authority = endpoint
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
     let address: std::net::SocketAddr = if authority.contains(':') {
         authority.parse().unwrap()
     } else {
