@@ -1,7 +1,8 @@
 # The Vault (or OpenBao) appliance: droplets with attached raft volumes, installed and configured by
 # cloud-init; the first node leads and the others join it over TLS. A firewall keeps the API and cluster
 # ports inside the VPC. A load balancer passes TLS through to the nodes (the server key never leaves them),
-# selecting them by tag, so it exists before they do and its address can be in their certificate.
+# selecting them by tag, so it exists before they do and its address can be in their certificate; its own
+# firewall admits only `api_cidrs`.
 
 resource "digitalocean_volume" "data" {
   count = var.node_count
