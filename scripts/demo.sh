@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's main command. Starts an OpenBao dev server and the local DigitalOcean sandbox, brings the demo
 # platform up on the sandbox with the real provider, reads its kubeconfig back from OpenBao, hibernates and wakes
-# it, opens and closes a preview for pull request 1, writes the pull-request comment, and takes everything down again. Where the
+# it, runs the Vault appliance (up, bootstrap through its load balancer, outputs into it, kubeconfig back, down),
+# opens and closes a preview for pull request 1, writes the pull-request comment, and takes everything down again. Where the
 # DigitalOcean provider cannot be installed it says why and runs every step that needs no provider.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,16 +49,67 @@ export WILDSIDE_STATE_PASSPHRASE="${WILDSIDE_STATE_PASSPHRASE:-demo-state-passph
 if mirror="$(digitalocean_provider_mirror)"; then
   export WILDSIDE_PROVIDER_MIRROR="$mirror"
   step "starting the DigitalOcean sandbox on $sandbox_address"
-  "$bin" sandbox serve --listen "$sandbox_address" --delay 200ms 2>"$work/sandbox.log" &
+  # Its state file puts the droplets' disks (the appliance's servers run from them) under $sandbox_data.
+  sandbox_data="$work/sandbox.json.droplets"
+  "$bin" sandbox serve --listen "$sandbox_address" --delay 200ms --state "$work/sandbox.json" 2>"$work/sandbox.log" &
   pids+=($!)
   export WILDSIDE_SANDBOX="http://$sandbox_address"
   for _ in $(seq 50); do grep -q listening "$work/sandbox.log" && break; sleep 0.1; done
   head -1 "$work/sandbox.log" >&2
   platform=(platform)
 else
-  echo "demo: the DigitalOcean provider cannot be installed here: $mirror; running the steps that need no provider" >&2
+  echo "demo: the DigitalOcean provider cannot be installed here: $mirror; skipping the platform and the Vault appliance, running the steps that need no provider" >&2
   platform=()
 fi
+
+# The Vault appliance (demo/stacks/appliance.toml): up on the sandbox, where its droplet runs a real OpenBao;
+# `vault bootstrap` through its load balancer, TLS verified against the module's CA; the stack's [vault]
+# becomes the appliance, `outputs push` writes the kubeconfig into it and `kubeconfig` reads it back; down.
+appliance_flow() {
+  if [ "$(id -u)" != 0 ] && [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 443 ]; then
+    echo "demo: skipping the Vault appliance: its load balancer listens on port 443, which needs root or CAP_NET_BIND_SERVICE here" >&2
+    return 0
+  fi
+  local stack="$work/project/stacks/appliance.toml" ca="$work/project/appliance-ca.pem" endpoint role_id
+  cp "$stack" "$work/appliance.toml"
+  step "up appliance (a one-node OpenBao appliance behind the sandbox's load balancer)"
+  wt up appliance
+  wt output appliance --json >"$work/appliance-outputs.json"
+  endpoint="$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1]))["outputs"] if o["name"] == "vault_endpoint"))' "$work/appliance-outputs.json")"
+  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1]))["outputs"] if o["name"] == "vault_ca_certificate"), end="")' "$work/appliance-outputs.json" >"$ca"
+  step "waiting for the balancer to pass the node's health check ($endpoint)"
+  for _ in $(seq 60); do
+    curl -fs --cacert "$ca" "$endpoint/v1/sys/health?uninitcode=200" >/dev/null && break
+    sleep 1
+  done
+  step "vault bootstrap --address $endpoint --ca-cert appliance-ca.pem (through the balancer)"
+  role_id="$(wt --output json vault bootstrap --address "$endpoint" --ca-cert "$ca" \
+    --state-file "$work/appliance-bootstrap.json" --secret-id-file "$work/appliance-secret-id" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["role_id"])')"
+  echo "bootstrapped: AppRole role_id $role_id; unseal keys and root token in the bootstrap state file" >&2
+  cat >>"$stack" <<TOML
+
+[vault]
+address = "$endpoint"
+ca_cert = "appliance-ca.pem"
+auth = "approle"
+
+[outputs_to_vault]
+kubeconfig = "kubeconfig"
+TOML
+  step "outputs push appliance (into the appliance itself)"
+  VAULT_ROLE_ID="$role_id" VAULT_SECRET_ID="$(cat "$work/appliance-secret-id")" wt outputs push appliance
+  step "kubeconfig appliance (read back from the appliance)"
+  VAULT_ROLE_ID="$role_id" VAULT_SECRET_ID="$(cat "$work/appliance-secret-id")" wt kubeconfig appliance | head -5
+  cp "$work/appliance.toml" "$stack"
+  step "down appliance"
+  wt down appliance
+  for _ in $(seq 40); do
+    [ -z "$(ls -A "$sandbox_data" 2>/dev/null)" ] && break
+    sleep 0.25
+  done
+  echo "the sandbox stopped $(grep -c 'is deleted: its server stops' "$work/sandbox.log") appliance server(s); droplet disks left: $(ls -A "$sandbox_data" 2>/dev/null | wc -l)" >&2
+}
 
 step "doctor"
 wt doctor "${platform[@]}" example preview || true
@@ -80,6 +132,7 @@ if [ ${#platform[@]} -gt 0 ]; then
   wt hibernate platform
   wt plan platform --detailed-exitcode
   wt wake platform
+  appliance_flow
 fi
 step "output example"
 wt output example

@@ -1,7 +1,8 @@
 # The Vault (or OpenBao) appliance: droplets with attached raft volumes, installed and configured by
 # cloud-init; the first node leads and the others join it over TLS. A firewall keeps the API and cluster
 # ports inside the VPC. A load balancer passes TLS through to the nodes (the server key never leaves them),
-# selecting them by tag, so it exists before they do and its address can be in their certificate.
+# selecting them by tag, so it exists before they do and its address can be in their certificate; its own
+# firewall admits only `api_cidrs`.
 
 resource "digitalocean_volume" "data" {
   count = var.node_count
@@ -20,18 +21,34 @@ resource "digitalocean_tag" "vault" {
 }
 
 locals {
+  # HashiCorp's package-signing key (https://www.hashicorp.com/security, "Linux Package Checksum Verification").
+  hashicorp_key_fingerprint = "798AEC654E5C15428C8E42EEAA16FCBCA621E701"
+
+  # Uninitialised nodes count as up (so that `vault bootstrap` can initialise the appliance through the
+  # balancer) only while the balancer's firewall admits the allow-listed networks alone; open to the whole
+  # internet, an uninitialised node is down, and a fresh appliance is initialised at a node's own address.
+  api_open_to_anywhere = anytrue([for cidr in var.api_cidrs : endswith(cidr, "/0")])
+  health_path = join("&", concat(
+    ["/v1/sys/health?standbyok=true", "perfstandbyok=true"],
+    local.api_open_to_anywhere ? [] : ["uninitcode=200"],
+  ))
+
   cloud_init = {
     for index in range(var.node_count) : index => {
       node_id      = "${var.name}-vault-${index}"
       volume_name  = "${var.name}-vault-data-${index}"
       distribution = var.distribution
       version      = var.openbao_version
-      api_port     = var.api_port
-      cluster_port = var.cluster_port
-      server_name  = local.server_name
-      ca_pem       = tls_self_signed_cert.ca.cert_pem
-      cert_pem     = tls_locally_signed_cert.server.cert_pem
-      key_pem      = tls_private_key.server.private_key_pem
+      # Only the chosen distribution's pin is used.
+      openbao_sha256            = var.openbao_sha256
+      vault_version             = var.vault_version
+      hashicorp_key_fingerprint = local.hashicorp_key_fingerprint
+      api_port                  = var.api_port
+      cluster_port              = var.cluster_port
+      server_name               = local.server_name
+      ca_pem                    = tls_self_signed_cert.ca.cert_pem
+      cert_pem                  = tls_locally_signed_cert.server.cert_pem
+      key_pem                   = tls_private_key.server.private_key_pem
     }
   }
 }
@@ -47,6 +64,12 @@ resource "digitalocean_droplet" "leader" {
   monitoring = true
   tags       = [digitalocean_tag.vault.id]
   user_data  = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[0], { leader_address = "" }))
+
+  # User data only seeds a new droplet. A renewed certificate or a new release must not replace every node
+  # at once (each would come back sealed): nodes are replaced one at a time instead (see the README).
+  lifecycle {
+    ignore_changes = [user_data]
+  }
 }
 
 resource "digitalocean_droplet" "follower" {
@@ -64,6 +87,11 @@ resource "digitalocean_droplet" "follower" {
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[count.index + 1], {
     leader_address = digitalocean_droplet.leader.ipv4_address_private
   }))
+
+  # As for the leader: replaced one at a time, never all at once.
+  lifecycle {
+    ignore_changes = [user_data]
+  }
 }
 
 locals {
@@ -85,13 +113,18 @@ resource "digitalocean_loadbalancer" "vault" {
     tls_passthrough = true
   }
 
+  # Only the allow-listed networks reach the balancer at all.
+  firewall {
+    allow = [for cidr in var.api_cidrs : "cidr:${cidr}"]
+  }
+
   # Active and standby nodes are up; a sealed node is down (it would answer every request with 503). An
-  # uninitialised node still counts as up: `vault bootstrap` initialises a fresh appliance through this
-  # balancer, and no health check can tell that node from a working one without that.
+  # uninitialised node counts as up only behind an allow-list (see local.health_path): `vault bootstrap`
+  # initialises a fresh appliance through this balancer, and only the allow-listed networks can reach it.
   healthcheck {
     protocol                 = "https"
     port                     = var.api_port
-    path                     = "/v1/sys/health?standbyok=true&perfstandbyok=true&uninitcode=200"
+    path                     = local.health_path
     check_interval_seconds   = 10
     response_timeout_seconds = 5
     healthy_threshold        = 3
@@ -134,6 +167,13 @@ resource "digitalocean_firewall" "vault" {
   outbound_rule {
     protocol              = "udp"
     port_range            = "53"
+    destination_addresses = ["0.0.0.0/0", "::/0"]
+  }
+
+  # NTP: TLS and raft need a correct clock.
+  outbound_rule {
+    protocol              = "udp"
+    port_range            = "123"
     destination_addresses = ["0.0.0.0/0", "::/0"]
   }
 }

@@ -80,6 +80,29 @@ variable "allow_ssh_from_anywhere" {
   }
 }
 
+variable "api_cidrs" {
+  description = "Networks allowed to reach the load balancer (Vault's API): its firewall's allow-list."
+  type        = list(string)
+  validation {
+    condition     = length(var.api_cidrs) > 0
+    error_message = "Name at least one network: an empty allow-list would let every address in."
+  }
+  validation {
+    condition     = alltrue([for cidr in var.api_cidrs : can(cidrnetmask(cidr))])
+    error_message = "Each entry is an IPv4 CIDR."
+  }
+}
+
+variable "allow_api_from_anywhere" {
+  description = "Allow 0.0.0.0/0 in api_cidrs (uninitialised nodes then count as down)."
+  type        = bool
+  default     = false
+  validation {
+    condition     = var.allow_api_from_anywhere || !anytrue([for cidr in var.api_cidrs : endswith(cidr, "/0")])
+    error_message = "Vault's API open to the whole internet needs allow_api_from_anywhere = true."
+  }
+}
+
 variable "tls_names" {
   description = "Extra DNS names in the server certificate."
   type        = list(string)
@@ -122,4 +145,28 @@ variable "openbao_version" {
   description = "OpenBao release installed on the droplets."
   type        = string
   default     = "2.4.1"
+  validation {
+    condition     = can(regex("^[0-9]+[.][0-9]+[.][0-9]+$", var.openbao_version))
+    error_message = "The OpenBao version is a release number like 2.4.1."
+  }
+}
+
+variable "openbao_sha256" {
+  description = "SHA-256 of bao_<openbao_version>_linux_amd64.deb, from the release's checksums: the download is verified against it."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.distribution != "openbao" || can(regex("^[0-9a-f]{64}$", var.openbao_sha256))
+    error_message = "OpenBao needs openbao_sha256: the 64 lowercase hex digits of its .deb's SHA-256."
+  }
+}
+
+variable "vault_version" {
+  description = "Vault release installed from HashiCorp's apt repository (the package vault=<version>-1)."
+  type        = string
+  default     = "1.21.2"
+  validation {
+    condition     = can(regex("^[0-9]+[.][0-9]+[.][0-9]+$", var.vault_version))
+    error_message = "The Vault version is a release number like 1.21.2."
+  }
 }

@@ -41,6 +41,7 @@ pub fn wildside_data(stack: &Stack) -> Value {
                 "count": vault.count,
                 "volume_size_gb": vault.volume_size_gb,
                 "ssh_cidrs": vault.ssh_cidrs,
+                "api_cidrs": vault.api_cidrs,
             })),
         })
     });

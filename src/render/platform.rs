@@ -383,29 +383,35 @@ pub(super) fn platform_blocks(
                 items.iter().cloned().map(InputValue::String).collect(),
             ))
         };
-        blocks.push(
-            call(VAULT_APPLIANCE, root_dir, modules_dir)
-                .add_attribute(("name", text(&stack.name)))
-                .add_attribute(("region", text(&platform.region)))
-                .add_attribute(("vpc_uuid", vpc_id.clone()))
-                .add_attribute(("vpc_cidr", text(&platform.vpc.cidr)))
-                .add_attribute(("node_count", i64::from(appliance.count)))
-                .add_attribute(("size", text(&appliance.size)))
-                .add_attribute(("image", text(&appliance.image)))
-                .add_attribute(("volume_size_gb", i64::from(appliance.volume_size_gb)))
-                .add_attribute(("ssh_keys", strings(&appliance.ssh_keys)))
-                .add_attribute(("ssh_cidrs", strings(&appliance.ssh_cidrs)))
-                .add_attribute((
-                    "allow_ssh_from_anywhere",
-                    appliance.ssh_cidrs.iter().any(|cidr| cidr.ends_with("/0")),
-                ))
-                .add_attribute(("tls_names", strings(&appliance.tls_names)))
-                .add_attribute(("tls_ips", strings(&appliance.tls_ips)))
-                .add_attribute(("api_port", i64::from(appliance.api_port)))
-                .add_attribute(("cluster_port", i64::from(appliance.cluster_port)))
-                .add_attribute(("distribution", text(appliance.distribution.name())))
-                .build(),
-        );
+        let mut module = call(VAULT_APPLIANCE, root_dir, modules_dir)
+            .add_attribute(("name", text(&stack.name)))
+            .add_attribute(("region", text(&platform.region)))
+            .add_attribute(("vpc_uuid", vpc_id.clone()))
+            .add_attribute(("vpc_cidr", text(&platform.vpc.cidr)))
+            .add_attribute(("node_count", i64::from(appliance.count)))
+            .add_attribute(("size", text(&appliance.size)))
+            .add_attribute(("image", text(&appliance.image)))
+            .add_attribute(("volume_size_gb", i64::from(appliance.volume_size_gb)))
+            .add_attribute(("ssh_keys", strings(&appliance.ssh_keys)))
+            .add_attribute(("ssh_cidrs", strings(&appliance.ssh_cidrs)))
+            .add_attribute((
+                "allow_ssh_from_anywhere",
+                appliance.ssh_cidrs.iter().any(|cidr| cidr.ends_with("/0")),
+            ))
+            .add_attribute(("api_cidrs", strings(&appliance.api_cidrs)))
+            .add_attribute((
+                "allow_api_from_anywhere",
+                appliance.api_cidrs.iter().any(|cidr| cidr.ends_with("/0")),
+            ))
+            .add_attribute(("tls_names", strings(&appliance.tls_names)))
+            .add_attribute(("tls_ips", strings(&appliance.tls_ips)))
+            .add_attribute(("api_port", i64::from(appliance.api_port)))
+            .add_attribute(("cluster_port", i64::from(appliance.cluster_port)))
+            .add_attribute(("distribution", text(appliance.distribution.name())));
+        if let Some(sum) = &appliance.openbao_sha256 {
+            module = module.add_attribute(("openbao_sha256", text(sum)));
+        }
+        blocks.push(module.build());
     }
     if let Some(project) = &platform.project {
         blocks.push(

@@ -9,6 +9,8 @@
 //!   to the same. A rule that would terminate TLS with a DigitalOcean certificate is not (its balancer is
 //!   still listed and kept); the sandbox says so once. A connection to a healthy droplet that is refused
 //!   (a server that just stopped) goes to the next healthy one.
+//! - Firewall: a connection from a source the balancer's firewall does not admit (a `deny` rule matches, or
+//!   there is an `allow` list and none of it matches) is closed at once, before any byte is forwarded.
 //! - A port the sandbox cannot bind (443 needs root or `CAP_NET_BIND_SERVICE`) is logged as an error: the
 //!   balancer then exists in the API but does not forward on that port.
 
@@ -21,7 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::load_balancers::{
-    EntryProtocol, ForwardingRule, HealthCheck, HealthProtocol, TargetProtocol,
+    EntryProtocol, ForwardingRule, HealthCheck, HealthProtocol, LbFirewall, TargetProtocol,
 };
 
 /// How long a connection to a droplet may take.
@@ -34,6 +36,7 @@ pub(super) struct ProxySpec {
     pub(super) ip: Ipv4Addr,
     pub(super) rules: Vec<ForwardingRule>,
     pub(super) health_check: HealthCheck,
+    pub(super) firewall: LbFirewall,
 }
 
 /// A droplet behind the balancer.
@@ -126,6 +129,7 @@ impl BalancerProxy {
                     proxy.tasks.push(tokio::spawn(forward(
                         listener,
                         proxy.pool.clone(),
+                        proxy.spec.firewall.clone(),
                         rule.target_port,
                     )));
                 }
@@ -280,12 +284,21 @@ async fn probe(
         .is_ok_and(|response| response.status().is_success())
 }
 
-async fn forward(listener: TcpListener, pool: Arc<Pool>, target_port: u16) {
+async fn forward(listener: TcpListener, pool: Arc<Pool>, firewall: LbFirewall, target_port: u16) {
     let mut connections = JoinSet::new();
     loop {
-        let Ok((client, _)) = listener.accept().await else {
+        let Ok((client, source)) = listener.accept().await else {
             continue;
         };
+        if !firewall.admits(source.ip()) {
+            tracing::info!(
+                "load balancer {}: its firewall refuses a connection from {}",
+                pool.name,
+                source.ip()
+            );
+            drop(client);
+            continue;
+        }
         while connections.try_join_next().is_some() {}
         let pool = pool.clone();
         connections.spawn(async move {

@@ -1,7 +1,8 @@
 //! Load balancers: forwarding rules (HTTPS ones with a certificate unless passed through), a health check,
-//! backends by droplet id or tag, `new` until the sandbox's delay has passed, with an address on loopback.
+//! backends by droplet id or tag, a firewall of `ip:`/`cidr:` allow and deny rules, `new` until the sandbox's
+//! delay has passed, with an address on loopback.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -113,6 +114,64 @@ pub(super) struct LbFirewall {
     pub(super) deny: Vec<String>,
     #[serde(default)]
     pub(super) allow: Vec<String>,
+}
+
+impl LbFirewall {
+    /// The first rule that is neither `ip:<address>` nor `cidr:<address>/<prefix>`.
+    fn malformed(&self) -> Option<&str> {
+        self.deny
+            .iter()
+            .chain(&self.allow)
+            .find(|rule| parse_rule(rule).is_none())
+            .map(String::as_str)
+    }
+
+    /// Whether a connection from `source` gets through: not denied, and allowed when there is an allow-list.
+    pub(super) fn admits(&self, source: IpAddr) -> bool {
+        let matches = |rules: &[String]| {
+            rules
+                .iter()
+                .filter_map(|rule| parse_rule(rule))
+                .any(|(network, prefix)| contains(network, prefix, source))
+        };
+        !matches(&self.deny) && (self.allow.is_empty() || matches(&self.allow))
+    }
+}
+
+/// `ip:1.2.3.4` as that address alone, `cidr:1.2.0.0/16` as the range.
+fn parse_rule(rule: &str) -> Option<(IpAddr, u8)> {
+    if let Some(address) = rule.strip_prefix("ip:") {
+        let address: IpAddr = address.parse().ok()?;
+        let prefix = if address.is_ipv4() { 32 } else { 128 };
+        return Some((address, prefix));
+    }
+    let (address, prefix) = rule.strip_prefix("cidr:")?.split_once('/')?;
+    let address: IpAddr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    let longest = if address.is_ipv4() { 32 } else { 128 };
+    (prefix <= longest).then_some((address, prefix))
+}
+
+fn contains(network: IpAddr, prefix: u8, address: IpAddr) -> bool {
+    let mask = |bits: u32| -> u128 {
+        let prefix = u32::from(prefix);
+        if prefix == 0 {
+            0
+        } else {
+            (u128::MAX << (bits - prefix)) & (u128::MAX >> (128 - bits))
+        }
+    };
+    match (network, address) {
+        (IpAddr::V4(network), IpAddr::V4(address)) => {
+            let mask = mask(32);
+            u128::from(u32::from(network)) & mask == u128::from(u32::from(address)) & mask
+        }
+        (IpAddr::V6(network), IpAddr::V6(address)) => {
+            let mask = mask(128);
+            u128::from(network) & mask == u128::from(address) & mask
+        }
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,6 +413,11 @@ fn check(world: &World, spec: &BalancerSpec) -> Result<(), ApiError> {
         ));
     }
     check_rules(world, &spec.forwarding_rules)?;
+    if let Some(rule) = spec.firewall.as_ref().and_then(LbFirewall::malformed) {
+        return Err(ApiError::unprocessable(format!(
+            "firewall rule `{rule}` is neither `ip:<address>` nor `cidr:<address>/<prefix>`"
+        )));
+    }
     check_droplets(world, &spec.region, &spec.droplet_ids)?;
     match spec.vpc_uuid.as_deref().filter(|id| !id.is_empty()) {
         Some(vpc_uuid) => super::vpcs::check_in_region(world, vpc_uuid, &spec.region),
@@ -522,4 +586,49 @@ pub(super) fn rules(
         .expect("checked above")
         .forwarding_rules = next;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn firewall(allow: &[&str], deny: &[&str]) -> LbFirewall {
+        LbFirewall {
+            allow: allow.iter().map(|rule| rule.to_string()).collect(),
+            deny: deny.iter().map(|rule| rule.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_firewall_admits_the_allow_list_minus_the_deny_list() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        let open = firewall(&[], &[]);
+        assert!(open.admits(ip("198.51.100.7")));
+        let listed = firewall(&["cidr:127.0.0.1/32", "ip:203.0.113.9"], &[]);
+        assert!(listed.admits(ip("127.0.0.1")));
+        assert!(listed.admits(ip("203.0.113.9")));
+        assert!(!listed.admits(ip("127.0.0.2")));
+        assert!(!listed.admits(ip("::1")));
+        let everyone_but = firewall(&["cidr:0.0.0.0/0"], &["cidr:10.0.0.0/8"]);
+        assert!(everyone_but.admits(ip("192.0.2.1")));
+        assert!(!everyone_but.admits(ip("10.1.2.3")));
+        assert!(firewall(&["cidr:2001:db8::/32"], &[]).admits(ip("2001:db8::1")));
+    }
+
+    #[test]
+    fn malformed_firewall_rules_are_named() {
+        assert_eq!(
+            firewall(&["ip:1.2.3.4", "cidr:1.2.0.0/16"], &[]).malformed(),
+            None
+        );
+        for rule in [
+            "1.2.3.4",
+            "cidr:1.2.3.4",
+            "cidr:1.2.0.0/33",
+            "ip:nowhere",
+            "host:a",
+        ] {
+            assert_eq!(firewall(&[], &[rule]).malformed(), Some(rule), "{rule}");
+        }
+    }
 }

@@ -276,6 +276,7 @@ fn snapshot(world: &World) -> Snapshot {
                 ip: balancer.ip,
                 rules: balancer.forwarding_rules.clone(),
                 health_check: balancer.health_check.clone(),
+                firewall: balancer.firewall.clone(),
             };
             (balancer.id.clone(), (spec, backends))
         })

@@ -28,7 +28,9 @@ pub use model::{
     PolicyException, PolicySettings, PreviewSettings, PreviewVariable, PreviewVpc, SecretInput,
     Stack, StackOutput, StateEncryption, VaultAuth, VaultOutput, VaultSettings,
 };
-pub use platform::{Cluster, NodePool, Platform, Scaling, Taint, VaultAppliance, Vpc};
+pub use platform::{
+    Cluster, NodePool, OPENBAO_VERSION, Platform, Scaling, Taint, VaultAppliance, Vpc, is_sha256,
+};
 pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
 pub use policy::BUILTIN_RULES;
 pub use schema::stack_schema;

@@ -102,6 +102,10 @@ pub(super) struct RawVaultAppliance {
     ssh_cidrs: Vec<Spanned<String>>,
     #[serde(default)]
     allow_ssh_from_anywhere: bool,
+    api_cidrs: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    allow_api_from_anywhere: bool,
+    openbao_sha256: Option<Spanned<String>>,
     #[serde(default)]
     tls_names: Vec<Spanned<String>>,
     #[serde(default)]
@@ -185,11 +189,26 @@ pub struct VaultAppliance {
     pub volume_size_gb: u32,
     pub ssh_keys: Vec<String>,
     pub ssh_cidrs: Vec<String>,
+    /// The load balancer's firewall: the networks that may reach Vault's API.
+    pub api_cidrs: Vec<String>,
+    /// The SHA-256 the OpenBao package is verified against (the `openbao` distribution only).
+    pub openbao_sha256: Option<String>,
     pub tls_names: Vec<String>,
     pub tls_ips: Vec<String>,
     pub api_port: u16,
     pub cluster_port: u16,
     pub distribution: Distribution,
+}
+
+/// The OpenBao release the `vault_appliance` module installs: its `openbao_version` default.
+pub const OPENBAO_VERSION: &str = "2.4.1";
+
+/// The `vault_appliance` module's rule for `openbao_sha256`, `^[0-9a-f]{64}$`: a SHA-256 in lowercase hex.
+pub fn is_sha256(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 fn text(value: &Option<Spanned<String>>) -> Option<String> {
@@ -557,6 +576,43 @@ impl Checker<'_> {
             .collect()
     }
 
+    /// The appliance balancer's allow-list: required, IPv4 CIDRs, the whole internet only when asked for.
+    fn appliance_api_cidrs(
+        &self,
+        spanned: &Spanned<RawVaultAppliance>,
+    ) -> Result<Vec<String>, StackError> {
+        let raw = spanned.get_ref();
+        let Some(list) = raw
+            .api_cidrs
+            .as_ref()
+            .filter(|list| !list.get_ref().is_empty())
+        else {
+            let at = raw
+                .api_cidrs
+                .as_ref()
+                .map_or(spanned.span(), |list| list.span());
+            return Err(StackError::at(
+                self.path,
+                self.source,
+                at.start,
+                "the appliance's load balancer needs `api_cidrs`: the networks that may reach Vault's API",
+            )
+            .with_hint("name them like `api_cidrs = [\"203.0.113.0/24\"]` (`0.0.0.0/0` only with `allow_api_from_anywhere = true`)"));
+        };
+        list.get_ref()
+            .iter()
+            .map(|cidr| match parse_cidr(cidr.get_ref()) {
+                None => Err(self
+                    .error(cidr, format!("`{}` is not an IPv4 CIDR", cidr.get_ref()))
+                    .with_hint("write it like `203.0.113.0/24`")),
+                Some((_, 0)) if !raw.allow_api_from_anywhere => Err(self
+                    .error(cidr, "Vault's API open to the whole internet (`0.0.0.0/0`)")
+                    .with_hint("name the networks that may connect, or set `allow_api_from_anywhere = true` if you really mean it (a fresh appliance is then bootstrapped at a node's own address)")),
+                Some(_) => Ok(cidr.get_ref().clone()),
+            })
+            .collect()
+    }
+
     fn tags(&self, tags: &[Spanned<String>]) -> Result<Vec<String>, StackError> {
         tags.iter()
             .map(|tag| {
@@ -740,6 +796,23 @@ impl Checker<'_> {
                 }
             },
         };
+        let api_cidrs = self.appliance_api_cidrs(spanned)?;
+        let openbao_sha256 = match (&raw.openbao_sha256, distribution) {
+            (Some(sum), _) if !is_sha256(sum.get_ref()) => {
+                return Err(self
+                    .error(sum, format!("`{}` is not a SHA-256", sum.get_ref()))
+                    .with_hint("64 lowercase hex digits, as `sha256sum` prints them"));
+            }
+            (Some(sum), _) => Some(sum.get_ref().clone()),
+            (None, Distribution::OpenBao) => {
+                return Err(self
+                    .error(spanned, "OpenBao's package needs `openbao_sha256`, the checksum it is verified against")
+                    .with_hint(format!(
+                        "add `openbao_sha256 = \"...\"`: the SHA-256 of bao_{OPENBAO_VERSION}_linux_amd64.deb, from the release's checksums"
+                    )));
+            }
+            (None, _) => None,
+        };
         Ok(VaultAppliance {
             size: self.size(&raw.size, "s-1vcpu-2gb")?,
             image: raw
@@ -755,6 +828,8 @@ impl Checker<'_> {
                 .unwrap_or(10),
             ssh_keys: raw.ssh_keys.clone(),
             ssh_cidrs,
+            api_cidrs,
+            openbao_sha256,
             tls_names: raw
                 .tls_names
                 .iter()

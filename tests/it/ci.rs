@@ -329,7 +329,7 @@ fn changed_stacks_include_platform_stacks_whose_modules_changed() {
     );
     project.stack(
         "appliance",
-        "[digitalocean]\nregion = \"nyc3\"\n\n[[node_pools]]\nname = \"core\"\nsize = \"s-2vcpu-4gb\"\ncount = 1\n\n[vault_appliance]\ncount = 1\nssh_cidrs = [\"203.0.113.0/24\"]\n",
+        "[digitalocean]\nregion = \"nyc3\"\n\n[[node_pools]]\nname = \"core\"\nsize = \"s-2vcpu-4gb\"\ncount = 1\n\n[vault_appliance]\ncount = 1\nssh_cidrs = [\"203.0.113.0/24\"]\napi_cidrs = [\"203.0.113.0/24\"]\ndistribution = \"vault\"\n",
     );
     project.stack("plain", &stack_with_module("m", "message = \"p\""));
     git(root, &["init", "-q", "-b", "main"]);

@@ -300,6 +300,34 @@ fn malformed_platform_sections_are_refused_precisely() {
             "allow_ssh_from_anywhere",
         ),
         (
+            format!("{DO}[vault_appliance]\ndistribution = \"vault\"\n"),
+            "3:1",
+            "needs `api_cidrs`",
+            "allow_api_from_anywhere = true",
+        ),
+        (
+            format!(
+                "{DO}[vault_appliance]\ndistribution = \"vault\"\napi_cidrs = [\"0.0.0.0/0\"]\n"
+            ),
+            "5:14",
+            "Vault's API open to the whole internet",
+            "allow_api_from_anywhere = true",
+        ),
+        (
+            format!("{DO}[vault_appliance]\napi_cidrs = [\"203.0.113.0/24\"]\n"),
+            "3:1",
+            "needs `openbao_sha256`",
+            "bao_2.4.1_linux_amd64.deb",
+        ),
+        (
+            format!(
+                "{DO}[vault_appliance]\napi_cidrs = [\"203.0.113.0/24\"]\nopenbao_sha256 = \"ABC123\"\n"
+            ),
+            "5:18",
+            "is not a SHA-256",
+            "64 lowercase hex digits",
+        ),
+        (
             format!("{DO}[vault_appliance]\nrecovery_shares = 3\n"),
             "4:1",
             "unknown field `recovery_shares`",
@@ -381,7 +409,12 @@ fn a_stack_name_the_modules_refuse_is_refused_when_loading() {
     for (name, text) in [
         ("my_env", DO.to_string()),
         ("2fast", DO.to_string()),
-        (long.as_str(), format!("{DO}[vault_appliance]\ncount = 1\n")),
+        (
+            long.as_str(),
+            format!(
+                "{DO}[vault_appliance]\ncount = 1\napi_cidrs = [\"203.0.113.0/24\"]\ndistribution = \"vault\"\n"
+            ),
+        ),
     ] {
         project.stack(name, &text);
         let done = project.run().args(["render", name]).output().expect_code(1);
@@ -426,4 +459,58 @@ fn name_rules_match_the_module_validations() {
             call.module
         );
     }
+}
+
+/// The loader's rules for the appliance's package pin are the module's own: the same OpenBao release in the
+/// hint as the module installs, and the same checksum pattern.
+#[test]
+fn package_pin_rules_match_the_module_validations() {
+    let variables =
+        std::fs::read_to_string(repository().join("modules/vault_appliance/variables.tf")).unwrap();
+    let body = hcl::parse(&variables).unwrap();
+    let variable = |name: &str| {
+        body.blocks()
+            .find(|block| block.identifier() == "variable" && block.labels()[0].as_str() == name)
+            .unwrap_or_else(|| panic!("variable {name}"))
+            .body()
+            .clone()
+    };
+    let default = variable("openbao_version")
+        .attributes()
+        .find(|attribute| attribute.key() == "default")
+        .map(|attribute| attribute.expr().clone());
+    assert_eq!(
+        default,
+        Some(hcl::Expression::String(
+            wildside_tofu::stack::OPENBAO_VERSION.into()
+        ))
+    );
+    assert!(
+        variables.contains(r#"regex("^[0-9a-f]{64}$", var.openbao_sha256)"#),
+        "modules/vault_appliance validates openbao_sha256 as ^[0-9a-f]{{64}}$"
+    );
+    for (text, valid) in [
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            true,
+        ),
+        (
+            "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            false,
+        ),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",
+            false,
+        ),
+        (
+            "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            false,
+        ),
+    ] {
+        assert_eq!(wildside_tofu::stack::is_sha256(text), valid, "{text}");
+    }
+    assert!(
+        variables.contains(r#"anytrue([for cidr in var.api_cidrs : endswith(cidr, "/0")])"#),
+        "modules/vault_appliance refuses any /0 in api_cidrs without allow_api_from_anywhere, as the loader does"
+    );
 }

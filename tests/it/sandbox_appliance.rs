@@ -1,5 +1,6 @@
 //! The platform's Vault appliance, for real, on the sandbox: `up prod` gives each of its three droplets a real
-//! OpenBao server configured by the module's cloud-init, behind the sandbox's load balancer; `vault bootstrap`
+//! OpenBao server configured by the module's cloud-init, behind the sandbox's load balancer, which refuses
+//! sources outside the stack's `api_cidrs`; `vault bootstrap`
 //! through the balancer (TLS verified against the module's CA), the followers unsealed and joined, KV writes
 //! and reads through the balancer, `outputs push` and `kubeconfig` against the appliance, writes that go on
 //! with a follower powered off, and a `down` that stops every server the sandbox started.
@@ -10,7 +11,8 @@
 //!
 //! That test is ignored unless the DigitalOcean provider is available, as in `sandbox_provider`. The other one
 //! needs only OpenBao: a droplet created through the API with a cloud-config that starts a server, behind a
-//! load balancer, through power off and on, a sandbox restart, and delete.
+//! load balancer whose firewall admits only its allow-list, through power off and on, a sandbox restart, and
+//! delete.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -49,6 +51,8 @@ fn prod_stack(vault_address: Option<&str>) -> String {
     let mut document: toml::Table = text.parse().unwrap();
     document.remove("vault");
     document.remove("secrets");
+    // The sandbox's balancer sees this machine's connections come from 127.0.0.1: that is the allow-list.
+    document["vault_appliance"]["api_cidrs"] = toml::Value::Array(vec!["127.0.0.1/32".into()]);
     let to_vault = document.remove("outputs_to_vault");
     document.insert(
         "backend".into(),
@@ -293,6 +297,10 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         Duration::from_secs(90),
         || through_balancer.status().is_some(),
     );
+    assert!(
+        from_outside_allow_list(&endpoint).is_none(),
+        "the balancer's firewall refuses a source outside api_cidrs"
+    );
     phase(&mut clock, "the balancer forwards");
 
     let bootstrap_state = project.path().join("bootstrap.json");
@@ -523,6 +531,40 @@ fn http_get(address: (&str, u16), path: &str) -> Option<String> {
     reply.lines().next().map(str::to_string)
 }
 
+/// Connects to `endpoint` (`https://host[:port]`) from 127.0.0.2, a loopback source outside an allow-list of
+/// 127.0.0.1, and reads: the bytes that came back, or nothing when the connection failed or closed at once.
+fn from_outside_allow_list(endpoint: &str) -> Option<Vec<u8>> {
+    let authority = endpoint
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let address: std::net::SocketAddr = if authority.contains(':') {
+        authority.parse().unwrap()
+    } else {
+        format!("{authority}:443").parse().unwrap()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().ok()?;
+        socket.bind("127.0.0.2:0".parse().unwrap()).ok()?;
+        let mut stream = socket.connect(address).await.ok()?;
+        // A TLS client hello's first bytes would do as well: anything a droplet would answer.
+        stream
+            .write_all(b"GET /v1/sys/seal-status HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+            .await
+            .ok()?;
+        let mut reply = vec![0; 64];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut reply))
+            .await
+            .ok()?
+            .ok()?;
+        (read > 0).then(|| reply[..read].to_vec())
+    })
+}
+
 fn answers(address: (&str, u16)) -> bool {
     http_get(address, "/v1/sys/seal-status").is_some_and(|status| status.contains(" 200 "))
 }
@@ -570,6 +612,7 @@ fn a_droplets_cloud_init_server_runs_behind_a_load_balancer_until_power_off_dele
         "/v2/load_balancers",
         Some(serde_json::json!({
             "name": "solo-lb", "region": "nyc3", "droplet_ids": [id],
+            "firewall": { "allow": ["cidr:127.0.0.1/32"] },
             "forwarding_rules": [{
                 "entry_protocol": "tcp", "entry_port": 8300,
                 "target_protocol": "tcp", "target_port": 8200,
@@ -591,6 +634,14 @@ fn a_droplets_cloud_init_server_runs_behind_a_load_balancer_until_power_off_dele
         &droplets_dir,
         Duration::from_secs(60),
         || answers((&balancer_ip, 8300)),
+    );
+    assert_eq!(
+        balancer["load_balancer"]["firewall"]["allow"],
+        serde_json::json!(["cidr:127.0.0.1/32"])
+    );
+    assert!(
+        from_outside_allow_list(&format!("http://{balancer_ip}:8300")).is_none(),
+        "a source outside the firewall's allow-list gets nothing through"
     );
 
     power(&sandbox, id, "power_off");

@@ -907,7 +907,22 @@ async fn every_exchange_matches_the_openapi_contract() {
         "name": "contract", "region": "nyc3", "vpc_uuid": vpc_id, "droplet_ids": [droplet_id], "size_unit": 1,
         "forwarding_rules": [{"entry_protocol": "https", "entry_port": 443, "target_protocol": "https", "target_port": 8200, "certificate_id": certificate_id}],
         "health_check": {"protocol": "https", "port": 8200, "path": "/v1/sys/health", "check_interval_seconds": 10, "response_timeout_seconds": 5, "healthy_threshold": 3, "unhealthy_threshold": 3},
+        "firewall": {"allow": ["cidr:203.0.113.0/24", "ip:198.51.100.7"], "deny": []},
     });
+    let mut malformed = balancer_spec.clone();
+    malformed["firewall"] = json!({"allow": ["203.0.113.0/24"]});
+    let (status, _) = c
+        .status(
+            M::POST,
+            "/v2/load_balancers",
+            "/v2/load_balancers",
+            Some(malformed),
+        )
+        .await;
+    assert_eq!(
+        status, 422,
+        "a firewall rule without ip: or cidr: is refused"
+    );
     let balancer = c
         .ok(
             M::POST,
@@ -917,6 +932,10 @@ async fn every_exchange_matches_the_openapi_contract() {
         )
         .await;
     assert_eq!(balancer["load_balancer"]["status"], "new");
+    assert_eq!(
+        balancer["load_balancer"]["firewall"]["allow"],
+        json!(["cidr:203.0.113.0/24", "ip:198.51.100.7"])
+    );
     let balancer_id = balancer["load_balancer"]["id"]
         .as_str()
         .unwrap()

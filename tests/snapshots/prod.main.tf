@@ -136,13 +136,19 @@ module "vault_appliance" {
     "203.0.113.0/24"
   ]
   allow_ssh_from_anywhere = false
+  api_cidrs = [
+    "203.0.113.0/24",
+    "198.51.100.0/24"
+  ]
+  allow_api_from_anywhere = false
   tls_names = [
     "vault.wildside.example"
   ]
-  tls_ips      = []
-  api_port     = 8200
-  cluster_port = 8201
-  distribution = "openbao"
+  tls_ips        = []
+  api_port       = 8200
+  cluster_port   = 8201
+  distribution   = "openbao"
+  openbao_sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
 }
 
 data "digitalocean_project" "this" {
