@@ -83,10 +83,14 @@ appliance_flow() {
     sleep 1
   done
   step "vault bootstrap --address $endpoint --ca-cert appliance-ca.pem (through the balancer)"
-  role_id="$(wt --output json vault bootstrap --address "$endpoint" --ca-cert "$ca" \
-    --state-file "$work/appliance-bootstrap.json" --secret-id-file "$work/appliance-secret-id" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["role_id"])')"
-  echo "bootstrapped: AppRole role_id $role_id; unseal keys and root token in the bootstrap state file" >&2
+  bootstrap_appliance() {
+    wt --output json vault bootstrap --address "$endpoint" --ca-cert "$ca" \
+      --state-file "$work/appliance-bootstrap.json" --secret-id-file "$work/appliance-secret-id" \
+      --plan-secret-id-file "$work/appliance-plan-secret-id" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["apply"]["role_id"])'
+  }
+  role_id="$(bootstrap_appliance)"
+  echo "bootstrapped: apply role_id $role_id; unseal keys and root token in the bootstrap state file" >&2
   cat >>"$stack" <<TOML
 
 [vault]
@@ -97,6 +101,8 @@ auth = "approle"
 [outputs_to_vault]
 kubeconfig = "kubeconfig"
 TOML
+  step "vault bootstrap again: the apply role may now write the appliance stack's outputs"
+  role_id="$(bootstrap_appliance)"
   step "outputs push appliance (into the appliance itself)"
   VAULT_ROLE_ID="$role_id" VAULT_SECRET_ID="$(cat "$work/appliance-secret-id")" wt outputs push appliance
   step "kubeconfig appliance (read back from the appliance)"
