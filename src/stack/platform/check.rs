@@ -1,16 +1,15 @@
-//! The platform sections of a stack: `[digitalocean]`, `[vpc]`, `[cluster]`, `[[node_pools]]` and
-//! `[vault_appliance]`, as written (with spans), as validated, and the checks between them. Defaults make a
-//! two-line stack (`[digitalocean]` with a region) a valid platform.
+//! Validating the platform sections: each value against DigitalOcean's and the modules' rules, and the
+//! checks between sections (a VPC that overlaps DOKS's ranges, a default pool that scales to zero).
 
 use std::net::Ipv4Addr;
 
-use serde::Deserialize;
 use toml::Spanned;
 
-use super::choices::{Distribution, TaintEffect, Weekday};
-use super::error::StackError;
-use super::platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
-use super::validate::{Checker, is_identifier};
+use super::raw::*;
+use super::*;
+use crate::stack::error::StackError;
+use crate::stack::platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
+use crate::stack::validate::{Checker, is_identifier};
 
 /// DigitalOcean regions that run Kubernetes.
 const REGIONS: [&str; 13] = [
@@ -22,194 +21,6 @@ const DOKS_RANGES: [(&str, Ipv4Addr, u8); 2] = [
     ("the DOKS pod range", Ipv4Addr::new(10, 244, 0, 0), 16),
     ("the DOKS service range", Ipv4Addr::new(10, 245, 0, 0), 16),
 ];
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawDigitalOcean {
-    region: Spanned<String>,
-    project: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawVpc {
-    name: Option<Spanned<String>>,
-    cidr: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawCluster {
-    name: Option<Spanned<String>>,
-    version: Option<Spanned<String>>,
-    ha: Option<bool>,
-    auto_upgrade: Option<bool>,
-    surge_upgrade: Option<bool>,
-    maintenance: Option<Spanned<RawMaintenance>>,
-    #[serde(default)]
-    tags: Vec<Spanned<String>>,
-    api_allowed_cidrs: Option<Vec<Spanned<String>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawMaintenance {
-    day: Option<Spanned<String>>,
-    start_time: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawNodePool {
-    name: Spanned<String>,
-    size: Option<Spanned<String>>,
-    count: Option<Spanned<i64>>,
-    autoscale: Option<Spanned<RawAutoscale>>,
-    #[serde(default)]
-    labels: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    taints: Vec<Spanned<RawTaint>>,
-    #[serde(default)]
-    tags: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawAutoscale {
-    min: Spanned<i64>,
-    max: Spanned<i64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawTaint {
-    key: String,
-    #[serde(default)]
-    value: String,
-    effect: Spanned<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawVaultAppliance {
-    size: Option<Spanned<String>>,
-    image: Option<String>,
-    count: Option<Spanned<i64>>,
-    volume_size_gb: Option<Spanned<i64>>,
-    #[serde(default)]
-    ssh_keys: Vec<String>,
-    #[serde(default)]
-    ssh_cidrs: Vec<Spanned<String>>,
-    #[serde(default)]
-    allow_ssh_from_anywhere: bool,
-    api_cidrs: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(default)]
-    allow_api_from_anywhere: bool,
-    openbao_sha256: Option<Spanned<String>>,
-    #[serde(default)]
-    tls_names: Vec<Spanned<String>>,
-    #[serde(default)]
-    tls_ips: Vec<Spanned<String>>,
-    api_port: Option<Spanned<i64>>,
-    cluster_port: Option<Spanned<i64>>,
-    distribution: Option<Spanned<String>>,
-}
-
-/// The raw platform sections of a stack file.
-#[derive(Debug, Default)]
-pub(super) struct RawPlatform<'a> {
-    pub(super) digitalocean: Option<&'a Spanned<RawDigitalOcean>>,
-    pub(super) vpc: Option<&'a Spanned<RawVpc>>,
-    pub(super) cluster: Option<&'a Spanned<RawCluster>>,
-    pub(super) node_pools: &'a [Spanned<RawNodePool>],
-    pub(super) vault_appliance: Option<&'a Spanned<RawVaultAppliance>>,
-}
-
-/// A DigitalOcean platform: a VPC, a DOKS cluster with its node pools, and optionally a Vault appliance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Platform {
-    pub region: String,
-    pub project: Option<String>,
-    pub vpc: Vpc,
-    pub cluster: Cluster,
-    /// The first pool is the cluster's default pool; the others are separate node-pool resources.
-    pub node_pools: Vec<NodePool>,
-    pub vault_appliance: Option<VaultAppliance>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Vpc {
-    pub name: String,
-    pub cidr: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cluster {
-    pub name: String,
-    /// A minor (`1.33`, resolved to the newest patch) or an exact DOKS version (`1.33.1-do.3`).
-    pub version: String,
-    pub ha: bool,
-    pub auto_upgrade: bool,
-    pub surge_upgrade: bool,
-    pub maintenance_day: Weekday,
-    pub maintenance_start_time: String,
-    pub tags: Vec<String>,
-    /// Who may reach the Kubernetes API (the control-plane firewall); empty: anyone with credentials.
-    pub api_allowed_cidrs: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodePool {
-    pub name: String,
-    pub size: String,
-    pub scaling: Scaling,
-    pub labels: std::collections::BTreeMap<String, String>,
-    pub taints: Vec<Taint>,
-    pub tags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scaling {
-    Fixed(u32),
-    Autoscale { min: u32, max: u32 },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Taint {
-    pub key: String,
-    pub value: String,
-    pub effect: TaintEffect,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VaultAppliance {
-    pub size: String,
-    pub image: String,
-    pub count: u32,
-    pub volume_size_gb: u32,
-    pub ssh_keys: Vec<String>,
-    pub ssh_cidrs: Vec<String>,
-    /// The load balancer's firewall: the networks that may reach Vault's API.
-    pub api_cidrs: Vec<String>,
-    /// The SHA-256 the OpenBao package is verified against (the `openbao` distribution only).
-    pub openbao_sha256: Option<String>,
-    pub tls_names: Vec<String>,
-    pub tls_ips: Vec<String>,
-    pub api_port: u16,
-    pub cluster_port: u16,
-    pub distribution: Distribution,
-}
-
-/// The OpenBao release the `vault_appliance` module installs: its `openbao_version` default.
-pub const OPENBAO_VERSION: &str = "2.4.1";
-
-/// The `vault_appliance` module's rule for `openbao_sha256`, `^[0-9a-f]{64}$`: a SHA-256 in lowercase hex.
-pub fn is_sha256(text: &str) -> bool {
-    text.len() == 64
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-}
 
 fn text(value: &Option<Spanned<String>>) -> Option<String> {
     value.as_ref().map(|value| value.get_ref().clone())
@@ -373,7 +184,7 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn platform(
+    pub(in crate::stack) fn platform(
         &self,
         raw: &RawPlatform<'_>,
         stack: &str,
