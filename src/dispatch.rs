@@ -1,13 +1,13 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PolicyCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LockfileArg, OutputArg, OutputsCommand, PolicyCommand,
     PreviewCommand, SandboxCommand, StackSet, StateCommand, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
 };
-use crate::engine::Interrupts;
+use crate::engine::{Interrupts, LockfileMode};
 use crate::error::Error;
 use crate::project::Project;
 use crate::sandbox::ServeOptions;
@@ -24,6 +24,7 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
         provider_mirror,
         plugin_cache,
         sandbox,
+        lockfile,
         ..
     } = &cli.global;
     let json = matches!(output, OutputArg::Json)
@@ -40,6 +41,10 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
         provider_mirror: provider_mirror.clone(),
         plugin_cache: plugin_cache.clone(),
         sandbox: sandbox.clone(),
+        lockfile: match lockfile {
+            LockfileArg::Update => LockfileMode::Update,
+            LockfileArg::Readonly => LockfileMode::Readonly,
+        },
     }
 }
 

@@ -46,9 +46,25 @@ pub struct GlobalArgs {
     /// tofu's environment only: rendered files are the same with and without it.
     #[arg(long, global = true, env = "WILDSIDE_SANDBOX", value_parser = url::Url::parse)]
     pub sandbox: Option<url::Url>,
+    /// Whether `tofu init` may change a stack's committed lock file (`stacks/<STACK>.terraform.lock.hcl`):
+    /// `update` creates and updates it, `readonly` (for CI) fails when the providers do not match it.
+    #[arg(
+        long,
+        global = true,
+        env = "WILDSIDE_LOCKFILE",
+        value_enum,
+        default_value_t = LockfileArg::Update
+    )]
+    pub lockfile: LockfileArg,
     /// More log detail on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LockfileArg {
+    Update,
+    Readonly,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

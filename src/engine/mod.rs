@@ -3,11 +3,12 @@
 //! It finds the binary and checks its version (`binary`), runs it as a child in its own process group with
 //! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and shows progress
 //! (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed,
-//! workspaces, plan, apply, destroy, `show -json` summaries (`plan`) and `output -json` (`outputs`).
+//! workspaces, plan, apply, destroy, provider lock files (`locks`), `show -json` summaries (`plan`) and `output -json` (`outputs`).
 
 mod binary;
 mod error;
 mod fingerprint;
+mod locks;
 mod outputs;
 mod plan;
 mod process;
@@ -21,10 +22,11 @@ mod ui;
 
 pub use binary::{EngineBinary, EngineKind};
 pub use error::EngineError;
+pub use locks::{LockConflict, LockedProvider, locked_providers};
 pub use outputs::{OutputValue, Outputs};
 pub use plan::{PlanSummary, ResourceAction, ResourceChange};
 pub use signals::Interrupts;
-pub use tofu::{EngineSettings, PlanOutcome, Tofu};
+pub use tofu::{EngineSettings, LOCK_FILE, LockfileMode, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;
 pub use transcript::Transcript;
 pub use ui::{Diagnostic, UiEvent, parse_line};
