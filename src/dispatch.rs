@@ -2,6 +2,7 @@
 
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LockfileArg, OutputArg, OutputsCommand, PolicyCommand,
+    ProvidersCommand,
     PreviewCommand, SandboxCommand, StackSet, StateCommand, VaultCommand,
 };
 use crate::commands::{
@@ -157,6 +158,17 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Ci {
             action: CiCommand::Changed { base, matrix },
         } => commands::ci_changed(&Project::locate(global.project.as_deref())?, &base, matrix),
+        Command::Providers {
+            action: ProvidersCommand::Lock { stack, platforms },
+        } => {
+            let context = Context::new(global, interrupts).await?;
+            let platforms = if platforms.is_empty() {
+                commands::DEFAULT_PLATFORMS.map(String::from).to_vec()
+            } else {
+                platforms
+            };
+            commands::providers_lock(&context, &stack, &platforms).await
+        }
         Command::Apply {
             target,
             plan,

@@ -124,6 +124,11 @@ pub enum Command {
         #[arg(long, short, default_value = "default")]
         workspace: String,
     },
+    /// The stacks' provider lock files.
+    Providers {
+        #[command(subcommand)]
+        action: ProvidersCommand,
+    },
     /// Continuous-integration helpers.
     Ci {
         #[command(subcommand)]
@@ -388,6 +393,19 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Write the stack's lock file (`stacks/<STACK>.terraform.lock.hcl`) with its providers' hashes for several
+    /// platforms, from the provider mirror when one is configured, else from the registries.
+    Lock {
+        /// The stack: `stacks/<STACK>.toml`.
+        stack: String,
+        /// A platform to lock, as `<os>_<arch>` (repeatable; default: linux_amd64, darwin_arm64, darwin_amd64).
+        #[arg(long = "platform")]
+        platforms: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// Encrypt an unencrypted state (read once through a fallback), then verify it.
     Encrypt {
@@ -499,6 +517,7 @@ impl Command {
                 action: StateCommand::RotateKey { .. },
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
+            Command::Providers { .. } => "providers lock",
         }
     }
 }
