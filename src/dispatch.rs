@@ -1,9 +1,9 @@
 //! From parsed arguments to a report: resolves settings, builds the context and calls the command.
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LockfileArg, OutputArg, OutputsCommand, PolicyCommand,
-    ProvidersCommand,
-    PreviewCommand, SandboxCommand, StackSet, StateCommand, VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LockfileArg, OutputArg, OutputsCommand,
+    PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet, StateCommand,
+    VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,

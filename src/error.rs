@@ -100,7 +100,7 @@ pub enum Error {
         lock_file: std::path::PathBuf,
     },
     #[error(
-        "the providers of {stack} do not match its lock file `{}`: {what}\n  hint: {hint}", lock_file.display()
+        "the providers of {stack} do not match its lock file `{}`: {what}\n  {source}\n  hint: {hint}", lock_file.display()
     )]
     LockFileMismatch {
         stack: String,
@@ -110,7 +110,7 @@ pub enum Error {
         source: Box<EngineError>,
     },
     #[error(
-        "refusing to apply {stack}: the saved plan was made with other provider selections than its lock file `{}` holds now\n  hint: plan again with the current lock file and review the new plan", lock_file.display()
+        "refusing to apply {stack}: the saved plan was made with other provider selections than its lock file `{}` holds now\n  hint: plan again with the current lock file and review the new plan (or restore the lock file the plan was made with)", lock_file.display()
     )]
     PlanLockFileDiffers {
         stack: String,
@@ -125,9 +125,7 @@ pub enum Error {
         lock_file: std::path::PathBuf,
         source: hcl::Error,
     },
-    #[error(
-        "no provider of {stack} can be locked for {platforms}: {reason}\n  hint: {hint}"
-    )]
+    #[error("no provider of {stack} can be locked for {platforms}: {reason}\n  hint: {hint}")]
     NoLockablePlatform {
         stack: String,
         platforms: String,

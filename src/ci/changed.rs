@@ -54,11 +54,8 @@ pub fn affected_stacks<'a>(
         .iter()
         .filter(|stack| {
             let stack_file = PathBuf::from("stacks").join(format!("{}.toml", stack.name));
-            let lock_file = PathBuf::from("stacks").join(format!(
-                "{}{}",
-                stack.name,
-                crate::engine::LOCK_FILE
-            ));
+            let lock_file =
+                PathBuf::from("stacks").join(format!("{}{}", stack.name, crate::engine::LOCK_FILE));
             let modules = module_dependencies(project_root, stack);
             let linked: Vec<PathBuf> = modules
                 .iter()

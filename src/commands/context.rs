@@ -111,6 +111,10 @@ impl Prepared {
             "run `wildside-tofu providers lock {stack}` and commit `{}`",
             lock_file.display()
         );
+        let relock = format!(
+            "install providers from where the lock file was made; if this machine's packages are the right ones, delete `{}`, run `wildside-tofu providers lock {stack}` and commit it",
+            lock_file.display()
+        );
         match conflict {
             LockConflict::PlanDiffers => Error::PlanLockFileDiffers {
                 stack,
@@ -128,9 +132,7 @@ impl Prepared {
             },
             LockConflict::HashMismatch => Error::LockFileMismatch {
                 what: "a provider package matches none of the hashes it records (a package for another platform, or another build of the provider)",
-                hint: format!(
-                    "install providers from where the lock file was made, or, if this machine's packages are the right ones, delete it and {regenerate}"
-                ),
+                hint: relock,
                 stack,
                 lock_file,
                 source,
@@ -379,7 +381,10 @@ pub(super) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
     match std::fs::read_to_string(&in_build) {
         Ok(text) => write_if_changed(&prepared.lock_file, &text),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(Error::io(format!("reading `{}`", in_build.display()), error)),
+        Err(error) => Err(Error::io(
+            format!("reading `{}`", in_build.display()),
+            error,
+        )),
     }
 }
 

@@ -45,8 +45,10 @@ pub enum LockConflict {
 
 impl LockConflict {
     pub fn of(error: &EngineError) -> Option<Self> {
-        error.diagnostics().iter().find_map(|diagnostic| {
-            match diagnostic.summary.as_str() {
+        error
+            .diagnostics()
+            .iter()
+            .find_map(|diagnostic| match diagnostic.summary.as_str() {
                 "Provider dependency changes detected" => Some(Self::Unrecorded),
                 "Inconsistent dependency lock file" => Some(Self::PlanDiffers),
                 "Failed to install provider"
@@ -57,8 +59,7 @@ impl LockConflict {
                     Some(Self::HashMismatch)
                 }
                 _ => None,
-            }
-        })
+            })
     }
 }
 

@@ -215,7 +215,11 @@ impl Tofu {
         if let Some(mirror) = fs_mirror {
             args.push(format!("-fs-mirror={}", mirror.display()));
         }
-        args.extend(platforms.iter().map(|platform| format!("-platform={platform}")));
+        args.extend(
+            platforms
+                .iter()
+                .map(|platform| format!("-platform={platform}")),
+        );
         self.collect("providers lock", args, None).await.map(drop)
     }
     fn init_fingerprint(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> String {
