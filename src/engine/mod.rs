@@ -2,8 +2,10 @@
 //!
 //! It finds the binary and checks its version (`binary`), runs it as a child in its own process group with
 //! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and shows progress
-//! (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed,
-//! workspaces, plan, apply, destroy, provider lock files (`locks`), `show -json` summaries (`plan`) and `output -json` (`outputs`).
+//! (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed
+//! (read-only on the dependency lock file when asked), `providers lock`, workspaces, plan, apply, destroy,
+//! `show -json` summaries (`plan`) and `output -json` (`outputs`). `locks` reads lock files and recognises
+//! tofu's refusals over them.
 
 mod binary;
 mod error;
