@@ -3,13 +3,14 @@
 use secrecy::SecretString;
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, OutputArg, OutputsCommand, PolicyCommand,
-    PreviewCommand, SandboxCommand, StackSet, StateCommand, VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LockfileArg, OutputArg, OutputsCommand,
+    PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet, StateCommand,
+    VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
 };
-use crate::engine::Interrupts;
+use crate::engine::{Interrupts, LockfileMode};
 use crate::error::Error;
 use crate::project::Project;
 use crate::sandbox::ServeOptions;
@@ -26,6 +27,7 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
         provider_mirror,
         plugin_cache,
         sandbox,
+        lockfile,
         ..
     } = &cli.global;
     let json = matches!(output, OutputArg::Json)
@@ -42,6 +44,10 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
         provider_mirror: provider_mirror.clone(),
         plugin_cache: plugin_cache.clone(),
         sandbox: sandbox.clone(),
+        lockfile: match lockfile {
+            LockfileArg::Update => LockfileMode::Update,
+            LockfileArg::Readonly => LockfileMode::Readonly,
+        },
     }
 }
 
@@ -154,6 +160,17 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Ci {
             action: CiCommand::Changed { base, matrix },
         } => commands::ci_changed(&Project::locate(global.project.as_deref())?, &base, matrix),
+        Command::Providers {
+            action: ProvidersCommand::Lock { stack, platforms },
+        } => {
+            let context = Context::new(global, interrupts).await?;
+            let platforms = if platforms.is_empty() {
+                commands::DEFAULT_PLATFORMS.map(String::from).to_vec()
+            } else {
+                platforms
+            };
+            commands::providers_lock(&context, &stack, &platforms).await
+        }
         Command::Apply {
             target,
             plan,

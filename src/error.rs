@@ -92,6 +92,46 @@ pub enum Error {
         unreviewed: String,
         gone: String,
     },
+    #[error(
+        "{stack} has no committed provider lock file `{}`, and --lockfile readonly may not create one\n  hint: run `wildside-tofu providers lock {stack}` and commit `{}`", lock_file.display(), lock_file.display()
+    )]
+    LockFileMissing {
+        stack: String,
+        lock_file: std::path::PathBuf,
+    },
+    #[error(
+        "the providers of {stack} do not match its lock file `{}`: {what}\n  {source}\n  hint: {hint}", lock_file.display()
+    )]
+    LockFileMismatch {
+        stack: String,
+        lock_file: std::path::PathBuf,
+        what: &'static str,
+        hint: String,
+        source: Box<EngineError>,
+    },
+    #[error(
+        "refusing to apply {stack}: the saved plan was made with other provider selections than its lock file `{}` holds now\n  hint: plan again with the current lock file and review the new plan (or restore the lock file the plan was made with)", lock_file.display()
+    )]
+    PlanLockFileDiffers {
+        stack: String,
+        lock_file: std::path::PathBuf,
+        source: Box<EngineError>,
+    },
+    #[error(
+        "cannot read the provider lock file `{}`: {source}\n  hint: fix or delete it, then run `wildside-tofu providers lock {stack}`", lock_file.display()
+    )]
+    LockFileUnreadable {
+        stack: String,
+        lock_file: std::path::PathBuf,
+        source: hcl::Error,
+    },
+    #[error("no provider of {stack} can be locked for {platforms}: {reason}\n  hint: {hint}")]
+    NoLockablePlatform {
+        stack: String,
+        platforms: String,
+        reason: String,
+        hint: String,
+    },
     #[error(transparent)]
     Report(#[from] crate::ci::ReportError),
     #[error(transparent)]
@@ -181,6 +221,11 @@ impl Error {
             Error::OutputsNotPushed { .. } => "outputs_not_pushed",
             Error::StalePlan { .. } => "stale_plan",
             Error::PlanDiffers { .. } => "plan_differs",
+            Error::LockFileMissing { .. } => "lock_file_missing",
+            Error::LockFileMismatch { .. } => "lock_file_mismatch",
+            Error::PlanLockFileDiffers { .. } => "plan_lock_file_differs",
+            Error::LockFileUnreadable { .. } => "lock_file_unreadable",
+            Error::NoLockablePlatform { .. } => "no_lockable_platform",
             Error::Report(_) => "report",
             Error::Revision(_) => "revision",
             Error::ReportFor { .. } => "report_differs",

@@ -1,7 +1,8 @@
 //! The project on disk: where stacks, modules, rendered roots and local state live.
 //!
 //! Everything the tool generates goes under `.wildside/` (ignored by git): rendered root modules in
-//! `.wildside/build/<stack>/`, local state in `.wildside/state/<stack>/`.
+//! `.wildside/build/<stack>/`, local state in `.wildside/state/<stack>/`. A stack's dependency lock file is
+//! the exception: it is committed beside the stack file.
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,13 @@ impl Project {
             crate::stack::Backend::Local { path: Some(path) } => self.root.join(path),
             _ => self.work_dir().join("state").join(&stack.name),
         }
+    }
+
+    /// The stack's committed dependency lock file, beside its stack file: `stacks/<name>.terraform.lock.hcl`.
+    pub fn lock_file(stack: &Stack) -> PathBuf {
+        stack
+            .file
+            .with_file_name(format!("{}{}", stack.name, crate::engine::LOCK_FILE))
     }
 
     /// Names of the directories in `modules/`.

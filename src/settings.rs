@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use hcl::{Block, Body, Expression};
 
-use crate::engine::{EngineBinary, EngineError, EngineSettings, Toolchain};
+use crate::engine::{EngineBinary, EngineError, EngineSettings, LockfileMode, Toolchain};
 use crate::render::cli_config_text;
 
 /// How results are printed on stdout.
@@ -26,6 +26,8 @@ pub struct GlobalSettings {
     pub plugin_cache: Option<PathBuf>,
     /// A local DigitalOcean API to point the provider at, instead of DigitalOcean's.
     pub sandbox: Option<url::Url>,
+    /// Whether `tofu init` may change the stacks' dependency lock files (`--lockfile`).
+    pub lockfile: LockfileMode,
 }
 
 /// Finds and checks the engine and decides the CLI configuration, in this order of precedence:
@@ -67,6 +69,12 @@ pub async fn resolve_engine(
         plugin_cache,
         lock_timeout: global.lock_timeout.clone(),
         sandbox: global.sandbox.clone(),
+        provider_mirror: global
+            .provider_mirror
+            .as_ref()
+            .map(|mirror| std::path::absolute(mirror).unwrap_or_else(|_| mirror.clone()))
+            .or_else(|| toolchain.path("WILDSIDE_PROVIDER_MIRROR")),
+        lockfile: global.lockfile,
     })
 }
 

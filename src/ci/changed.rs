@@ -44,7 +44,7 @@ pub fn module_dependencies(project_root: &Path, stack: &Stack) -> BTreeSet<PathB
     seen
 }
 
-/// Stacks whose file or module files appear in `changed_files` (paths relative to the project).
+/// Stacks whose file, lock file or module files appear in `changed_files` (paths relative to the project).
 pub fn affected_stacks<'a>(
     project_root: &Path,
     stacks: &'a [Stack],
@@ -54,6 +54,8 @@ pub fn affected_stacks<'a>(
         .iter()
         .filter(|stack| {
             let stack_file = PathBuf::from("stacks").join(format!("{}.toml", stack.name));
+            let lock_file =
+                PathBuf::from("stacks").join(format!("{}{}", stack.name, crate::engine::LOCK_FILE));
             let modules = module_dependencies(project_root, stack);
             let linked: Vec<PathBuf> = modules
                 .iter()
@@ -61,6 +63,7 @@ pub fn affected_stacks<'a>(
                 .collect();
             changed_files.iter().any(|file| {
                 *file == stack_file
+                    || *file == lock_file
                     || ((modules.iter().any(|module| file.starts_with(module))
                         || linked.contains(file))
                         && file.extension().is_none_or(|ext| ext != "md"))

@@ -46,9 +46,25 @@ pub struct GlobalArgs {
     /// tofu's environment only: rendered files are the same with and without it.
     #[arg(long, global = true, env = "WILDSIDE_SANDBOX", value_parser = url::Url::parse)]
     pub sandbox: Option<url::Url>,
+    /// Whether `tofu init` may change a stack's committed lock file (`stacks/<STACK>.terraform.lock.hcl`):
+    /// `update` creates and updates it, `readonly` (for CI) fails when the providers do not match it.
+    #[arg(
+        long,
+        global = true,
+        env = "WILDSIDE_LOCKFILE",
+        value_enum,
+        default_value_t = LockfileArg::Update
+    )]
+    pub lockfile: LockfileArg,
     /// More log detail on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LockfileArg {
+    Update,
+    Readonly,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -107,6 +123,11 @@ pub enum Command {
         /// The OpenTofu workspace.
         #[arg(long, short, default_value = "default")]
         workspace: String,
+    },
+    /// The stacks' provider lock files.
+    Providers {
+        #[command(subcommand)]
+        action: ProvidersCommand,
     },
     /// Continuous-integration helpers.
     Ci {
@@ -376,6 +397,19 @@ pub enum PolicyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ProvidersCommand {
+    /// Write the stack's lock file (`stacks/<STACK>.terraform.lock.hcl`) with its providers' hashes for several
+    /// platforms, from the provider mirror when one is configured, else from the registries.
+    Lock {
+        /// The stack: `stacks/<STACK>.toml`.
+        stack: String,
+        /// A platform to lock, as `<os>_<arch>` (repeatable; default: linux_amd64, darwin_arm64, darwin_amd64).
+        #[arg(long = "platform")]
+        platforms: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// Encrypt an unencrypted state (read once through a fallback), then verify it.
     Encrypt {
@@ -505,6 +539,7 @@ impl Command {
                 action: StateCommand::RotateKey { .. },
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
+            Command::Providers { .. } => "providers lock",
         }
     }
 }

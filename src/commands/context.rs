@@ -7,7 +7,9 @@ use secrecy::SecretString;
 use super::plan_encryption::plan_encryption_env;
 use crate::backend_probe;
 use crate::encryption::{KeySource, Mode, encryption_env, ensure_key};
-use crate::engine::{EngineError, EngineSettings, Interrupts, Tofu};
+use crate::engine::{
+    EngineError, EngineSettings, Interrupts, LOCK_FILE, LockConflict, LockfileMode, Tofu,
+};
 use crate::error::Error;
 use crate::project::Project;
 use crate::render::{backend_config, render_root};
@@ -46,6 +48,8 @@ pub struct Prepared {
     conn_str: Option<SecretString>,
     /// Where the state's keys come from; `None` when the stack opted out of encryption.
     pub(super) key_source: Option<KeySource>,
+    /// The stack's committed dependency lock file (beside its stack file).
+    pub lock_file: PathBuf,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
     _workspace_lock: Option<std::fs::File>,
 }
@@ -59,6 +63,9 @@ impl Prepared {
         }
         if let Some(failure) = DecryptionFailure::of(&error) {
             return self.undecryptable(failure, error);
+        }
+        if let Some(conflict) = LockConflict::of(&error) {
+            return self.lock_conflict(conflict, error);
         }
         match backend_probe::probe(&self.stack.backend, self.conn_str.as_ref()).await {
             Err(reason) => Error::BackendUnreachable {
@@ -96,6 +103,43 @@ impl DecryptionFailure {
 }
 
 impl Prepared {
+    fn lock_conflict(&self, conflict: LockConflict, error: EngineError) -> Error {
+        let stack = self.stack.name.clone();
+        let lock_file = self.lock_file.clone();
+        let source = Box::new(error);
+        let regenerate = format!(
+            "run `wildside-tofu providers lock {stack}` and commit `{}`",
+            lock_file.display()
+        );
+        let relock = format!(
+            "install providers from where the lock file was made; if this machine's packages are the right ones, delete `{}`, run `wildside-tofu providers lock {stack}` and commit it",
+            lock_file.display()
+        );
+        match conflict {
+            LockConflict::PlanDiffers => Error::PlanLockFileDiffers {
+                stack,
+                lock_file,
+                source,
+            },
+            LockConflict::Unrecorded => Error::LockFileMismatch {
+                what: "it does not record every provider and version the configuration needs",
+                hint: format!(
+                    "{regenerate} (or plan once without `--lockfile readonly`, which records them)"
+                ),
+                stack,
+                lock_file,
+                source,
+            },
+            LockConflict::HashMismatch => Error::LockFileMismatch {
+                what: "a provider package matches none of the hashes it records (a package for another platform, or another build of the provider)",
+                hint: relock,
+                stack,
+                lock_file,
+                source,
+            },
+        }
+    }
+
     fn undecryptable(&self, failure: DecryptionFailure, error: EngineError) -> Error {
         let stack = &self.stack.name;
         let workspace = &self.workspace;
@@ -257,6 +301,7 @@ pub(super) async fn prepare_with(
     } else {
         Some(lock_workspace(context, &build_dir, &stack.name, workspace).await?)
     };
+    let lock_file = Project::lock_file(&stack);
     let mut prepared = Prepared {
         _workspace_lock: workspace_lock,
         vault,
@@ -267,9 +312,11 @@ pub(super) async fn prepare_with(
         backend_label,
         conn_str,
         key_source,
+        lock_file,
     };
     let lock = lock_build_dir(&prepared.build_dir, context.interrupts.clone()).await?;
     let module_dirs = write_root(context, &prepared)?;
+    lock_file_in(&prepared, context.engine.lockfile)?;
     let backend_file = prepared.build_dir.join("backend.tfbackend");
     if prepared.tofu.init_needed(&backend_file, &module_dirs) {
         if let Err(reason) =
@@ -289,6 +336,9 @@ pub(super) async fn prepare_with(
             return Err(prepared.explain(error).await);
         }
     }
+    if context.engine.lockfile == LockfileMode::Update {
+        lock_file_out(&prepared)?;
+    }
     if options.workspace_known {
         drop(lock);
         return Ok(prepared);
@@ -298,6 +348,45 @@ pub(super) async fn prepare_with(
     }
     drop(lock);
     Ok(prepared)
+}
+
+/// Puts the stack's committed lock file into the build directory for init. Without one, `update` lets init
+/// select providers afresh (as deleting a root's lock file does) and `readonly` refuses to run.
+fn lock_file_in(prepared: &Prepared, mode: LockfileMode) -> Result<(), Error> {
+    let in_build = prepared.build_dir.join(LOCK_FILE);
+    match std::fs::read_to_string(&prepared.lock_file) {
+        Ok(text) => write_if_changed(&in_build, &text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => match mode {
+            LockfileMode::Readonly => Err(Error::LockFileMissing {
+                stack: prepared.stack.name.clone(),
+                lock_file: prepared.lock_file.clone(),
+            }),
+            LockfileMode::Update => match std::fs::remove_file(&in_build) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(Error::io(
+                    format!("removing `{}`", in_build.display()),
+                    error,
+                )),
+                _ => Ok(()),
+            },
+        },
+        Err(error) => Err(Error::io(
+            format!("reading `{}`", prepared.lock_file.display()),
+            error,
+        )),
+    }
+}
+
+/// Copies the lock file init created or updated back beside the stack file, to be committed.
+pub(super) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
+    let in_build = prepared.build_dir.join(LOCK_FILE);
+    match std::fs::read_to_string(&in_build) {
+        Ok(text) => write_if_changed(&prepared.lock_file, &text),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(Error::io(
+            format!("reading `{}`", in_build.display()),
+            error,
+        )),
+    }
 }
 
 /// Writes the rendered root and backend configuration (only files whose content changed) and returns the

@@ -17,6 +17,7 @@ mod plan_set;
 mod policy_test;
 mod preview;
 mod preview_gc;
+mod providers_lock;
 mod render;
 mod report;
 mod sandbox_serve;
@@ -45,6 +46,7 @@ pub use preview::{
     preview_up,
 };
 pub use preview_gc::{OpenPrs, preview_gc};
+pub use providers_lock::{DEFAULT_PLATFORMS, providers_lock};
 pub use render::{render, render_all};
 pub use report::{
     Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, Report, StackRun,

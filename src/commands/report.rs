@@ -64,6 +64,19 @@ pub enum Report {
         text: Option<SecretString>,
     },
     VaultBootstrap(BootstrapReport),
+    /// `providers lock`: the stack's committed lock file rewritten.
+    ProvidersLock {
+        stack: String,
+        lock_file: PathBuf,
+        /// The filesystem mirror the hashes were read from; `None` for the providers' registries.
+        mirror: Option<PathBuf>,
+        /// What the lock file records now.
+        providers: Vec<LockedEntry>,
+        /// The platforms whose hashes were recorded.
+        platforms: Vec<String>,
+        /// Platforms asked for that the mirror holds no package of: not locked.
+        missing: Vec<MissingPlatform>,
+    },
     /// `state encrypt`, `state decrypt`, `state rotate-key`.
     State {
         stack: String,
@@ -223,6 +236,20 @@ pub struct GcHibernation {
     pub summary: Summary,
 }
 
+/// A provider a lock file records.
+#[derive(Debug, Serialize)]
+pub struct LockedEntry {
+    pub address: String,
+    pub version: String,
+}
+
+/// A platform `providers lock` could not lock, and the provider packages the mirror lacks for it.
+#[derive(Debug, Serialize)]
+pub struct MissingPlatform {
+    pub platform: String,
+    pub providers: Vec<String>,
+}
+
 /// One doctor check.
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -304,6 +331,7 @@ impl Report {
             | Report::OutputsPush { .. }
             | Report::Kubeconfig { .. }
             | Report::VaultBootstrap(_)
+            | Report::ProvidersLock { .. }
             | Report::State { .. }
             | Report::Preview { .. }
             | Report::PreviewList { .. }

@@ -1,13 +1,16 @@
 //! The engine: everything about running the real `tofu` binary.
 //!
 //! It finds the binary and checks its version (`binary`), runs it as a child in its own process group with
-//! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and hands it to a progress view
-//! (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed,
-//! workspaces, plan, apply, destroy, `show -json` summaries (`plan`) and `output -json` (`outputs`).
+//! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and hands it to a progress
+//! view (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed
+//! (read-only on the dependency lock file when asked), `providers lock`, workspaces, plan, apply, destroy,
+//! `show -json` summaries (`plan`) and `output -json` (`outputs`). `locks` reads lock files and recognises
+//! tofu's refusals over them.
 
 mod binary;
 mod error;
 mod fingerprint;
+mod locks;
 mod outputs;
 mod plan;
 mod process;
@@ -21,11 +24,12 @@ mod ui;
 
 pub use binary::{EngineBinary, EngineKind};
 pub use error::EngineError;
+pub use locks::{LockConflict, LockedProvider, locked_providers};
 pub use outputs::{OutputValue, Outputs};
 pub use plan::{PlanSummary, ResourceAction, ResourceChange};
 pub use progress::{ProgressView, ProgressViews};
 pub use signals::Interrupts;
-pub use tofu::{EngineSettings, PlanOutcome, Tofu};
+pub use tofu::{EngineSettings, LOCK_FILE, LockfileMode, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;
 pub use transcript::Transcript;
 pub use ui::{Diagnostic, UiEvent, parse_line};

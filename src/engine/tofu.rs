@@ -29,6 +29,20 @@ pub struct EngineSettings {
     pub lock_timeout: String,
     /// A local DigitalOcean API the provider is pointed at (`DIGITALOCEAN_API_URL`, with a sandbox token).
     pub sandbox: Option<url::Url>,
+    /// The filesystem mirror providers install from, when one is configured (`providers lock` reads it).
+    pub provider_mirror: Option<PathBuf>,
+    /// Whether `tofu init` may change the dependency lock file.
+    pub lockfile: LockfileMode,
+}
+
+/// Whether `tofu init` may change the dependency lock file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockfileMode {
+    /// init creates or updates it, and the stack's committed copy follows (a developer's machine).
+    #[default]
+    Update,
+    /// init uses it as it is and fails when the providers do not match it (`-lockfile=readonly`, for CI).
+    Readonly,
 }
 
 /// The result of a plan with a saved plan file.
@@ -52,6 +66,8 @@ pub struct Tofu {
     extra_env: Vec<(String, String)>,
     /// The resource changes the last plan announced in its UI stream.
     planned: Vec<ResourceChange>,
+    /// A plugin cache for the running command in place of the shared one (see [`Tofu::init`]).
+    plugin_cache_override: Option<PathBuf>,
 }
 
 /// Serialises `tofu init` within this process until the plugin cache is filled (see [`Tofu::init`]).
@@ -59,6 +75,12 @@ static INIT_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 static CACHE_FILLED: AtomicBool = AtomicBool::new(false);
 
 const INIT_FINGERPRINT: &str = ".terraform/wildside-init.sha256";
+
+/// The dependency lock file of a root module, as tofu names it.
+pub const LOCK_FILE: &str = ".terraform.lock.hcl";
+
+/// Where an init without a lock file to verify the shared plugin cache against keeps the providers it installs.
+const PRIVATE_PLUGIN_CACHE: &str = ".terraform/first-init-plugin-cache";
 
 impl Tofu {
     pub fn new(
@@ -78,6 +100,7 @@ impl Tofu {
             variables: Vec::new(),
             extra_env: Vec::new(),
             planned: Vec::new(),
+            plugin_cache_override: None,
         }
     }
 
@@ -136,6 +159,11 @@ impl Tofu {
 
     /// Runs `tofu init` and records the fingerprint of what it depended on. Inits in one process take turns:
     /// the first one fills the shared plugin cache, the others then only link to it.
+    ///
+    /// tofu uses a cached provider only when the lock file has a hash it matches; without a lock file it would
+    /// install into the shared cache again, replacing the entry under runs of other stacks that link to it. So an
+    /// init without a lock file installs into a cache of the root's own, and later inits (the lock file now
+    /// written) link to the shared one.
     pub async fn init(
         &mut self,
         backend_config: &Path,
@@ -153,15 +181,50 @@ impl Tofu {
             "-reconfigure".into(),
             "-json".into(),
         ];
+        if self.settings.lockfile == LockfileMode::Readonly {
+            args.push("-lockfile=readonly".into());
+        }
         args.push(format!("-backend-config={}", backend_config.display()));
         args.push(format!("-lock-timeout={}", self.settings.lock_timeout));
-        self.streamed_checked("init", args, None).await?;
-        CACHE_FILLED.store(true, Ordering::Release);
+        let private_cache = (self.settings.plugin_cache.is_some()
+            && !self.dir.join(LOCK_FILE).is_file())
+        .then(|| self.dir.join(PRIVATE_PLUGIN_CACHE));
+        if let Some(cache) = &private_cache {
+            std::fs::create_dir_all(cache).map_err(|error| {
+                EngineError::io(format!("creating `{}`", cache.display()), error)
+            })?;
+        }
+        let shared_cache = private_cache.is_none();
+        self.plugin_cache_override = private_cache;
+        let result = self.streamed_checked("init", args, None).await;
+        self.plugin_cache_override = None;
+        result?;
+        if shared_cache {
+            CACHE_FILLED.store(true, Ordering::Release);
+        }
         let fingerprint = self.init_fingerprint(backend_config, module_dirs);
         std::fs::write(self.dir.join(INIT_FINGERPRINT), fingerprint)
             .map_err(|error| EngineError::io("saving the init fingerprint", error))
     }
 
+    /// Records in the root's lock file the hashes of its providers' packages for `platforms`, read from
+    /// `fs_mirror` when given, else from the providers' registries. Versions already locked stay.
+    pub async fn providers_lock(
+        &mut self,
+        platforms: &[String],
+        fs_mirror: Option<&Path>,
+    ) -> Result<(), EngineError> {
+        let mut args = vec!["providers".to_string(), "lock".into()];
+        if let Some(mirror) = fs_mirror {
+            args.push(format!("-fs-mirror={}", mirror.display()));
+        }
+        args.extend(
+            platforms
+                .iter()
+                .map(|platform| format!("-platform={platform}")),
+        );
+        self.collect("providers lock", args, None).await.map(drop)
+    }
     fn init_fingerprint(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> String {
         let mut fingerprint = Fingerprint::default();
         fingerprint.add("engine", self.settings.binary.identity.as_bytes());
@@ -178,7 +241,7 @@ impl Tofu {
             fingerprint.add_file(config);
         }
         fingerprint.add_module_dir(&self.dir);
-        fingerprint.add_file(&self.dir.join(".terraform.lock.hcl"));
+        fingerprint.add_file(&self.dir.join(LOCK_FILE));
         fingerprint.add_file(backend_config);
         for dir in module_dirs {
             fingerprint.add_module_dir(dir);
@@ -527,14 +590,12 @@ impl Tofu {
         if let Some(config) = &self.settings.cli_config {
             env.push(("TF_CLI_CONFIG_FILE".into(), config.display().to_string()));
         }
-        if let Some(cache) = &self.settings.plugin_cache {
+        if let Some(cache) = self
+            .plugin_cache_override
+            .as_ref()
+            .or(self.settings.plugin_cache.as_ref())
+        {
             env.push(("TF_PLUGIN_CACHE_DIR".into(), cache.display().to_string()));
-            // Without this, an init with no lock-file entry yet reinstalls the provider into the shared cache,
-            // pulling it from under runs of other stacks that link to it.
-            env.push((
-                "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE".into(),
-                "true".into(),
-            ));
         }
         env
     }

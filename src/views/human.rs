@@ -578,6 +578,40 @@ pub(super) fn render(report: &Report) -> String {
                 "hint: run `wildside-tofu render` without --check and commit the result"
             );
         }
+        Report::ProvidersLock {
+            stack,
+            lock_file,
+            mirror,
+            providers,
+            platforms,
+            missing,
+        } => {
+            let from = match mirror {
+                Some(mirror) => format!("the mirror `{}`", mirror.display()),
+                None => "the providers' registries".to_string(),
+            };
+            if providers.is_empty() {
+                let _ = writeln!(text, "{stack}: needs no provider; nothing to lock");
+            } else {
+                let _ = writeln!(
+                    text,
+                    "{stack}: locked for {} from {from}: {}",
+                    platforms.join(", "),
+                    lock_file.display()
+                );
+            }
+            for provider in providers {
+                let _ = writeln!(text, "  {} {}", provider.address, provider.version);
+            }
+            for platform in missing {
+                let _ = writeln!(
+                    text,
+                    "not locked: {} (the mirror holds no package of {} for it)",
+                    platform.platform,
+                    platform.providers.join(", ")
+                );
+            }
+        }
         Report::Doctor { healthy, checks } => {
             for check in checks {
                 let mark = if check.ok { "ok  " } else { "FAIL" };

@@ -317,6 +317,12 @@ fn changed_stacks_follow_local_module_calls() {
     git(root, &["commit", "-q", "-am", "b"]);
     assert_eq!(changed("HEAD~1").trim(), r#"{"stack":["b"]}"#);
     assert_eq!(changed("main~3").trim(), r#"{"stack":["a","b","c"]}"#);
+
+    // A new or changed lock file changes the providers its stack runs with.
+    std::fs::write(root.join("stacks/c.terraform.lock.hcl"), "# locked\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "lock c"]);
+    assert_eq!(changed("HEAD~1").trim(), r#"{"stack":["c"]}"#);
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod cost;
 mod encryption;
 mod json_reports;
 mod lifecycle;
+mod lock_files;
 mod mirror;
 mod parsers;
 mod platform;

@@ -17,6 +17,12 @@ fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {
             .env("WILDSIDE_PLUGIN_CACHE", cache.path())
     };
     run().args(["up", "mirrored"]).output().expect_code(0);
+    // The first init had no lock file to check a cached package against, so it kept the shared cache out of
+    // it; an init with the lock file written installs through the shared cache.
+    let lock_file = project.path().join("stacks/mirrored.terraform.lock.hcl");
+    assert!(lock_file.is_file(), "no lock file beside the stack");
+    std::fs::remove_dir_all(project.path().join(".wildside/build/mirrored/.terraform")).unwrap();
+    run().args(["plan", "mirrored"]).output().expect_code(0);
     let cached = cache.path().join("registry.opentofu.org/hashicorp/time");
     assert!(
         cached.is_dir(),
