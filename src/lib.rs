@@ -2,7 +2,8 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over this library so that the tests can reach every layer:
 //! stack files are loaded and validated (`stack`), rendered into an OpenTofu root module (`render`), and run by
-//! the engine (`engine`), with commands (`commands`) producing reports that views (`views`) present.
+//! the engine (`engine`), with commands (`commands`, sharing `run`) producing reports that views (`views`)
+//! present.
 
 pub mod backend_probe;
 pub mod ci;
@@ -19,6 +20,7 @@ pub mod preview;
 pub mod private_file;
 pub mod project;
 pub mod render;
+pub mod run;
 pub mod sandbox;
 pub mod settings;
 pub mod stack;

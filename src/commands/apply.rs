@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::context::{Context, Prepared, prepare, run_plan_file};
 use super::report::{OutputEntry, Report, StackRun};
 use super::up::up;
-use super::vault_outputs;
 use crate::ci::StackPlanReport;
 use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
 use crate::policy::check_plan;
+use crate::run::context::{Context, Prepared, prepare, run_plan_file};
+use crate::run::vault_outputs;
 
 pub async fn apply(
     context: &Context,

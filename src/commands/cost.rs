@@ -1,9 +1,9 @@
 //! `cost <stack> [-w W]`: the monthly estimate of what the stack's state holds.
 
-use super::context::{Context, prepare, size_source};
 use super::report::Report;
 use crate::cost::state_cost;
 use crate::error::Error;
+use crate::run::context::{Context, prepare, size_source};
 
 pub async fn cost(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
     let mut prepared = prepare(context, stack, workspace).await?;

@@ -1,8 +1,8 @@
 //! `down <stack>`: destroy everything the stack's workspace holds, and optionally the workspace itself.
 
-use super::context::{Context, PrepareOptions, prepare_with};
 use super::report::{Report, StackRun};
 use crate::error::Error;
+use crate::run::context::{Context, PrepareOptions, prepare_with};
 use crate::vault::delete_outputs;
 
 pub async fn down(

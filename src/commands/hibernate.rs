@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::context::{Context, PrepareOptions, size_source};
 use super::report::{Hibernation, HibernationAction, Report, StackRun};
 use super::up::{UpReads, up_with};
 use crate::cost::PriceTable;
 use crate::error::Error;
 use crate::hibernation::{self, PoolShape, Record, Records, Summary};
+use crate::run::context::{Context, PrepareOptions, size_source};
 use crate::stack::{Platform, Stack};
 
 /// Records the stack's floor shapes and applies them; running it again converges on the same shapes.

@@ -1,9 +1,9 @@
 //! One file per subcommand: resolved settings in, a [`Report`] out. Commands never print results; the views do.
+//! What they share (preparing a stack to run, choosing stacks, pushing outputs to Vault) is in `run`.
 
 mod apply;
 mod ci_changed;
 mod ci_comment;
-mod context;
 mod cost;
 mod doctor;
 mod down;
@@ -12,7 +12,6 @@ mod kubeconfig;
 mod output;
 mod outputs_push;
 mod plan;
-mod plan_encryption;
 mod plan_set;
 mod policy_test;
 mod preview;
@@ -21,16 +20,15 @@ mod providers_lock;
 mod render;
 mod report;
 mod sandbox_serve;
-mod stack_selection;
 mod state;
 mod up;
 mod vault_bootstrap;
-mod vault_outputs;
 
+pub use crate::run::context::{Context, Prepared, prepare, write_if_changed};
+pub use crate::run::stack_selection::Selection;
 pub use apply::apply;
 pub use ci_changed::ci_changed;
 pub use ci_comment::{CiCommentArgs, ci_comment};
-pub use context::{Context, Prepared, prepare, write_if_changed};
 pub use cost::cost;
 pub use doctor::doctor;
 pub use down::down;
@@ -52,7 +50,6 @@ pub use report::{
     Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, Report, StackRun,
 };
 pub use sandbox_serve::sandbox_serve;
-pub use stack_selection::Selection;
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;
 pub use vault_bootstrap::{project_vault, vault_bootstrap};

@@ -1,8 +1,8 @@
 //! `output <stack>`: the stack's outputs from state; sensitive values are named, never shown.
 
-use super::context::{Context, prepare};
 use super::report::{OutputEntry, Report};
 use crate::error::Error;
+use crate::run::context::{Context, prepare};
 
 pub async fn output(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
     let mut prepared = prepare(context, stack, workspace).await?;

@@ -1,9 +1,9 @@
 //! `outputs push <stack>`: write the stack's outputs from state to Vault, for when Vault was down after an apply.
 
-use super::context::{Context, PrepareOptions, Secrets, prepare_with};
 use super::report::Report;
-use super::vault_outputs;
 use crate::error::Error;
+use crate::run::context::{Context, PrepareOptions, Secrets, prepare_with};
+use crate::run::vault_outputs;
 
 pub async fn outputs_push(
     context: &Context,

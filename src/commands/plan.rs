@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::context::{Context, prepare, size_source};
-use super::plan_encryption::plans_outlive_the_process;
 use super::report::{Report, StackRun};
 use crate::cost::plan_cost;
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::policy::check_plan;
+use crate::run::context::{Context, prepare, size_source};
+use crate::run::plan_encryption::plans_outlive_the_process;
 
 pub struct PlanArgs {
     pub stack: String,

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
 
-use super::context::{Context, PrepareOptions, prepare_with, size_source};
 use super::report::Report;
-use super::stack_selection::{Selection, select_stacks};
 use crate::ci::{COMMENT_LIMIT, PlanStatus, StackPlanReport, render_comment};
 use crate::engine::{EngineError, PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::policy::check_plan;
+use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
+use crate::run::stack_selection::{Selection, select_stacks};
 
 pub struct PlanSetArgs {
     pub selection: Selection,

@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::context::{Context, PrepareOptions, prepare_with, size_source};
 use super::down::down_with;
 use super::report::{Hibernation, Report};
 use super::up::{UpReads, up_with};
@@ -16,6 +15,7 @@ use crate::error::Error;
 use crate::preview::{
     Clock, Ledger, PreviewRecord, PreviewStatus, admit, check_pin, pr_of, workspace_of,
 };
+use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
 use crate::stack::{PreviewSettings, Stack};
 use crate::vault::Vault;
 

@@ -9,12 +9,12 @@ use std::collections::BTreeSet;
 use futures_util::StreamExt;
 
 use super::ci_comment::github_token;
-use super::context::Context;
 use super::preview::PreviewStack;
 use super::report::{GcFailure, GcHibernation, Report};
 use crate::ci::GitHub;
 use crate::error::Error;
 use crate::preview::{GcAction, GcReason, plan_gc};
+use crate::run::context::Context;
 use crate::stack::IdleAction;
 
 /// Where to learn which pull requests are open, if anywhere.

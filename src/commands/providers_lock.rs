@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::context::{Context, PrepareOptions, Secrets, lock_file_out, prepare_with};
 use super::report::{LockedEntry, MissingPlatform, Report};
 use crate::engine::{EngineSettings, LOCK_FILE, LockedProvider, LockfileMode, locked_providers};
 use crate::error::Error;
+use crate::run::context::{Context, PrepareOptions, Secrets, lock_file_out, prepare_with};
 
 /// The platforms locked when none are named: Linux runners and developers' Macs.
 pub const DEFAULT_PLATFORMS: [&str; 3] = ["linux_amd64", "darwin_arm64", "darwin_amd64"];

@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use super::context::write_if_changed;
 use super::report::Report;
 use crate::error::Error;
 use crate::project::Project;
 use crate::render::{backend_config, render_root};
+use crate::run::context::write_if_changed;
 
 pub fn render(
     project: &Project,

@@ -9,11 +9,11 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use super::context::{Context, PrepareOptions, Prepared, Secrets, prepare_with};
 use super::report::Report;
 use crate::encryption::{Mode, encryption_env, rotate_key};
 use crate::engine::{EngineError, PlanOutcome};
 use crate::error::Error;
+use crate::run::context::{Context, PrepareOptions, Prepared, Secrets, prepare_with};
 use crate::stack::{Backend, StateEncryption};
 
 /// Which way a state moves.
@@ -147,7 +147,7 @@ async fn migrate_one(
             "the state read back differs from the one migrated",
         ));
     }
-    let plan_file = super::context::run_plan_file(&prepared.build_dir, &workspace)?;
+    let plan_file = crate::run::context::run_plan_file(&prepared.build_dir, &workspace)?;
     let outcome = prepared.tofu.plan(&workspace, &plan_file, false).await;
     let _ = std::fs::remove_file(&plan_file);
     let plan_clean = match outcome {

@@ -1,11 +1,11 @@
 //! `up <stack>`: render, init, plan, and apply only if the plan has changes.
 
 use super::apply::is_stale;
-use super::context::{Context, PrepareOptions, prepare_with, run_plan_file};
 use super::report::{OutputEntry, Report, StackRun};
-use super::vault_outputs;
 use crate::engine::{Outputs, PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::run::context::{Context, PrepareOptions, prepare_with, run_plan_file};
+use crate::run::vault_outputs;
 
 pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
     let reads = UpReads {

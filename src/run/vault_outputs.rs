@@ -11,7 +11,7 @@ use crate::vault::{OutputsPush, PushMetadata, push_outputs};
 const RETRY_SECONDS: &[u64] = &[1, 2, 4, 8, 16];
 
 /// Pushes the outputs named in `[outputs_to_vault]`; `None` when the stack names none.
-pub(super) async fn push(
+pub(crate) async fn push(
     context: &Context,
     prepared: &mut Prepared,
 ) -> Result<Option<OutputsPush>, Error> {

@@ -47,7 +47,7 @@ pub struct Prepared {
     backend_label: String,
     conn_str: Option<SecretString>,
     /// Where the state's keys come from; `None` when the stack opted out of encryption.
-    pub(super) key_source: Option<KeySource>,
+    pub(crate) key_source: Option<KeySource>,
     /// The stack's committed dependency lock file (beside its stack file).
     pub lock_file: PathBuf,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
@@ -195,7 +195,7 @@ pub async fn prepare(
 
 /// Whether a run needs the stack's secrets: only runs that plan or apply do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(super) enum Secrets {
+pub(crate) enum Secrets {
     #[default]
     Read,
     Skip,
@@ -203,22 +203,22 @@ pub(super) enum Secrets {
 
 /// How [`prepare_with`] sets a run up.
 #[derive(Debug, Clone, Default)]
-pub(super) struct PrepareOptions {
-    pub(super) secrets: Secrets,
+pub(crate) struct PrepareOptions {
+    pub(crate) secrets: Secrets,
     /// Collect all progress in the engine's transcript (parallel runs).
-    pub(super) keep_together: bool,
+    pub(crate) keep_together: bool,
     /// Root module variables that are not secret (a preview's pull request number, say).
-    pub(super) variables: Vec<(String, String)>,
+    pub(crate) variables: Vec<(String, String)>,
     /// Skip making sure the workspace exists (the caller has just seen it).
-    pub(super) workspace_known: bool,
+    pub(crate) workspace_known: bool,
     /// Run without the workspace's run lock (the run only lists workspaces or reads).
-    pub(super) shared: bool,
+    pub(crate) shared: bool,
     /// How state is read and written (a migration reads the other form once).
-    pub(super) encryption: Mode,
+    pub(crate) encryption: Mode,
 }
 
 /// [`prepare`] with options.
-pub(super) async fn prepare_with(
+pub(crate) async fn prepare_with(
     context: &Context,
     stack_name: &str,
     workspace: &str,
@@ -377,7 +377,7 @@ fn lock_file_in(prepared: &Prepared, mode: LockfileMode) -> Result<(), Error> {
 }
 
 /// Copies the lock file init created or updated back beside the stack file, to be committed.
-pub(super) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
+pub(crate) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
     let in_build = prepared.build_dir.join(LOCK_FILE);
     match std::fs::read_to_string(&in_build) {
         Ok(text) => write_if_changed(&prepared.lock_file, &text),
@@ -554,7 +554,7 @@ fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
 }
 
 /// Where this run reads droplet and node prices: the sandbox it points tofu at, or DigitalOcean's API.
-pub(super) fn size_source(context: &Context) -> Result<crate::cost::SizeSource, Error> {
+pub(crate) fn size_source(context: &Context) -> Result<crate::cost::SizeSource, Error> {
     let now = crate::preview::Clock::from_env()?;
     let today = crate::policy::utc_date(now.now()).to_string();
     Ok(crate::cost::SizeSource::for_run(
@@ -565,7 +565,7 @@ pub(super) fn size_source(context: &Context) -> Result<crate::cost::SizeSource, 
 }
 
 /// A fresh plan file path under the build directory for this run; its directory exists.
-pub(super) fn run_plan_file(build_dir: &Path, workspace: &str) -> Result<PathBuf, Error> {
+pub(crate) fn run_plan_file(build_dir: &Path, workspace: &str) -> Result<PathBuf, Error> {
     let dir = build_dir.join("plans");
     std::fs::create_dir_all(&dir)
         .map_err(|error| Error::io(format!("creating `{}`", dir.display()), error))?;

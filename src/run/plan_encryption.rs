@@ -17,7 +17,7 @@ use crate::render::string_literal;
 const PASSPHRASE_ENV: &str = "WILDSIDE_PLAN_PASSPHRASE";
 
 /// The `TF_ENCRYPTION` entry for tofu's environment.
-pub(super) fn plan_encryption_env() -> Result<(String, SecretString), Error> {
+pub(crate) fn plan_encryption_env() -> Result<(String, SecretString), Error> {
     // A one-time key is 256 random bits: key stretching adds nothing but time, so it gets the minimum.
     let (passphrase, iterations) = match std::env::var(PASSPHRASE_ENV) {
         Ok(value) if value.len() >= 16 => (SecretString::from(value), 600_000),
@@ -67,7 +67,7 @@ fn encryption_config(passphrase: &str, iterations: u32) -> String {
 }
 
 /// Whether a saved plan can be applied by a later process (the passphrase is not one-time).
-pub(super) fn plans_outlive_the_process() -> bool {
+pub(crate) fn plans_outlive_the_process() -> bool {
     std::env::var_os(PASSPHRASE_ENV).is_some()
 }
 

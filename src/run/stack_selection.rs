@@ -16,7 +16,7 @@ pub struct Selection {
 }
 
 /// The stack names, sorted and without duplicates.
-pub(super) fn select_stacks(
+pub(crate) fn select_stacks(
     project: &Project,
     selection: &Selection,
 ) -> Result<Vec<String>, Error> {
@@ -38,7 +38,7 @@ pub(super) fn select_stacks(
 
 /// Stacks affected by the change from `base` to `HEAD`. A stack file that no longer parses counts as
 /// affected, so its error reaches the report.
-pub(super) fn changed_stacks(project: &Project, base: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn changed_stacks(project: &Project, base: &str) -> Result<Vec<String>, Error> {
     let base = GitRevision::parse(base)?;
     let files = changed_files(&project.root, &base)?;
     let mut stacks = Vec::new();
