@@ -9,8 +9,11 @@
 
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
 use crate::support::{
-    DEV_ROOT_TOKEN, Done, GitHubDouble, OpenBao, Project, Run, TEST_STATE_PASSPHRASE, example_stack,
+    DEV_ROOT_TOKEN, Done, GitHubDouble, OpenBao, Project, Run, TEST_STATE_PASSPHRASE,
+    example_stack, tool,
 };
 
 /// The clock of the scenarios that set one (`WILDSIDE_NOW`): far enough ahead that the filter for the real
@@ -32,6 +35,8 @@ const FILTERS: &[(&str, &str)] = &[
     ),
     (r"\b[0-9a-f]{64}\b", "[SHA256]"),
     (r"/tmp/\.tmp[0-9A-Za-z]+", "[TEMP]"),
+    (r"OpenTofu \d+\.\d+\.\d+\S*", "OpenTofu [VERSION]"),
+    (r"\b\d+ provider versions\b", "[N] provider versions"),
     (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
 ];
 
@@ -70,7 +75,13 @@ impl Transcripts {
         Self {
             scenario,
             format,
-            literals: Vec::new(),
+            literals: [
+                ("WILDSIDE_TOFU_BIN", "[TOFU]"),
+                ("WILDSIDE_PROVIDER_MIRROR", "[MIRROR]"),
+                ("WILDSIDE_TOFU_CLI_CONFIG", "[TOFU_CLI_CONFIG]"),
+            ]
+            .map(|(key, placeholder)| (tool(key).display().to_string(), placeholder))
+            .into(),
             secrets: vec![
                 CANARY.to_string(),
                 TEST_STATE_PASSPHRASE.to_string(),
@@ -90,8 +101,11 @@ impl Transcripts {
     }
 
     /// Runs `args` in this format, expects exit status `code`, and compares the transcript with its snapshot.
-    fn check(&self, step: &str, run: Run, args: &[&str], code: i32) -> Done {
+    /// The run's GitHub Actions context is fixed, as a preview's creator and an output's commit come from it.
+    fn check(&self, step: &str, mut run: Run, args: &[&str], code: i32) -> Done {
+        run.command.env_remove("GITHUB_SHA");
         let done = run
+            .env("GITHUB_ACTOR", "snapshot-actor")
             .args(self.format.args())
             .args(args)
             .output()
@@ -118,8 +132,8 @@ impl Transcripts {
         done
     }
 
-    /// The command line, the exit status, stdout (a JSON report pretty-printed), and from the `error:` line on,
-    /// stderr when the run failed.
+    /// The command line, the exit status, stdout (a JSON report pretty-printed), and stderr from the `error:`
+    /// line on when the run failed.
     fn transcript(&self, args: &[&str], done: &Done) -> String {
         let mut command = vec!["wildside-tofu"];
         command.extend(self.format.args());
@@ -133,10 +147,9 @@ impl Transcripts {
             command.join(" "),
             done.code()
         );
-        if done.code() != 0 {
-            let stderr = done.stderr();
-            let error = stderr.find("error: ").map_or("", |start| &stderr[start..]);
-            text += &format!("--- stderr\n{error}");
+        let stderr = done.stderr();
+        if let Some(start) = stderr.find("error: ").filter(|_| done.code() != 0) {
+            text += &format!("--- stderr\n{}", &stderr[start..]);
         }
         text
     }
@@ -144,7 +157,7 @@ impl Transcripts {
 
 /// `render`, `plan`, `up`, `output`, `cost`, `drift`, `doctor`, `apply` of a saved plan and `down` of a stack of
 /// the example module with local state; `hibernate` and `wake`, which only platform stacks take; and the errors
-/// of a missing and a malformed stack.
+/// of a missing and a malformed stack. The value of the sensitive `digest` output never shows.
 fn lifecycle(format: Format) {
     let project = Project::new();
     let stack = |message: &str| {
@@ -154,7 +167,11 @@ fn lifecycle(format: Format) {
         )
     };
     project.stack("demo", &stack("hello snapshots"));
-    let t = Transcripts::new("lifecycle", format).literal(project.path().display(), "[PROJECT]");
+    let mut t =
+        Transcripts::new("lifecycle", format).literal(project.path().display(), "[PROJECT]");
+    for message in ["hello snapshots", "hello again"] {
+        t.secret(hex::encode(Sha256::digest(message)));
+    }
     let plan_file = project.path().join("reviewed.tfplan");
     let plan_file = plan_file.to_str().unwrap();
 
@@ -171,7 +188,10 @@ fn lifecycle(format: Format) {
     t.check("output", project.run(), &["output", "demo"], 0);
     t.check("cost", project.run(), &["cost", "demo"], 0);
     t.check("drift", project.run(), &["drift", "demo"], 0);
-    t.check("doctor", project.run(), &["doctor", "demo"], 0);
+    let tools_mirror = project
+        .run()
+        .env("WILDSIDE_PROVIDER_MIRROR", tool("WILDSIDE_PROVIDER_MIRROR"));
+    t.check("doctor", tools_mirror, &["doctor", "demo"], 0);
     t.check("hibernate", project.run(), &["hibernate", "demo"], 1);
     t.check("wake", project.run(), &["wake", "demo"], 1);
 
