@@ -26,6 +26,7 @@ mod sandbox_provider;
 mod sandbox_serve;
 mod saved_plans;
 mod signals;
+mod snapshots;
 mod vault;
 mod vault_tls;
 mod workflows;
