@@ -54,9 +54,13 @@ pub enum Error {
     )]
     NoPreview { stack: String, pr: u64 },
     #[error(
-        "{stack} has no platform sections ([cluster], [[node_pools]]): there is nothing to hibernate"
+        "{stack} has no platform sections ([cluster], [[node_pools]]): there is nothing to {action}"
     )]
-    NotAPlatform { stack: String },
+    NotAPlatform {
+        stack: String,
+        /// What was asked: `hibernate` or `wake`.
+        action: &'static str,
+    },
     #[error(
         "another run holds {stack} (workspace {workspace}) and did not finish within {waited}: {holder}\n  hint: wait for it and run again, or raise --lock-timeout"
     )]

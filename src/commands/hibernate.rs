@@ -50,7 +50,7 @@ pub(super) async fn hibernate_with(
     options: PrepareOptions,
     reads: UpReads,
 ) -> Result<(Hibernation, Option<String>), Error> {
-    let (stack, records) = platform_stack(context, stack_name)?;
+    let (stack, records) = platform_stack(context, stack_name, "hibernate")?;
     let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = match records.read(workspace)? {
         Some(record) => record,
@@ -87,7 +87,7 @@ pub(super) async fn wake_with(
     options: PrepareOptions,
     reads: UpReads,
 ) -> Result<(Hibernation, Option<String>), Error> {
-    let (stack, records) = platform_stack(context, stack_name)?;
+    let (stack, records) = platform_stack(context, stack_name, "wake")?;
     let platform = stack.platform.as_ref().expect("checked to be a platform");
     let record = records.read(workspace)?;
     let awake = hibernation::shapes(platform);
@@ -158,11 +158,18 @@ pub fn check_awake(
     }
 }
 
-/// The stack, which must be a platform, and its hibernation records.
-fn platform_stack(context: &Context, stack_name: &str) -> Result<(Stack, Records), Error> {
+/// The stack, which must be a platform, and its hibernation records; `action` names the command in the error.
+fn platform_stack(
+    context: &Context,
+    stack_name: &str,
+    action: &'static str,
+) -> Result<(Stack, Records), Error> {
     let stack = context.project.load_stack(stack_name)?;
     if stack.platform.is_none() {
-        return Err(Error::NotAPlatform { stack: stack.name });
+        return Err(Error::NotAPlatform {
+            stack: stack.name,
+            action,
+        });
     }
     let records = Records::new(&context.project.work_dir(), &stack.name);
     Ok((stack, records))

@@ -60,8 +60,9 @@ pub async fn state_migrate(
             Mode::Enforced
         }
     };
-    let options = |workspace_known| PrepareOptions {
-        secrets: Secrets::Skip,
+    // Listing workspaces and rotating the key need no secrets; each migration's verifying plan does.
+    let options = |workspace_known, secrets| PrepareOptions {
+        secrets,
         encryption: mode,
         workspace_known,
         ..PrepareOptions::default()
@@ -70,7 +71,7 @@ pub async fn state_migrate(
         context,
         stack,
         workspace.unwrap_or("default"),
-        options(false),
+        options(false, Secrets::Skip),
     )
     .await?;
     let workspaces = match (action, workspace) {
@@ -93,7 +94,7 @@ pub async fn state_migrate(
     drop(first);
     let mut results = Vec::new();
     for name in &workspaces {
-        let mut prepared = prepare_with(context, stack, name, options(true)).await?;
+        let mut prepared = prepare_with(context, stack, name, options(true, Secrets::Read)).await?;
         results.push(migrate_one(context, &mut prepared, action).await?);
     }
     Ok(Report::State {

@@ -396,3 +396,60 @@ fn a_state_whose_key_was_deleted_is_refused_and_left_untouched() {
     );
     assert_eq!(before, local_state(&project, "vaulted", "default"));
 }
+
+#[test]
+fn a_stack_with_secrets_is_migrated_rotated_and_decrypted_with_its_plan_verified() {
+    let bao = OpenBao::dev();
+    let stored = bao.cli(
+        DEV_ROOT_TOKEN,
+        &[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wildside/inputs",
+            "token=s3cr3t-input",
+        ],
+    );
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    let project = Project::new().with_fixtures();
+    let stack = |encryption: &str| {
+        format!(
+            "{}\n{encryption}\n[secrets]\ntoken = {{ path = \"wildside/inputs\", key = \"token\" }}\n\n[[modules]]\nname = \"echo\"\nsource = \"secret_echo\"\nsecret_inputs = {{ secret = \"token\" }}\n\n[[outputs]]\nname = \"digest\"\nfrom = \"echo.secret_sha256\"\n",
+            vault_head(&bao, "")
+        )
+    };
+    project.stack("vaulted", &stack("[encryption]\nenabled = false"));
+    with_env(project.run(), &[])
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+    project.stack("vaulted", &stack(""));
+    for action in ["encrypt", "rotate-key"] {
+        let migrated = with_env(project.run(), &[])
+            .args(["state", action, "vaulted"])
+            .output()
+            .expect_code(0);
+        assert!(
+            migrated.stdout().contains("plan clean"),
+            "{action}: {}",
+            migrated.stdout()
+        );
+        assert!(!contains(
+            &local_state(&project, "vaulted", "default"),
+            "s3cr3t-input"
+        ));
+    }
+    with_env(project.run(), &[])
+        .args(["state", "decrypt", "vaulted"])
+        .output()
+        .expect_code(0);
+    project.stack("vaulted", &stack("[encryption]\nenabled = false"));
+    with_env(project.run(), &[])
+        .args(["plan", "vaulted", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+}
