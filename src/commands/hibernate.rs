@@ -50,8 +50,8 @@ pub(super) async fn hibernate_with(
     options: PrepareOptions,
     reads: UpReads,
 ) -> Result<(Hibernation, Option<String>), Error> {
-    let (stack, records) = platform_stack(context, stack_name, "hibernate")?;
-    let platform = stack.platform.as_ref().expect("checked to be a platform");
+    let (stack, platform, records) = platform_stack(context, stack_name, "hibernate")?;
+    let platform = &platform;
     let record = match records.read(workspace)? {
         Some(record) => record,
         None => {
@@ -87,8 +87,8 @@ pub(super) async fn wake_with(
     options: PrepareOptions,
     reads: UpReads,
 ) -> Result<(Hibernation, Option<String>), Error> {
-    let (stack, records) = platform_stack(context, stack_name, "wake")?;
-    let platform = stack.platform.as_ref().expect("checked to be a platform");
+    let (stack, platform, records) = platform_stack(context, stack_name, "wake")?;
+    let platform = &platform;
     let record = records.read(workspace)?;
     let awake = hibernation::shapes(platform);
     if let Some(record) = &record
@@ -158,21 +158,22 @@ pub fn check_awake(
     }
 }
 
-/// The stack, which must be a platform, and its hibernation records; `action` names the command in the error.
+/// The stack, which must be a platform, its platform sections, and its hibernation records; `action` names the
+/// command in the error.
 fn platform_stack(
     context: &Context,
     stack_name: &str,
     action: &'static str,
-) -> Result<(Stack, Records), Error> {
+) -> Result<(Stack, Platform, Records), Error> {
     let stack = context.project.load_stack(stack_name)?;
-    if stack.platform.is_none() {
+    let Some(platform) = stack.platform.clone() else {
         return Err(Error::NotAPlatform {
             stack: stack.name,
             action,
         });
-    }
+    };
     let records = Records::new(&context.project.work_dir(), &stack.name);
-    Ok((stack, records))
+    Ok((stack, platform, records))
 }
 
 fn applied(report: Report) -> StackRun {
