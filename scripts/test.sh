@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test. The tests that need the DigitalOcean provider are `#[ignore]`d: they run where a mirror holds
-# the provider, and are reported as skipped, with the reason, where none does.
+# Runs every test, then each fuzz target briefly (scripts/fuzz.sh; one test each). The tests that need the
+# DigitalOcean provider are `#[ignore]`d: they run where a mirror holds the provider, and are reported as skipped,
+# with the reason, where none does; likewise the fuzz targets where cargo-fuzz or a nightly toolchain is missing.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/provider.sh
@@ -16,11 +17,22 @@ else
 fi
 cargo test --locked "${args[@]}" 2>&1 | tee target/test.log
 status=${PIPESTATUS[0]}
+bash scripts/fuzz.sh | tee target/fuzz.log
+fuzz_status=${PIPESTATUS[0]}
 awk -v reason="$reason" '
-  /^test result:/ { passed += $4; failed += $6; ignored += $8 }
+  FILENAME ~ /test\.log$/ && /^test result:/ { passed += $4; failed += $6; ignored += $8; tests_ignored += $8 }
+  FILENAME ~ /fuzz\.log$/ && /^fuzz: / {
+    if ($3 == "passed:") passed++
+    else if ($3 == "failed:") failed++
+    else if ($3 == "skipped:") { ignored++; fuzz_skipped = 1; fuzz_reason = substr($0, index($0, "skipped: ") + 9) }
+  }
   END {
     printf "all tests: %d passed, %d failed, %d skipped", passed, failed, ignored
-    if (ignored > 0) printf " (%s)", reason
+    reasons = ""
+    if (tests_ignored > 0) reasons = reason
+    if (fuzz_skipped) reasons = reasons (reasons == "" ? "" : "; ") "fuzz targets: " fuzz_reason
+    if (reasons != "") printf " (%s)", reasons
     printf "\n"
-  }' target/test.log
-exit "$status"
+  }' target/test.log target/fuzz.log
+[ "$status" -ne 0 ] && exit "$status"
+exit "$fuzz_status"

@@ -133,9 +133,20 @@ install_conftest() {
   CONFTEST_BIN="$dir/conftest"
 }
 
+# cargo-fuzz builds with the stable toolchain; running the fuzz targets needs nightly, which `make test` checks.
+install_cargo_fuzz() {
+  local root="$cache/cargo-fuzz/$CARGO_FUZZ_VERSION"
+  if [ ! -x "$root/bin/cargo-fuzz" ] || ! "$root/bin/cargo-fuzz" --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+    log "building cargo-fuzz $CARGO_FUZZ_VERSION from crates.io (for the fuzz targets)"
+    cargo install --quiet --locked --force --version "=$CARGO_FUZZ_VERSION" --root "$root" cargo-fuzz
+  fi
+  CARGO_FUZZ_BIN="$root/bin/cargo-fuzz"
+}
+
 install_tofu
 install_actionlint
 install_conftest
+install_cargo_fuzz
 install_provider hashicorp time "$PROVIDER_TIME_VERSION" github.com/hashicorp/terraform-provider-time
 write_cli_config
 install_openbao
@@ -153,6 +164,7 @@ WILDSIDE_MOTO_SERVER_BIN=$MOTO_SERVER_BIN
 WILDSIDE_POSTGRES_BIN_DIR=$POSTGRES_BIN_DIR
 WILDSIDE_ACTIONLINT_BIN=$ACTIONLINT_BIN
 WILDSIDE_CONFTEST_BIN=$CONFTEST_BIN
+WILDSIDE_CARGO_FUZZ_BIN=$CARGO_FUZZ_BIN
 ENV
 mv "$cache/tools.env.tmp" "$cache/tools.env"
 log "tools ready (manifest: $cache/tools.env)"
