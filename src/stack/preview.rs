@@ -9,7 +9,7 @@ use super::load::{RawModule, RawPreview};
 use super::model::{IdleAction, ModuleInstance, PreviewSettings, PreviewVariable, PreviewVpc};
 use super::validate::Checker;
 
-/// The seeds' bar: pins of at most 48 hours.
+/// The longest pin: 48 hours, so a forgotten pin still expires within two working days.
 const LONGEST_PIN_SECONDS: u64 = 48 * 3600;
 
 impl Checker<'_> {

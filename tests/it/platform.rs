@@ -2,8 +2,8 @@
 //! that call the hand-written modules; every rendered file parses; the modules share one set of provider pins;
 //! and malformed platform sections are refused with a located, specific message.
 //!
-//! Planning these stacks needs the real `digitalocean/digitalocean`, `hashicorp/tls` and `hashicorp/random`
-//! providers, which this machine cannot build (see the session note); these tests stop short of that.
+//! Planning and applying these stacks needs the `digitalocean/digitalocean` provider: those tests are in
+//! `sandbox_provider`, and run where a mirror holds it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Previews with real tofu and a real OpenBao: lifecycle and in-place updates, capacity, pins, TTL and gc
 //! driven by a clock the test sets (`WILDSIDE_NOW`), and concurrent CI jobs. The preview stack uses the
-//! example module, so it needs no cloud: the `namespace` and `cluster` kinds need providers this machine
-//! cannot build (see the session note).
+//! example module, so it needs no cloud; previews of platform stacks, which need the `digitalocean/digitalocean`
+//! provider, are tested in `sandbox_provider`.
 
 use std::process::Child;
 
