@@ -121,6 +121,15 @@ fn a_large_real_plan_yields_a_bounded_comment_listing_every_destroy() {
     assert_eq!(report["changes"].as_array().unwrap().len(), 2002);
 }
 
+/// `ci comment` of `body` on pull request 7 of `o/r`, against the GitHub double.
+fn comment_on_pr_7(github: &GitHubDouble, body: &Path) -> Run {
+    Run::new()
+        .args(["ci", "comment", "--repo", "o/r", "--pr", "7", "--api-url"])
+        .args([github.api_url().as_str(), "--body"])
+        .args([body])
+        .env("GITHUB_TOKEN", "token-for-the-double")
+}
+
 #[test]
 fn the_sticky_comment_is_created_once_and_then_updated() {
     let github = GitHubDouble::start();
@@ -128,22 +137,7 @@ fn the_sticky_comment_is_created_once_and_then_updated() {
     let body = dir.path().join("summary.md");
     let comment = |text: &str| {
         std::fs::write(&body, text).unwrap();
-        Run::new()
-            .args([
-                "ci",
-                "comment",
-                "--repo",
-                "o/r",
-                "--pr",
-                "7",
-                "--api-url",
-                &github.api_url(),
-                "--body",
-            ])
-            .args([&body])
-            .env("GITHUB_TOKEN", "token-for-the-double")
-            .output()
-            .expect_code(0)
+        comment_on_pr_7(&github, &body).output().expect_code(0)
     };
     let first = comment("<!-- wildside-tofu:plan:dev -->\nfirst plan\n");
     assert!(
@@ -195,22 +189,7 @@ fn a_create_whose_reply_was_lost_is_not_repeated() {
     let dir = tempfile::tempdir().unwrap();
     let body = dir.path().join("summary.md");
     std::fs::write(&body, "<!-- wildside-tofu:plan:dev -->\nplan\n").unwrap();
-    let done = Run::new()
-        .args([
-            "ci",
-            "comment",
-            "--repo",
-            "o/r",
-            "--pr",
-            "7",
-            "--api-url",
-            &github.api_url(),
-            "--body",
-        ])
-        .args([&body])
-        .env("GITHUB_TOKEN", "token-for-the-double")
-        .output()
-        .expect_code(0);
+    let done = comment_on_pr_7(&github, &body).output().expect_code(0);
     let comments = github.comments.lock().unwrap().clone();
     assert_eq!(
         comments.len(),
