@@ -1,6 +1,6 @@
 //! The application's error type and the one exit-code policy.
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Interrupted};
 use crate::preview::{ClockError, LedgerError};
 use crate::stack::StackError;
 use crate::vault::VaultError;
@@ -196,17 +196,30 @@ impl Error {
 
     /// Whether the user interrupted the run (Ctrl-C or SIGTERM).
     pub fn is_interrupted(&self) -> bool {
-        matches!(
+        if matches!(
             self,
             Error::Engine(EngineError::Interrupted) | Error::Interrupted { .. }
-        )
+        ) {
+            return true;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(error) = cause {
+            if error.is::<Interrupted>() {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
     }
 
     /// A stable name for the kind of error, for machines (`--output json` prints it as `kind`).
     pub fn kind(&self) -> &'static str {
+        if self.is_interrupted() {
+            return "interrupted";
+        }
         match self {
-            Error::Stack(_) => "stack",
             Error::Engine(EngineError::Interrupted) | Error::Interrupted { .. } => "interrupted",
+            Error::Stack(_) => "stack",
             Error::Engine(_) => "engine",
             Error::Project(_) => "project",
             Error::BackendUnreachable { .. } => "backend_unreachable",

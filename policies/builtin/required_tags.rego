@@ -1,5 +1,6 @@
 # Built-in rule `required_tags`: every taggable DigitalOcean resource carries the tags that the stack's
-# `[policy] required_tags` lists (none by default).
+# `[policy] required_tags` lists (none by default). Load balancers have no tags in the provider, and a
+# firewall's `tags` choose the droplets it guards, so neither is judged.
 package wildside.builtin.required_tags
 
 taggable := {
@@ -7,7 +8,6 @@ taggable := {
 	"digitalocean_kubernetes_cluster",
 	"digitalocean_kubernetes_node_pool",
 	"digitalocean_volume",
-	"digitalocean_loadbalancer",
 	"digitalocean_database_cluster",
 }
 

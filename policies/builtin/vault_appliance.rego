@@ -26,7 +26,9 @@ attached(change) if count(object.get(change.after, "volume_ids", [])) > 0
 attached(change) if object.get(object.get(change, "after_unknown", {}), "volume_ids", false) == true
 
 attached(change) if {
-	some known in items(object.get(change, "after_unknown", {}), "volume_ids")
+	unknown := object.get(object.get(change, "after_unknown", {}), "volume_ids", [])
+	is_array(unknown)
+	some known in unknown
 	known == true
 }
 

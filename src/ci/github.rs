@@ -26,6 +26,8 @@ pub enum GitHubError {
     },
     #[error("cannot reach the GitHub API at {url}: {detail}")]
     Transport { url: String, detail: String },
+    #[error("interrupted while waiting to retry the GitHub API; nothing more was sent")]
+    Interrupted(#[from] crate::engine::Interrupted),
 }
 
 /// What happened to the sticky comment.
@@ -114,7 +116,7 @@ impl GitHub {
                         "{error}; looking for the comment again before retrying in {}s",
                         wait.as_secs()
                     );
-                    tokio::time::sleep(wait).await;
+                    crate::engine::pause(wait).await?;
                     attempt += 1;
                 }
                 Err(failure) => return Err(failure.error),
@@ -203,7 +205,7 @@ impl GitHub {
                     error,
                 }) if attempt < RETRY_SECONDS.len() => {
                     tracing::warn!("{error}; retrying in {}s", wait.as_secs());
-                    tokio::time::sleep(wait).await;
+                    crate::engine::pause(wait).await?;
                     attempt += 1;
                 }
                 Err(failure) => return Err(failure.error),

@@ -9,6 +9,7 @@ use super::addresses::collapse_indexes;
 use super::report::{PlanStatus, StackPlanReport};
 use crate::cost::{CostDiff, money};
 use crate::engine::{ResourceAction, ResourceChange};
+use crate::stack::SecretInState;
 
 /// GitHub refuses comments longer than this many characters.
 pub const COMMENT_LIMIT: usize = 65_536;
@@ -83,6 +84,7 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
         );
     }
     cost_head(&mut text, reports);
+    at_rest(&mut text, reports);
     let destructive: Vec<&StackPlanReport> = reports
         .iter()
         .filter(|report| report.totals.destroy + report.totals.replace > 0)
@@ -124,6 +126,41 @@ fn head(reports: &[StackPlanReport], title: &str, marker: &str) -> String {
         }
     }
     text
+}
+
+/// Stacks whose state is not encrypted, and secrets that tofu keeps in state and saved plans.
+fn at_rest(text: &mut String, reports: &[StackPlanReport]) {
+    let unencrypted: Vec<&StackPlanReport> = reports
+        .iter()
+        .filter(|report| !report.state_encrypted)
+        .collect();
+    let kept: Vec<(&StackPlanReport, &SecretInState)> = reports
+        .iter()
+        .flat_map(|report| {
+            report
+                .secrets_in_state
+                .iter()
+                .map(move |kept| (report, kept))
+        })
+        .collect();
+    if unencrypted.is_empty() && kept.is_empty() {
+        return;
+    }
+    text.push_str("\n#### State at rest\n");
+    for report in unencrypted {
+        let _ = writeln!(
+            text,
+            "- `{}`: state is **UNENCRYPTED** (`[encryption] enabled = false`)",
+            report.stack
+        );
+    }
+    for (report, kept) in kept {
+        let _ = writeln!(
+            text,
+            "- `{}`: secret `{}` reaches module input `{}.{}`, which is not write-only: tofu keeps its value in state and saved plans",
+            report.stack, kept.secret, kept.module, kept.input
+        );
+    }
 }
 
 /// Policy denials come before everything else, whole; warnings and exceptions follow in one line each.
@@ -349,7 +386,7 @@ mod tests {
             "default",
             PlanSummary {
                 changes,
-                output_changes: Vec::new(),
+                ..PlanSummary::default()
             },
             None,
         )
@@ -466,6 +503,30 @@ mod tests {
 _Full plans: the `plans` artifact_
 ";
         assert_eq!(comment, expected);
+    }
+
+    #[test]
+    fn unencrypted_state_and_secrets_kept_in_state_are_named() {
+        let mut open = report("dev", Vec::new());
+        open.state_encrypted = false;
+        let mut kept = report("prod", Vec::new());
+        kept.secrets_in_state = vec![SecretInState {
+            secret: "api_key".into(),
+            module: "app".into(),
+            input: "key".into(),
+        }];
+        let comment = render_comment(&[open, kept], "plan", "<!-- m -->", "there", COMMENT_LIMIT);
+        assert!(comment.contains(
+            "#### State at rest\n- `dev`: state is **UNENCRYPTED** (`[encryption] enabled = false`)\n- `prod`: secret `api_key` reaches module input `app.key`, which is not write-only"
+        ), "{comment}");
+        let quiet = render_comment(
+            &[report("dev", Vec::new())],
+            "plan",
+            "<!-- m -->",
+            "there",
+            COMMENT_LIMIT,
+        );
+        assert!(!quiet.contains("State at rest"), "{quiet}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The per-stack plan report: a versioned JSON document that CI keeps as an artifact and comments are made from.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::cost::CostDiff;
 use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
 use crate::policy::PolicyReport;
+use crate::stack::SecretInState;
 
 /// Bumped on any incompatible change of [`StackPlanReport`]. Version 2 added each change's digest.
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
@@ -54,6 +56,15 @@ pub struct StackPlanReport {
     pub totals: Totals,
     pub changes: Vec<ResourceChange>,
     pub output_changes: Vec<String>,
+    /// The digest of each changing output's values (see [`PlanSummary::output_digests`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub output_digests: BTreeMap<String, String>,
+    /// `false` only for stacks with `[encryption] enabled = false`: the comment says so.
+    #[serde(default = "encrypted")]
+    pub state_encrypted: bool,
+    /// Secrets that module inputs take, which tofu keeps in state and saved plans (names only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets_in_state: Vec<SecretInState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +77,18 @@ pub struct StackPlanReport {
     pub cost: Option<CostDiff>,
 }
 
+fn encrypted() -> bool {
+    true
+}
+
 impl StackPlanReport {
+    /// Records how `stack` keeps its state at rest.
+    pub fn at_rest(mut self, stack: &crate::stack::Stack) -> Self {
+        self.state_encrypted = stack.encryption.is_enabled();
+        self.secrets_in_state = stack.secrets_kept_in_state();
+        self
+    }
+
     pub fn planned(
         stack: &str,
         workspace: &str,
@@ -92,6 +114,9 @@ impl StackPlanReport {
             totals,
             changes: summary.changes,
             output_changes: summary.output_changes,
+            output_digests: summary.output_digests,
+            state_encrypted: true,
+            secrets_in_state: Vec::new(),
             error: None,
             plan_file,
             policy: None,
@@ -108,6 +133,9 @@ impl StackPlanReport {
             totals: Totals::default(),
             changes: Vec::new(),
             output_changes: Vec::new(),
+            output_digests: BTreeMap::new(),
+            state_encrypted: true,
+            secrets_in_state: Vec::new(),
             error: Some(error),
             plan_file: None,
             policy: None,
@@ -137,7 +165,7 @@ impl StackPlanReport {
     }
 
     /// The changes of `self` that `other` does not make (same address, action and values), and the output
-    /// changes likewise.
+    /// changes likewise (same name and values).
     pub fn changes_not_in(&self, other: &Self) -> (Vec<&ResourceChange>, Vec<&str>) {
         let changes = self
             .changes
@@ -147,7 +175,10 @@ impl StackPlanReport {
         let outputs = self
             .output_changes
             .iter()
-            .filter(|output| !other.output_changes.contains(output))
+            .filter(|output| {
+                !other.output_changes.contains(output)
+                    || self.output_digests.get(*output) != other.output_digests.get(*output)
+            })
             .map(String::as_str)
             .collect();
         (changes, outputs)
@@ -171,5 +202,27 @@ impl StackPlanReport {
             .iter()
             .filter(move |change| change.action == action)
             .map(|change| change.address.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_output(value: &str) -> StackPlanReport {
+        let show = serde_json::json!({
+            "output_changes": { "endpoint": { "actions": ["update"], "before": "old", "after": value } }
+        });
+        let summary = PlanSummary::from_show_json(&show.to_string()).unwrap();
+        StackPlanReport::planned("prod", "default", summary, None)
+    }
+
+    #[test]
+    fn an_output_with_other_values_is_a_difference() {
+        let reviewed = with_output("reviewed");
+        assert_eq!(reviewed.changes_not_in(&with_output("reviewed")).1.len(), 0);
+        let now = with_output("changed");
+        assert_eq!(now.changes_not_in(&reviewed).1, ["endpoint"]);
+        assert_eq!(reviewed.changes_not_in(&now).1, ["endpoint"]);
     }
 }

@@ -135,7 +135,14 @@ async fn apply_if_unchanged(
                     format!("{:?} {}{values}", change.action, change.address).to_lowercase()
                 })
                 .collect();
-            items.extend(outputs.iter().map(|output| format!("output {output}")));
+            items.extend(outputs.iter().map(|output| {
+                let values = if other.output_changes.iter().any(|theirs| theirs == output) {
+                    " (other values)"
+                } else {
+                    ""
+                };
+                format!("output {output}{values}")
+            }));
             if items.is_empty() {
                 "nothing".to_string()
             } else {
@@ -179,13 +186,8 @@ async fn apply_and_report(
         }
         Err(error) => return Err(prepared.explain(error).await),
     };
-    let run = StackRun {
-        stack: prepared.stack.name.clone(),
-        state_encrypted: prepared.stack.encryption.is_enabled(),
-        workspace: workspace.clone(),
-        changed: !summary.changes.is_empty(),
-        summary,
-    };
+    let changed = !summary.changes.is_empty();
+    let run = StackRun::new(&prepared.stack, &workspace, changed, summary);
     let vault = vault_outputs::push(context, &mut prepared).await?;
     Ok(Report::Apply {
         run,
@@ -194,10 +196,11 @@ async fn apply_and_report(
     })
 }
 
-/// Whether tofu refused a saved plan because the state changed after it was made.
+/// Whether tofu refused a saved plan because the state changed after it was made. OpenTofu gives its
+/// diagnostics no code, so the refusal is known by its exact summary.
 pub(super) fn is_stale(error: &EngineError) -> bool {
     error
         .diagnostics()
         .iter()
-        .any(|diagnostic| diagnostic.summary.to_lowercase().contains("stale"))
+        .any(|diagnostic| diagnostic.summary == "Saved plan is stale")
 }

@@ -55,13 +55,8 @@ pub(super) async fn down_with(
     // Nothing is left to wake.
     crate::hibernation::Records::new(&context.project.work_dir(), &prepared.stack.name)
         .delete(workspace)?;
-    let run = StackRun {
-        stack: prepared.stack.name.clone(),
-        state_encrypted: prepared.stack.encryption.is_enabled(),
-        workspace: workspace.to_string(),
-        changed: !summary.changes.is_empty(),
-        summary,
-    };
+    let changed = !summary.changes.is_empty();
+    let run = StackRun::new(&prepared.stack, workspace, changed, summary);
     Ok(Report::Down {
         run,
         workspace_deleted,

@@ -69,13 +69,8 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
             "the saved plan is encrypted with a one-time key because the stack's state is unencrypted; set WILDSIDE_PLAN_PASSPHRASE to apply it in a later run"
         );
     }
-    let run = StackRun {
-        stack: prepared.stack.name.clone(),
-        state_encrypted: prepared.stack.encryption.is_enabled(),
-        workspace: args.workspace,
-        changed: outcome == PlanOutcome::Changes,
-        summary,
-    };
+    let changed = outcome == PlanOutcome::Changes;
+    let run = StackRun::new(&prepared.stack, &args.workspace, changed, summary);
     Ok(Report::Plan {
         run,
         plan_file,

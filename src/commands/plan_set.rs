@@ -116,7 +116,8 @@ async fn plan_one(
                 Ok((summary, json)) => match review(context, &prepared.stack, &json).await {
                     Ok((policy, cost)) => {
                         let mut report =
-                            StackPlanReport::planned(stack, workspace, summary, Some(plan_file));
+                            StackPlanReport::planned(stack, workspace, summary, Some(plan_file))
+                                .at_rest(&prepared.stack);
                         report.policy = Some(policy);
                         report.cost = Some(cost);
                         report
@@ -152,6 +153,11 @@ async fn plan_one(
         format!("{status}, over budget")
     } else {
         status
+    };
+    let status = if report.state_encrypted {
+        status
+    } else {
+        format!("{status}, state UNENCRYPTED")
     };
     let error = report
         .error

@@ -13,6 +13,7 @@ use crate::engine::{OutputValue, Outputs, PlanSummary};
 use crate::hibernation::Summary;
 use crate::policy::{PolicyReport, TestResult};
 use crate::preview::{GcAction, PreviewRecord};
+use crate::stack::{SecretInState, Stack};
 use crate::vault::{BootstrapReport, OutputsPush};
 
 /// The result of one command.
@@ -189,6 +190,23 @@ pub struct StackRun {
     pub state_encrypted: bool,
     pub changed: bool,
     pub summary: PlanSummary,
+    /// Secrets that module inputs take, which tofu keeps (encrypted) in state and saved plans: the view says
+    /// so, naming them, never their values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets_in_state: Vec<SecretInState>,
+}
+
+impl StackRun {
+    pub fn new(stack: &Stack, workspace: &str, changed: bool, summary: PlanSummary) -> Self {
+        Self {
+            stack: stack.name.clone(),
+            workspace: workspace.to_string(),
+            state_encrypted: stack.encryption.is_enabled(),
+            changed,
+            summary,
+            secrets_in_state: stack.secrets_kept_in_state(),
+        }
+    }
 }
 
 /// One stack output; a sensitive value is never part of a report.

@@ -91,13 +91,7 @@ pub(super) async fn up_with(
     } else {
         None
     };
-    let run = StackRun {
-        stack: prepared.stack.name.clone(),
-        state_encrypted: prepared.stack.encryption.is_enabled(),
-        workspace: workspace.to_string(),
-        changed: outputs.is_some(),
-        summary,
-    };
+    let run = StackRun::new(&prepared.stack, workspace, outputs.is_some(), summary);
     let outputs = outputs
         .as_ref()
         .map(OutputEntry::from_outputs)

@@ -43,6 +43,11 @@ pub fn project_vault(project: Option<&std::path::Path>) -> ProjectVault {
                 path_prefix: vault.path_prefix.clone(),
                 writes_outputs: !stack.outputs_to_vault.is_empty(),
                 previews: stack.preview.is_some(),
+                secret_paths: stack
+                    .secrets
+                    .iter()
+                    .map(|secret| secret.path.clone())
+                    .collect(),
             })
         })
         .collect();

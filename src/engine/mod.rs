@@ -28,7 +28,7 @@ pub use locks::{LockConflict, LockedProvider, locked_providers};
 pub use outputs::{OutputValue, Outputs};
 pub use plan::{PlanSummary, ResourceAction, ResourceChange};
 pub use progress::{ProgressView, ProgressViews};
-pub use signals::Interrupts;
+pub use signals::{Interrupted, Interrupts, pause};
 pub use tofu::{EngineSettings, LOCK_FILE, LockfileMode, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;
 pub use transcript::Transcript;

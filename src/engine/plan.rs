@@ -1,5 +1,7 @@
 //! The typed summary of a saved plan, from `tofu show -json <plan>`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What a plan does to one resource.
@@ -30,6 +32,10 @@ pub struct ResourceChange {
 pub struct PlanSummary {
     pub changes: Vec<ResourceChange>,
     pub output_changes: Vec<String>,
+    /// SHA-256 of each changing output's values, as [`ResourceChange::digest`] is for resources. Empty for
+    /// summaries read from tofu's progress stream.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub output_digests: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -37,7 +43,7 @@ struct ShowJson {
     #[serde(default)]
     resource_changes: Vec<ShowResourceChange>,
     #[serde(default)]
-    output_changes: std::collections::BTreeMap<String, ShowChange>,
+    output_changes: BTreeMap<String, ShowChange>,
 }
 
 #[derive(Deserialize)]
@@ -67,10 +73,7 @@ impl ShowChange {
             "after_unknown": self.after_unknown,
         })
         .to_string();
-        sha2::Sha256::digest(canonical.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
     }
 }
 
@@ -91,15 +94,16 @@ impl PlanSummary {
             })
             .collect();
         changes.sort_by(|a, b| a.address.cmp(&b.address));
-        let output_changes = show
+        let output_digests: BTreeMap<String, String> = show
             .output_changes
             .into_iter()
             .filter(|(_, change)| action_of(&change.actions).is_some())
-            .map(|(name, _)| name)
+            .map(|(name, change)| (name, change.digest()))
             .collect();
         Ok(Self {
             changes,
-            output_changes,
+            output_changes: output_digests.keys().cloned().collect(),
+            output_digests,
         })
     }
 
@@ -172,5 +176,6 @@ mod tests {
         );
         assert_eq!(summary.changes[0].address, "a.x");
         assert_eq!(summary.output_changes, ["o"]);
+        assert_eq!(summary.output_digests.keys().collect::<Vec<_>>(), ["o"]);
     }
 }

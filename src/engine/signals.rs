@@ -2,10 +2,37 @@
 //!
 //! Once installed, SIGINT and SIGTERM no longer end wildside-tofu: they are counted, and the process runner
 //! decides what each one means for the tofu child (see `process`). A signal that arrives while no child runs
-//! stops the command before it starts the next one.
+//! stops the command before it starts the next one, and cuts short any [`pause`] (the waits between retries,
+//! polls and lock attempts), so no wait outlasts a Ctrl-C.
+
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
+
+/// The count of the first installed [`Interrupts`], for [`pause`].
+static INSTALLED: OnceLock<watch::Receiver<u32>> = OnceLock::new();
+
+/// A wait that an interrupt cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Sleeps for `duration`, or returns [`Interrupted`] as soon as an interrupt arrives (at once if one already
+/// has). Without installed [`Interrupts`] it only sleeps.
+pub async fn pause(duration: Duration) -> Result<(), Interrupted> {
+    let Some(count) = INSTALLED.get() else {
+        tokio::time::sleep(duration).await;
+        return Ok(());
+    };
+    let mut count = count.clone();
+    tokio::select! {
+        biased;
+        Ok(_) = count.wait_for(|received| *received > 0) => Err(Interrupted),
+        () = tokio::time::sleep(duration) => Ok(()),
+    }
+}
 
 /// The number of interrupts received so far.
 #[derive(Debug, Clone)]
@@ -19,6 +46,7 @@ impl Interrupts {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
         let (sender, count) = watch::channel(0u32);
+        let _ = INSTALLED.set(count.clone());
         tokio::spawn(async move {
             loop {
                 tokio::select! {

@@ -111,7 +111,7 @@ impl Tofu {
         changes.sort_by(|a, b| a.address.cmp(&b.address));
         PlanSummary {
             changes,
-            output_changes: Vec::new(),
+            ..PlanSummary::default()
         }
     }
 

@@ -26,6 +26,8 @@ pub enum LedgerError {
         version: u64,
         source: DecodeError,
     },
+    #[error("interrupted while waiting to retry the preview ledger; nothing was changed")]
+    Interrupted(#[from] crate::engine::Interrupted),
     #[error(
         "the preview ledger `{path}` in Vault at {address} kept changing under concurrent writers ({attempts} attempts)\n  hint: run the command again"
     )]
@@ -134,7 +136,9 @@ impl<'a> Ledger<'a> {
                 {
                     // Spread the retries of concurrent writers apart.
                     let wait = 20 + u64::from(attempt) * 10 + u64::from(std::process::id() % 50);
-                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    crate::engine::pause(Duration::from_millis(wait))
+                        .await
+                        .map_err(LedgerError::from)?;
                 }
                 Err(error) => return Err(LedgerError::from(self.fail(error)).into()),
             }

@@ -157,15 +157,13 @@ fn display_file(stack: &Stack) -> String {
     )
 }
 
-/// Whether a secret variable is declared `ephemeral`, which keeps it out of saved plans and state. Only provider
-/// configurations, write-only arguments and module variables declared ephemeral may take an ephemeral value
-/// (OpenTofu refuses others with "Variable does not allow ephemeral value"); a secret wired to a module input
-/// could reach any argument, so it stays `sensitive` only, and is encrypted at rest with the rest of the state.
+/// Whether a secret variable is declared `ephemeral`, which keeps it out of saved plans and state: all but
+/// those that module inputs take (see [`Stack::secrets_kept_in_state`]).
 fn ephemeral(stack: &Stack, variable: &str) -> bool {
     !stack
-        .modules
+        .secrets_kept_in_state()
         .iter()
-        .any(|module| module.secret_inputs.values().any(|name| name == variable))
+        .any(|kept| kept.secret == variable)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::context::{Context, Prepared};
 use crate::error::Error;
-use crate::vault::{OutputsPush, PushMetadata, push_outputs};
+use crate::vault::{OutputsPush, PushMetadata, VaultError, push_outputs};
 
 /// Seconds to wait before each retry; `WILDSIDE_VAULT_RETRY_SECONDS` (comma-separated) overrides it.
 const RETRY_SECONDS: &[u64] = &[1, 2, 4, 8, 16];
@@ -51,7 +51,13 @@ pub(crate) async fn push(
                     "writing outputs to Vault failed ({error}); retrying in {}s",
                     delays[attempt].as_secs()
                 );
-                tokio::time::sleep(delays[attempt]).await;
+                if let Err(interrupted) = crate::engine::pause(delays[attempt]).await {
+                    return Err(Error::OutputsNotPushed {
+                        stack: prepared.stack.name.clone(),
+                        workspace: prepared.workspace.clone(),
+                        source: Box::new(VaultError::from(interrupted)),
+                    });
+                }
                 attempt += 1;
             }
             Err(source) => {

@@ -30,6 +30,42 @@ pub struct Stack {
     pub budget: Option<Budget>,
 }
 
+impl Stack {
+    /// The secrets that module inputs take, as `(secret variable, module, input)`. Only provider
+    /// configurations, write-only arguments and variables declared ephemeral may take an ephemeral value
+    /// (OpenTofu refuses others with "Variable does not allow ephemeral value"), and a module input may reach
+    /// any argument, so these secrets cannot be ephemeral: tofu keeps them in state and saved plans, which are
+    /// encrypted. Every other secret is declared ephemeral and kept out of both.
+    pub fn secrets_kept_in_state(&self) -> Vec<SecretInState> {
+        let mut kept: Vec<SecretInState> = self
+            .modules
+            .iter()
+            .flat_map(|module| {
+                module
+                    .secret_inputs
+                    .iter()
+                    .map(|(input, variable)| SecretInState {
+                        secret: variable.clone(),
+                        module: module.name.clone(),
+                        input: input.clone(),
+                    })
+            })
+            .collect();
+        kept.sort();
+        kept
+    }
+}
+
+/// A secret that a module input takes, so that its value is kept in state (see
+/// [`Stack::secrets_kept_in_state`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct SecretInState {
+    /// The root variable the secret reaches tofu as.
+    pub secret: String,
+    pub module: String,
+    pub input: String,
+}
+
 /// The `[policy]` section: how the built-in rules judge this stack.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicySettings {

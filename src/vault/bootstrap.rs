@@ -88,6 +88,8 @@ pub struct StackScope {
     pub writes_outputs: bool,
     /// The stack has `[preview]`: a ledger and `pr-*` workspaces.
     pub previews: bool,
+    /// The paths (under `mount`) of the secrets its `[secrets]` take in.
+    pub secret_paths: Vec<String>,
 }
 
 /// What CI needs, and what this run did. The secret ids themselves are only ever in files.
@@ -156,6 +158,7 @@ type Rule = (String, &'static [&'static str]);
 const READ: &[&str] = &["read"];
 const WRITE_DATA: &[&str] = &["create", "read", "update"];
 const WRITE_METADATA: &[&str] = &["read", "update", "delete"];
+const DENY: &[&str] = &["deny"];
 
 pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, VaultError> {
     let sys = SysHttp::new(&options.address, options.ca_cert.as_deref())?;
@@ -576,10 +579,28 @@ fn write_rules(stack: &StackScope, tail: &str) -> [Rule; 2] {
     ]
 }
 
-/// Plans and previews: read the secrets in; write only the previews' ledgers and their `pr-*` workspaces'
-/// outputs, of stacks with `[preview]`. The more specific paths take precedence over the read rules.
+/// Plans and previews, which run pull-request code: read the secrets in, but no stack's outputs (such as a
+/// production kubeconfig under `<prefix>/<stack>/default/`); write only the previews' ledgers and their `pr-*`
+/// workspaces' outputs, of stacks with `[preview]`. Vault takes the most specific matching path, so the
+/// exact secret paths beat the denial of `<prefix>/<stack>/*`, and the preview paths beat both.
 fn plan_rules(options: &BootstrapOptions) -> Vec<Rule> {
     let mut rules = read_rules(options);
+    for stack in &options.stacks {
+        let outputs = format!("{}/{}/*", stack.path_prefix, stack.name);
+        rules.push((format!("{}/data/{outputs}", stack.mount), DENY));
+        rules.push((format!("{}/metadata/{outputs}", stack.mount), DENY));
+    }
+    let secrets: BTreeSet<String> = options
+        .stacks
+        .iter()
+        .flat_map(|stack| {
+            stack
+                .secret_paths
+                .iter()
+                .map(|path| format!("{}/data/{path}", stack.mount))
+        })
+        .collect();
+    rules.extend(secrets.into_iter().map(|path| (path, READ)));
     for stack in options.stacks.iter().filter(|stack| stack.previews) {
         rules.extend(write_rules(stack, "previews"));
         rules.extend(write_rules(stack, "pr-*"));

@@ -24,6 +24,8 @@ pub enum VaultError {
         path: String,
         key: String,
     },
+    #[error("interrupted while waiting for Vault")]
+    Interrupted(#[from] crate::engine::Interrupted),
     #[error("Vault credential: {0}")]
     Credential(String),
     #[error("Vault at {address} refused `{path}`: {detail}")]

@@ -158,7 +158,7 @@ impl SysHttp {
                     detail: format!("not active after {}s (HTTP {status})", limit.as_secs()),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            crate::engine::pause(Duration::from_millis(250)).await?;
         }
     }
 

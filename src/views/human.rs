@@ -636,6 +636,20 @@ fn summary(text: &mut String, run: &StackRun, verb: &str) {
             "{head}: state is UNENCRYPTED ([encryption] enabled = false)"
         );
     }
+    for kept in &run.secrets_in_state {
+        let _ = writeln!(
+            text,
+            "{head}: secret `{}` reaches module input `{}.{}`, which is not write-only: tofu keeps its value in state and saved plans ({})",
+            kept.secret,
+            kept.module,
+            kept.input,
+            if run.state_encrypted {
+                "both encrypted"
+            } else {
+                "saved plans encrypted, state NOT"
+            }
+        );
+    }
     if !run.changed {
         let _ = writeln!(text, "{head}: no changes");
         return;

@@ -381,7 +381,9 @@ fn scoped_project(bao: &OpenBao) -> Project {
     );
     project.stack(
         "quiet",
-        &format!("{vault}[[modules]]\nname = \"echo\"\nsource = \"example\"\n"),
+        &format!(
+            "{vault}[secrets]\nquiet_token = {{ path = \"wildside/quiet/token\", key = \"token\" }}\n\n[[modules]]\nname = \"echo\"\nsource = \"example\"\n"
+        ),
     );
     project
 }
@@ -491,6 +493,27 @@ fn the_plan_role_only_reads_and_the_apply_role_writes_only_its_stacks() {
     );
     // The apply role writes its stacks' paths, and nothing else.
     kv_put(&bao, &apply, "wildside/app/default/digest").unwrap();
+    // Pull-request code reads no stack's outputs, but the secrets stacks take in, even under a stack's path.
+    assert_eq!(
+        bao.kv_json(&plan, "get", "wildside/app/default/digest"),
+        None,
+        "the plan role read app's outputs"
+    );
+    let put = bao.cli(
+        &root,
+        &[
+            "kv",
+            "put",
+            "-mount=secret",
+            "wildside/quiet/token",
+            "token=q",
+        ],
+    );
+    assert!(put.status.success(), "{put:?}");
+    assert_eq!(
+        bao.kv_json(&plan, "get", "wildside/quiet/token").unwrap()["data"]["data"]["token"],
+        "q"
+    );
     kv_put(&bao, &apply, "wildside/web/default/kubeconfig").unwrap();
     let deleted = bao.cli(
         &apply,

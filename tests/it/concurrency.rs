@@ -28,9 +28,12 @@ fn concurrent_applies_on_one_workspace_never_corrupt_state() {
     first.expect_code(0);
     let second = second.expect_code(1);
     let stderr = second.stderr();
-    assert!(
-        stderr.contains("another run holds slow (workspace default) and did not finish within 1s"),
-        "{stderr}"
+    assert_eq!(
+        stderr
+            .matches("another run holds slow (workspace default) and did not finish within 1s")
+            .count(),
+        1,
+        "the lock timeout is told exactly once:\n{stderr}"
     );
     assert!(
         stderr.contains("pid ") && stderr.contains(" since "),

@@ -33,6 +33,22 @@ fn plan_render_and_errors_keep_their_json_shape() {
             "{digest}"
         );
     }
+    let output_digests = plan["summary"]["output_digests"].take();
+    let output_digests = output_digests.as_object().unwrap();
+    assert_eq!(
+        output_digests.keys().collect::<Vec<_>>(),
+        ["digest", "message"]
+    );
+    assert!(
+        output_digests
+            .values()
+            .all(|digest| digest.as_str().is_some_and(|digest| digest.len() == 64)),
+        "{output_digests:?}"
+    );
+    plan["summary"]
+        .as_object_mut()
+        .unwrap()
+        .remove("output_digests");
     let policy = plan["policy"].take();
     assert_eq!(
         plan["cost"].take(),

@@ -13,6 +13,7 @@ mod json_reports;
 mod lifecycle;
 mod lock_files;
 mod mirror;
+mod module_rules;
 mod parsers;
 mod platform;
 mod policy_cli;

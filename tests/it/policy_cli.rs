@@ -206,3 +206,54 @@ fn policy_test_runs_test_rules() {
         done.stdout()
     );
 }
+
+/// A stack calling the policy probe fixture as `vault_appliance`, judged as production with required tags.
+fn probe_stack(compliant: bool) -> String {
+    format!(
+        "[backend]\ntype = \"local\"\n\n[policy]\nproduction = true\nrequired_tags = [\"wildside\"]\n\n[[modules]]\nname = \"vault_appliance\"\nsource = \"policy_probe\"\ninputs = {{ compliant = {compliant} }}\n"
+    )
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn every_builtin_rule_judges_a_plan_made_by_real_tofu() {
+    let mirror = crate::sandbox_provider::provider_mirror();
+    let project = Project::new().with_fixtures();
+    let sandbox = crate::support::Sandbox::start(project.path(), &[]);
+    let plan = |compliant: bool, code: i32| {
+        project.stack("probe", &probe_stack(compliant));
+        project
+            .run()
+            .args([
+                "--sandbox",
+                &sandbox.url,
+                "--output",
+                "json",
+                "plan",
+                "probe",
+            ])
+            .env("WILDSIDE_PROVIDER_MIRROR", &mirror)
+            .output()
+            .expect_code(code)
+            .json()
+    };
+    let denied = plan(false, 3);
+    let rules: std::collections::BTreeSet<&str> = denied["policy"]["denials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["rule"].as_str().unwrap())
+        .collect();
+    let expected: std::collections::BTreeSet<&str> = wildside_tofu::stack::BUILTIN_RULES
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(rules, expected, "{denied:#}");
+    let passed = plan(true, 0);
+    assert_eq!(
+        passed["policy"]["denials"],
+        serde_json::json!([]),
+        "{passed:#}"
+    );
+    sandbox.stop();
+}

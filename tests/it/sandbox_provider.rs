@@ -13,7 +13,7 @@ use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Run, Sandbox};
 const NEEDS_PROVIDER: &str = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it";
 
 /// The filesystem mirror that holds the DigitalOcean provider.
-fn provider_mirror() -> PathBuf {
+pub(crate) fn provider_mirror() -> PathBuf {
     let candidates = std::env::var_os("WILDSIDE_PROVIDER_MIRROR")
         .map(PathBuf::from)
         .into_iter()

@@ -245,26 +245,48 @@ fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
     );
 }
 
-#[test]
-fn outputs_push_recovers_every_output_after_a_vault_outage() {
-    let port = crate::support::free_port();
-    let mut bao = OpenBao::dev_on(port);
-    bao.cli(
+/// A stack of the slow example module (its apply sleeps `delay` seconds), with `[vault]` at `bao`, the
+/// secret it takes in put there first.
+fn slow_vault_stack(bao: &OpenBao, message: &str, delay: u32, outputs: &str) -> String {
+    let put = bao.cli(
         DEV_ROOT_TOKEN,
         &[
             "kv",
             "put",
             "-mount=secret",
             "wildside/inputs",
-            "token=outage",
+            &format!("token={message}"),
         ],
     );
+    assert!(put.status.success(), "{put:?}");
+    let slow = format!(
+        "\n[[modules]]\nname = \"slow\"\nsource = \"example\"\ninputs = {{ message = \"{message}\", delay_seconds = {delay} }}\n"
+    );
+    vault_stack(&bao.address(), &slow, outputs)
+}
+
+/// Waits until the apply's `sleep <delay>` runs (at most a minute).
+fn wait_for_apply(delay: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::process::Command::new("pgrep")
+        .args(["-f", &format!("^sleep {delay}$")])
+        .output()
+        .is_ok_and(|out| out.status.success())
+    {
+        assert!(Instant::now() < deadline, "the apply never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn outputs_push_recovers_every_output_after_a_vault_outage() {
+    let port = crate::support::free_port();
+    let mut bao = OpenBao::dev_on(port);
     let project = Project::new().with_fixtures();
-    let slow = "\n[[modules]]\nname = \"slow\"\nsource = \"example\"\ninputs = { message = \"outage\", delay_seconds = 3 }\n";
     let message = "\n[[outputs]]\nname = \"message\"\nfrom = \"slow.message\"\n";
     // A dev server keeps its transit keys in memory, so the restarted one could not decrypt a state encrypted
     // before the outage: this stack keeps its state unencrypted.
-    let stack = vault_stack(&bao.address(), slow, message).replace(
+    let stack = slow_vault_stack(&bao, "outage", 3, message).replace(
         "kubeconfig = \"kubeconfig\"",
         "kubeconfig = \"kubeconfig\"\nmessage = \"message\"",
     ) + "\n[encryption]\nenabled = false\n";
@@ -276,15 +298,7 @@ fn outputs_push_recovers_every_output_after_a_vault_outage() {
             .env("WILDSIDE_VAULT_RETRY_SECONDS", "1,1")
     };
     let child = run().args(["up", "outage"]).spawn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::process::Command::new("pgrep")
-        .args(["-f", "^sleep 3$"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-    {
-        assert!(Instant::now() < deadline, "the apply never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_apply(3);
     bao.stop();
     let up = crate::support::Done(child.wait_with_output().unwrap()).expect_code(1);
     assert!(
@@ -312,6 +326,42 @@ fn outputs_push_recovers_every_output_after_a_vault_outage() {
     assert!(
         bao.kv_json(DEV_ROOT_TOKEN, "get", "wildside/outage/default/kubeconfig")
             .is_some()
+    );
+}
+
+#[test]
+fn ctrl_c_ends_the_wait_between_retries_of_a_vault_write() {
+    let mut bao = OpenBao::dev();
+    let project = Project::new().with_fixtures();
+    let stack = slow_vault_stack(&bao, "wait", 4, "") + "\n[encryption]\nenabled = false\n";
+    project.stack("waits", &stack);
+    let mut child = project
+        .run()
+        .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+        .env("WILDSIDE_VAULT_RETRY_SECONDS", "600")
+        .args(["up", "waits"])
+        .spawn();
+    wait_for_apply(4);
+    bao.stop();
+    // The apply ends, the first write fails, and the run waits ten minutes before the next attempt.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(child.try_wait().unwrap().is_none(), "the run did not wait");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("Ctrl-C did not end the wait between Vault retries");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let up = crate::support::Done(child.wait_with_output().unwrap()).expect_code(130);
+    assert!(
+        up.stderr().contains("interrupted while waiting for Vault")
+            && up.stderr().contains("outputs push waits"),
+        "{}",
+        up.stderr()
     );
 }
 

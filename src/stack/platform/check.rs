@@ -30,8 +30,18 @@ fn text(value: &Option<Spanned<String>>) -> Option<String> {
 fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
     let (address, prefix) = text.split_once('/')?;
     let address: Ipv4Addr = address.parse().ok()?;
-    let prefix: u8 = prefix.parse().ok().filter(|prefix| *prefix <= 32)?;
+    let prefix: u8 = digits(prefix).filter(|prefix| *prefix <= 32)?;
     Some((address, prefix))
+}
+
+/// A small number written with ASCII digits only, as tofu's `regex` and `cidrnetmask` read one (Rust's own
+/// parse also takes a leading `+`).
+fn digits(text: &str) -> Option<u8> {
+    if text.bytes().all(|byte| byte.is_ascii_digit()) {
+        text.parse().ok()
+    } else {
+        None
+    }
 }
 
 fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
@@ -342,8 +352,8 @@ impl Checker<'_> {
                     .is_some_and(|(hours, minutes)| {
                         hours.len() == 2
                             && minutes.len() == 2
-                            && hours.parse::<u8>().is_ok_and(|h| h < 24)
-                            && minutes.parse::<u8>().is_ok_and(|m| m < 60)
+                            && digits(hours).is_some_and(|h| h < 24)
+                            && digits(minutes).is_some_and(|m| m < 60)
                     });
                 if !valid {
                     return Err(self
@@ -671,5 +681,26 @@ mod tests {
         assert!(is_version("1.33") && is_version("1.33.1-do.3"));
         assert!(!is_version("1.33.1") && !is_version("latest") && !is_version("1.x"));
         assert!(is_size_slug("s-2vcpu-4gb") && !is_size_slug("huge") && !is_size_slug("S-2VCPU"));
+    }
+
+    #[test]
+    fn numbers_are_plain_digits_as_the_modules_read_them() {
+        assert_eq!(
+            parse_cidr("10.0.0.0/16").map(|(_, prefix)| prefix),
+            Some(16)
+        );
+        for refused in [
+            "10.0.0.0/+16",
+            "10.0.0.0/",
+            "10.0.0.0/33",
+            "10.0.0.0/ 16",
+            "10.0.0.0",
+        ] {
+            assert_eq!(parse_cidr(refused), None, "{refused}");
+        }
+        assert_eq!(digits("04"), Some(4));
+        for refused in ["+4", "-4", " 4", "", "4a", "256"] {
+            assert_eq!(digits(refused), None, "{refused}");
+        }
     }
 }
