@@ -10,7 +10,7 @@ use crate::cli::{
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
 };
-use crate::engine::{Interrupts, LockfileMode};
+use crate::engine::{Interrupts, LockfileMode, Workspace};
 use crate::error::Error;
 use crate::project::Project;
 use crate::sandbox::ServeOptions;
@@ -112,7 +112,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                     &context,
                     PlanArgs {
                         stack,
-                        workspace,
+                        workspace: workspace.to_string(),
                         out,
                         detailed_exitcode,
                         destroy,
@@ -323,7 +323,7 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
 fn plan_set_args(
     names: Vec<String>,
     set: StackSet,
-    workspace: String,
+    workspace: Workspace,
     detailed_exitcode: bool,
     drift: bool,
 ) -> PlanSetArgs {
@@ -333,7 +333,7 @@ fn plan_set_args(
             all: set.all,
             changed_base: set.changed.then_some(set.base).flatten(),
         },
-        workspace,
+        workspace: workspace.to_string(),
         parallelism: set.parallelism,
         report_dir: set.report_dir,
         artifact: set.artifact,

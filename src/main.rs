@@ -13,7 +13,14 @@ use wildside_tofu::{dispatch, views};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // A usage error exits 1, as every other error does: 2 means a plan with changes.
+            std::process::exit(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
     init_tracing(cli.global.verbose);
     let global = dispatch::global_settings(&cli);
     let command_name = cli.command.name();

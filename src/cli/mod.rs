@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::engine::Workspace;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wildside-tofu",
@@ -79,7 +81,7 @@ pub struct Target {
     pub stack: String,
     /// The OpenTofu workspace.
     #[arg(long, short, default_value = "default")]
-    pub workspace: String,
+    pub workspace: Workspace,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,7 +94,7 @@ pub enum Command {
         set: StackSet,
         /// The OpenTofu workspace.
         #[arg(long, short, default_value = "default")]
-        workspace: String,
+        workspace: Workspace,
         /// Where to save the plan of a single stack (default: `.wildside/build/<stack>/plans/<workspace>.tfplan`).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -122,7 +124,7 @@ pub enum Command {
         set: StackSet,
         /// The OpenTofu workspace.
         #[arg(long, short, default_value = "default")]
-        workspace: String,
+        workspace: Workspace,
     },
     /// The stacks' provider lock files.
     Providers {

@@ -44,10 +44,6 @@ impl Fingerprint {
     }
 
     pub(crate) fn finish(self) -> String {
-        self.0
-            .finalize()
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        hex::encode(self.0.finalize())
     }
 }

@@ -5,7 +5,7 @@
 //! view (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed
 //! (read-only on the dependency lock file when asked), `providers lock`, workspaces, plan, apply, destroy,
 //! `show -json` summaries (`plan`) and `output -json` (`outputs`). `locks` reads lock files and recognises
-//! tofu's refusals over them.
+//! tofu's refusals over them. `workspace` checks workspace names where they enter.
 
 mod binary;
 mod error;
@@ -21,6 +21,7 @@ mod tofu;
 mod toolchain;
 mod transcript;
 mod ui;
+mod workspace;
 
 pub use binary::{EngineBinary, EngineKind};
 pub use error::EngineError;
@@ -33,3 +34,4 @@ pub use tofu::{EngineSettings, LOCK_FILE, LockfileMode, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;
 pub use transcript::Transcript;
 pub use ui::{Diagnostic, UiEvent, parse_line};
+pub use workspace::{InvalidWorkspace, Workspace};

@@ -5,8 +5,6 @@
 //! `WILDSIDE_PLAN_PASSPHRASE` when a plan must outlive the process (plan in one CI job, apply in another); otherwise
 //! it is a one-time random key that exists only in this process and tofu's environment.
 
-use std::io::Read;
-
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
 use secrecy::{ExposeSecret, SecretString};
@@ -72,16 +70,17 @@ pub(crate) fn plans_outlive_the_process() -> bool {
 }
 
 fn one_time_passphrase() -> Result<SecretString, Error> {
+    use rand::TryRngCore;
     let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut random| random.read_exact(&mut bytes))
-        .map_err(|error| Error::io("reading /dev/urandom", error))?;
-    Ok(SecretString::from(
-        bytes
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect::<String>(),
-    ))
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|error| {
+            Error::io(
+                "reading the system's random source",
+                std::io::Error::other(error),
+            )
+        })?;
+    Ok(SecretString::from(hex::encode(bytes)))
 }
 
 #[cfg(test)]

@@ -230,6 +230,40 @@ fn an_unknown_stack_is_named_with_a_suggestion() {
 }
 
 #[test]
+fn a_workspace_that_is_not_a_plain_name_is_refused_before_anything_runs() {
+    let project = Project::new();
+    project.stack("example", &example_stack("", "message = \"hi\""));
+    for workspace in ["../../escape", "-lock=false", "a/b"] {
+        let done = project
+            .run()
+            .args([
+                "plan",
+                "example",
+                "--detailed-exitcode",
+                &format!("--workspace={workspace}"),
+            ])
+            .output()
+            .expect_code(1);
+        assert!(
+            done.stderr()
+                .contains(&format!("`{workspace}` is not a workspace name")),
+            "{}",
+            done.stderr()
+        );
+    }
+    assert!(
+        !project.path().join(".wildside").exists(),
+        "nothing is prepared for a refused workspace"
+    );
+    // A misspelt option is a usage error, exit 1: under --detailed-exitcode, 2 means changes.
+    project
+        .run()
+        .args(["plan", "example", "--detailed-exitcod"])
+        .output()
+        .expect_code(1);
+}
+
+#[test]
 fn missing_tofu_points_at_make_tools() {
     let project = Project::new();
     project.stack("example", &example_stack("", "message = \"hi\""));
