@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::Workspace;
+use crate::stack::LARGEST_PULL_REQUEST;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -320,7 +321,7 @@ pub enum CiCommand {
 pub enum PreviewCommand {
     /// Create the pull request's preview, or update it in place.
     Up {
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=LARGEST_PULL_REQUEST))]
         pr: u64,
         /// The commit being previewed.
         #[arg(long)]

@@ -11,6 +11,9 @@ use super::error::PolicyError;
 pub struct PolicyConfig {
     pub packages: Vec<String>,
     pub rego_v0: bool,
+    /// Whether `policies/config.toml` exists: packages it names must have rules even when the project has no
+    /// policy files, while without it a project may have none.
+    pub written: bool,
 }
 
 impl Default for PolicyConfig {
@@ -18,6 +21,7 @@ impl Default for PolicyConfig {
         Self {
             packages: vec!["main".into()],
             rego_v0: false,
+            written: false,
         }
     }
 }
@@ -69,7 +73,11 @@ impl PolicyConfig {
                 )));
             }
         };
-        Ok(Self { packages, rego_v0 })
+        Ok(Self {
+            packages,
+            rego_v0,
+            written: true,
+        })
     }
 
     /// Whether a file of `package` is loaded: the package or one below it (`main.lib` under `main`).

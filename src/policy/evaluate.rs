@@ -214,7 +214,7 @@ fn check_coverage(set: &PolicySet, loaded: &[Loaded<'_>]) -> Result<(), PolicyEr
         .iter()
         .filter(|entry| entry.file.builtin.is_none() && !entry.file.test)
         .collect();
-    if project.is_empty() {
+    if project.is_empty() && !set.config.written {
         return Ok(());
     }
     for entry in &project {

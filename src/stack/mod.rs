@@ -33,4 +33,5 @@ pub use platform::{
 };
 pub use platform_calls::{CLUSTER, PlatformCall, VAULT_APPLIANCE, VPC};
 pub use policy::BUILTIN_RULES;
+pub use preview::{LARGEST_PULL_REQUEST, PREVIEW_NAME_SUFFIX};
 pub use schema::stack_schema;

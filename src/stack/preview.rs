@@ -12,6 +12,13 @@ use super::validate::Checker;
 /// The longest pin: 48 hours, so a forgotten pin still expires within two working days.
 const LONGEST_PIN_SECONDS: u64 = 48 * 3600;
 
+/// The largest pull request number a preview is made for, so that `-pr-<n>` on a platform preview's names
+/// takes at most [`PREVIEW_NAME_SUFFIX`] characters.
+pub const LARGEST_PULL_REQUEST: u64 = 9_999_999;
+
+/// The characters `-pr-<n>` adds to a platform preview's cluster and VPC names.
+pub const PREVIEW_NAME_SUFFIX: usize = "-pr-9999999".len();
+
 impl Checker<'_> {
     pub(super) fn preview(
         &self,

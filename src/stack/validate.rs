@@ -138,6 +138,32 @@ pub(super) fn validate(
             )
             .with_hint("keep the appliance in the platform's stack; previews store their outputs in its Vault through [vault]"));
     }
+    if let Some(preview) = &preview
+        && let Some(platform) = &platform
+    {
+        let mut suffixed = vec![(super::CLUSTER, &platform.cluster.name)];
+        if preview.vpc == super::PreviewVpc::PerPullRequest {
+            suffixed.push((super::VPC, &platform.vpc.name));
+        }
+        for (call, name) in suffixed {
+            if name.len() + super::PREVIEW_NAME_SUFFIX > call.longest_name {
+                return Err(StackError::at(
+                    path,
+                    source,
+                    0,
+                    format!(
+                        "the {} name `{name}` is too long for previews: each pull request's is `{name}-pr-<n>`, and module `{}` takes names of up to {} characters",
+                        call.name, call.module, call.longest_name
+                    ),
+                )
+                .with_hint(format!(
+                    "give [{}] a `name` of at most {} characters",
+                    call.name,
+                    call.longest_name - super::PREVIEW_NAME_SUFFIX
+                )));
+            }
+        }
+    }
     let policy = checker.policy(raw.policy.as_ref())?;
     let budget = checker.budget(raw.budget.as_ref())?;
     let encryption = checker.encryption(raw.encryption.as_ref(), vault.as_ref(), &name)?;

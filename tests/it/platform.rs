@@ -437,6 +437,74 @@ fn a_stack_name_the_modules_refuse_is_refused_when_loading() {
         .expect_code(0);
 }
 
+const PREVIEW: &str = "[vault]\naddress = \"http://127.0.0.1:8200\"\n\n[preview]\nmax_concurrent = 2\nmax_pins = 1\nttl = \"1h\"\n";
+
+/// A platform preview's names get `-pr-<n>`, so the loader keeps room for it; the rendered cluster is named
+/// and tagged per pull request, in its own VPC or the shared one.
+#[test]
+fn platform_previews_are_named_tagged_and_placed_per_pull_request() {
+    let project = Project::new();
+    let long = format!("c{}", "x".repeat(52));
+    project.stack(
+        "wide",
+        &format!("{DO}{PREVIEW}[cluster]\nname = \"{long}\"\n"),
+    );
+    let refused = project
+        .run()
+        .args(["render", "wide"])
+        .output()
+        .expect_code(1);
+    assert!(
+        refused.stderr().contains("too long for previews")
+            && refused.stderr().contains("at most 52 characters"),
+        "{}",
+        refused.stderr()
+    );
+    project.stack(
+        "wide",
+        &format!("{DO}{PREVIEW}[cluster]\nname = \"{}\"\n", &long[..52]),
+    );
+    project
+        .run()
+        .args(["render", "wide"])
+        .output()
+        .expect_code(0);
+
+    for (vpc, own_vpc) in [("per_pr", true), ("shared", false)] {
+        project.stack(
+            "pr",
+            &format!("{DO}{PREVIEW}vpc = \"{vpc}\"\n\n[vpc]\nname = \"platform-vpc\"\n"),
+        );
+        let out = project.path().join(format!("rendered-{vpc}"));
+        project
+            .run()
+            .args(["render", "pr", "--out"])
+            .args([&out])
+            .output()
+            .expect_code(0);
+        let main = std::fs::read_to_string(out.join("main.tf")).unwrap();
+        assert!(
+            main.contains(r#"name                   = format("%s-pr-%d", "pr", var.pr_number)"#),
+            "{main}"
+        );
+        assert!(
+            main.contains(r#"format("pr:%d", var.pr_number)"#)
+                && main.contains(r#"format("expires:%s""#),
+            "{main}"
+        );
+        assert_eq!(
+            main.contains(r#"format("%s-pr-%d", "platform-vpc", var.pr_number)"#),
+            own_vpc,
+            "{main}"
+        );
+        assert_eq!(
+            main.contains(r#"data "digitalocean_vpc""#),
+            !own_vpc,
+            "{main}"
+        );
+    }
+}
+
 /// The loader's name rule for each platform module call is the module's own `name` validation.
 #[test]
 fn name_rules_match_the_module_validations() {

@@ -224,6 +224,17 @@ fn a_configured_package_without_rules_is_an_error() {
 }
 
 #[test]
+fn a_configured_package_without_any_policy_file_is_an_error() {
+    let dir = project_policies(&[("config.toml", "packages = [\"main\"]\n")]);
+    let set = PolicySet::load(&dir.path().join("policies"), &[], false).unwrap();
+    let error = evaluate(&set, &fixture("lb_https_only.pass"), &settings()).unwrap_err();
+    assert!(
+        matches!(error, PolicyError::NoRules { ref package, ref files } if package == "main" && files.is_empty()),
+        "{error}"
+    );
+}
+
+#[test]
 fn bad_policies_name_the_file_and_line() {
     let syntax = project_policies(&[(
         "broken.rego",
