@@ -159,6 +159,15 @@ pub enum Error {
         "refusing to apply {stack}: the plan breaks policy\n{denials}\n  hint: change the stack so the plan passes, or add an exception with a reason and an expiry date under [[policy.exceptions]]"
     )]
     PolicyDenied { stack: String, denials: String },
+    #[error(
+        "refusing to apply {stack}: the plan's estimate of ${estimate_usd:.2} a month exceeds the budget of ${monthly_usd:.2}, driven by\n{drivers}\n  hint: shrink what the plan adds, or raise `monthly_usd` under [budget]"
+    )]
+    OverBudget {
+        stack: String,
+        estimate_usd: f64,
+        monthly_usd: f64,
+        drivers: String,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("${name} is not set{hint}")]
@@ -249,6 +258,7 @@ impl Error {
             Error::Policy(_) => "policy",
             Error::Cost(_) => "cost",
             Error::PolicyDenied { .. } => "policy_denied",
+            Error::OverBudget { .. } => "over_budget",
             Error::Usage(_) => "usage",
             Error::MissingEnv { .. } => "missing_env",
             Error::InvalidDuration { .. } => "invalid_duration",
@@ -259,11 +269,11 @@ impl Error {
     }
 
     /// The process exit status for this error: 130 after an interrupt (128 + SIGINT), 3 for a plan that
-    /// policy refuses, 1 otherwise.
+    /// policy refuses or that exceeds the budget, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         if self.is_interrupted() {
             130
-        } else if matches!(self, Error::PolicyDenied { .. }) {
+        } else if matches!(self, Error::PolicyDenied { .. } | Error::OverBudget { .. }) {
             3
         } else {
             1

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use super::report::{OutputEntry, Report, StackRun};
 use super::up::up;
 use crate::ci::StackPlanReport;
+use crate::cost::{money, plan_cost};
 use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
 use crate::policy::check_plan;
-use crate::run::context::{Context, Prepared, prepare, run_plan_file};
+use crate::run::context::{Context, Prepared, prepare, run_plan_file, size_source};
 use crate::run::vault_outputs;
 
 pub async fn apply(
@@ -67,6 +68,21 @@ async fn apply_saved_plan(
                 .denials
                 .iter()
                 .map(|denial| format!("  - {}: {}", denial.rule, denial.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        });
+    }
+    let budget = prepared.stack.budget.map(|budget| budget.monthly_usd);
+    let cost = plan_cost(&size_source(context)?, &json, budget).await?;
+    if let Some(breach) = cost.over_budget {
+        return Err(Error::OverBudget {
+            stack: stack.to_string(),
+            estimate_usd: breach.estimate_usd,
+            monthly_usd: breach.monthly_usd,
+            drivers: breach
+                .drivers
+                .iter()
+                .map(|line| format!("  - {} {}", line.address, money(line.monthly_usd)))
                 .collect::<Vec<_>>()
                 .join("\n"),
         });

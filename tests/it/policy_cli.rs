@@ -257,3 +257,53 @@ fn every_builtin_rule_judges_a_plan_made_by_real_tofu() {
     );
     sandbox.stop();
 }
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn a_plan_over_budget_exits_3_names_its_drivers_and_cannot_be_applied() {
+    let mirror = crate::sandbox_provider::provider_mirror();
+    let project = Project::new().with_fixtures();
+    let sandbox = crate::support::Sandbox::start(project.path(), &[]);
+    project.stack(
+        "probe",
+        &format!("{}\n[budget]\nmonthly_usd = 50.0\n", probe_stack(true)),
+    );
+    let run = || {
+        project
+            .run()
+            .args(["--sandbox", &sandbox.url])
+            .env("WILDSIDE_PROVIDER_MIRROR", &mirror)
+    };
+    let plan_file = project.path().join("probe.tfplan");
+    let over = run()
+        .args(["plan", "probe", "--out"])
+        .args([&plan_file])
+        .output()
+        .expect_code(3);
+    assert!(
+        over.stdout().contains("OVER BUDGET")
+            && over
+                .stdout()
+                .contains("module.vault_appliance.digitalocean_kubernetes_cluster.probe"),
+        "{}",
+        over.stdout()
+    );
+    let refused = run()
+        .args(["--output", "json", "apply", "probe", "--plan"])
+        .args([&plan_file])
+        .output()
+        .expect_code(3);
+    assert_eq!(
+        refused.json()["kind"],
+        "over_budget",
+        "{}",
+        refused.stderr()
+    );
+    assert!(
+        refused.stderr().contains("exceeds the budget of $50.00"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(sandbox.resources().is_empty(), "nothing was created");
+    sandbox.stop();
+}
