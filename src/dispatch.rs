@@ -51,11 +51,34 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
     }
 }
 
+/// Answers tofu's external key provider with a saved plan's one-time key (`plan-key`); the exit status.
+pub fn serve_plan_key() -> i32 {
+    let key = std::env::var(crate::encryption::ONE_TIME_KEY_ENV)
+        .ok()
+        .map(SecretString::from);
+    match crate::encryption::serve(
+        key,
+        &mut std::io::stdin().lock(),
+        &mut std::io::stdout().lock(),
+    ) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
+}
+
 /// Runs the command.
 pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Error> {
     let interrupts =
         Interrupts::install().map_err(|error| Error::io("installing signal handlers", error))?;
     match command {
+        // The binary answers `plan-key` before a runtime starts (see `serve_plan_key`).
+        Command::PlanKey => Err(Error::Usage(format!(
+            "`{}` is run by tofu during a wildside-tofu run, not by hand",
+            crate::encryption::KEY_PROVIDER_COMMAND
+        ))),
         Command::Render {
             stack,
             all,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use wildside_tofu::cli::Cli;
+use wildside_tofu::cli::{Cli, Command};
 use wildside_tofu::{dispatch, views};
 
 // Policy evaluation allocates and frees many small values on several threads; mimalloc does that
@@ -21,6 +21,9 @@ fn main() {
             std::process::exit(if error.use_stderr() { 1 } else { 0 });
         }
     };
+    if matches!(cli.command, Command::PlanKey) {
+        std::process::exit(dispatch::serve_plan_key());
+    }
     init_tracing(cli.global.verbose);
     let global = dispatch::global_settings(&cli);
     let command_name = cli.command.name();

@@ -237,6 +237,9 @@ pub enum Command {
         #[command(subcommand)]
         action: VaultCommand,
     },
+    /// The key provider tofu runs for a saved plan's one-time key (run by tofu, not by hand).
+    #[command(name = "plan-key", hide = true)]
+    PlanKey,
     /// A local DigitalOcean API for offline runs and tests.
     Sandbox {
         #[command(subcommand)]
@@ -542,6 +545,7 @@ impl Command {
                 action: StateCommand::RotateKey { .. },
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
+            Command::PlanKey => "plan-key",
             Command::Providers { .. } => "providers lock",
         }
     }

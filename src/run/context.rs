@@ -270,7 +270,7 @@ pub(crate) async fn prepare_with(
             plain_env = env.plain;
         }
         // State is unencrypted by choice; saved plans, which carry the prior state, still are not.
-        None => secret_env.push(plan_encryption_env()?),
+        None => secret_env.extend(plan_encryption_env()?),
     }
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     let mut tofu = Tofu::new(

@@ -1,38 +1,75 @@
-//! Saved plans of stacks with secrets are encrypted.
+//! Saved plans of stacks whose state is not encrypted are encrypted all the same.
 //!
-//! tofu stores every input variable in a saved plan, secrets included, so for such stacks the plan is
-//! encrypted with OpenTofu's plan encryption (`TF_ENCRYPTION`, PBKDF2 + AES-GCM). The passphrase comes from
-//! `WILDSIDE_PLAN_PASSPHRASE` when a plan must outlive the process (plan in one CI job, apply in another); otherwise
-//! it is a one-time random key that exists only in this process and tofu's environment.
+//! A saved plan holds the prior state (TLS keys, kubeconfigs) and the plan's variables, so it is encrypted
+//! with OpenTofu's plan encryption (`TF_ENCRYPTION`, AES-GCM). The key comes from `WILDSIDE_PLAN_PASSPHRASE`
+//! through PBKDF2 when a plan must outlive the process (plan in one CI job, apply in another); otherwise it is
+//! a one-time random key that exists only in this process and tofu's environment, which tofu reads through
+//! its `external` key provider (see `encryption::one_time_key`).
 
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::error::Error;
 use crate::render::string_literal;
 
 const PASSPHRASE_ENV: &str = "WILDSIDE_PLAN_PASSPHRASE";
 
-/// The `TF_ENCRYPTION` entry for tofu's environment.
-pub(crate) fn plan_encryption_env() -> Result<(String, SecretString), Error> {
-    // A one-time key is 256 random bits: key stretching adds nothing but time, so it gets the minimum.
-    let (passphrase, iterations) = match std::env::var(PASSPHRASE_ENV) {
-        Ok(value) if value.len() >= 16 => (SecretString::from(value), 600_000),
-        Ok(_) => {
-            return Err(Error::Usage(format!(
-                "${PASSPHRASE_ENV} must be at least 16 characters"
-            )));
+/// The entries of tofu's environment that encrypt saved plans: `TF_ENCRYPTION`, and for a one-time key the key
+/// itself, which tofu's `external` key provider (`wildside-tofu plan-key`) hands back.
+pub(crate) fn plan_encryption_env() -> Result<Vec<(String, SecretString)>, Error> {
+    match std::env::var(PASSPHRASE_ENV) {
+        Ok(value) if value.len() >= 16 => Ok(vec![(
+            "TF_ENCRYPTION".to_string(),
+            SecretString::from(encryption_config(&value, 600_000)),
+        )]),
+        Ok(_) => Err(Error::Usage(format!(
+            "${PASSPHRASE_ENV} must be at least 16 characters"
+        ))),
+        Err(_) => {
+            let key = crate::encryption::new_key()
+                .map_err(|error| Error::io("reading the system's random source", error))?;
+            let program = std::env::current_exe()
+                .map_err(|error| Error::io("finding the wildside-tofu binary", error))?;
+            Ok(vec![
+                (
+                    "TF_ENCRYPTION".to_string(),
+                    SecretString::from(one_time_config(&program.to_string_lossy())),
+                ),
+                (crate::encryption::ONE_TIME_KEY_ENV.to_string(), key),
+            ])
         }
-        Err(_) => (one_time_passphrase()?, 200_000),
-    };
-    let config = encryption_config(passphrase.expose_secret(), iterations);
-    Ok(("TF_ENCRYPTION".to_string(), SecretString::from(config)))
+    }
+}
+
+/// Plans encrypted with the one-time key that `program plan-key` serves.
+fn one_time_config(program: &str) -> String {
+    let provider = Block::builder("key_provider")
+        .add_labels(["external", "wildside"])
+        .add_attribute((
+            "command",
+            Expression::Array(vec![
+                string_literal(program),
+                string_literal(crate::encryption::KEY_PROVIDER_COMMAND),
+            ]),
+        ))
+        .build();
+    config_with(provider, "external")
 }
 
 /// The HCL of OpenTofu's encryption configuration: plans encrypted with `passphrase`. The passphrase is a
 /// string literal, never a template, whatever it holds.
 fn encryption_config(passphrase: &str, iterations: u32) -> String {
+    let provider = Block::builder("key_provider")
+        .add_labels(["pbkdf2", "wildside"])
+        .add_attribute(("passphrase", string_literal(passphrase)))
+        .add_attribute(("iterations", i64::from(iterations)))
+        .build();
+    config_with(provider, "pbkdf2")
+}
+
+/// Plans (and only plans) encrypted with AES-GCM, keyed by `provider` (a `key_provider` block of that type).
+fn config_with(provider: Block, provider_type: &str) -> String {
     let reference = |parts: [&str; 3]| {
         let mut traversal = Traversal::builder(Variable::unchecked(parts[0]));
         for part in &parts[1..] {
@@ -41,17 +78,14 @@ fn encryption_config(passphrase: &str, iterations: u32) -> String {
         Expression::from(traversal.build())
     };
     let body = Body::builder()
-        .add_block(
-            Block::builder("key_provider")
-                .add_labels(["pbkdf2", "wildside"])
-                .add_attribute(("passphrase", string_literal(passphrase)))
-                .add_attribute(("iterations", i64::from(iterations)))
-                .build(),
-        )
+        .add_block(provider)
         .add_block(
             Block::builder("method")
                 .add_labels(["aes_gcm", "wildside"])
-                .add_attribute(("keys", reference(["key_provider", "pbkdf2", "wildside"])))
+                .add_attribute((
+                    "keys",
+                    reference(["key_provider", provider_type, "wildside"]),
+                ))
                 .build(),
         )
         .add_block(
@@ -67,20 +101,6 @@ fn encryption_config(passphrase: &str, iterations: u32) -> String {
 /// Whether a saved plan can be applied by a later process (the passphrase is not one-time).
 pub(crate) fn plans_outlive_the_process() -> bool {
     std::env::var_os(PASSPHRASE_ENV).is_some()
-}
-
-fn one_time_passphrase() -> Result<SecretString, Error> {
-    use rand::TryRngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .map_err(|error| {
-            Error::io(
-                "reading the system's random source",
-                std::io::Error::other(error),
-            )
-        })?;
-    Ok(SecretString::from(hex::encode(bytes)))
 }
 
 #[cfg(test)]
