@@ -30,6 +30,4 @@ deny contains {"msg": msg, "resource": rc.address} if {
 items(value, key) := list if {
 	list := object.get(value, key, [])
 	list != null
-}
-
-items(value, key) := [] if object.get(value, key, []) == null
+} else := []

@@ -64,6 +64,4 @@ control_plane_firewall_enabled(cluster) if {
 items(value, key) := list if {
 	list := object.get(value, key, [])
 	list != null
-}
-
-items(value, key) := [] if object.get(value, key, []) == null
+} else := []

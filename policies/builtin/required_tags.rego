@@ -16,9 +16,8 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	taggable[rc.type]
 	after := object.get(rc.change, "after", null)
 	after != null
-	tags := {tag | some tag in items(after, "tags")}
 	some required in object.get(data.wildside.settings, "required_tags", [])
-	not tags[required]
+	not required in items(after, "tags")
 	msg := sprintf("%s: missing the required tag %q", [rc.address, required])
 }
 
@@ -26,6 +25,4 @@ deny contains {"msg": msg, "resource": rc.address} if {
 items(value, key) := list if {
 	list := object.get(value, key, [])
 	list != null
-}
-
-items(value, key) := [] if object.get(value, key, []) == null
+} else := []

@@ -30,6 +30,4 @@ window_set(cluster) if {
 items(value, key) := list if {
 	list := object.get(value, key, [])
 	list != null
-}
-
-items(value, key) := [] if object.get(value, key, []) == null
+} else := []

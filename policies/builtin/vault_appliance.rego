@@ -36,6 +36,4 @@ attached(change) if {
 items(value, key) := list if {
 	list := object.get(value, key, [])
 	list != null
-}
-
-items(value, key) := [] if object.get(value, key, []) == null
+} else := []
