@@ -170,6 +170,20 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(
+        "git cannot compare `{base}` with HEAD in `{}` ({status}): {stderr}\n  hint: fetch the base branch (actions/checkout with fetch-depth: 0)",
+        root.display()
+    )]
+    GitDiff {
+        base: String,
+        root: std::path::PathBuf,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error(
+        "the pg backend reads its connection string from ${variable}, which is not set\n  hint: export {variable}=postgres://user:password@host:5432/database"
+    )]
+    MissingConnection { variable: String },
     #[error("${name} is not set{hint}")]
     MissingEnv {
         name: &'static str,
@@ -260,6 +274,8 @@ impl Error {
             Error::PolicyDenied { .. } => "policy_denied",
             Error::OverBudget { .. } => "over_budget",
             Error::Usage(_) => "usage",
+            Error::GitDiff { .. } => "git",
+            Error::MissingConnection { .. } => "missing_env",
             Error::MissingEnv { .. } => "missing_env",
             Error::InvalidDuration { .. } => "invalid_duration",
             Error::GitHub(_) => "github",

@@ -547,9 +547,9 @@ fn backend_secret(backend: &Backend) -> Result<Option<SecretString>, Error> {
     };
     match std::env::var(conn_str_env) {
         Ok(value) if !value.is_empty() => Ok(Some(SecretString::from(value))),
-        _ => Err(Error::Usage(format!(
-            "the pg backend reads its connection string from ${conn_str_env}, which is not set\n  hint: export {conn_str_env}=postgres://user:password@host:5432/database"
-        ))),
+        _ => Err(Error::MissingConnection {
+            variable: conn_str_env.clone(),
+        }),
     }
 }
 

@@ -76,11 +76,12 @@ fn changed_files(root: &Path, base: &GitRevision) -> Result<Vec<PathBuf>, Error>
         .output()
         .map_err(|error| Error::io("running git", error))?;
     if !output.status.success() {
-        return Err(Error::Usage(format!(
-            "git cannot compare `{base}` with HEAD in `{}`: {}\n  hint: fetch the base branch (actions/checkout with fetch-depth: 0)",
-            root.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(Error::GitDiff {
+            base: base.to_string(),
+            root: root.to_path_buf(),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()

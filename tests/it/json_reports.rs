@@ -183,4 +183,26 @@ fn argument_and_environment_errors_have_their_own_kinds() {
         message.contains("stack `demo` is not a preview stack"),
         "{message}"
     );
+    // The project is no git repository.
+    let (kind, message) = kind_of(&["plan", "--changed", "--base", "main"]);
+    assert_eq!(kind, "git", "{message}");
+    assert!(
+        message.contains("git cannot compare `main` with HEAD"),
+        "{message}"
+    );
+    project.stack(
+        "pg",
+        &example_stack(
+            "[backend]\ntype = \"pg\"\nconn_str_env = \"WILDSIDE_TEST_NO_SUCH_PG\"",
+            "message = \"hi\"",
+        ),
+    );
+    let (kind, message) = kind_of(&["plan", "pg"]);
+    assert_eq!(kind, "missing_env", "{message}");
+    assert!(
+        message.starts_with(
+            "the pg backend reads its connection string from $WILDSIDE_TEST_NO_SUCH_PG"
+        ),
+        "{message}"
+    );
 }
