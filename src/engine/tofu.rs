@@ -169,8 +169,12 @@ impl Tofu {
         backend_config: &Path,
         module_dirs: &[PathBuf],
     ) -> Result<(), EngineError> {
-        // Until one init has filled the shared plugin cache, inits take turns; after that they only link.
-        let _turn = if CACHE_FILLED.load(Ordering::Acquire) {
+        let private_cache = (self.settings.plugin_cache.is_some()
+            && !self.dir.join(LOCK_FILE).is_file())
+        .then(|| self.dir.join(PRIVATE_PLUGIN_CACHE));
+        // Until one init has filled the shared plugin cache, inits that use it take turns; after that they only
+        // link. An init with a cache of its own shares nothing and never waits.
+        let _turn = if private_cache.is_some() || CACHE_FILLED.load(Ordering::Acquire) {
             None
         } else {
             Some(INIT_TURN.lock().await)
@@ -186,9 +190,6 @@ impl Tofu {
         }
         args.push(format!("-backend-config={}", backend_config.display()));
         args.push(format!("-lock-timeout={}", self.settings.lock_timeout));
-        let private_cache = (self.settings.plugin_cache.is_some()
-            && !self.dir.join(LOCK_FILE).is_file())
-        .then(|| self.dir.join(PRIVATE_PLUGIN_CACHE));
         if let Some(cache) = &private_cache {
             std::fs::create_dir_all(cache).map_err(|error| {
                 EngineError::io(format!("creating `{}`", cache.display()), error)
