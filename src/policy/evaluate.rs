@@ -91,6 +91,9 @@ pub fn evaluate(
     check_coverage(set, &loaded)?;
     let input =
         Value::from_json_str(plan_json).map_err(|error| PolicyError::Plan(error.to_string()))?;
+    let resources = input["resource_changes"]
+        .as_array()
+        .map_or(0, |changes| changes.len());
     engine.set_input(input);
     // Each (package, rule) once, with the file that declares it first.
     let mut checks: Vec<(String, String)> = Vec::new();
@@ -104,7 +107,7 @@ pub fn evaluate(
             }
         }
     }
-    let values = eval_rules(&engine, &checks)?;
+    let values = eval_rules(&engine, &checks, resources >= PARALLEL_FROM)?;
     let mut report = PolicyReport::default();
     let mut evaluated: BTreeMap<(String, String), Vec<Finding>> = BTreeMap::new();
     for (((package, rule), value), entry) in checks.into_iter().zip(values).zip(declared_in) {
@@ -159,14 +162,25 @@ pub fn evaluate(
     Ok(report)
 }
 
-/// Evaluates `data.<package>.<rule>` for every check, on as many threads as the machine has (each with its own
-/// copy of the loaded engine: rules are independent, and the input is shared, not copied). Results come back
-/// in the order of `checks`.
-fn eval_rules(engine: &Engine, checks: &[(String, String)]) -> Result<Vec<Value>, PolicyError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(checks.len())
-        .max(1);
+/// The number of planned resources from which rules are evaluated on several threads; below it, a second
+/// engine costs more memory than it saves time.
+const PARALLEL_FROM: usize = 500;
+
+/// Evaluates `data.<package>.<rule>` for every check, on as many threads as the machine has when `parallel`
+/// (each with its own copy of the loaded engine: rules are independent, and the input is shared, not copied),
+/// else on this one. Results come back in the order of `checks`.
+fn eval_rules(
+    engine: &Engine,
+    checks: &[(String, String)],
+    parallel: bool,
+) -> Result<Vec<Value>, PolicyError> {
+    let threads = if parallel {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    } else {
+        1
+    }
+    .min(checks.len())
+    .max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<Vec<(usize, Result<Value, PolicyError>)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
