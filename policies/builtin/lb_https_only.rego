@@ -9,7 +9,9 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_loadbalancer"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some rule in items(after, "forwarding_rule")
+	forwarding_rules := object.get(after, "forwarding_rule", [])
+	is_array(forwarding_rules)
+	some rule in forwarding_rules
 	rule.entry_protocol == "http"
 	not after.redirect_http_to_https == true
 	msg := sprintf("%s: port %v takes plain HTTP without a redirect; set `redirect_http_to_https = true`", [rc.address, rule.entry_port])
@@ -20,14 +22,10 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_loadbalancer"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some rule in items(after, "forwarding_rule")
+	forwarding_rules := object.get(after, "forwarding_rule", [])
+	is_array(forwarding_rules)
+	some rule in forwarding_rules
 	rule.entry_protocol != "http"
 	not secure[rule.entry_protocol]
 	msg := sprintf("%s: port %v takes %s, not HTTPS", [rc.address, rule.entry_port, rule.entry_protocol])
 }
-
-# A list attribute of a planned resource, or nothing when it is absent or null.
-items(value, key) := list if {
-	list := object.get(value, key, [])
-	list != null
-} else := []

@@ -26,10 +26,14 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_firewall"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some rule in items(after, "inbound_rule")
+	inbound_rules := object.get(after, "inbound_rule", [])
+	is_array(inbound_rules)
+	some rule in inbound_rules
 	some port, what in admin_ports
 	covers(object.get(rule, "port_range", ""), port)
-	some cidr in items(rule, "source_addresses")
+	sources := object.get(rule, "source_addresses", [])
+	is_array(sources)
+	some cidr in sources
 	open_cidrs[cidr]
 	msg := sprintf("%s: %s (port %d) is open to %s; allow only known networks", [rc.address, what, port, cidr])
 }
@@ -39,9 +43,13 @@ deny contains {"msg": msg, "resource": rc.address} if {
 	rc.type == "digitalocean_kubernetes_cluster"
 	after := object.get(rc.change, "after", null)
 	after != null
-	some firewall in items(after, "control_plane_firewall")
+	control_plane_firewalls := object.get(after, "control_plane_firewall", [])
+	is_array(control_plane_firewalls)
+	some firewall in control_plane_firewalls
 	firewall.enabled == true
-	some cidr in items(firewall, "allowed_addresses")
+	allowed := object.get(firewall, "allowed_addresses", [])
+	is_array(allowed)
+	some cidr in allowed
 	open_cidrs[cidr]
 	msg := sprintf("%s: the Kubernetes API is open to %s; allow only known networks", [rc.address, cidr])
 }
@@ -56,12 +64,8 @@ warn contains {"msg": msg, "resource": rc.address} if {
 }
 
 control_plane_firewall_enabled(cluster) if {
-	some firewall in items(cluster, "control_plane_firewall")
+	control_plane_firewalls := object.get(cluster, "control_plane_firewall", [])
+	is_array(control_plane_firewalls)
+	some firewall in control_plane_firewalls
 	firewall.enabled == true
 }
-
-# A list attribute of a planned resource, or nothing when it is absent or null.
-items(value, key) := list if {
-	list := object.get(value, key, [])
-	list != null
-} else := []

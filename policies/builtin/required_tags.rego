@@ -11,18 +11,21 @@ taggable := {
 	"digitalocean_database_cluster",
 }
 
+wanted := object.get(data.wildside.settings, "required_tags", [])
+
 deny contains {"msg": msg, "resource": rc.address} if {
 	some rc in input.resource_changes
 	taggable[rc.type]
 	after := object.get(rc.change, "after", null)
 	after != null
-	some required in object.get(data.wildside.settings, "required_tags", [])
-	not required in items(after, "tags")
+	some required in wanted
+	not tagged(after, required)
 	msg := sprintf("%s: missing the required tag %q", [rc.address, required])
 }
 
-# A list attribute of a planned resource, or nothing when it is absent or null.
-items(value, key) := list if {
-	list := object.get(value, key, [])
-	list != null
-} else := []
+# Whether a planned resource carries `tag` (its `tags` may be absent or null).
+tagged(after, tag) if {
+	tags := object.get(after, "tags", [])
+	is_array(tags)
+	tag in tags
+}

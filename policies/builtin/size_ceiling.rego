@@ -1,39 +1,60 @@
 # Built-in rule `size_ceiling`: no node pool may grow past `[policy] max_node_count` nodes (default 20), and
-# no droplet or node size may have more than `[policy] max_size_vcpus` vCPUs (default 16).
+# no droplet or node size may have more than `[policy] max_size_vcpus` vCPUs (default 16). Node pools are a
+# cluster's `node_pool` blocks and node pool resources. Each body filters by type first, so other resources
+# cost one comparison.
 package wildside.builtin.size_ceiling
 
 settings := data.wildside.settings
 
-deny contains {"msg": msg, "resource": rc.address} if {
+deny contains {"msg": pool_msg(rc, pool), "resource": rc.address} if {
 	some rc in input.resource_changes
-	some pool in node_pools(rc)
-	n := largest(pool)
-	n > settings.max_node_count
-	msg := sprintf("%s: node pool %v may have %v nodes, more than the ceiling of %v ([policy] max_node_count)", [rc.address, object.get(pool, "name", ""), n, settings.max_node_count])
-}
-
-deny contains {"msg": msg, "resource": rc.address} if {
-	some rc in input.resource_changes
-	some size in sizes(rc)
-	n := vcpus(size)
-	n > settings.max_size_vcpus
-	msg := sprintf("%s: size %s has %v vCPUs, more than the ceiling of %v ([policy] max_size_vcpus)", [rc.address, size, n, settings.max_size_vcpus])
-}
-
-# The node pools a planned resource makes: a cluster's `node_pool` blocks, or a node pool resource itself.
-node_pools(rc) := items(rc.change.after, "node_pool") if {
 	rc.type == "digitalocean_kubernetes_cluster"
-	object.get(rc.change, "after", null) != null
-} else := [rc.change.after] if {
-	rc.type == "digitalocean_kubernetes_node_pool"
-	object.get(rc.change, "after", null) != null
-} else := []
+	after := object.get(rc.change, "after", null)
+	after != null
+	pools := object.get(after, "node_pool", [])
+	is_array(pools)
+	some pool in pools
+	largest(pool) > settings.max_node_count
+}
 
-# The sizes a planned resource runs: a droplet's, or those of its node pools.
-sizes(rc) := [rc.change.after.size] if {
+deny contains {"msg": pool_msg(rc, pool), "resource": rc.address} if {
+	some rc in input.resource_changes
+	rc.type == "digitalocean_kubernetes_node_pool"
+	pool := object.get(rc.change, "after", null)
+	pool != null
+	largest(pool) > settings.max_node_count
+}
+
+deny contains {"msg": size_msg(rc, after.size), "resource": rc.address} if {
+	some rc in input.resource_changes
 	rc.type == "digitalocean_droplet"
-	object.get(rc.change, "after", null) != null
-} else := [pool.size | some pool in node_pools(rc)]
+	after := object.get(rc.change, "after", null)
+	after != null
+	vcpus(after.size) > settings.max_size_vcpus
+}
+
+deny contains {"msg": size_msg(rc, pool.size), "resource": rc.address} if {
+	some rc in input.resource_changes
+	rc.type == "digitalocean_kubernetes_cluster"
+	after := object.get(rc.change, "after", null)
+	after != null
+	pools := object.get(after, "node_pool", [])
+	is_array(pools)
+	some pool in pools
+	vcpus(pool.size) > settings.max_size_vcpus
+}
+
+deny contains {"msg": size_msg(rc, pool.size), "resource": rc.address} if {
+	some rc in input.resource_changes
+	rc.type == "digitalocean_kubernetes_node_pool"
+	pool := object.get(rc.change, "after", null)
+	pool != null
+	vcpus(pool.size) > settings.max_size_vcpus
+}
+
+pool_msg(rc, pool) := sprintf("%s: node pool %v may have %v nodes, more than the ceiling of %v ([policy] max_node_count)", [rc.address, object.get(pool, "name", ""), largest(pool), settings.max_node_count])
+
+size_msg(rc, size) := sprintf("%s: size %s has %v vCPUs, more than the ceiling of %v ([policy] max_size_vcpus)", [rc.address, size, vcpus(size), settings.max_size_vcpus])
 
 largest(pool) := n if {
 	object.get(pool, "auto_scale", false) == true
@@ -45,9 +66,3 @@ vcpus(size) := n if {
 	endswith(part, "vcpu")
 	n := to_number(trim_suffix(part, "vcpu"))
 }
-
-# A list attribute of a planned resource, or nothing when it is absent or null.
-items(value, key) := list if {
-	list := object.get(value, key, [])
-	list != null
-} else := []

@@ -21,13 +21,9 @@ deny contains {"msg": msg, "resource": rc.address} if {
 }
 
 window_set(cluster) if {
-	some policy in items(cluster, "maintenance_policy")
+	maintenance_policys := object.get(cluster, "maintenance_policy", [])
+	is_array(maintenance_policys)
+	some policy in maintenance_policys
 	object.get(policy, "day", "") != ""
 	object.get(policy, "start_time", "") != ""
 }
-
-# A list attribute of a planned resource, or nothing when it is absent or null.
-items(value, key) := list if {
-	list := object.get(value, key, [])
-	list != null
-} else := []

@@ -31,9 +31,3 @@ attached(change) if {
 	some known in unknown
 	known == true
 }
-
-# A list attribute of a planned resource, or nothing when it is absent or null.
-items(value, key) := list if {
-	list := object.get(value, key, [])
-	list != null
-} else := []
