@@ -155,11 +155,7 @@ fn at_rest(text: &mut String, reports: &[StackPlanReport]) {
         );
     }
     for (report, kept) in kept {
-        let _ = writeln!(
-            text,
-            "- `{}`: secret `{}` reaches module input `{}.{}`, which is not write-only: tofu keeps its value in state and saved plans",
-            report.stack, kept.secret, kept.module, kept.input
-        );
+        let _ = writeln!(text, "- `{}`: {kept}", report.stack);
     }
 }
 

@@ -66,6 +66,18 @@ pub struct SecretInState {
     pub input: String,
 }
 
+/// The sentence the human summary and the PR comment say of such a secret: its name, the
+/// module input, and that tofu keeps its value in state and saved plans. Never the value.
+impl std::fmt::Display for SecretInState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "secret `{}` reaches module input `{}.{}`, which is not write-only: tofu keeps its value in state and saved plans",
+            self.secret, self.module, self.input
+        )
+    }
+}
+
 /// The `[policy]` section: how the built-in rules judge this stack.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicySettings {

@@ -639,10 +639,7 @@ fn summary(text: &mut String, run: &StackRun, verb: &str) {
     for kept in &run.secrets_in_state {
         let _ = writeln!(
             text,
-            "{head}: secret `{}` reaches module input `{}.{}`, which is not write-only: tofu keeps its value in state and saved plans ({})",
-            kept.secret,
-            kept.module,
-            kept.input,
+            "{head}: {kept} ({})",
             if run.state_encrypted {
                 "both encrypted"
             } else {
