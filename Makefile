@@ -1,5 +1,5 @@
 # The two commands a fresh machine needs: `make demo` and `make test`. Both install what they need first.
-.PHONY: tools build demo test bench lint
+.PHONY: tools build demo test bench trials lint
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
@@ -17,6 +17,9 @@ test: tools
 
 bench: tools build
 	python3 scripts/bench.py
+
+trials: tools
+	bash scripts/trials.sh
 
 lint:
 	cargo fmt --check

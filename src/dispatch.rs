@@ -225,12 +225,14 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Down {
             target,
             delete_workspace,
+            confirm,
         } => {
             commands::down(
                 &Context::new(global, interrupts).await?,
                 &target.stack,
                 &target.workspace,
                 delete_workspace,
+                confirm.as_deref(),
             )
             .await
         }

@@ -168,6 +168,15 @@ pub enum Error {
         monthly_usd: f64,
         drivers: String,
     },
+    #[error(
+        "refusing to destroy {stack}: it is marked production ([policy] production = true){}\n  hint: run `wildside-tofu down {stack} --confirm {stack}` if you mean to destroy it",
+        given.as_ref().map(|given| format!(", and --confirm `{given}` does not name it")).unwrap_or_default()
+    )]
+    ProductionDestroy {
+        stack: String,
+        /// What `--confirm` said, when it said something else.
+        given: Option<String>,
+    },
     #[error("{0}")]
     Usage(String),
     #[error(
@@ -235,6 +244,11 @@ impl Error {
         false
     }
 
+    /// Whether the policy and budget gate refused the plan, so nothing was applied.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Error::PolicyDenied { .. } | Error::OverBudget { .. })
+    }
+
     /// A stable name for the kind of error, for machines (`--output json` prints it as `kind`).
     pub fn kind(&self) -> &'static str {
         if self.is_interrupted() {
@@ -273,6 +287,7 @@ impl Error {
             Error::Cost(_) => "cost",
             Error::PolicyDenied { .. } => "policy_denied",
             Error::OverBudget { .. } => "over_budget",
+            Error::ProductionDestroy { .. } => "confirmation_required",
             Error::Usage(_) => "usage",
             Error::GitDiff { .. } => "git",
             Error::MissingConnection { .. } => "missing_env",
@@ -289,7 +304,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         if self.is_interrupted() {
             130
-        } else if matches!(self, Error::PolicyDenied { .. } | Error::OverBudget { .. }) {
+        } else if self.is_refusal() {
             3
         } else {
             1

@@ -162,6 +162,10 @@ pub enum Command {
         /// Also delete the (non-default) workspace once it is empty.
         #[arg(long)]
         delete_workspace: bool,
+        /// The stack's name, typed again: a stack marked production (`[policy] production = true`) is
+        /// destroyed only with it.
+        #[arg(long, value_name = "STACK")]
+        confirm: Option<String>,
     },
     /// Show the stack's outputs (sensitive values are never shown).
     Output {

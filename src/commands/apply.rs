@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use super::report::{OutputEntry, Report, StackRun};
-use super::up::up;
+use super::up::{changes, up};
 use crate::ci::StackPlanReport;
-use crate::cost::{money, plan_cost};
 use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
-use crate::policy::check_plan;
-use crate::run::context::{Context, Prepared, prepare, run_plan_file, size_source};
+use crate::run::context::{Context, Prepared, prepare, run_plan_file};
+use crate::run::gate;
 use crate::run::vault_outputs;
 
 pub async fn apply(
@@ -60,33 +59,7 @@ async fn apply_saved_plan(
         Ok(shown) => shown,
         Err(error) => return Err(prepared.explain(error).await),
     };
-    let policy = check_plan(&context.project.policies_dir(), &prepared.stack, &json)?;
-    if policy.denied() {
-        return Err(Error::PolicyDenied {
-            stack: stack.to_string(),
-            denials: policy
-                .denials
-                .iter()
-                .map(|denial| format!("  - {}: {}", denial.rule, denial.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        });
-    }
-    let budget = prepared.stack.budget.map(|budget| budget.monthly_usd);
-    let cost = plan_cost(&size_source(context)?, &json, budget).await?;
-    if let Some(breach) = cost.over_budget {
-        return Err(Error::OverBudget {
-            stack: stack.to_string(),
-            estimate_usd: breach.estimate_usd,
-            monthly_usd: breach.monthly_usd,
-            drivers: breach
-                .drivers
-                .iter()
-                .map(|line| format!("  - {} {}", line.address, money(line.monthly_usd)))
-                .collect::<Vec<_>>()
-                .join("\n"),
-        });
-    }
+    gate::check(context, &prepared.stack, &json).await?;
     apply_and_report(context, prepared, &plan_file, summary).await
 }
 
@@ -119,13 +92,16 @@ async fn apply_if_unchanged(
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     let planned = async {
         match prepared.tofu.plan(workspace, &plan_file, false).await? {
-            PlanOutcome::NoChanges => Ok(PlanSummary::default()),
-            PlanOutcome::Changes => prepared.tofu.show_plan(workspace, &plan_file).await,
+            PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
+            PlanOutcome::Changes => {
+                let (summary, json) = prepared.tofu.show_plan_json(workspace, &plan_file).await?;
+                Ok((summary, Some(json)))
+            }
         }
     }
     .await;
-    let summary = match planned {
-        Ok(summary) => summary,
+    let (summary, json) = match planned {
+        Ok(planned) => planned,
         Err(error) => {
             let _ = std::fs::remove_file(&plan_file);
             return Err(prepared.explain(error).await);
@@ -171,7 +147,14 @@ async fn apply_if_unchanged(
             gone: describe(&gone, &gone_outputs, &now),
         });
     }
-    let result = apply_and_report(context, prepared, &plan_file, summary).await;
+    let result = match json {
+        Some(json) => gate::check(context, &prepared.stack, &json).await,
+        None => Ok(()),
+    };
+    let result = match result {
+        Ok(()) => apply_and_report(context, prepared, &plan_file, summary).await,
+        Err(refused) => Err(refused),
+    };
     let _ = std::fs::remove_file(&plan_file);
     result
 }
@@ -184,8 +167,8 @@ async fn apply_and_report(
 ) -> Result<Report, Error> {
     let workspace = prepared.workspace.clone();
     prepared.tofu.note(&format!(
-        "applying {} changes to {}",
-        summary.changes.len(),
+        "applying {} to {}",
+        changes(summary.changes.len()),
         prepared.stack.name
     ));
     let result = async {

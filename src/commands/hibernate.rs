@@ -52,7 +52,9 @@ pub(super) async fn hibernate_with(
 ) -> Result<(Hibernation, Option<String>), Error> {
     let (stack, platform, records) = platform_stack(context, stack_name, "hibernate")?;
     let platform = &platform;
-    let record = match records.read(workspace)? {
+    let existing = records.read(workspace)?;
+    let fresh = existing.is_none();
+    let record = match existing {
         Some(record) => record,
         None => {
             let record = Record {
@@ -68,7 +70,15 @@ pub(super) async fn hibernate_with(
             record
         }
     };
-    let (run, state) = up_with(context, stack_name, workspace, options, reads).await?;
+    let (run, state) = match up_with(context, stack_name, workspace, options, reads).await {
+        Ok(done) => done,
+        // Nothing was applied: the stack is as awake as it was.
+        Err(refused) if fresh && refused.is_refusal() => {
+            records.delete(workspace)?;
+            return Err(refused);
+        }
+        Err(error) => return Err(error),
+    };
     let run = applied(run);
     let hibernation = Hibernation {
         action: HibernationAction::Hibernate,
@@ -100,7 +110,17 @@ pub(super) async fn wake_with(
         );
     }
     records.delete(workspace)?;
-    let (run, state) = up_with(context, stack_name, workspace, options, reads).await?;
+    let (run, state) = match up_with(context, stack_name, workspace, options, reads).await {
+        Ok(done) => done,
+        // Nothing was applied: the stack is still hibernated.
+        Err(refused) if refused.is_refusal() => {
+            if let Some(record) = &record {
+                records.write(record)?;
+            }
+            return Err(refused);
+        }
+        Err(error) => return Err(error),
+    };
     let run = applied(run);
     let hibernation = Hibernation {
         action: HibernationAction::Wake,

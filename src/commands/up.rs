@@ -1,10 +1,12 @@
-//! `up <stack>`: render, init, plan, and apply only if the plan has changes.
+//! `up <stack>`: render, init, plan, and apply only if the plan has changes and passes the policy and budget
+//! gate.
 
 use super::apply::is_stale;
 use super::report::{OutputEntry, Report, StackRun};
-use crate::engine::{Outputs, PlanOutcome, PlanSummary};
+use crate::engine::{EngineError, Outputs, PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::run::context::{Context, PrepareOptions, prepare_with, run_plan_file};
+use crate::run::gate;
 use crate::run::vault_outputs;
 
 pub async fn up(context: &Context, stack: &str, workspace: &str) -> Result<Report, Error> {
@@ -43,40 +45,54 @@ pub(super) async fn up_with(
     let mut attempts = 0;
     let result = loop {
         attempts += 1;
-        let attempt = async {
+        let planned = async {
             match prepared.tofu.plan(workspace, &plan_file, false).await? {
-                PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
-                PlanOutcome::Changes => {
-                    let summary = prepared.tofu.planned_summary();
-                    prepared.tofu.note(&format!(
-                        "applying {} changes to {}",
-                        summary.changes.len(),
-                        prepared.stack.name
-                    ));
-                    prepared.tofu.apply(workspace, &plan_file).await?;
-                    let outputs = if reads.outputs {
-                        prepared.tofu.outputs(workspace).await?
-                    } else {
-                        Outputs::default()
-                    };
-                    Ok((summary, Some(outputs)))
-                }
+                PlanOutcome::NoChanges => Ok(None),
+                PlanOutcome::Changes => prepared
+                    .tofu
+                    .show_plan_json(workspace, &plan_file)
+                    .await
+                    .map(Some),
             }
         }
         .await;
-        match attempt {
+        let (summary, json) = match planned {
+            Ok(Some(planned)) => planned,
+            Ok(None) => break Ok((PlanSummary::default(), None)),
+            Err(error) => break Err(Failed::Engine(error)),
+        };
+        if let Err(refused) = gate::check(context, &prepared.stack, &json).await {
+            break Err(Failed::Refused(refused));
+        }
+        prepared.tofu.note(&format!(
+            "applying {} to {}",
+            changes(summary.changes.len()),
+            prepared.stack.name
+        ));
+        let applied = async {
+            prepared.tofu.apply(workspace, &plan_file).await?;
+            if reads.outputs {
+                prepared.tofu.outputs(workspace).await
+            } else {
+                Ok(Outputs::default())
+            }
+        }
+        .await;
+        match applied {
+            Ok(outputs) => break Ok((summary, Some(outputs))),
             Err(error) if attempts < 3 && is_stale(&error) => {
                 tracing::warn!(
                     "another run changed the state of {stack} ({workspace}) after this plan; planning again"
                 );
             }
-            other => break other,
+            Err(error) => break Err(Failed::Engine(error)),
         }
     };
     let _ = std::fs::remove_file(&plan_file);
     let (summary, outputs) = match result {
         Ok(done) => done,
-        Err(error) => return Err(prepared.explain(error).await),
+        Err(Failed::Engine(error)) => return Err(prepared.explain(error).await),
+        Err(Failed::Refused(refused)) => return Err(refused),
     };
     let state = if reads.state {
         match prepared.tofu.show_state_json(workspace).await {
@@ -103,4 +119,19 @@ pub(super) async fn up_with(
         vault,
     };
     Ok((report, state))
+}
+
+/// Why a plan was not applied: tofu failed, or the gate refused the plan.
+enum Failed {
+    Engine(EngineError),
+    Refused(Error),
+}
+
+/// "1 change", "3 changes".
+pub(super) fn changes(count: usize) -> String {
+    if count == 1 {
+        "1 change".to_string()
+    } else {
+        format!("{count} changes")
+    }
 }

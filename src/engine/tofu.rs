@@ -105,7 +105,7 @@ impl Tofu {
     }
 
     /// The resource changes of the last plan, from its UI stream: the summary without a `show -json` run
-    /// (which `show_plan` gives for saved plans made elsewhere, with output changes too).
+    /// (which `show_plan_json` gives, with output changes too).
     pub fn planned_summary(&self) -> PlanSummary {
         let mut changes = self.planned.clone();
         changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -350,30 +350,6 @@ impl Tofu {
             plan_file.display().to_string(),
         ];
         self.streamed_checked("apply", args, Some(workspace)).await
-    }
-
-    /// Destroys every resource of the workspace.
-    pub async fn destroy(&mut self, workspace: &str) -> Result<(), EngineError> {
-        self.planned.clear();
-        let args = vec![
-            "apply".to_string(),
-            "-destroy".into(),
-            "-auto-approve".into(),
-            "-input=false".into(),
-            "-json".into(),
-            format!("-lock-timeout={}", self.settings.lock_timeout),
-        ];
-        self.streamed_checked("destroy", args, Some(workspace))
-            .await
-    }
-
-    /// The typed summary of a saved plan.
-    pub async fn show_plan(
-        &mut self,
-        workspace: &str,
-        plan_file: &Path,
-    ) -> Result<PlanSummary, EngineError> {
-        Ok(self.show_plan_json(workspace, plan_file).await?.0)
     }
 
     /// The typed summary of a saved plan and the `show -json` document it was read from (policies and cost

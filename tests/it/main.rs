@@ -9,6 +9,7 @@ mod ci;
 mod concurrency;
 mod cost;
 mod encryption;
+mod gate;
 mod json_reports;
 mod lifecycle;
 mod lock_files;
