@@ -10,9 +10,9 @@ use nix::unistd::Pid;
 use crate::support::{DEV_ROOT_TOKEN, Done, OpenBao, Project, Run, Sandbox, example_stack};
 
 /// A trial: `Ok` when nothing was lost, else what was.
-pub type Case = fn(u32) -> Result<(), String>;
+pub(crate) type Case = fn(u32) -> Result<(), String>;
 
-pub const ALL: [(&str, Case); 6] = [
+pub(crate) const ALL: [(&str, Case); 6] = [
     ("SIGINT mid-apply", sigint_mid_apply),
     ("two concurrent `up`s of one workspace", concurrent_ups),
     ("Vault down at output capture", vault_down_at_output_capture),
@@ -25,7 +25,7 @@ pub const ALL: [(&str, Case); 6] = [
 ];
 
 /// Why a case cannot run on this machine, if it cannot.
-pub fn skip_reason(case: &str) -> Option<String> {
+pub(crate) fn skip_reason(case: &str) -> Option<String> {
     if case != "sandbox 5xx and 429 during apply" {
         return None;
     }
@@ -90,6 +90,16 @@ fn wait_until(condition: impl Fn() -> bool, limit: Duration) -> bool {
     true
 }
 
+/// The child, once its apply sleeps in the local-exec; a child whose apply never starts is stopped.
+fn apply_started(mut child: Child, delay: &str) -> Result<Child, String> {
+    if wait_until(|| sleeping(delay), Duration::from_secs(60)) {
+        return Ok(child);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err("the apply never started".into())
+}
+
 fn done(child: Child) -> Done {
     Done(child.wait_with_output().unwrap())
 }
@@ -122,9 +132,7 @@ fn sigint_mid_apply(trial: u32) -> Result<(), String> {
     let delay = unique_delay(trial, 120);
     slow_stack(&project, &delay, "");
     let child = project.run().args(["up", "slow"]).spawn();
-    if !wait_until(|| sleeping(&delay), Duration::from_secs(60)) {
-        return Err("the apply never started".into());
-    }
+    let child = apply_started(child, &delay)?;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let interrupted = done(child);
     if interrupted.code() != 130 {
@@ -166,9 +174,7 @@ fn vault_down_at_output_capture(trial: u32) -> Result<(), String> {
             .env("WILDSIDE_VAULT_RETRY_SECONDS", "1,1")
     };
     let child = run().args(["--output", "json", "up", "slow"]).spawn();
-    if !wait_until(|| sleeping(&delay), Duration::from_secs(60)) {
-        return Err("the apply never started".into());
-    }
+    let child = apply_started(child, &delay)?;
     let port = bao.port;
     bao.stop();
     let up = done(child);
@@ -244,10 +250,8 @@ fn kill_driver(trial: u32) -> Result<(), String> {
     let project = Project::new();
     let delay = unique_delay(trial, 3);
     slow_stack(&project, &delay, "");
-    let mut child = project.run().args(["up", "slow"]).spawn();
-    if !wait_until(|| sleeping(&delay), Duration::from_secs(60)) {
-        return Err("the apply never started".into());
-    }
+    let child = project.run().args(["up", "slow"]).spawn();
+    let mut child = apply_started(child, &delay)?;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     let _ = child.wait();
     // tofu, in its own process group, finishes the apply it started and then releases its lock: the rerun

@@ -30,7 +30,7 @@ fn main() {
     let only = std::env::var("WILDSIDE_TRIALS_CASE").ok();
     let mut tallies = Vec::new();
     for (case, run) in cases::ALL {
-        if only.as_deref().is_some_and(|only| only != *case) {
+        if only.as_deref().is_some_and(|only| only != case) {
             continue;
         }
         let started = Instant::now();
