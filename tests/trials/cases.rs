@@ -54,9 +54,10 @@ fn provider_mirror() -> Option<std::path::PathBuf> {
         })
 }
 
-/// A delay, in seconds, that no other run on this machine sleeps for, so its `sleep` identifies this apply.
+/// A delay, in seconds, that no other run on this machine sleeps for, so its `sleep` identifies this apply. It
+/// ends in 1, so tofu prints the number as written.
 fn unique_delay(trial: u32, base: u32) -> String {
-    format!("{base}.{:03}{trial:02}", std::process::id() % 1000)
+    format!("{base}.{:03}{trial:02}1", std::process::id() % 1000)
 }
 
 fn slow_stack(project: &Project, delay: &str, extra: &str) {
