@@ -375,6 +375,10 @@ pub(super) fn platform_blocks(
                 ),
             ))
             .add_attribute(("node_pools", pools))
+            .add_attribute((
+                "destroy_all_associated_resources",
+                cluster.destroy_all_associated_resources,
+            ))
             .build(),
     );
     if let Some(appliance) = &platform.vault_appliance {
