@@ -27,7 +27,7 @@ resource "digitalocean_kubernetes_cluster" "this" {
   # Deleting the cluster also deletes the load balancers, volumes and snapshots its workloads made: on for
   # previews (throwaway by design), off unless the stack asks, so no volume of data outlives a mistaken `down`
   # by accident.
-  destroy_all_associated_resources = var.destroy_all_associated_resources
+  destroy_all_associated_resources = var.destroy_associated
   # The kubeconfig written to Vault outlives the 7-day default; `outputs push` refreshes it.
   kubeconfig_expire_seconds = var.kubeconfig_expire_seconds
 

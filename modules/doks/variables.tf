@@ -118,7 +118,7 @@ variable "api_allowed_cidrs" {
   }
 }
 
-variable "destroy_all_associated_resources" {
+variable "destroy_associated" {
   description = "Deleting the cluster also deletes the load balancers, volumes and volume snapshots its workloads made."
   type        = bool
   default     = false

@@ -355,6 +355,10 @@ pub(super) fn platform_blocks(
                 "maintenance_start_time",
                 text(&cluster.maintenance_start_time),
             ))
+            .add_attribute((
+                "destroy_associated",
+                cluster.destroy_all_associated_resources,
+            ))
             .add_attribute(("tags", cluster_tags(stack, &cluster.tags)))
             .add_attribute((
                 "api_allowed_cidrs",
@@ -375,10 +379,6 @@ pub(super) fn platform_blocks(
                 ),
             ))
             .add_attribute(("node_pools", pools))
-            .add_attribute((
-                "destroy_all_associated_resources",
-                cluster.destroy_all_associated_resources,
-            ))
             .build(),
     );
     if let Some(appliance) = &platform.vault_appliance {
