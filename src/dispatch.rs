@@ -169,6 +169,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                     body,
                     marker,
                     api_url,
+                    author,
                 },
         } => {
             let args = CiCommentArgs {
@@ -177,6 +178,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                 body: &body,
                 marker: marker.as_deref(),
                 api_url: &api_url,
+                author: author.as_deref(),
             };
             commands::ci_comment(args).await
         }

@@ -2,12 +2,15 @@
 # resource (a cluster takes one node_pool block), in the platform's VPC, with HA, upgrades and a maintenance
 # window as the stack says.
 
+# A minor resolves to the newest patch DigitalOcean offers when the cluster is created; from then on the cluster
+# keeps the version it runs (see `ignore_changes` below), so a new patch release never shows up as a change.
 data "digitalocean_kubernetes_versions" "this" {
-  version_prefix = "${var.kubernetes_version}."
+  version_prefix = "${local.minor}."
 }
 
 locals {
   exact_version = can(regex("-do\\.", var.kubernetes_version))
+  minor         = join(".", slice(split(".", var.kubernetes_version), 0, 2))
   version       = local.exact_version ? var.kubernetes_version : data.digitalocean_kubernetes_versions.this.latest_version
 }
 
@@ -21,8 +24,10 @@ resource "digitalocean_kubernetes_cluster" "this" {
   surge_upgrade = var.surge_upgrade
   tags          = var.tags
 
-  # `down` and preview teardown leave no load balancers or volumes that the cluster's workloads made.
-  destroy_all_associated_resources = true
+  # Deleting the cluster also deletes the load balancers, volumes and snapshots its workloads made: on for
+  # previews (throwaway by design), off unless the stack asks, so no volume of data outlives a mistaken `down`
+  # by accident.
+  destroy_all_associated_resources = var.destroy_associated
   # The kubeconfig written to Vault outlives the 7-day default; `outputs push` refreshes it.
   kubeconfig_expire_seconds = var.kubeconfig_expire_seconds
 
@@ -57,6 +62,24 @@ resource "digitalocean_kubernetes_cluster" "this" {
         effect = taint.value.effect
       }
     }
+  }
+
+  lifecycle {
+    # The version is chosen once, at creation. After that, DigitalOcean moves it (patch upgrades in the
+    # maintenance window with auto_upgrade), and the provider replaces a cluster whose configured version is
+    # lower than the running one: following a newer patch release or a pin would either flap or destroy the
+    # cluster. Minor upgrades are deliberate (`doctl kubernetes cluster upgrade`); the check below says when
+    # one is due.
+    ignore_changes = [version]
+  }
+}
+
+check "kubernetes_version" {
+  assert {
+    condition = startswith(digitalocean_kubernetes_cluster.this.version, "${local.minor}.") && (
+      var.auto_upgrade || !local.exact_version || digitalocean_kubernetes_cluster.this.version == var.kubernetes_version
+    )
+    error_message = "The cluster runs Kubernetes ${digitalocean_kubernetes_cluster.this.version}, not the stack's ${var.kubernetes_version}: the module never changes a running cluster's version. Upgrade it with `doctl kubernetes cluster upgrade ${var.name} --version <version>` (`doctl kubernetes options versions` lists them)."
   }
 }
 

@@ -13,7 +13,7 @@ variable "region" {
 }
 
 variable "kubernetes_version" {
-  description = "A minor (1.33: the newest patch DigitalOcean offers) or an exact DOKS version (1.33.1-do.3)."
+  description = "A minor (1.33: the newest patch DigitalOcean offers at creation) or an exact DOKS version (1.33.1-do.3)."
   type        = string
   validation {
     condition     = can(regex("^[0-9]+\\.[0-9]+(\\.[0-9]+-do\\.[0-9]+)?$", var.kubernetes_version))
@@ -116,6 +116,12 @@ variable "api_allowed_cidrs" {
     condition     = alltrue([for cidr in var.api_allowed_cidrs : can(cidrnetmask(cidr)) && !endswith(cidr, "/0")])
     error_message = "Each entry is an IPv4 CIDR, and none is the whole internet."
   }
+}
+
+variable "destroy_associated" {
+  description = "Deleting the cluster also deletes the load balancers, volumes and volume snapshots its workloads made."
+  type        = bool
+  default     = false
 }
 
 variable "kubeconfig_expire_seconds" {

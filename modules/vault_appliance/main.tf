@@ -1,6 +1,6 @@
 # The Vault (or OpenBao) appliance: droplets with attached raft volumes, installed and configured by
-# cloud-init; the first node leads and the others join it over TLS. A firewall keeps the API and cluster
-# ports inside the VPC. A load balancer passes TLS through to the nodes (the server key never leaves them),
+# cloud-init; the first node leads and the others join it over TLS. A firewall keeps the API port inside the
+# VPC and the cluster port among the nodes. A load balancer passes TLS through to the nodes (the server key never leaves them),
 # selecting them by tag, so it exists before they do and its address can be in their certificate; its own
 # firewall admits only `api_cidrs`.
 
@@ -143,10 +143,12 @@ resource "digitalocean_firewall" "vault" {
     source_load_balancer_uids = [digitalocean_loadbalancer.vault.id]
   }
 
+  # Raft and request forwarding: the appliance's own nodes only, by their tag (a node replaced later carries it
+  # too), never the rest of the VPC, where the cluster's workloads run.
   inbound_rule {
-    protocol         = "tcp"
-    port_range       = tostring(var.cluster_port)
-    source_addresses = [var.vpc_cidr]
+    protocol    = "tcp"
+    port_range  = tostring(var.cluster_port)
+    source_tags = [digitalocean_tag.vault.id]
   }
 
   dynamic "inbound_rule" {

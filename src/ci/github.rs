@@ -1,7 +1,8 @@
 //! The sticky pull-request comment, through the GitHub REST API.
 //!
-//! One comment per stack set, found again by a hidden marker (`<!-- wildside-tofu:... -->`) and updated in
-//! place. Rate limits (429, or 403 with no requests left), server errors and timeouts are retried with
+//! One comment per stack set, found again by a hidden marker (`<!-- wildside-tofu:... -->`) and its author
+//! (the token's own login), and updated in place: anyone may post a comment carrying the marker, and theirs is
+//! never edited. Rate limits (429, or 403 with no requests left), server errors and timeouts are retried with
 //! backoff, honouring `Retry-After`. A create is never sent twice blindly: GitHub may have made the comment
 //! before the reply was lost, so the comment is looked for by its marker again before each retry.
 
@@ -26,6 +27,10 @@ pub enum GitHubError {
     },
     #[error("cannot reach the GitHub API at {url}: {detail}")]
     Transport { url: String, detail: String },
+    #[error(
+        "cannot tell which comments are this token's own: GET {url} answered HTTP {status} (a GitHub App's installation token, such as Actions' `GITHUB_TOKEN`, cannot read its user)\n  hint: pass `--author LOGIN`, the login its comments carry: `github-actions[bot]` for Actions' `GITHUB_TOKEN`"
+    )]
+    UnknownAuthor { url: String, status: u16 },
     #[error("interrupted while waiting to retry the GitHub API; nothing more was sent")]
     Interrupted(#[from] crate::engine::Interrupted),
 }
@@ -45,6 +50,14 @@ struct Comment {
     body: String,
     #[serde(default)]
     html_url: String,
+    /// The author; GitHub leaves it out (`null`) for a deleted account.
+    #[serde(default)]
+    user: Option<User>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    login: String,
 }
 
 /// A GitHub REST client for one API base URL (`https://api.github.com`, or GitHub Enterprise's).
@@ -79,20 +92,30 @@ impl GitHub {
         })
     }
 
-    /// Creates the comment carrying `marker` on pull request `pr`, or updates it if it exists.
+    /// Creates the comment carrying `marker` on pull request `pr`, or updates it if `author` (by default the
+    /// token's own login) wrote it.
     pub async fn upsert_sticky(
         &self,
         repo: &str,
         pr: u64,
         marker: &str,
         body: &str,
+        author: Option<&str>,
     ) -> Result<StickyOutcome, GitHubError> {
         let body = if body.contains(marker) {
             body.to_string()
         } else {
             format!("{marker}\n{body}")
         };
-        if let Some(existing) = self.find(repo, pr, marker).await? {
+        let author = match author {
+            Some(author) => author.to_string(),
+            None => self.login().await?,
+        };
+        let target = Sticky {
+            marker,
+            author: &author,
+        };
+        if let Some(existing) = self.find(repo, pr, &target).await? {
             return self.update(repo, existing.id, &body).await;
         }
         let url = format!("{}/repos/{repo}/issues/{pr}/comments", self.api_url);
@@ -121,9 +144,23 @@ impl GitHub {
                 }
                 Err(failure) => return Err(failure.error),
             }
-            if let Some(existing) = self.find(repo, pr, marker).await? {
+            if let Some(existing) = self.find(repo, pr, &target).await? {
                 return self.update(repo, existing.id, &body).await;
             }
+        }
+    }
+
+    /// The token's own login (`GET /user`).
+    async fn login(&self) -> Result<String, GitHubError> {
+        let url = format!("{}/user", self.api_url);
+        match self.send::<User>(Method::GET, &url, None).await {
+            Ok(user) => Ok(user.login),
+            Err(GitHubError::Http {
+                status: status @ (401 | 403),
+                url,
+                ..
+            }) => Err(GitHubError::UnknownAuthor { url, status }),
+            Err(error) => Err(error),
         }
     }
 
@@ -153,7 +190,7 @@ impl GitHub {
         &self,
         repo: &str,
         pr: u64,
-        marker: &str,
+        sticky: &Sticky<'_>,
     ) -> Result<Option<Comment>, GitHubError> {
         for page in 1.. {
             let url = format!(
@@ -162,13 +199,7 @@ impl GitHub {
             );
             let comments: Vec<Comment> = self.send(Method::GET, &url, None).await?;
             let last_page = comments.len() < PAGE_SIZE;
-            if let Some(found) = comments.into_iter().find(|comment| {
-                comment
-                    .body
-                    .lines()
-                    .next()
-                    .is_some_and(|line| line.trim() == marker)
-            }) {
+            if let Some(found) = comments.into_iter().find(|comment| sticky.is(comment)) {
                 return Ok(Some(found));
             }
             if last_page {
@@ -263,6 +294,27 @@ impl GitHub {
             error: transport(error),
             retry_after: None,
         })
+    }
+}
+
+/// Which comment is the sticky one: its first line is the marker, and the expected author wrote it (logins are
+/// case-insensitive on GitHub).
+struct Sticky<'a> {
+    marker: &'a str,
+    author: &'a str,
+}
+
+impl Sticky<'_> {
+    fn is(&self, comment: &Comment) -> bool {
+        comment
+            .user
+            .as_ref()
+            .is_some_and(|user| user.login.eq_ignore_ascii_case(self.author))
+            && comment
+                .body
+                .lines()
+                .next()
+                .is_some_and(|line| line.trim() == self.marker)
     }
 }
 

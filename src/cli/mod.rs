@@ -312,6 +312,10 @@ pub enum CiCommand {
         /// The GitHub API base URL (GitHub Enterprise: `https://HOST/api/v3`).
         #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
         api_url: String,
+        /// Only a comment by this login is updated (default: the token's own login, from `GET /user`, which
+        /// a GitHub App's token cannot read: Actions' `GITHUB_TOKEN` comments as `github-actions[bot]`).
+        #[arg(long)]
+        author: Option<String>,
     },
     /// The stacks affected by a git change: a stack file, or a file of a module it uses.
     Changed {

@@ -14,6 +14,8 @@ pub struct CiCommentArgs<'a> {
     pub body: &'a Path,
     pub marker: Option<&'a str>,
     pub api_url: &'a str,
+    /// The login whose comment is updated (default: the token's own, from the API).
+    pub author: Option<&'a str>,
 }
 
 pub async fn ci_comment(args: CiCommentArgs<'_>) -> Result<Report, Error> {
@@ -32,7 +34,7 @@ pub async fn ci_comment(args: CiCommentArgs<'_>) -> Result<Report, Error> {
         (None, None) => "<!-- wildside-tofu:comment -->".to_string(),
     };
     let outcome = GitHub::new(args.api_url, token)?
-        .upsert_sticky(args.repo, args.pr, &marker, &body)
+        .upsert_sticky(args.repo, args.pr, &marker, &body, args.author)
         .await?;
     Ok(Report::CiComment(outcome))
 }

@@ -155,6 +155,9 @@ pub enum Report {
         /// Print as a GitHub Actions matrix (`{"stack": [...]}`).
         #[serde(skip)]
         matrix: bool,
+        /// Changed stack files left out because they do not load (named on stderr): exit 1.
+        #[serde(skip)]
+        unloadable: usize,
     },
     Output {
         stack: String,
@@ -328,6 +331,7 @@ impl Report {
             {
                 3
             }
+            Report::CiChanged { unloadable, .. } => i32::from(*unloadable > 0),
             Report::PlanSet {
                 stacks,
                 detailed_exitcode,
@@ -355,7 +359,6 @@ impl Report {
             | Report::PreviewList { .. }
             | Report::Schema { .. }
             | Report::CiComment(_)
-            | Report::CiChanged { .. }
             | Report::Output { .. }
             | Report::SandboxStopped { .. }
             | Report::Hibernation(_)

@@ -355,6 +355,10 @@ pub(super) fn platform_blocks(
                 "maintenance_start_time",
                 text(&cluster.maintenance_start_time),
             ))
+            .add_attribute((
+                "destroy_associated",
+                cluster.destroy_all_associated_resources,
+            ))
             .add_attribute(("tags", cluster_tags(stack, &cluster.tags)))
             .add_attribute((
                 "api_allowed_cidrs",

@@ -23,7 +23,10 @@ pub(crate) fn select_stacks(
     let mut names = if selection.all {
         project.stack_names()
     } else if let Some(base) = &selection.changed_base {
-        changed_stacks(project, base)?
+        let changed = changed_stacks(project, base)?;
+        let mut names = changed.loadable;
+        names.extend(changed.unloadable.into_iter().map(|(name, _)| name));
+        names
     } else if selection.names.is_empty() {
         return Err(Error::Usage(
             "name at least one stack, or pass --all or --changed --base REF".into(),
@@ -36,28 +39,39 @@ pub(crate) fn select_stacks(
     Ok(names)
 }
 
-/// Stacks affected by the change from `base` to `HEAD`. A stack file that no longer parses counts as
-/// affected, so its error reaches the report.
-pub(crate) fn changed_stacks(project: &Project, base: &str) -> Result<Vec<String>, Error> {
+/// The stacks a change from `base` to `HEAD` affects.
+pub(crate) struct ChangedStacks {
+    /// Affected stacks that load, by name.
+    pub loadable: Vec<String>,
+    /// Changed stack files that do not load, by file stem, with why: their names are whatever a file name
+    /// can hold, so they must never reach a shell or a workflow matrix.
+    pub unloadable: Vec<(String, Error)>,
+}
+
+/// Stacks affected by the change from `base` to `HEAD`. A stack file that changed and no longer loads is kept
+/// apart, so its error reaches the report.
+pub(crate) fn changed_stacks(project: &Project, base: &str) -> Result<ChangedStacks, Error> {
     let base = GitRevision::parse(base)?;
     let files = changed_files(&project.root, &base)?;
     let mut stacks = Vec::new();
-    let mut broken = Vec::new();
+    let mut unloadable = Vec::new();
     for name in project.stack_names() {
         match project.load_stack(&name) {
             Ok(stack) => stacks.push(stack),
-            Err(_) if files.contains(&PathBuf::from("stacks").join(format!("{name}.toml"))) => {
-                broken.push(name)
+            Err(error) if files.contains(&PathBuf::from("stacks").join(format!("{name}.toml"))) => {
+                unloadable.push((name, error))
             }
             Err(_) => {}
         }
     }
-    let mut names: Vec<String> = affected_stacks(&project.root, &stacks, &files)
+    let loadable = affected_stacks(&project.root, &stacks, &files)
         .into_iter()
         .map(|stack| stack.name.clone())
         .collect();
-    names.extend(broken);
-    Ok(names)
+    Ok(ChangedStacks {
+        loadable,
+        unloadable,
+    })
 }
 
 /// Files changed between the merge base of `base` and `HEAD`, relative to the project directory.

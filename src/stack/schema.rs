@@ -56,7 +56,8 @@ pub fn stack_schema() -> Value {
                         }
                     },
                     "tags": { "type": "array", "items": { "type": "string" } },
-                    "api_allowed_cidrs": { "type": "array", "items": { "type": "string" }, "description": "IPv4 CIDRs that may reach the Kubernetes API (the control-plane firewall); default: open." }
+                    "api_allowed_cidrs": { "type": "array", "items": { "type": "string" }, "description": "IPv4 CIDRs that may reach the Kubernetes API (the control-plane firewall); default: open." },
+                    "destroy_all_associated_resources": { "type": "boolean", "description": "Deleting the cluster also deletes the load balancers, volumes and volume snapshots its workloads made; default: true for preview stacks, else false." }
                 }
             },
             "node_pools": {

@@ -46,6 +46,7 @@ pub(super) fn validate(
             vault_appliance: raw.vault_appliance.as_ref(),
         },
         &name,
+        raw.preview.is_some(),
     )?;
     if raw.modules.is_empty() && platform.is_none() {
         return Err(

@@ -458,12 +458,14 @@ pub(super) fn render(report: &Report) -> String {
         Report::CiChanged {
             stacks,
             matrix: true,
+            ..
         } => {
             let _ = writeln!(text, "{}", serde_json::json!({ "stack": stacks }));
         }
         Report::CiChanged {
             stacks,
             matrix: false,
+            ..
         } => {
             for stack in stacks {
                 let _ = writeln!(text, "{stack}");

@@ -165,6 +165,82 @@ fn the_sticky_comment_is_created_once_and_then_updated() {
     );
 }
 
+/// Anyone may post a comment that starts with the marker: only the token's own comment is updated, so another
+/// user's comment is left as they wrote it and the summary goes into a comment of the token's.
+#[test]
+fn a_comment_with_the_marker_by_another_user_is_not_edited() {
+    let github = GitHubDouble::start();
+    let planted = "<!-- wildside-tofu:plan:dev -->\nplanted by someone else\n".to_string();
+    github.comments.lock().unwrap().push((1, planted.clone()));
+    github
+        .authors
+        .lock()
+        .unwrap()
+        .insert(1, "mallory".to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("summary.md");
+    std::fs::write(&body, "<!-- wildside-tofu:plan:dev -->\nthe plan\n").unwrap();
+    let first = comment_on_pr_7(&github, &body).output().expect_code(0);
+    assert!(
+        first.stdout().starts_with("created comment"),
+        "{}",
+        first.stdout()
+    );
+    std::fs::write(&body, "<!-- wildside-tofu:plan:dev -->\nthe next plan\n").unwrap();
+    let second = comment_on_pr_7(&github, &body).output().expect_code(0);
+    assert!(
+        second.stdout().starts_with("updated comment"),
+        "{}",
+        second.stdout()
+    );
+    let comments = github.comments.lock().unwrap().clone();
+    assert_eq!(
+        comments,
+        vec![
+            (1, planted),
+            (
+                101,
+                "<!-- wildside-tofu:plan:dev -->\nthe next plan\n".to_string()
+            )
+        ]
+    );
+    let requests = github.requests.lock().unwrap().clone();
+    assert!(
+        !requests
+            .iter()
+            .any(|request| request.ends_with("/comments/1")),
+        "{requests:?}"
+    );
+}
+
+/// A GitHub App's token (Actions' `GITHUB_TOKEN`) cannot read its own user: without `--author` nothing is
+/// sent and the error names the flag; with it, the comment is found by that login.
+#[test]
+fn a_token_that_cannot_read_its_user_needs_the_author_named() {
+    let github = GitHubDouble::start();
+    github
+        .integration_token
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("summary.md");
+    std::fs::write(&body, "<!-- wildside-tofu:plan:dev -->\nplan\n").unwrap();
+    let refused = comment_on_pr_7(&github, &body).output().expect_code(1);
+    assert!(
+        refused.stderr().contains("--author LOGIN"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(github.comments.lock().unwrap().is_empty());
+    for expected in ["created comment", "updated comment"] {
+        let done = comment_on_pr_7(&github, &body)
+            .args(["--author", GitHubDouble::LOGIN])
+            .output()
+            .expect_code(0);
+        assert!(done.stdout().starts_with(expected), "{}", done.stdout());
+    }
+    assert_eq!(github.comments.lock().unwrap().len(), 1);
+}
+
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
         .arg("-C")
@@ -248,6 +324,50 @@ fn a_base_ref_is_never_a_git_option() {
         .args(["ci", "changed", "--base", "HEAD"])
         .output()
         .expect_code(0);
+}
+
+/// A stack file's name is whatever the pull request chose, and the matrix reaches workflow steps: a changed
+/// stack file that does not load (a shell command for a name, or a typo inside) never goes out, and the run
+/// says which it left out and fails, so the pull request cannot pass unplanned.
+#[test]
+fn ci_changed_leaves_out_stack_files_that_do_not_load() {
+    let project = Project::new();
+    let root = project.path();
+    project.stack("good", &stack_with_module("m", "message = \"a\""));
+    project.stack("typo", &stack_with_module("m", "message = \"t\""));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    project.stack("good", &stack_with_module("m", "message = \"b\""));
+    std::fs::write(
+        root.join("stacks/a$(id>&2).toml"),
+        stack_with_module("m", "message = \"x\""),
+    )
+    .unwrap();
+    std::fs::write(root.join("stacks/typo.toml"), "[[modules]\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "change"]);
+    for matrix in [true, false] {
+        let mut args = vec!["ci", "changed", "--base", "HEAD~1"];
+        if matrix {
+            args.push("--matrix");
+        }
+        let run = project.run().args(&args).output().expect_code(1);
+        let expected = if matrix {
+            r#"{"stack":["good"]}"#
+        } else {
+            "good"
+        };
+        assert_eq!(run.stdout().trim(), expected, "{}", run.stderr());
+        for left_out in ["stacks/a$(id>&2).toml", "stacks/typo.toml"] {
+            assert!(
+                run.stderr()
+                    .contains(&format!("left out changed stack file `{left_out}`")),
+                "{left_out}: {}",
+                run.stderr()
+            );
+        }
+    }
 }
 
 #[test]

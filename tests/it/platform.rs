@@ -582,3 +582,38 @@ fn package_pin_rules_match_the_module_validations() {
         "modules/vault_appliance refuses any /0 in api_cidrs without allow_api_from_anywhere, as the loader does"
     );
 }
+
+/// Deleting a cluster with `destroy_all_associated_resources` also deletes its workloads' volumes: off unless
+/// the stack says so, on by default for previews (throwaway), and the stack's word wins either way.
+#[test]
+fn destroying_associated_resources_is_off_by_default_and_on_for_previews() {
+    let project = Project::new();
+    for (name, text, expected) in [
+        ("plain", DO.to_string(), false),
+        (
+            "keeps",
+            format!("{DO}[cluster]\ndestroy_all_associated_resources = true\n"),
+            true,
+        ),
+        ("pr", format!("{DO}{PREVIEW}"), true),
+        (
+            "prkeeps",
+            format!("{DO}{PREVIEW}\n[cluster]\ndestroy_all_associated_resources = false\n"),
+            false,
+        ),
+    ] {
+        project.stack(name, &text);
+        let out = project.path().join("rendered").join(name);
+        project
+            .run()
+            .args(["render", name, "--out"])
+            .args([&out])
+            .output()
+            .expect_code(0);
+        let main = std::fs::read_to_string(out.join("main.tf")).unwrap();
+        assert!(
+            main.contains(&format!("destroy_associated     = {expected}\n")),
+            "{name}: {main}"
+        );
+    }
+}

@@ -267,6 +267,28 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         nodes.iter().map(|node| node.0.as_str()).collect::<Vec<_>>(),
         ["prod-vault-0", "prod-vault-1", "prod-vault-2"]
     );
+    // Raft and request forwarding admit the appliance's own nodes, by their tag, and nothing else of the VPC.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sandbox.state).unwrap()).unwrap();
+    let firewall = state["firewalls"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|firewall| firewall["name"] == "prod-vault")
+        .unwrap_or_else(|| panic!("no firewall prod-vault in {}", state["firewalls"]));
+    let raft: Vec<&serde_json::Value> = firewall["inbound_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rule| rule["ports"] == "8201")
+        .collect();
+    assert_eq!(
+        raft,
+        [
+            &serde_json::json!({ "protocol": "tcp", "ports": "8201", "sources": { "tags": ["prod-vault"] } })
+        ],
+        "{firewall}"
+    );
     let droplets_dir = PathBuf::from(format!("{}.droplets", sandbox.state.display()));
     wait_for(
         "three servers run",

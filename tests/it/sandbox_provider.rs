@@ -455,3 +455,66 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
         .expect_code(0);
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
 }
+
+/// The cluster's version is chosen at creation and then left to DigitalOcean: after DigitalOcean moves the
+/// cluster to another version (an auto-upgrade, or an upgrade by hand), the plan neither downgrades it (the
+/// provider would replace the cluster) nor flaps, and it warns that the stack asks for another version.
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn a_version_digitalocean_moved_the_cluster_to_is_kept_without_a_replacement() {
+    let mirror = provider_mirror();
+    let project = Project::new();
+    let stack = shipped_stack("dev").replacen("version = \"1.33\"", "version = \"1.32\"", 1);
+    assert_ne!(stack, shipped_stack("dev"), "the stack asks for 1.32");
+    project.stack("dev", &stack);
+    let sandbox = Sandbox::start(project.path(), &[]);
+    on_sandbox(&project, &sandbox, &mirror)
+        .args(["up", "dev"])
+        .output()
+        .expect_code(0);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sandbox.state).unwrap()).unwrap();
+    let (id, cluster) = state["clusters"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
+    assert_eq!(
+        cluster["version"], "1.32.5-do.2",
+        "1.32 resolves to its newest patch"
+    );
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let upgraded = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/v2/kubernetes/clusters/{id}/upgrade",
+                sandbox.url
+            ))
+            .bearer_auth("test")
+            .json(&serde_json::json!({ "version": "1.33.1-do.2" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(upgraded.is_success(), "upgrade: {upgraded}");
+
+    let plan = on_sandbox(&project, &sandbox, &mirror)
+        .args(["plan", "dev", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+    assert!(
+        plan.stderr().contains("not the stack's 1.32"),
+        "no warning that the cluster runs another version: {}",
+        plan.stderr()
+    );
+    on_sandbox(&project, &sandbox, &mirror)
+        .args(["down", "dev"])
+        .output()
+        .expect_code(0);
+}

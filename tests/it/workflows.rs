@@ -68,3 +68,74 @@ fn only_applying_workflows_get_the_apply_role() {
         );
     }
 }
+
+/// The `run:` scripts of a workflow document (any mapping key `run` with a string value, at any depth) that
+/// hold a `${{ }}` expression: GitHub pastes its value into the script before the shell reads it.
+fn expressions_in_run_scripts(document: &serde_norway::Value) -> Vec<String> {
+    match document {
+        serde_norway::Value::Mapping(mapping) => mapping
+            .iter()
+            .flat_map(|(key, value)| match (key.as_str(), value) {
+                (Some("run"), serde_norway::Value::String(script)) if script.contains("${{") => {
+                    vec![script.clone()]
+                }
+                _ => expressions_in_run_scripts(value),
+            })
+            .collect(),
+        serde_norway::Value::Sequence(items) => {
+            items.iter().flat_map(expressions_in_run_scripts).collect()
+        }
+        serde_norway::Value::Tagged(tagged) => expressions_in_run_scripts(&tagged.value),
+        _ => Vec::new(),
+    }
+}
+
+/// A matrix value or an event field pasted into a script is shell code the pull request chose: every value
+/// reaches `run:` scripts through `env:`.
+#[test]
+fn no_workflow_pastes_an_expression_into_a_run_script() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let document: serde_norway::Value = serde_norway::from_str(&text)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let found = expressions_in_run_scripts(&document);
+        assert!(
+            found.is_empty(),
+            "{}: `${{{{ }}}}` inside `run:` (pass it through `env:`):\n{}",
+            path.display(),
+            found.join("\n---\n")
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "expected the five shipped workflows");
+    let pasted: serde_norway::Value = serde_norway::from_str(
+        "jobs:\n  plan:\n    steps:\n      - env:\n          STACK: ${{ matrix.stack }}\n        run: echo \"$STACK\"\n      - run: |\n          plan \"${{ matrix.stack }}\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        expressions_in_run_scripts(&pasted),
+        vec!["plan \"${{ matrix.stack }}\"\n".to_string()],
+        "the scan misses a pasted expression"
+    );
+}
+
+/// Stacks without `[vault]` encrypt their state with `WILDSIDE_STATE_PASSPHRASE`: every workflow that runs
+/// stacks sets it from a secret, so `stacks/example.toml` runs there as shipped.
+#[test]
+fn every_workflow_sets_the_state_passphrase_from_a_secret() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let document: serde_norway::Value =
+            serde_norway::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            document["env"]["WILDSIDE_STATE_PASSPHRASE"].as_str(),
+            Some("${{ secrets.WILDSIDE_STATE_PASSPHRASE }}"),
+            "{}: no workflow-wide `WILDSIDE_STATE_PASSPHRASE` from the secret",
+            path.display()
+        );
+    }
+}

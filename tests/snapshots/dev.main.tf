@@ -67,6 +67,7 @@ module "cluster" {
   surge_upgrade          = true
   maintenance_day        = "sunday"
   maintenance_start_time = "04:00"
+  destroy_associated     = false
   tags = [
     "wildside",
     "dev"

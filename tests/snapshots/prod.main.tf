@@ -106,6 +106,7 @@ module "cluster" {
   surge_upgrade          = true
   maintenance_day        = "sunday"
   maintenance_start_time = "03:00"
+  destroy_associated     = false
   tags = [
     "wildside",
     "prod"

@@ -198,6 +198,7 @@ impl Checker<'_> {
         &self,
         raw: &RawPlatform<'_>,
         stack: &str,
+        preview: bool,
     ) -> Result<Option<Platform>, StackError> {
         let Some(digitalocean) = raw.digitalocean else {
             let stray = raw
@@ -230,7 +231,7 @@ impl Checker<'_> {
             ));
         }
         let vpc = self.vpc(raw.vpc, stack)?;
-        let cluster = self.cluster(raw.cluster, stack)?;
+        let cluster = self.cluster(raw.cluster, stack, preview)?;
         let node_pools = self.node_pools(raw.node_pools)?;
         let vault_appliance = raw
             .vault_appliance
@@ -308,6 +309,7 @@ impl Checker<'_> {
         &self,
         raw: Option<&Spanned<RawCluster>>,
         stack: &str,
+        preview: bool,
     ) -> Result<Cluster, StackError> {
         let raw = raw.map(Spanned::get_ref);
         let name = self.module_name(
@@ -378,6 +380,9 @@ impl Checker<'_> {
                 raw.and_then(|cluster| cluster.api_allowed_cidrs.as_deref())
                     .unwrap_or_default(),
             )?,
+            destroy_all_associated_resources: raw
+                .and_then(|cluster| cluster.destroy_all_associated_resources)
+                .unwrap_or(preview),
         })
     }
 

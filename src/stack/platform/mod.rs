@@ -43,6 +43,9 @@ pub struct Cluster {
     pub tags: Vec<String>,
     /// Who may reach the Kubernetes API (the control-plane firewall); empty: anyone with credentials.
     pub api_allowed_cidrs: Vec<String>,
+    /// Deleting the cluster also deletes the load balancers, volumes and snapshots its workloads made: off
+    /// unless the stack says so, on by default for preview stacks.
+    pub destroy_all_associated_resources: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

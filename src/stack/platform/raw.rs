@@ -29,6 +29,7 @@ pub(in crate::stack) struct RawCluster {
     #[serde(default)]
     pub(super) tags: Vec<Spanned<String>>,
     pub(super) api_allowed_cidrs: Option<Vec<Spanned<String>>>,
+    pub(super) destroy_all_associated_resources: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

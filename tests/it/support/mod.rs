@@ -551,7 +551,8 @@ impl Run {
 }
 
 /// A test double of GitHub: a local HTTP server speaking the part of the REST API that sticky comments use
-/// (list, create and update issue comments). It answers the first request with a 502 to exercise retries.
+/// (the token's user, list, create and update issue comments). Its token's login is [`GitHubDouble::LOGIN`];
+/// a comment without an entry in `authors` is that login's. It answers the first request with a 502 to exercise retries.
 /// With `lose_create_reply` set, the next create stores the comment and then answers 502, as a gateway that
 /// timed out after GitHub acted would.
 pub struct GitHubDouble {
@@ -561,9 +562,15 @@ pub struct GitHubDouble {
     pub requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     /// What `GET /repos/o/r/pulls?state=open` answers.
     pub open_pulls: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
+    /// Authors of comments by someone else than the token's user, by comment id.
+    pub authors: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, String>>>,
+    /// `GET /user` answers 403, as it does for a GitHub App's installation token.
+    pub integration_token: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl GitHubDouble {
+    pub const LOGIN: &str = "wildside-ci";
+
     pub fn start() -> Self {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -572,11 +579,15 @@ impl GitHubDouble {
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let open_pulls = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
         let lose_create_reply = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (shared, log, pulls, lose) = (
+        let authors = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let integration_token = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (shared, log, pulls, lose, by, app) = (
             comments.clone(),
             requests.clone(),
             open_pulls.clone(),
             lose_create_reply.clone(),
+            authors.clone(),
+            integration_token.clone(),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -617,6 +628,15 @@ impl GitHubDouble {
                         "502 Bad Gateway",
                         serde_json::json!({"message": "try again"}),
                     )
+                } else if method == "GET" && path == "/user" {
+                    if app.load(std::sync::atomic::Ordering::SeqCst) {
+                        (
+                            "403 Forbidden",
+                            serde_json::json!({"message": "Resource not accessible by integration"}),
+                        )
+                    } else {
+                        ("200 OK", serde_json::json!({ "login": Self::LOGIN }))
+                    }
                 } else if method == "GET" && path.starts_with("/repos/o/r/pulls?") {
                     let numbers: Vec<serde_json::Value> = pulls
                         .lock()
@@ -627,13 +647,13 @@ impl GitHubDouble {
                     ("200 OK", serde_json::Value::Array(numbers))
                 } else if method == "POST" && lose.swap(false, std::sync::atomic::Ordering::SeqCst)
                 {
-                    let _ = Self::answer(&shared, &method, &path, &body, port);
+                    let _ = Self::answer(&shared, &by, &method, &path, &body, port);
                     (
                         "502 Bad Gateway",
                         serde_json::json!({"message": "upstream timed out"}),
                     )
                 } else {
-                    Self::answer(&shared, &method, &path, &body, port)
+                    Self::answer(&shared, &by, &method, &path, &body, port)
                 };
                 let reply = reply.to_string();
                 let mut stream = stream;
@@ -650,18 +670,25 @@ impl GitHubDouble {
             comments,
             requests,
             open_pulls,
+            authors,
+            integration_token,
         }
     }
 
     fn answer(
         comments: &std::sync::Mutex<Vec<(u64, String)>>,
+        authors: &std::sync::Mutex<std::collections::HashMap<u64, String>>,
         method: &str,
         path: &str,
         body: &serde_json::Value,
         port: u16,
     ) -> (&'static str, serde_json::Value) {
         let mut comments = comments.lock().unwrap();
-        let render = |(id, body): &(u64, String)| serde_json::json!({"id": id, "body": body, "html_url": format!("http://127.0.0.1:{port}/comment/{id}")});
+        let authors = authors.lock().unwrap();
+        let render = |(id, body): &(u64, String)| {
+            let login = authors.get(id).map_or(Self::LOGIN, String::as_str);
+            serde_json::json!({"id": id, "body": body, "user": {"login": login}, "html_url": format!("http://127.0.0.1:{port}/comment/{id}")})
+        };
         let path = path.split('?').next().unwrap_or_default();
         match (method, path) {
             ("GET", "/repos/o/r/issues/7/comments") => (
