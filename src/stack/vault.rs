@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::error::StackError;
 use super::load::{RawModule, RawSecret, RawVault};
 use super::model::{
-    Credential, ModuleInstance, SecretInput, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+    Credential, ModuleInstance, SecretInput, SecretSource, StackOutput, VaultAuth, VaultOutput, VaultSettings,
 };
 use super::validate::{Checker, is_identifier};
 
@@ -71,6 +71,11 @@ impl Checker<'_> {
             mount: self.kv_path(raw.mount.as_ref(), "secret")?,
             path_prefix: self.kv_path(raw.path_prefix.as_ref(), "wildside")?,
             auth,
+            // Settled once `[policy]` is read (see `validate`).
+            pull_request_plans: raw
+                .pull_request_plans
+                .as_ref()
+                .is_none_or(|allowed| *allowed.get_ref()),
         })
     }
 
@@ -143,10 +148,26 @@ impl Checker<'_> {
                         .error(&secret.key, "the secret `key` is empty")
                         .with_hint("name the key inside the KV secret, such as `token`"));
                 }
+                let plan = match &secret.plan {
+                    Some(plan) => {
+                        let plan = plan.get_ref();
+                        if plan.key.get_ref().is_empty() {
+                            return Err(self
+                                .error(&plan.key, "the secret `key` is empty")
+                                .with_hint("name the key inside the KV secret, such as `token`"));
+                        }
+                        Some(SecretSource {
+                            path: self.kv_path(Some(&plan.path), "")?,
+                            key: plan.key.get_ref().clone(),
+                        })
+                    }
+                    None => None,
+                };
                 Ok(SecretInput {
                     variable,
                     path,
                     key: secret.key.get_ref().clone(),
+                    plan,
                 })
             })
             .collect()
