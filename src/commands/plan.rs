@@ -8,8 +8,8 @@ use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::policy::check_plan;
 use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
-use crate::stack::CredentialRole;
 use crate::run::plan_encryption::plans_outlive_the_process;
+use crate::stack::CredentialRole;
 
 pub struct PlanArgs {
     pub stack: String,

@@ -8,7 +8,8 @@ use toml::Spanned;
 use super::error::StackError;
 use super::load::{RawModule, RawSecret, RawVault};
 use super::model::{
-    Credential, ModuleInstance, SecretInput, SecretSource, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+    Credential, ModuleInstance, SecretInput, SecretSource, StackOutput, VaultAuth, VaultOutput,
+    VaultSettings,
 };
 use super::validate::{Checker, is_identifier};
 

@@ -385,7 +385,10 @@ async fn configure(
             name("preview-keys"),
             transit_policy_text("previews", &preview_key_rules(options)),
         ),
-        (name("apply"), kv_policy_text("applies", &apply_rules(options))),
+        (
+            name("apply"),
+            kv_policy_text("applies", &apply_rules(options)),
+        ),
     ];
     for (policy, text) in &policies {
         ensure_policy(&client, address, policy, text, changed).await?;
@@ -803,7 +806,10 @@ fn preview_rules(options: &BootstrapOptions) -> Vec<Rule> {
     for stack in options.stacks.iter().filter(|stack| stack.previews) {
         let ledger = format!("{}/{}/previews", stack.path_prefix, stack.name);
         rules.push((format!("{}/data/{ledger}", stack.mount), WRITE_DATA));
-        rules.push((format!("{}/metadata/{ledger}", stack.mount), LEDGER_METADATA));
+        rules.push((
+            format!("{}/metadata/{ledger}", stack.mount),
+            LEDGER_METADATA,
+        ));
         rules.extend(write_rules(stack, "pr-*"));
     }
     rules

@@ -21,24 +21,23 @@ pub async fn read_secrets(
     for secret in secrets {
         let (path, key) = secret.source(role);
         if !cache.contains_key(path) {
-            let data: HashMap<String, Value> = vaultrs::kv2::read(&vault.client, &vault.mount, path)
-                .await
-                .map_err(|error| {
-                    VaultError::from_client(
-                        &vault.address,
-                        &format!("{}/data/{path}", vault.mount),
-                        error,
-                    )
-                })?;
+            let data: HashMap<String, Value> =
+                vaultrs::kv2::read(&vault.client, &vault.mount, path)
+                    .await
+                    .map_err(|error| {
+                        VaultError::from_client(
+                            &vault.address,
+                            &format!("{}/data/{path}", vault.mount),
+                            error,
+                        )
+                    })?;
             cache.insert(path, data);
         }
-        let value = cache[path]
-            .get(key)
-            .ok_or_else(|| VaultError::MissingKey {
-                address: vault.address.clone(),
-                path: format!("{}/{path}", vault.mount),
-                key: key.to_string(),
-            })?;
+        let value = cache[path].get(key).ok_or_else(|| VaultError::MissingKey {
+            address: vault.address.clone(),
+            path: format!("{}/{path}", vault.mount),
+            key: key.to_string(),
+        })?;
         let text = match value {
             Value::String(text) => text.clone(),
             other => other.to_string(),
