@@ -285,7 +285,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Vault {
             action: VaultCommand::Bootstrap(args),
         } => {
-            let mut options = bootstrap_options(args);
+            let mut options = bootstrap_options(*args);
             let project = commands::project_vault(global.project.as_deref());
             options.state_keys = project.state_keys;
             options.stacks = project.stacks;

@@ -451,7 +451,7 @@ pub enum OutputsCommand {
 pub enum VaultCommand {
     /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, transit, AppRole, the plan, preview
     /// and apply roles); idempotent.
-    Bootstrap(BootstrapArgs),
+    Bootstrap(Box<BootstrapArgs>),
 }
 
 #[derive(Debug, Args)]

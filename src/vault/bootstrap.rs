@@ -18,6 +18,7 @@
 //!    - the apply role (`<policy>-apply`, `<policy>-state-keys`) runs on trusted refs: it reads every
 //!      stack's secrets, uses every state key `<key_prefix>-*`, and writes `<prefix>/<stack>/*` of each stack
 //!      that writes outputs or keeps previews.
+//!
 //!    Their role ids, and a secret id each only when none is stored or on `--rotate-secret-id`;
 //! 6. the former single CI role `<role>` and its policy `<policy>` (write access to the whole mount) are
 //!    removed;
