@@ -120,8 +120,8 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
     );
     project.stack("ci", &stack);
     // Run again for the project: it creates the stack's transit key, which the CI roles may use but not create,
-    // keeps the plan role from the stack's outputs while it reads the stack's secret, and lets the apply role
-    // write the stack's outputs.
+    // lets the plan role read the stack's secret and decrypt with its key (pull requests may plan it), and lets
+    // the apply role write the stack's outputs.
     let keyed = bootstrap(&bao, &state, &secret_id)
         .args(["--project"])
         .args([project.path()])
@@ -132,6 +132,7 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         serde_json::json!([
             "created transit key wildside-ci",
             "wrote policy wildside-plan",
+            "wrote policy wildside-plan-keys",
             "wrote policy wildside-apply"
         ])
     );
