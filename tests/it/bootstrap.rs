@@ -176,6 +176,7 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         rotated.json()["changed"],
         serde_json::json!([
             "issued a secret id for wildside-ci-plan",
+            "issued a secret id for wildside-ci-preview",
             "issued a secret id for wildside-ci-apply"
         ])
     );
