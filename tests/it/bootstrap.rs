@@ -774,6 +774,26 @@ fn each_role_is_refused_everything_outside_its_part() {
         denied(kv_put(&bao, &plan, path), path);
     }
 
+    bao_cli(&bao, &plan, &["read", "transit/keys/wildside-quiet"]).unwrap();
+    refused(
+        bao_cli(&bao, &plan, &["read", "transit/keys/wildside-prod"]),
+        "plan reading production's key",
+    );
+    refused(
+        bao_cli(
+            &bao,
+            &plan,
+            &[
+                "kv",
+                "metadata",
+                "get",
+                "-mount=secret",
+                "wildside/quiet-read",
+            ],
+        ),
+        "plan reading KV metadata",
+    );
+
     // The preview role: the secrets, keys, ledger and `pr-*` outputs of preview stacks only.
     get(&preview, "wildside/web-write").unwrap();
     refused(
@@ -827,7 +847,57 @@ fn each_role_is_refused_everything_outside_its_part() {
         "production's outputs",
     );
 
+    bao_cli(
+        &bao,
+        &preview,
+        &[
+            "kv",
+            "metadata",
+            "put",
+            "-mount=secret",
+            "-max-versions=20",
+            "wildside/web/previews",
+        ],
+    )
+    .unwrap();
+    bao_cli(
+        &bao,
+        &preview,
+        &[
+            "kv",
+            "metadata",
+            "delete",
+            "-mount=secret",
+            "wildside/web/pr-7/kubeconfig",
+        ],
+    )
+    .unwrap();
+
     // The apply role, on trusted refs: every stack's secrets and keys; it may delete the ledger's metadata.
+    kv_put(&bao, &apply, "wildside/prod/default/message").unwrap();
+    for (path, what) in [
+        ("wildside/prod-write", "a secret"),
+        ("other/prod/default/message", "another prefix"),
+        ("wildside/quiet/default/x", "a stack that writes nothing"),
+    ] {
+        denied(kv_put(&bao, &apply, path), what);
+    }
+    for (args, what) in [
+        (
+            vec!["write", "-f", "transit/keys/wildside-prod/rotate"],
+            "apply rotating a key",
+        ),
+        (
+            vec!["read", "transit/export/encryption-key/wildside-prod"],
+            "apply exporting a key",
+        ),
+        (
+            vec!["delete", "transit/keys/wildside-prod"],
+            "apply deleting a key",
+        ),
+    ] {
+        refused(bao_cli(&bao, &apply, &args), what);
+    }
     get(&apply, "wildside/prod-write").unwrap();
     assert!(
         transit(&apply, "decrypt", "prod", &prod_ciphertext)
@@ -860,6 +930,10 @@ fn each_role_is_refused_everything_outside_its_part() {
         .output()
         .expect_code(0);
     assert_eq!(planned.json()["changed"], false, "{}", planned.stdout());
+    refused(
+        get(&plan, "wildside/prod/default/message"),
+        "plan reading production's outputs",
+    );
     // Production is planned from trusted refs only: pull-request code cannot read its secrets or its state.
     let refused_plan = with(&plan).args(["plan", "prod"]).output();
     assert_ne!(refused_plan.code(), 0, "{}", refused_plan.stdout());
