@@ -243,3 +243,53 @@ impl Checker<'_> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::stack::{CredentialRole, Stack, parse_stack};
+
+    const MODULE: &str = "[[modules]]\nname = \"m\"\nsource = \"./m\"\n";
+
+    fn parse(text: &str) -> Result<Stack, String> {
+        let text = format!("[vault]\naddress = \"https://vault.example:8200\"\n{text}{MODULE}");
+        parse_stack(Path::new("stacks/s.toml"), &text, &[]).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_secret_can_name_what_plans_read_instead() {
+        let stack = parse(
+            "[secrets]\ndo = { path = \"w/do\", key = \"token\", plan = { path = \"w/do-read\", key = \"read\" } }\nsame = { path = \"w/s\", key = \"k\" }\n",
+        )
+        .unwrap();
+        let source = |name: &str, role| {
+            let secret = stack.secrets.iter().find(|secret| secret.variable == name);
+            secret.map(|secret| secret.source(role)).unwrap()
+        };
+        assert_eq!(source("do", CredentialRole::Plan), ("w/do-read", "read"));
+        assert_eq!(source("do", CredentialRole::Apply), ("w/do", "token"));
+        assert_eq!(source("same", CredentialRole::Plan), ("w/s", "k"));
+        let error = parse(
+            "[secrets]\ndo = { path = \"w/do\", key = \"t\", plan = { path = \"w/r\", key = \"\" } }\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("stacks/s.toml:4:"), "{error}");
+        assert!(error.contains("the secret `key` is empty"), "{error}");
+        let error =
+            parse("[secrets]\ndo = { path = \"w/do\", key = \"t\", plan = { path = \"w/r\" } }\n")
+                .unwrap_err();
+        assert!(error.contains("missing field `key`"), "{error}");
+    }
+
+    #[test]
+    fn production_stacks_are_not_planned_by_pull_requests_unless_they_say_so() {
+        let allowed = |text: &str| parse(text).unwrap().vault.unwrap().pull_request_plans;
+        assert!(allowed(""));
+        assert!(!allowed("[policy]\nproduction = true\n"));
+        assert!(!allowed("pull_request_plans = false\n"));
+        assert!(allowed(
+            "pull_request_plans = true\n[policy]\nproduction = true\n"
+        ));
+    }
+}

@@ -122,3 +122,33 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{VaultError, classify_transport};
+
+    fn classify(error: std::io::Error) -> VaultError {
+        classify_transport("https://vault.example".into(), &error)
+    }
+
+    #[test]
+    fn a_connection_closed_before_tls_is_unreachable_whatever_its_text_says() {
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "tls handshake eof");
+        assert!(matches!(classify(eof), VaultError::Unreachable { .. }));
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "certificate handshake tls",
+        );
+        assert!(matches!(classify(refused), VaultError::Unreachable { .. }));
+    }
+
+    #[test]
+    fn a_rustls_error_anywhere_in_the_chain_is_tls() {
+        let bad = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let wrapped = std::io::Error::other(bad);
+        assert!(matches!(classify(wrapped), VaultError::Tls { .. }));
+    }
+}
