@@ -289,7 +289,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Vault {
             action: VaultCommand::Bootstrap(args),
         } => {
-            let mut options = bootstrap_options(args);
+            let mut options = bootstrap_options(*args);
             let project = commands::project_vault(global.project.as_deref());
             options.state_keys = project.state_keys;
             options.stacks = project.stacks;
@@ -302,6 +302,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                     state,
                     delay,
                     faults,
+                    read_tokens,
                 },
         } => {
             let options = ServeOptions {
@@ -309,6 +310,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                 state_file: state,
                 delay,
                 faults,
+                read_tokens,
             };
             commands::sandbox_serve(options, interrupts).await
         }
@@ -328,6 +330,9 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
         plan_role: args
             .plan_role
             .unwrap_or_else(|| format!("{}-plan", args.role)),
+        preview_role: args
+            .preview_role
+            .unwrap_or_else(|| format!("{}-preview", args.role)),
         apply_role: args
             .apply_role
             .unwrap_or_else(|| format!("{}-apply", args.role)),
@@ -335,6 +340,8 @@ fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
         rotate_secret_id: args.rotate_secret_id,
         secret_id_file: args.secret_id_file,
         plan_secret_id_file: args.plan_secret_id_file,
+        preview_secret_id_file: args.preview_secret_id_file,
+        wait: args.wait,
         revoke_root: args.revoke_root,
         admin_token: std::env::var("VAULT_TOKEN")
             .ok()

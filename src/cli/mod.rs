@@ -267,6 +267,10 @@ pub enum SandboxCommand {
         /// Injected faults, such as `5xx=0.05,429=0.02,latency=200ms,seed=7`.
         #[arg(long, default_value = "")]
         faults: crate::sandbox::FaultSpec,
+        /// A bearer token with DigitalOcean's read-only scope (repeatable): its writes get 403. Other tokens
+        /// have full access.
+        #[arg(long = "read-token")]
+        read_tokens: Vec<String>,
     },
 }
 
@@ -453,9 +457,9 @@ pub enum OutputsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum VaultCommand {
-    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, transit, AppRole, the read-only plan
-    /// role and the apply role); idempotent.
-    Bootstrap(BootstrapArgs),
+    /// Initialise, unseal and configure a fresh Vault or OpenBao (KV v2, transit, AppRole, the plan, preview
+    /// and apply roles); idempotent.
+    Bootstrap(Box<BootstrapArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -478,16 +482,20 @@ pub struct BootstrapArgs {
     pub mount: String,
     #[arg(long, default_value = "approle")]
     pub approle_mount: String,
-    /// Policies are `<POLICY>-plan`, `<POLICY>-apply` and `<POLICY>-state-keys`; a former policy named
+    /// Policies are `<POLICY>-plan`, `<POLICY>-plan-keys`, `<POLICY>-preview`, `<POLICY>-preview-keys`,
+    /// `<POLICY>-apply` and `<POLICY>-state-keys`; a former policy named
     /// `<POLICY>` (write access to the whole mount) is removed.
     #[arg(long, default_value = "wildside")]
     pub policy: String,
-    /// Roles are `<ROLE>-plan` and `<ROLE>-apply` unless named; a former role named `<ROLE>` is removed.
+    /// Roles are `<ROLE>-plan`, `<ROLE>-preview` and `<ROLE>-apply` unless named; a former role named `<ROLE>` is removed.
     #[arg(long, default_value = "wildside-ci")]
     pub role: String,
-    /// The read-only role of plans and previews (default `<ROLE>-plan`).
+    /// The role of pull-request plans (default `<ROLE>-plan`).
     #[arg(long)]
     pub plan_role: Option<String>,
+    /// The role of previews (default `<ROLE>-preview`).
+    #[arg(long)]
+    pub preview_role: Option<String>,
     /// The role that applies (default `<ROLE>-apply`).
     #[arg(long)]
     pub apply_role: Option<String>,
@@ -500,6 +508,13 @@ pub struct BootstrapArgs {
     /// Also write the plan role's secret id to this file (mode 0600).
     #[arg(long)]
     pub plan_secret_id_file: Option<PathBuf>,
+    /// Also write the preview role's secret id to this file (mode 0600).
+    #[arg(long)]
+    pub preview_secret_id_file: Option<PathBuf>,
+    /// How long to wait for a server that is starting (not reachable yet, or behind a load balancer with no
+    /// healthy node), such as `2m` or `30s`.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub wait: std::time::Duration,
     /// Revoke the root token once configured and drop it from the state file (the unseal keys stay); later
     /// runs then take an administrative token from VAULT_TOKEN.
     #[arg(long)]

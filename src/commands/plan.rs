@@ -7,8 +7,9 @@ use crate::cost::plan_cost;
 use crate::engine::{PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::policy::check_plan;
-use crate::run::context::{Context, prepare, size_source};
+use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
 use crate::run::plan_encryption::plans_outlive_the_process;
+use crate::stack::CredentialRole;
 
 pub struct PlanArgs {
     pub stack: String,
@@ -19,7 +20,12 @@ pub struct PlanArgs {
 }
 
 pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
-    let mut prepared = prepare(context, &args.stack, &args.workspace).await?;
+    // A plan changes nothing: it takes the read credentials.
+    let options = PrepareOptions {
+        role: CredentialRole::Plan,
+        ..PrepareOptions::default()
+    };
+    let mut prepared = prepare_with(context, &args.stack, &args.workspace, options).await?;
     let plan_file = match args.out {
         Some(path) => {
             std::path::absolute(&path).map_err(|error| Error::io("resolving --out", error))?

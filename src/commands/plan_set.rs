@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::policy::check_plan;
 use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
 use crate::run::stack_selection::{Selection, select_stacks};
+use crate::stack::CredentialRole;
 
 pub struct PlanSetArgs {
     pub selection: Selection,
@@ -93,6 +94,7 @@ async fn plan_one(
         workspace,
         PrepareOptions {
             keep_together: true,
+            role: CredentialRole::Plan,
             ..PrepareOptions::default()
         },
     )

@@ -11,11 +11,13 @@ pub async fn sandbox_serve(
 ) -> Result<Report, Error> {
     let state_file = options.state_file.clone();
     let delay = options.delay;
+    let read_tokens = options.read_tokens.len();
     let bound = sandbox::bind(options).await?;
     let url = bound.url();
     tracing::info!(
         "wildside-tofu sandbox: a local stand-in for DigitalOcean's API, not DigitalOcean, listening on {url} \
-         (any bearer token; async work settles after {}; point tofu at it with --sandbox {url})",
+         (any bearer token, {read_tokens} of them read-only; async work settles after {}; point tofu at it with \
+         --sandbox {url})",
         humantime::format_duration(delay)
     );
     let resources = bound.resources();

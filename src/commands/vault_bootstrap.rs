@@ -3,7 +3,7 @@
 use super::report::Report;
 use crate::error::Error;
 use crate::project::Project;
-use crate::stack::StateEncryption;
+use crate::stack::{CredentialRole, Stack, StateEncryption};
 use crate::vault::{BootstrapOptions, StackScope, bootstrap};
 
 /// What bootstrap takes from the project: its stacks' transit keys, and where its stacks with `[vault]` read
@@ -43,11 +43,13 @@ pub fn project_vault(project: Option<&std::path::Path>) -> ProjectVault {
                 path_prefix: vault.path_prefix.clone(),
                 writes_outputs: !stack.outputs_to_vault.is_empty(),
                 previews: stack.preview.is_some(),
-                secret_paths: stack
-                    .secrets
-                    .iter()
-                    .map(|secret| secret.path.clone())
-                    .collect(),
+                secret_paths: secret_paths(stack, CredentialRole::Apply),
+                plan_secret_paths: secret_paths(stack, CredentialRole::Plan),
+                pull_request_plans: vault.pull_request_plans,
+                state_key: match &stack.encryption {
+                    StateEncryption::Transit { mount, key } => Some((mount.clone(), key.clone())),
+                    _ => None,
+                },
             })
         })
         .collect();
@@ -58,6 +60,18 @@ pub fn project_vault(project: Option<&std::path::Path>) -> ProjectVault {
     }
 }
 
+/// The KV paths a stack's secrets are read from by a run of `role`.
+fn secret_paths(stack: &Stack, role: CredentialRole) -> Vec<String> {
+    let mut paths: Vec<String> = stack
+        .secrets
+        .iter()
+        .map(|secret| secret.source(role).0.to_string())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 pub async fn vault_bootstrap(options: &BootstrapOptions) -> Result<Report, Error> {
     if options.key_threshold == 0 || options.key_threshold > options.key_shares {
         return Err(Error::Usage(format!(
@@ -65,11 +79,17 @@ pub async fn vault_bootstrap(options: &BootstrapOptions) -> Result<Report, Error
             options.key_threshold, options.key_shares
         )));
     }
-    if options.plan_role == options.apply_role {
-        return Err(Error::Usage(format!(
-            "--plan-role and --apply-role must differ (both are `{}`)",
-            options.plan_role
-        )));
+    let roles = [
+        ("--plan-role", &options.plan_role),
+        ("--preview-role", &options.preview_role),
+        ("--apply-role", &options.apply_role),
+    ];
+    for (index, (flag, role)) in roles.iter().enumerate() {
+        if let Some((other, _)) = roles[index + 1..].iter().find(|(_, other)| other == role) {
+            return Err(Error::Usage(format!(
+                "{flag} and {other} must differ (both are `{role}`)"
+            )));
+        }
     }
     Ok(Report::VaultBootstrap(bootstrap(options).await?))
 }

@@ -14,8 +14,8 @@ use crate::error::Error;
 use crate::project::Project;
 use crate::render::{backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
-use crate::stack::{Backend, ModuleSource, Stack, StateEncryption};
-use crate::vault::{Vault, read_secrets};
+use crate::stack::{Backend, CredentialRole, ModuleSource, Stack, StateEncryption};
+use crate::vault::{DecryptOnlyTransit, Vault, read_secrets};
 
 /// Resolved once per invocation and handed to the command.
 pub struct Context {
@@ -52,6 +52,8 @@ pub struct Prepared {
     pub lock_file: PathBuf,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
     _workspace_lock: Option<std::fs::File>,
+    /// Served while a run that only plans reads a transit-encrypted state (see `vault::decrypt_only`).
+    decrypt_only: Option<DecryptOnlyTransit>,
 }
 
 impl Prepared {
@@ -215,6 +217,9 @@ pub(crate) struct PrepareOptions {
     pub(crate) shared: bool,
     /// How state is read and written (a migration reads the other form once).
     pub(crate) encryption: Mode,
+    /// Whose credentials the run takes: a run that only plans reads the plan secrets, and a transit key only
+    /// to decrypt.
+    pub(crate) role: CredentialRole,
 }
 
 /// [`prepare`] with options.
@@ -238,13 +243,30 @@ pub(crate) async fn prepare_with(
         {
             let vault = Vault::connect(settings, &context.project.root).await?;
             if options.secrets == Secrets::Read {
-                secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
+                secret_env.extend(read_secrets(&vault, &stack.secrets, options.role).await?);
             }
             Some(vault)
         }
         _ => None,
     };
+    let mut decrypt_only = None;
     let key_source = match (&stack.encryption, &vault, &stack.vault) {
+        (StateEncryption::Transit { mount, key }, Some(vault), Some(_))
+            if options.role == CredentialRole::Plan =>
+        {
+            ensure_key(vault, mount, key).await?;
+            let endpoint = DecryptOnlyTransit::start(vault, mount, key).await?;
+            let source = KeySource::Transit {
+                address: endpoint.address.clone(),
+                mount: mount.clone(),
+                key: key.clone(),
+                token: endpoint.token.clone(),
+                ca_cert: None,
+                namespace: None,
+            };
+            decrypt_only = Some(endpoint);
+            Some(source)
+        }
         (StateEncryption::Transit { mount, key }, Some(vault), Some(settings)) => {
             ensure_key(vault, mount, key).await?;
             Some(KeySource::Transit {
@@ -304,6 +326,7 @@ pub(crate) async fn prepare_with(
     let lock_file = Project::lock_file(&stack);
     let mut prepared = Prepared {
         _workspace_lock: workspace_lock,
+        decrypt_only,
         vault,
         stack,
         tofu,
@@ -343,7 +366,19 @@ pub(crate) async fn prepare_with(
         drop(lock);
         return Ok(prepared);
     }
-    if let Err(error) = prepared.tofu.ensure_workspace(workspace).await {
+    if prepared.decrypt_only.is_some() && workspace != "default" {
+        // A new workspace's empty state would be written with a key of this run only: a plan does not make one.
+        match prepared.tofu.workspaces().await {
+            Ok(names) if names.iter().any(|name| name == workspace) => {}
+            Ok(_) => {
+                return Err(Error::Usage(format!(
+                    "workspace `{workspace}` of `{}` does not exist, and a plan does not create it\n  hint: plan it after `up` or `preview up` made it",
+                    prepared.stack.name
+                )));
+            }
+            Err(error) => return Err(prepared.explain(error).await),
+        }
+    } else if let Err(error) = prepared.tofu.ensure_workspace(workspace).await {
         return Err(prepared.explain(error).await);
     }
     drop(lock);

@@ -46,6 +46,15 @@ impl ApiError {
         }
     }
 
+    /// What DigitalOcean answers a token whose scopes do not cover the request (a read token's write).
+    pub(super) fn forbidden() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            id: "forbidden",
+            message: "You do not have permission to perform this action.".into(),
+        }
+    }
+
     pub(super) fn too_many_requests() -> Self {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,

@@ -39,7 +39,8 @@ use std::time::Duration;
 pub use faults::{FaultSpec, FaultSpecError};
 pub use store::StoreError;
 
-/// The token the engine gives the provider when it talks to a sandbox; the sandbox accepts any bearer token.
+/// The token the engine gives the provider when it talks to a sandbox; the sandbox accepts any bearer token
+/// (with full access unless it was named a read token, see [`ServeOptions::read_tokens`]).
 pub const SANDBOX_TOKEN: &str = "wildside-sandbox-token";
 
 /// How `sandbox serve` runs.
@@ -49,6 +50,9 @@ pub struct ServeOptions {
     pub state_file: Option<PathBuf>,
     pub delay: Duration,
     pub faults: FaultSpec,
+    /// Bearer tokens with DigitalOcean's read-only scope: any request but `GET` and `HEAD` gets 403, as a
+    /// read-scoped token does there. Every other non-empty token has full access.
+    pub read_tokens: Vec<String>,
 }
 
 /// Why the sandbox could not run.
@@ -97,6 +101,7 @@ pub async fn bind(options: ServeOptions) -> Result<Bound, SandboxError> {
             store,
             faults::Faults::new(options.faults),
             Arc::new(runtime),
+            options.read_tokens.into_iter().collect(),
         )),
         address,
     })

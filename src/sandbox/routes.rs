@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -39,14 +39,22 @@ pub(super) struct Sandbox {
     pub(super) runtime: Arc<Runtime>,
     requests: AtomicU64,
     window_start: SystemTime,
+    /// Tokens with the read-only scope.
+    read_tokens: std::collections::HashSet<String>,
 }
 
 impl Sandbox {
-    pub(super) fn new(store: Store, faults: Faults, runtime: Arc<Runtime>) -> Self {
+    pub(super) fn new(
+        store: Store,
+        faults: Faults,
+        runtime: Arc<Runtime>,
+        read_tokens: std::collections::HashSet<String>,
+    ) -> Self {
         Self {
             store,
             faults,
             runtime,
+            read_tokens,
             requests: AtomicU64::new(0),
             window_start: SystemTime::now(),
         }
@@ -240,21 +248,26 @@ pub(super) fn router(sandbox: Arc<Sandbox>) -> Router {
         .with_state(sandbox)
 }
 
-/// Every request: rate-limit headers, the bearer token, then any injected latency and fault.
+/// Every request: rate-limit headers, the bearer token and its scope, then any injected latency and fault.
 async fn gate(State(sandbox): Shared, request: Request, next: Next) -> Response {
     let elapsed = sandbox.window_start.elapsed().unwrap_or_default();
     let windows = elapsed.as_secs() / RATE_WINDOW.as_secs();
     let reset = sandbox.window_start + RATE_WINDOW * (windows as u32 + 1);
     let used = sandbox.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let remaining = RATE_LIMIT.saturating_sub(used % RATE_LIMIT);
-    let authorised = request
+    let token = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .is_some_and(|token| !token.trim().is_empty());
-    let mut response = if !authorised {
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let reads_only = token.is_some_and(|token| sandbox.read_tokens.contains(token));
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
+    let mut response = if token.is_none() {
         ApiError::unauthorized().into_response()
+    } else if reads_only && writes {
+        ApiError::forbidden().into_response()
     } else {
         let latency = sandbox.faults.latency();
         if !latency.is_zero() {

@@ -81,11 +81,21 @@ pub(super) struct RawVault {
     pub(super) role_id_file: Option<Spanned<String>>,
     pub(super) secret_id_env: Option<Spanned<String>>,
     pub(super) secret_id_file: Option<Spanned<String>>,
+    pub(super) pull_request_plans: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSecret {
+    pub(super) path: Spanned<String>,
+    pub(super) key: Spanned<String>,
+    pub(super) plan: Option<Spanned<RawSecretSource>>,
+}
+
+/// The secret a plan reads instead (`plan = { path = "...", key = "..." }`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSecretSource {
     pub(super) path: Spanned<String>,
     pub(super) key: Spanned<String>,
 }

@@ -24,9 +24,10 @@ pub use choices::{Distribution, TaintEffect, Weekday};
 pub use error::StackError;
 pub use load::{load_stack, parse_stack};
 pub use model::{
-    Backend, Budget, Credential, IdleAction, InputValue, ModuleInstance, ModuleSource,
-    PolicyException, PolicySettings, PreviewSettings, PreviewVariable, PreviewVpc, SecretInState,
-    SecretInput, Stack, StackOutput, StateEncryption, VaultAuth, VaultOutput, VaultSettings,
+    Backend, Budget, Credential, CredentialRole, IdleAction, InputValue, ModuleInstance,
+    ModuleSource, PolicyException, PolicySettings, PreviewSettings, PreviewVariable, PreviewVpc,
+    SecretInState, SecretInput, SecretSource, Stack, StackOutput, StateEncryption, VaultAuth,
+    VaultOutput, VaultSettings,
 };
 pub use platform::{
     Cluster, NodePool, OPENBAO_VERSION, Platform, Scaling, Taint, VaultAppliance, Vpc, is_sha256,

@@ -238,6 +238,10 @@ pub struct VaultSettings {
     /// Outputs go under `<path_prefix>/<stack>/<workspace>/`.
     pub path_prefix: String,
     pub auth: VaultAuth,
+    /// Whether plans of pull requests may plan this stack: the plan role may then decrypt its state. A stack
+    /// marked `[policy] production` is planned only from trusted refs, by the apply role, unless it says
+    /// otherwise (`[vault] pull_request_plans`).
+    pub pull_request_plans: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,9 +267,38 @@ pub enum Credential {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretInput {
     pub variable: String,
-    /// The secret's path under the KV mount.
+    /// The secret's path under the KV mount (the one runs that apply read).
     pub path: String,
     pub key: String,
+    /// The secret runs that only plan read instead (a read-scoped token, read-only keys); `None` when plans
+    /// read the same one.
+    pub plan: Option<SecretSource>,
+}
+
+impl SecretInput {
+    /// The path and key that a run of `role` reads.
+    pub fn source(&self, role: CredentialRole) -> (&str, &str) {
+        match (&self.plan, role) {
+            (Some(plan), CredentialRole::Plan) => (&plan.path, &plan.key),
+            _ => (&self.path, &self.key),
+        }
+    }
+}
+
+/// A KV v2 secret and the key inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSource {
+    pub path: String,
+    pub key: String,
+}
+
+/// Which credentials a run takes: the command decides. `plan`, `drift`, `cost` and the CI plans only plan,
+/// with the read credentials; `up`, `apply`, `down` and `preview` change things, with the write ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CredentialRole {
+    Plan,
+    #[default]
+    Apply,
 }
 
 /// A stack output written to Vault, at `<path_prefix>/<stack>/<workspace>/<path>`.

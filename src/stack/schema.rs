@@ -162,7 +162,17 @@ pub fn stack_schema() -> Value {
                     "type": "object",
                     "additionalProperties": false,
                     "required": ["path", "key"],
-                    "properties": { "path": string("Secret path under the KV mount."), "key": string("Key inside the secret.") }
+                    "properties": {
+                        "path": string("Secret path under the KV mount (runs that apply read it)."),
+                        "key": string("Key inside the secret."),
+                        "plan": {
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["path", "key"],
+                            "description": "The secret runs that only plan read instead, such as a read-scoped token.",
+                            "properties": { "path": string("Secret path under the KV mount."), "key": string("Key inside the secret.") }
+                        }
+                    }
                 }
             },
             "preview": {
@@ -273,7 +283,8 @@ fn vault() -> Value {
             "role_id_env": string("approle: environment variable with the role id (default VAULT_ROLE_ID)."),
             "role_id_file": string("approle: file with the role id."),
             "secret_id_env": string("approle: environment variable with the secret id (default VAULT_SECRET_ID)."),
-            "secret_id_file": string("approle: file with the secret id.")
+            "secret_id_file": string("approle: file with the secret id."),
+            "pull_request_plans": boolean("Pull-request plans may plan this stack (the plan role decrypts its state); default: true unless [policy] production = true.")
         }
     })
 }

@@ -64,7 +64,7 @@ pub(super) fn validate(
             )
             .with_hint("add [vault] with at least `address = \"https://vault.example:8200\"`"));
     }
-    let vault = raw
+    let mut vault = raw
         .vault
         .as_ref()
         .map(|vault| checker.vault(vault))
@@ -166,6 +166,13 @@ pub(super) fn validate(
         }
     }
     let policy = checker.policy(raw.policy.as_ref())?;
+    if let (Some(settings), Some(raw_vault)) = (vault.as_mut(), raw.vault.as_ref()) {
+        settings.pull_request_plans = raw_vault
+            .get_ref()
+            .pull_request_plans
+            .as_ref()
+            .map_or(!policy.production, |allowed| *allowed.get_ref());
+    }
     let budget = checker.budget(raw.budget.as_ref())?;
     let encryption = checker.encryption(raw.encryption.as_ref(), vault.as_ref(), &name)?;
     Ok(Stack {

@@ -8,7 +8,8 @@ use toml::Spanned;
 use super::error::StackError;
 use super::load::{RawModule, RawSecret, RawVault};
 use super::model::{
-    Credential, ModuleInstance, SecretInput, StackOutput, VaultAuth, VaultOutput, VaultSettings,
+    Credential, ModuleInstance, SecretInput, SecretSource, StackOutput, VaultAuth, VaultOutput,
+    VaultSettings,
 };
 use super::validate::{Checker, is_identifier};
 
@@ -71,6 +72,11 @@ impl Checker<'_> {
             mount: self.kv_path(raw.mount.as_ref(), "secret")?,
             path_prefix: self.kv_path(raw.path_prefix.as_ref(), "wildside")?,
             auth,
+            // Settled once `[policy]` is read (see `validate`).
+            pull_request_plans: raw
+                .pull_request_plans
+                .as_ref()
+                .is_none_or(|allowed| *allowed.get_ref()),
         })
     }
 
@@ -143,10 +149,26 @@ impl Checker<'_> {
                         .error(&secret.key, "the secret `key` is empty")
                         .with_hint("name the key inside the KV secret, such as `token`"));
                 }
+                let plan = match &secret.plan {
+                    Some(plan) => {
+                        let plan = plan.get_ref();
+                        if plan.key.get_ref().is_empty() {
+                            return Err(self
+                                .error(&plan.key, "the secret `key` is empty")
+                                .with_hint("name the key inside the KV secret, such as `token`"));
+                        }
+                        Some(SecretSource {
+                            path: self.kv_path(Some(&plan.path), "")?,
+                            key: plan.key.get_ref().clone(),
+                        })
+                    }
+                    None => None,
+                };
                 Ok(SecretInput {
                     variable,
                     path,
                     key: secret.key.get_ref().clone(),
+                    plan,
                 })
             })
             .collect()
@@ -219,5 +241,55 @@ impl Checker<'_> {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::stack::{CredentialRole, Stack, parse_stack};
+
+    const MODULE: &str = "[[modules]]\nname = \"m\"\nsource = \"./m\"\n";
+
+    fn parse(text: &str) -> Result<Stack, String> {
+        let text = format!("[vault]\naddress = \"https://vault.example:8200\"\n{text}{MODULE}");
+        parse_stack(Path::new("stacks/s.toml"), &text, &[]).map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_secret_can_name_what_plans_read_instead() {
+        let stack = parse(
+            "[secrets]\ndo = { path = \"w/do\", key = \"token\", plan = { path = \"w/do-read\", key = \"read\" } }\nsame = { path = \"w/s\", key = \"k\" }\n",
+        )
+        .unwrap();
+        let source = |name: &str, role| {
+            let secret = stack.secrets.iter().find(|secret| secret.variable == name);
+            secret.map(|secret| secret.source(role)).unwrap()
+        };
+        assert_eq!(source("do", CredentialRole::Plan), ("w/do-read", "read"));
+        assert_eq!(source("do", CredentialRole::Apply), ("w/do", "token"));
+        assert_eq!(source("same", CredentialRole::Plan), ("w/s", "k"));
+        let error = parse(
+            "[secrets]\ndo = { path = \"w/do\", key = \"t\", plan = { path = \"w/r\", key = \"\" } }\n",
+        )
+        .unwrap_err();
+        assert!(error.contains("stacks/s.toml:4:"), "{error}");
+        assert!(error.contains("the secret `key` is empty"), "{error}");
+        let error =
+            parse("[secrets]\ndo = { path = \"w/do\", key = \"t\", plan = { path = \"w/r\" } }\n")
+                .unwrap_err();
+        assert!(error.contains("missing field `key`"), "{error}");
+    }
+
+    #[test]
+    fn production_stacks_are_not_planned_by_pull_requests_unless_they_say_so() {
+        let allowed = |text: &str| parse(text).unwrap().vault.unwrap().pull_request_plans;
+        assert!(allowed(""));
+        assert!(!allowed("[policy]\nproduction = true\n"));
+        assert!(!allowed("pull_request_plans = false\n"));
+        assert!(allowed(
+            "pull_request_plans = true\n[policy]\nproduction = true\n"
+        ));
     }
 }

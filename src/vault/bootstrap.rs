@@ -5,15 +5,21 @@
 //!    (atomically) before anything else;
 //! 2. unseal with the stored keys only when sealed;
 //! 3. KV v2 at the mount (refusing anything else mounted there) and AppRole;
-//! 4. the transit engine for state encryption, the stack keys' policy (`<policy>-state-keys`: a data key and a
-//!    decryption with the keys `<key_prefix>-*`, and reading them, nothing else), and a key for every stack of
-//!    the project that encrypts its state with one;
-//! 5. two AppRoles, each with the stack keys' policy and its own: the plan role (`<policy>-plan`) reads the
-//!    secrets under `<mount>/data/<prefix>/*` and writes only what previews keep (their ledger and their
-//!    `pr-*` workspaces' outputs), since plans and previews run pull-request code; the apply role
-//!    (`<policy>-apply`) also writes `<mount>/data/<prefix>/<stack>/*` for each of the project's stacks that
-//!    writes outputs or keeps previews. Their role ids, and a secret id each only when none is stored or on
-//!    `--rotate-secret-id`;
+//! 4. the transit engine for state encryption and a key for every stack of the project that encrypts its state
+//!    with one, and per-role transit policies (see below);
+//! 5. three AppRoles, built from the project's stacks (see `README.md`, "CI roles"):
+//!    - the plan role (`<policy>-plan`, `<policy>-plan-keys`) runs pull-request code, so it is worth nothing
+//!      beyond planning: it reads only the secrets plans take (a stack's `[secrets] plan` source when it names
+//!      one) of the stacks pull requests may plan (`[vault] pull_request_plans`), decrypts only those stacks'
+//!      state keys, and writes nothing; it can neither make a data key nor encrypt;
+//!    - the preview role (`<policy>-preview`, `<policy>-preview-keys`) runs previews: it reads the secrets of
+//!      stacks with `[preview]`, uses their state keys, and writes their ledger (but may not delete its
+//!      metadata) and their `pr-*` workspaces' outputs;
+//!    - the apply role (`<policy>-apply`, `<policy>-state-keys`) runs on trusted refs: it reads every
+//!      stack's secrets, uses every state key `<key_prefix>-*`, and writes `<prefix>/<stack>/*` of each stack
+//!      that writes outputs or keeps previews.
+//!
+//!    Their role ids, and a secret id each only when none is stored or on `--rotate-secret-id`;
 //! 6. the former single CI role `<role>` and its policy `<policy>` (write access to the whole mount) are
 //!    removed;
 //! 7. on `--revoke-root`, the root token is revoked and dropped from the state file (the unseal keys stay).
@@ -54,8 +60,10 @@ pub struct BootstrapOptions {
     pub policy_name: String,
     /// The former single CI role, removed when found.
     pub legacy_role: String,
-    /// The read-only role of plans and previews.
+    /// The role of pull-request plans.
     pub plan_role: String,
+    /// The role of previews.
+    pub preview_role: String,
     /// The role that applies.
     pub apply_role: String,
     pub rotate_secret_id: bool,
@@ -63,6 +71,10 @@ pub struct BootstrapOptions {
     pub secret_id_file: Option<PathBuf>,
     /// Where the plan role's secret id is also written.
     pub plan_secret_id_file: Option<PathBuf>,
+    /// Where the preview role's secret id is also written.
+    pub preview_secret_id_file: Option<PathBuf>,
+    /// How long to wait for a server that is starting (unreachable, or not yet answering).
+    pub wait: Duration,
     /// Revoke the root token at the end and drop it from the state file.
     pub revoke_root: bool,
     /// The token to configure with once the root token was revoked (`VAULT_TOKEN`).
@@ -88,8 +100,14 @@ pub struct StackScope {
     pub writes_outputs: bool,
     /// The stack has `[preview]`: a ledger and `pr-*` workspaces.
     pub previews: bool,
-    /// The paths (under `mount`) of the secrets its `[secrets]` take in.
+    /// The paths (under `mount`) of the secrets its `[secrets]` take in when it applies.
     pub secret_paths: Vec<String>,
+    /// The paths of the secrets it takes in when it only plans.
+    pub plan_secret_paths: Vec<String>,
+    /// Pull-request plans may plan it (the plan role decrypts its state).
+    pub pull_request_plans: bool,
+    /// The transit mount and key its state is encrypted with, if any.
+    pub state_key: Option<(String, String)>,
 }
 
 /// What CI needs, and what this run did. The secret ids themselves are only ever in files.
@@ -97,8 +115,10 @@ pub struct StackScope {
 pub struct BootstrapReport {
     pub address: String,
     pub ca_cert: Option<PathBuf>,
-    /// The read-only role of plans and previews.
+    /// The role of pull-request plans.
     pub plan: RoleReport,
+    /// The role of previews.
+    pub preview: RoleReport,
     /// The role that applies.
     pub apply: RoleReport,
     pub state_file: PathBuf,
@@ -127,6 +147,8 @@ struct StateFile {
     root_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     plan: Option<RoleCredentials>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    preview: Option<RoleCredentials>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     apply: Option<RoleCredentials>,
 }
@@ -159,12 +181,15 @@ const READ: &[&str] = &["read"];
 const WRITE_DATA: &[&str] = &["create", "read", "update"];
 const WRITE_METADATA: &[&str] = &["read", "update", "delete"];
 const DENY: &[&str] = &["deny"];
+/// A ledger's metadata: read (its version, for check-and-set) and update, never delete.
+const LEDGER_METADATA: &[&str] = &["read", "update"];
+const UPDATE: &[&str] = &["update"];
 
 pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, VaultError> {
     let sys = SysHttp::new(&options.address, options.ca_cert.as_deref())?;
     let mut changed = Vec::new();
     let mut state = read_state(&options.state_file)?;
-    let status = sys.seal_status().await?;
+    let status = first_status(&sys, options).await?;
     if !status.initialized {
         if state.is_some() {
             return Err(VaultError::Credential(format!(
@@ -238,6 +263,12 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
         &options.plan_secret_id_file,
         &plan_rules(options),
     );
+    let preview = role_report(
+        &options.preview_role,
+        state.preview.as_ref(),
+        &options.preview_secret_id_file,
+        &preview_rules(options),
+    );
     let apply = role_report(
         &options.apply_role,
         state.apply.as_ref(),
@@ -248,11 +279,49 @@ pub async fn bootstrap(options: &BootstrapOptions) -> Result<BootstrapReport, Va
         address: options.address.clone(),
         ca_cert: options.ca_cert.clone(),
         plan,
+        preview,
         apply,
         state_file: options.state_file.clone(),
         root_token_revoked: state.root_token.is_none(),
         changed,
     })
+}
+
+/// The server's seal status, waiting up to `--wait` for a server that is starting: one that refuses or drops
+/// connections (a load balancer with no healthy node closes them before TLS completes), or whose proxy answers
+/// 502 to 504. Any other failure, a certificate that does not verify among them, is final at once.
+async fn first_status(
+    sys: &SysHttp,
+    options: &BootstrapOptions,
+) -> Result<super::seal::SealStatus, VaultError> {
+    let deadline = std::time::Instant::now() + options.wait;
+    let mut told = false;
+    loop {
+        match sys.seal_status().await {
+            Err(VaultError::Unreachable { address, detail })
+                if std::time::Instant::now() < deadline =>
+            {
+                if !told {
+                    tracing::info!(
+                        "waiting up to {} for Vault at {address} to start ({detail})",
+                        humantime::format_duration(options.wait)
+                    );
+                    told = true;
+                }
+                crate::engine::pause(Duration::from_millis(500)).await?;
+            }
+            Err(VaultError::Unreachable { address, detail }) if told => {
+                return Err(VaultError::Unreachable {
+                    address,
+                    detail: format!(
+                        "{detail} (still, after waiting {})",
+                        humantime::format_duration(options.wait)
+                    ),
+                });
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Steps 3 to 6: engines, policies, roles, role ids and secret ids, and the former role's removal.
@@ -299,34 +368,64 @@ async fn configure(
     }
     let keys_policy = format!("{}-state-keys", options.policy_name);
     transit(options, sys, token, &client, &keys_policy, changed).await?;
-    let plan_policy = format!("{}-plan", options.policy_name);
-    let apply_policy = format!("{}-apply", options.policy_name);
-    let plan_text = kv_policy_text(
-        "plans and previews (they run pull-request code)",
-        &plan_rules(options),
-    );
-    let apply_text = kv_policy_text("applies", &apply_rules(options));
-    ensure_policy(&client, address, &plan_policy, &plan_text, changed).await?;
-    ensure_policy(&client, address, &apply_policy, &apply_text, changed).await?;
+    let name = |suffix: &str| format!("{}-{suffix}", options.policy_name);
+    let policies = [
+        (
+            name("plan"),
+            kv_policy_text("pull-request plans", &plan_rules(options)),
+        ),
+        (
+            name("plan-keys"),
+            transit_policy_text("pull-request plans", &plan_key_rules(options)),
+        ),
+        (
+            name("preview"),
+            kv_policy_text("previews", &preview_rules(options)),
+        ),
+        (
+            name("preview-keys"),
+            transit_policy_text("previews", &preview_key_rules(options)),
+        ),
+        (
+            name("apply"),
+            kv_policy_text("applies", &apply_rules(options)),
+        ),
+    ];
+    for (policy, text) in &policies {
+        ensure_policy(&client, address, policy, text, changed).await?;
+    }
     let plan = RoleSpec {
         name: &options.plan_role,
-        policies: vec![plan_policy, keys_policy.clone()],
+        policies: vec![name("plan"), name("plan-keys")],
         secret_id_file: options.plan_secret_id_file.as_deref(),
+    };
+    let preview = RoleSpec {
+        name: &options.preview_role,
+        policies: vec![name("preview"), name("preview-keys")],
+        secret_id_file: options.preview_secret_id_file.as_deref(),
     };
     let apply = RoleSpec {
         name: &options.apply_role,
-        policies: vec![apply_policy, keys_policy],
+        policies: vec![name("apply"), keys_policy],
         secret_id_file: options.secret_id_file.as_deref(),
     };
     let mut dirty = false;
-    for (spec, credentials) in [(&plan, &mut state.plan), (&apply, &mut state.apply)] {
+    for (spec, credentials) in [
+        (&plan, &mut state.plan),
+        (&preview, &mut state.preview),
+        (&apply, &mut state.apply),
+    ] {
         dirty |= ensure_role(options, &client, spec, credentials, changed).await?;
     }
     remove_former_role(options, &client, changed).await?;
     if dirty {
         save_state(&options.state_file, state)?;
     }
-    for (spec, credentials) in [(&plan, &state.plan), (&apply, &state.apply)] {
+    for (spec, credentials) in [
+        (&plan, &state.plan),
+        (&preview, &state.preview),
+        (&apply, &state.apply),
+    ] {
         if let (Some(file), Some(credentials)) = (spec.secret_id_file, credentials)
             && std::fs::read_to_string(file).ok().as_deref() != Some(credentials.secret_id.as_str())
         {
@@ -441,7 +540,7 @@ async fn remove_former_role(
     let address = options.address.as_str();
     let mount = options.approle_mount.as_str();
     let role = options.legacy_role.as_str();
-    if role != options.plan_role && role != options.apply_role {
+    if role != options.plan_role && role != options.preview_role && role != options.apply_role {
         let path = format!("auth/{mount}/role/{role}");
         match vaultrs::auth::approle::role::read(client, mount, role).await {
             Ok(_) => {
@@ -533,10 +632,9 @@ fn policy_document(header: &str, rules: &[Rule]) -> String {
     )
 }
 
-/// Encrypt (a new data key) and decrypt with the stack keys, and read their description: nothing else, so CI
-/// can neither rotate, export nor delete a key.
+/// Encrypt (a new data key) and decrypt with the stack keys, and read their description: nothing else, so the
+/// apply role can neither rotate, export nor delete a key.
 fn state_keys_policy_text(mount: &str, key_prefix: &str) -> String {
-    const UPDATE: &[&str] = &["update"];
     policy_document(
         "the stack keys of state encryption",
         &[
@@ -551,8 +649,97 @@ fn kv_policy_text(purpose: &str, rules: &[Rule]) -> String {
     policy_document(&format!("the KV paths of {purpose}"), rules)
 }
 
-/// Reading the secrets stacks take in: everything under `<mount>/data/<prefix>/`, for the bootstrap's mount and
-/// prefix and each stack's.
+fn transit_policy_text(purpose: &str, rules: &[Rule]) -> String {
+    policy_document(&format!("the state keys of {purpose}"), rules)
+}
+
+/// The transit mounts the project uses: the bootstrap's and every stack's.
+fn transit_mounts(options: &BootstrapOptions) -> BTreeSet<&str> {
+    std::iter::once(options.transit_mount.trim_matches('/'))
+        .chain(
+            options
+                .stacks
+                .iter()
+                .filter_map(|stack| stack.state_key.as_ref())
+                .map(|(mount, _)| mount.as_str()),
+        )
+        .collect()
+}
+
+/// The plan role's keys: decrypt, and read the description of, the keys of stacks pull requests may plan;
+/// data keys and encryption are denied on every key (a plan gets its data keys from the run's own transit
+/// endpoint, see `vault::decrypt_only`).
+fn plan_key_rules(options: &BootstrapOptions) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = transit_mounts(options)
+        .into_iter()
+        .flat_map(|mount| {
+            [
+                (format!("{mount}/datakey/*"), DENY),
+                (format!("{mount}/encrypt/*"), DENY),
+            ]
+        })
+        .collect();
+    let keys: BTreeSet<&(String, String)> = options
+        .stacks
+        .iter()
+        .filter(|stack| stack.pull_request_plans)
+        .filter_map(|stack| stack.state_key.as_ref())
+        .collect();
+    for (mount, key) in keys {
+        rules.push((format!("{mount}/decrypt/{key}"), UPDATE));
+        rules.push((format!("{mount}/keys/{key}"), READ));
+    }
+    rules
+}
+
+/// The preview role's keys: a data key and decryption with the keys of stacks with `[preview]`.
+fn preview_key_rules(options: &BootstrapOptions) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = transit_mounts(options)
+        .into_iter()
+        .map(|mount| (format!("{mount}/encrypt/*"), DENY))
+        .collect();
+    let keys: BTreeSet<&(String, String)> = options
+        .stacks
+        .iter()
+        .filter(|stack| stack.previews)
+        .filter_map(|stack| stack.state_key.as_ref())
+        .collect();
+    for (mount, key) in keys {
+        rules.push((format!("{mount}/datakey/plaintext/{key}"), UPDATE));
+        rules.push((format!("{mount}/decrypt/{key}"), UPDATE));
+        rules.push((format!("{mount}/keys/{key}"), READ));
+    }
+    rules
+}
+
+/// The KV mounts the project uses: the bootstrap's and every stack's.
+fn kv_mounts(options: &BootstrapOptions) -> BTreeSet<&str> {
+    std::iter::once(options.kv_mount.as_str())
+        .chain(options.stacks.iter().map(|stack| stack.mount.as_str()))
+        .collect()
+}
+
+/// Reading exactly the secrets `paths` gives for the stacks `which` selects.
+fn secret_reads(
+    options: &BootstrapOptions,
+    which: impl Fn(&StackScope) -> bool,
+    paths: impl Fn(&StackScope) -> &[String],
+) -> Vec<Rule> {
+    let reads: BTreeSet<String> = options
+        .stacks
+        .iter()
+        .filter(|stack| which(stack))
+        .flat_map(|stack| {
+            paths(stack)
+                .iter()
+                .map(|path| format!("{}/data/{path}", stack.mount))
+        })
+        .collect();
+    reads.into_iter().map(|path| (path, READ)).collect()
+}
+
+/// Reading the secrets stacks take in when they apply: everything under `<mount>/data/<prefix>/`, for the
+/// bootstrap's mount and prefix and each stack's, and the exact paths of every stack's secrets.
 fn read_rules(options: &BootstrapOptions) -> Vec<Rule> {
     let scopes: BTreeSet<(&str, &str)> =
         std::iter::once((options.kv_mount.as_str(), options.key_prefix.as_str()))
@@ -563,10 +750,21 @@ fn read_rules(options: &BootstrapOptions) -> Vec<Rule> {
                     .map(|stack| (stack.mount.as_str(), stack.path_prefix.as_str())),
             )
             .collect();
-    scopes
+    let mut rules: Vec<Rule> = scopes
         .into_iter()
         .map(|(mount, prefix)| (format!("{mount}/data/{prefix}/*"), READ))
-        .collect()
+        .collect();
+    rules.extend(secret_reads(
+        options,
+        |_| true,
+        |stack| stack.secret_paths.as_slice(),
+    ));
+    rules.extend(secret_reads(
+        options,
+        |_| true,
+        |stack| stack.plan_secret_paths.as_slice(),
+    ));
+    rules
 }
 
 /// A stack's KV data and metadata under `<prefix>/<stack>/<tail>`: writing data (check-and-set needs to
@@ -579,30 +777,40 @@ fn write_rules(stack: &StackScope, tail: &str) -> [Rule; 2] {
     ]
 }
 
-/// Plans and previews, which run pull-request code: read the secrets in, but no stack's outputs (such as a
-/// production kubeconfig under `<prefix>/<stack>/default/`); write only the previews' ledgers and their `pr-*`
-/// workspaces' outputs, of stacks with `[preview]`. Vault takes the most specific matching path, so the
-/// exact secret paths beat the denial of `<prefix>/<stack>/*`, and the preview paths beat both.
+/// Pull-request plans: read the plan secrets of the stacks pull requests may plan, and nothing else; no
+/// metadata at all, and no writes.
 fn plan_rules(options: &BootstrapOptions) -> Vec<Rule> {
-    let mut rules = read_rules(options);
-    for stack in &options.stacks {
-        let outputs = format!("{}/{}/*", stack.path_prefix, stack.name);
-        rules.push((format!("{}/data/{outputs}", stack.mount), DENY));
-        rules.push((format!("{}/metadata/{outputs}", stack.mount), DENY));
-    }
-    let secrets: BTreeSet<String> = options
-        .stacks
-        .iter()
-        .flat_map(|stack| {
-            stack
-                .secret_paths
-                .iter()
-                .map(|path| format!("{}/data/{path}", stack.mount))
-        })
+    let mut rules: Vec<Rule> = kv_mounts(options)
+        .into_iter()
+        .map(|mount| (format!("{mount}/metadata/*"), DENY))
         .collect();
-    rules.extend(secrets.into_iter().map(|path| (path, READ)));
+    rules.extend(secret_reads(
+        options,
+        |stack| stack.pull_request_plans,
+        |stack| stack.plan_secret_paths.as_slice(),
+    ));
+    rules
+}
+
+/// Previews: read the secrets of stacks with `[preview]`; write their ledger (data, and metadata without
+/// deleting it) and their `pr-*` workspaces' outputs. Nothing else: no stack's `default` outputs.
+fn preview_rules(options: &BootstrapOptions) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = kv_mounts(options)
+        .into_iter()
+        .map(|mount| (format!("{mount}/metadata/*"), DENY))
+        .collect();
+    rules.extend(secret_reads(
+        options,
+        |stack| stack.previews,
+        |stack| stack.secret_paths.as_slice(),
+    ));
     for stack in options.stacks.iter().filter(|stack| stack.previews) {
-        rules.extend(write_rules(stack, "previews"));
+        let ledger = format!("{}/{}/previews", stack.path_prefix, stack.name);
+        rules.push((format!("{}/data/{ledger}", stack.mount), WRITE_DATA));
+        rules.push((
+            format!("{}/metadata/{ledger}", stack.mount),
+            LEDGER_METADATA,
+        ));
         rules.extend(write_rules(stack, "pr-*"));
     }
     rules

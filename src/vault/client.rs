@@ -67,7 +67,7 @@ pub(crate) fn build_client(
         detail: error.to_string(),
     })?;
     VaultClient::new(settings)
-        .map_err(|error| super::error::classify_transport(address.into(), &error_chain(&error)))
+        .map_err(|error| super::error::classify_transport(address.into(), &error))
 }
 
 impl Vault {
@@ -160,6 +160,17 @@ impl Vault {
     /// its environment.
     pub fn token(&self) -> SecretString {
         SecretString::from(self.client.settings.token.clone())
+    }
+
+    /// A second client with this one's token and settings, for a task that outlives a borrow of this one.
+    pub(crate) fn second_client(&self) -> Result<VaultClient, VaultError> {
+        let settings = &self.client.settings;
+        build_client(
+            &self.address,
+            &self.token(),
+            settings.ca_certs.first().map(Path::new),
+            settings.namespace.as_deref(),
+        )
     }
 
     /// The full KV path of a stack output: `<prefix>/<stack>/<workspace>/<path>`.

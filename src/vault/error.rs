@@ -59,7 +59,7 @@ impl VaultError {
                 path,
                 detail: format!("HTTP {code}: {}", errors.join("; ")),
             },
-            other => classify_transport(address, &error_chain(&other)),
+            other => classify_transport(address, &other),
         }
     }
 
@@ -69,24 +69,50 @@ impl VaultError {
     }
 }
 
-/// A transport failure: TLS problems are told apart from an unreachable server.
-pub(crate) fn classify_transport(address: String, detail: &str) -> VaultError {
-    let lower = detail.to_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-        VaultError::Tls {
-            address,
-            detail: detail.to_string(),
-        }
-    } else {
-        VaultError::Unreachable {
-            address,
-            detail: detail.to_string(),
-        }
+/// A transport failure, classified by the types in its source chain (never its text): a certificate that
+/// fails verification, or any other TLS protocol error, is a TLS problem; a connection refused, reset or
+/// closed before TLS completed (a load balancer with no healthy node behind it) means the server is not
+/// reachable yet, whatever TLS layer reported it.
+pub(crate) fn classify_transport(
+    address: String,
+    error: &(dyn std::error::Error + 'static),
+) -> VaultError {
+    let detail = error_chain(error);
+    match transport_failure(error) {
+        TransportFailure::Tls => VaultError::Tls { address, detail },
+        TransportFailure::Unreachable => VaultError::Unreachable { address, detail },
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportFailure {
+    Tls,
+    Unreachable,
+}
+
+fn transport_failure(error: &(dyn std::error::Error + 'static)) -> TransportFailure {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.downcast_ref::<rustls::Error>().is_some() {
+            return TransportFailure::Tls;
+        }
+        // `io::Error::source` skips the error it wraps: look inside it too.
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if transport_failure(inner) == TransportFailure::Tls {
+                return TransportFailure::Tls;
+            }
+        }
+        current = error.source();
+    }
+    TransportFailure::Unreachable
+}
+
 /// The error and its sources, joined, so the root cause (connection refused, bad certificate) is visible.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -95,4 +121,34 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{VaultError, classify_transport};
+
+    fn classify(error: std::io::Error) -> VaultError {
+        classify_transport("https://vault.example".into(), &error)
+    }
+
+    #[test]
+    fn a_connection_closed_before_tls_is_unreachable_whatever_its_text_says() {
+        let eof = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "tls handshake eof");
+        assert!(matches!(classify(eof), VaultError::Unreachable { .. }));
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "certificate handshake tls",
+        );
+        assert!(matches!(classify(refused), VaultError::Unreachable { .. }));
+    }
+
+    #[test]
+    fn a_rustls_error_anywhere_in_the_chain_is_tls() {
+        let bad = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let wrapped = std::io::Error::other(bad);
+        assert!(matches!(classify(wrapped), VaultError::Tls { .. }));
+    }
 }

@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod client;
+mod decrypt_only;
 mod error;
 mod outputs;
 mod seal;
@@ -14,6 +15,7 @@ mod secrets;
 
 pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, bootstrap};
 pub use client::Vault;
+pub use decrypt_only::DecryptOnlyTransit;
 pub use error::VaultError;
 pub use outputs::{
     OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{VaultError, classify_transport, error_chain};
+use super::error::{VaultError, classify_transport};
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub(crate) struct SealStatus {
@@ -47,7 +47,7 @@ impl SysHttp {
         }
         let http = builder
             .build()
-            .map_err(|error| classify_transport(address.into(), &error_chain(&error)))?;
+            .map_err(|error| classify_transport(address.into(), &error))?;
         Ok(Self {
             http,
             address: address.trim_end_matches('/').to_string(),
@@ -73,7 +73,7 @@ impl SysHttp {
         let response = request
             .send()
             .await
-            .map_err(|error| classify_transport(self.address.clone(), &error_chain(&error)))?;
+            .map_err(|error| classify_transport(self.address.clone(), &error))?;
         let status = response.status().as_u16();
         let value = response.json::<Value>().await.unwrap_or(Value::Null);
         Ok((status, value))
@@ -91,6 +91,13 @@ impl SysHttp {
         let (status, body) = self
             .call(reqwest::Method::GET, "sys/seal-status", None, None)
             .await?;
+        if matches!(status, 502..=504) {
+            // A proxy or load balancer answered for a server that is not there (yet).
+            return Err(VaultError::Unreachable {
+                address: self.address.clone(),
+                detail: format!("HTTP {status} from in front of it: no server answered"),
+            });
+        }
         if status != 200 {
             return Err(self.refused("sys/seal-status", status, &body));
         }

@@ -7,36 +7,37 @@ use serde_json::Value;
 
 use super::client::Vault;
 use super::error::VaultError;
-use crate::stack::SecretInput;
+use crate::stack::{CredentialRole, SecretInput};
 
-/// `(TF_VAR_<variable>, value)` for every declared secret.
+/// `(TF_VAR_<variable>, value)` for every declared secret, as a run of `role` reads it (a plan reads a
+/// secret's `plan` source when it names one).
 pub async fn read_secrets(
     vault: &Vault,
     secrets: &[SecretInput],
+    role: CredentialRole,
 ) -> Result<Vec<(String, SecretString)>, VaultError> {
     let mut values = Vec::with_capacity(secrets.len());
     let mut cache: HashMap<&str, HashMap<String, Value>> = HashMap::new();
     for secret in secrets {
-        if !cache.contains_key(secret.path.as_str()) {
+        let (path, key) = secret.source(role);
+        if !cache.contains_key(path) {
             let data: HashMap<String, Value> =
-                vaultrs::kv2::read(&vault.client, &vault.mount, &secret.path)
+                vaultrs::kv2::read(&vault.client, &vault.mount, path)
                     .await
                     .map_err(|error| {
                         VaultError::from_client(
                             &vault.address,
-                            &format!("{}/data/{}", vault.mount, secret.path),
+                            &format!("{}/data/{path}", vault.mount),
                             error,
                         )
                     })?;
-            cache.insert(secret.path.as_str(), data);
+            cache.insert(path, data);
         }
-        let value = cache[secret.path.as_str()]
-            .get(&secret.key)
-            .ok_or_else(|| VaultError::MissingKey {
-                address: vault.address.clone(),
-                path: format!("{}/{}", vault.mount, secret.path),
-                key: secret.key.clone(),
-            })?;
+        let value = cache[path].get(key).ok_or_else(|| VaultError::MissingKey {
+            address: vault.address.clone(),
+            path: format!("{}/{path}", vault.mount),
+            key: key.to_string(),
+        })?;
         let text = match value {
             Value::String(text) => text.clone(),
             other => other.to_string(),

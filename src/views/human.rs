@@ -493,7 +493,11 @@ pub(super) fn render(report: &Report) -> String {
             if let Some(ca) = &report.ca_cert {
                 let _ = writeln!(text, "ca_cert: {}", ca.display());
             }
-            for (kind, role) in [("plan", &report.plan), ("apply", &report.apply)] {
+            for (kind, role) in [
+                ("plan", &report.plan),
+                ("preview", &report.preview),
+                ("apply", &report.apply),
+            ] {
                 let _ = writeln!(text, "{kind} role {}: role_id {}", role.role, role.role_id);
                 match &role.secret_id_file {
                     Some(file) => {

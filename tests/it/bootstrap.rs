@@ -120,8 +120,8 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
     );
     project.stack("ci", &stack);
     // Run again for the project: it creates the stack's transit key, which the CI roles may use but not create,
-    // keeps the plan role from the stack's outputs while it reads the stack's secret, and lets the apply role
-    // write the stack's outputs.
+    // lets the plan role read the stack's secret and decrypt with its key (pull requests may plan it), and lets
+    // the apply role write the stack's outputs.
     let keyed = bootstrap(&bao, &state, &secret_id)
         .args(["--project"])
         .args([project.path()])
@@ -132,6 +132,7 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         serde_json::json!([
             "created transit key wildside-ci",
             "wrote policy wildside-plan",
+            "wrote policy wildside-plan-keys",
             "wrote policy wildside-apply"
         ])
     );
@@ -175,6 +176,7 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
         rotated.json()["changed"],
         serde_json::json!([
             "issued a secret id for wildside-ci-plan",
+            "issued a secret id for wildside-ci-preview",
             "issued a secret id for wildside-ci-apply"
         ])
     );
@@ -391,7 +393,7 @@ fn scoped_project(bao: &OpenBao) -> Project {
 }
 
 #[test]
-fn the_plan_role_only_reads_and_the_apply_role_writes_only_its_stacks() {
+fn the_plan_role_only_reads_its_secrets_and_the_apply_role_writes_only_its_stacks() {
     let bao = OpenBao::real();
     let state = bao.dir.path().join("state.json");
     let apply_secret = bao.dir.path().join("apply-secret-id");
@@ -473,26 +475,24 @@ fn the_plan_role_only_reads_and_the_apply_role_writes_only_its_stacks() {
         report["apply"]["role_id"].as_str().unwrap(),
         &apply_secret,
     );
-    for token in [&plan, &apply] {
-        let read = bao.kv_json(token, "get", "wildside/digitalocean");
-        assert_eq!(read.unwrap()["data"]["data"]["token"], "in");
+    let read = bao.kv_json(&apply, "get", "wildside/digitalocean");
+    assert_eq!(read.unwrap()["data"]["data"]["token"], "in");
+    // Plans run pull-request code: they read only the secrets stacks take in, and write nothing.
+    assert_eq!(
+        bao.kv_json(&plan, "get", "wildside/digitalocean"),
+        None,
+        "the plan role read a secret no stack takes in"
+    );
+    for path in [
+        "wildside/app/default/digest",
+        "wildside/digitalocean",
+        "wildside/web/default/kubeconfig",
+        "wildside/web/pr-7/kubeconfig",
+        "wildside/web/previews",
+        "wildside/app/pr-7/digest",
+    ] {
+        denied(kv_put(&bao, &plan, path), path);
     }
-    // Plans and previews run pull-request code: they read, and write only what previews keep.
-    denied(
-        kv_put(&bao, &plan, "wildside/app/default/digest"),
-        "app's outputs",
-    );
-    denied(kv_put(&bao, &plan, "wildside/digitalocean"), "a secret in");
-    denied(
-        kv_put(&bao, &plan, "wildside/web/default/kubeconfig"),
-        "web's default workspace",
-    );
-    kv_put(&bao, &plan, "wildside/web/pr-7/kubeconfig").unwrap();
-    kv_put(&bao, &plan, "wildside/web/previews").unwrap();
-    denied(
-        kv_put(&bao, &plan, "wildside/app/pr-7/digest"),
-        "a stack without previews",
-    );
     // The apply role writes its stacks' paths, and nothing else.
     kv_put(&bao, &apply, "wildside/app/default/digest").unwrap();
     // Pull-request code reads no stack's outputs, but the secrets stacks take in, even under a stack's path.
@@ -600,4 +600,488 @@ fn revoke_root_leaves_the_unseal_keys_and_later_runs_take_vault_token() {
     assert_eq!(again.json()["changed"], serde_json::json!(["unsealed"]));
     let still = bao.cli(&admin, &["token", "lookup"]);
     assert!(still.status.success(), "{still:?}");
+}
+
+/// `bao <args>` with `token`: `Ok` when it succeeded, else the CLI's error text (which carries the HTTP code).
+fn bao_cli(bao: &OpenBao, token: &str, args: &[&str]) -> Result<String, String> {
+    let output = bao.cli(token, args);
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).to_string())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).to_string())
+    }
+}
+
+fn refused(result: Result<String, String>, what: &str) {
+    match result {
+        Err(error) => assert!(error.contains("Code: 403"), "{what}: {error}"),
+        Ok(output) => panic!("{what} was allowed: {output}"),
+    }
+}
+
+/// A stack of the example module with `[vault]`, whose secret `do_token` has a write source and a plan source.
+fn role_stack(bao: &OpenBao, name: &str, extra: &str) -> String {
+    format!(
+        "[vault]\naddress = \"{}\"\n\n[secrets]\ndo_token = {{ path = \"wildside/{name}-write\", key = \"token\", plan = {{ path = \"wildside/{name}-read\", key = \"token\" }} }}\n\n{extra}[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ message = \"hello from {name}\" }}\n",
+        bao.address()
+    )
+}
+
+/// Every role, logged in as CI would, tries what it must not do: each attempt is refused, while a plan with the
+/// plan role still plans a stack pull requests may plan, and the sandbox refuses a read token's writes.
+#[test]
+fn each_role_is_refused_everything_outside_its_part() {
+    let bao = OpenBao::real();
+    let state = bao.dir.path().join("state.json");
+    let secret = |role: &str| bao.dir.path().join(format!("{role}-secret-id"));
+    let project = Project::new();
+    // `quiet` may be planned by pull requests; `prod` is production (trusted refs only); `web` keeps previews.
+    project.stack("quiet", &role_stack(&bao, "quiet", ""));
+    project.stack(
+        "prod",
+        &role_stack(
+            &bao,
+            "prod",
+            "[policy]\nproduction = true\n\n[outputs_to_vault]\nmessage = \"message\"\n\n[[outputs]]\nname = \"message\"\nfrom = \"greeting.message\"\n\n",
+        ),
+    );
+    project.stack(
+        "web",
+        &role_stack(
+            &bao,
+            "web",
+            "[preview]\nmax_concurrent = 5\nmax_pins = 1\nttl = \"1h\"\n\n",
+        ),
+    );
+    let report = bootstrap(&bao, &state, &secret("apply"))
+        .args(["--plan-secret-id-file"])
+        .args([secret("plan")])
+        .args(["--preview-secret-id-file"])
+        .args([secret("preview")])
+        .args(["--project"])
+        .args([project.path()])
+        .env_remove_vault_token()
+        .output()
+        .expect_code(0)
+        .json();
+    let root = root_token(&state);
+    for stack in ["quiet", "prod", "web"] {
+        for scope in ["write", "read"] {
+            let path = format!("wildside/{stack}-{scope}");
+            let value = format!("token={stack}-{scope}");
+            bao_cli(&bao, &root, &["kv", "put", "-mount=secret", &path, &value]).unwrap();
+        }
+    }
+    bao_cli(
+        &bao,
+        &root,
+        &["kv", "put", "-mount=secret", "wildside/web/previews", "v=1"],
+    )
+    .unwrap();
+    let token = |role: &str| {
+        login(
+            &bao,
+            report[role]["role_id"].as_str().unwrap(),
+            &secret(role),
+        )
+    };
+    let (plan, preview, apply) = (token("plan"), token("preview"), token("apply"));
+    let get = |token: &str, path: &str| bao_cli(&bao, token, &["kv", "get", "-mount=secret", path]);
+    let transit = |token: &str, operation: &str, key: &str, field: &str| {
+        bao_cli(
+            &bao,
+            token,
+            &[
+                "write",
+                "-format=json",
+                &format!("transit/{operation}/wildside-{key}"),
+                field,
+            ],
+        )
+    };
+    let ciphertext = |key: &str, plaintext: &str| {
+        let written = transit(&root, "encrypt", key, &format!("plaintext={plaintext}")).unwrap();
+        let written: serde_json::Value = serde_json::from_str(&written).unwrap();
+        format!(
+            "ciphertext={}",
+            written["data"]["ciphertext"].as_str().unwrap()
+        )
+    };
+    let prod_ciphertext = ciphertext("prod", "cHJvZA==");
+    let web_ciphertext = ciphertext("web", "d2Vi");
+
+    // The plan role: the plan secrets of stacks pull requests may plan, decryption of their keys, nothing else.
+    get(&plan, "wildside/quiet-read").unwrap();
+    get(&plan, "wildside/web-read").unwrap();
+    refused(
+        get(&plan, "wildside/quiet-write"),
+        "plan reading a write secret",
+    );
+    refused(
+        get(&plan, "wildside/web-write"),
+        "plan reading a write secret",
+    );
+    refused(
+        get(&plan, "wildside/prod-read"),
+        "plan reading production's plan secret",
+    );
+    refused(
+        get(&plan, "wildside/prod-write"),
+        "plan reading production's write secret",
+    );
+    refused(
+        get(&plan, "wildside/web/previews"),
+        "plan reading the ledger",
+    );
+    for key in ["quiet", "web", "prod"] {
+        refused(
+            transit(&plan, "datakey/plaintext", key, "bits=256"),
+            "plan making a data key",
+        );
+        refused(
+            transit(&plan, "encrypt", key, "plaintext=eA=="),
+            "plan encrypting",
+        );
+    }
+    assert!(
+        transit(&plan, "decrypt", "web", &web_ciphertext)
+            .unwrap()
+            .contains("d2Vi")
+    );
+    refused(
+        transit(&plan, "decrypt", "prod", &prod_ciphertext),
+        "plan decrypting production's key",
+    );
+    refused(
+        bao_cli(
+            &bao,
+            &plan,
+            &[
+                "kv",
+                "metadata",
+                "delete",
+                "-mount=secret",
+                "wildside/web/previews",
+            ],
+        ),
+        "plan deleting the ledger's metadata",
+    );
+    for path in [
+        "wildside/web/previews",
+        "wildside/web/pr-7/x",
+        "wildside/quiet-read",
+    ] {
+        denied(kv_put(&bao, &plan, path), path);
+    }
+
+    bao_cli(&bao, &plan, &["read", "transit/keys/wildside-quiet"]).unwrap();
+    refused(
+        bao_cli(&bao, &plan, &["read", "transit/keys/wildside-prod"]),
+        "plan reading production's key",
+    );
+    refused(
+        bao_cli(
+            &bao,
+            &plan,
+            &[
+                "kv",
+                "metadata",
+                "get",
+                "-mount=secret",
+                "wildside/quiet-read",
+            ],
+        ),
+        "plan reading KV metadata",
+    );
+
+    // The preview role: the secrets, keys, ledger and `pr-*` outputs of preview stacks only.
+    get(&preview, "wildside/web-write").unwrap();
+    refused(
+        get(&preview, "wildside/prod-write"),
+        "preview reading production's secret",
+    );
+    refused(
+        get(&preview, "wildside/quiet-write"),
+        "preview reading another stack's secret",
+    );
+    transit(&preview, "datakey/plaintext", "web", "bits=256").unwrap();
+    assert!(
+        transit(&preview, "decrypt", "web", &web_ciphertext)
+            .unwrap()
+            .contains("d2Vi")
+    );
+    refused(
+        transit(&preview, "datakey/plaintext", "prod", "bits=256"),
+        "preview making production's data key",
+    );
+    refused(
+        transit(&preview, "decrypt", "prod", &prod_ciphertext),
+        "preview decrypting production's key",
+    );
+    refused(
+        transit(&preview, "encrypt", "web", "plaintext=eA=="),
+        "preview encrypting",
+    );
+    kv_put(&bao, &preview, "wildside/web/previews").unwrap();
+    kv_put(&bao, &preview, "wildside/web/pr-7/kubeconfig").unwrap();
+    refused(
+        bao_cli(
+            &bao,
+            &preview,
+            &[
+                "kv",
+                "metadata",
+                "delete",
+                "-mount=secret",
+                "wildside/web/previews",
+            ],
+        ),
+        "preview deleting the ledger's metadata",
+    );
+    denied(
+        kv_put(&bao, &preview, "wildside/web/default/x"),
+        "web's default workspace",
+    );
+    denied(
+        kv_put(&bao, &preview, "wildside/prod/default/message"),
+        "production's outputs",
+    );
+
+    bao_cli(
+        &bao,
+        &preview,
+        &[
+            "kv",
+            "metadata",
+            "put",
+            "-mount=secret",
+            "-max-versions=20",
+            "wildside/web/previews",
+        ],
+    )
+    .unwrap();
+    bao_cli(
+        &bao,
+        &preview,
+        &[
+            "kv",
+            "metadata",
+            "delete",
+            "-mount=secret",
+            "wildside/web/pr-7/kubeconfig",
+        ],
+    )
+    .unwrap();
+
+    // The apply role, on trusted refs: every stack's secrets and keys; it may delete the ledger's metadata.
+    kv_put(&bao, &apply, "wildside/prod/default/message").unwrap();
+    for (path, what) in [
+        ("wildside/prod-write", "a secret"),
+        ("other/prod/default/message", "another prefix"),
+        ("wildside/quiet/default/x", "a stack that writes nothing"),
+    ] {
+        denied(kv_put(&bao, &apply, path), what);
+    }
+    for (args, what) in [
+        (
+            vec!["write", "-f", "transit/keys/wildside-prod/rotate"],
+            "apply rotating a key",
+        ),
+        (
+            vec!["read", "transit/export/encryption-key/wildside-prod"],
+            "apply exporting a key",
+        ),
+        (
+            vec!["delete", "transit/keys/wildside-prod"],
+            "apply deleting a key",
+        ),
+    ] {
+        refused(bao_cli(&bao, &apply, &args), what);
+    }
+    get(&apply, "wildside/prod-write").unwrap();
+    assert!(
+        transit(&apply, "decrypt", "prod", &prod_ciphertext)
+            .unwrap()
+            .contains("cHJvZA==")
+    );
+    refused(
+        transit(&apply, "encrypt", "prod", "plaintext=eA=="),
+        "apply encrypting",
+    );
+    bao_cli(
+        &bao,
+        &apply,
+        &[
+            "kv",
+            "metadata",
+            "delete",
+            "-mount=secret",
+            "wildside/web/previews",
+        ],
+    )
+    .unwrap();
+
+    // `plan` works with the plan role on a state the apply role wrote, and takes the plan secrets.
+    let with = |token: &str| project.run().env("VAULT_TOKEN", token);
+    with(&apply).args(["up", "quiet"]).output().expect_code(0);
+    with(&apply).args(["up", "prod"]).output().expect_code(0);
+    let planned = with(&plan)
+        .args(["--output", "json", "plan", "quiet"])
+        .output()
+        .expect_code(0);
+    assert_eq!(planned.json()["changed"], false, "{}", planned.stdout());
+    refused(
+        get(&plan, "wildside/prod/default/message"),
+        "plan reading production's outputs",
+    );
+    // Production is planned from trusted refs only: pull-request code cannot read its secrets or its state.
+    let refused_plan = with(&plan).args(["plan", "prod"]).output();
+    assert_ne!(refused_plan.code(), 0, "{}", refused_plan.stdout());
+    assert!(
+        refused_plan.stderr().contains("denied access"),
+        "{}",
+        refused_plan.stderr()
+    );
+    with(&apply).args(["plan", "prod"]).output().expect_code(0);
+
+    // A read-scoped DigitalOcean token gets DigitalOcean's 403 on any write in the sandbox.
+    let sandbox = crate::support::Sandbox::start(bao.dir.path(), &["--read-token", "dop_v1_read"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let call =
+        |method: reqwest::Method, path: &str, token: &str, body: Option<serde_json::Value>| {
+            runtime.block_on(async {
+                let mut request = reqwest::Client::new()
+                    .request(method, format!("{}{path}", sandbox.url))
+                    .bearer_auth(token);
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (
+                    status,
+                    response
+                        .json::<serde_json::Value>()
+                        .await
+                        .unwrap_or_default(),
+                )
+            })
+        };
+    assert_eq!(
+        call(reqwest::Method::GET, "/v2/account", "dop_v1_read", None).0,
+        200
+    );
+    let tag = serde_json::json!({ "name": "scoped" });
+    for (method, path, body) in [
+        (reqwest::Method::POST, "/v2/tags", Some(tag.clone())),
+        (reqwest::Method::DELETE, "/v2/tags/scoped", None),
+        (
+            reqwest::Method::POST,
+            "/v2/vpcs",
+            Some(serde_json::json!({ "name": "v", "region": "nyc3" })),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/v2/vpcs/any",
+            Some(serde_json::json!({ "name": "w" })),
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/v2/vpcs/any",
+            Some(serde_json::json!({ "name": "w" })),
+        ),
+    ] {
+        let (status, body) = call(method.clone(), path, "dop_v1_read", body);
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert_eq!(body["id"], "forbidden", "{body}");
+        assert!(body["request_id"].is_string(), "{body}");
+    }
+    let (status, body) = call(reqwest::Method::POST, "/v2/tags", "dop_v1_write", Some(tag));
+    assert_eq!(status, 201, "{body}");
+    sandbox.stop();
+}
+
+#[test]
+fn bootstrap_waits_for_a_server_that_starts_late() {
+    let port = crate::support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        OpenBao::real_on(port)
+    });
+    let address = format!("http://127.0.0.1:{port}");
+    let state = dir.path().join("state.json");
+    let done = crate::support::Run::new()
+        .args([
+            "--output",
+            "json",
+            "vault",
+            "bootstrap",
+            "--address",
+            &address,
+        ])
+        .args([
+            "--key-shares",
+            "1",
+            "--key-threshold",
+            "1",
+            "--wait",
+            "90s",
+            "--state-file",
+        ])
+        .args([&state])
+        .env_remove_vault_token()
+        .output();
+    let bao = late.join().unwrap();
+    let done = done.expect_code(0);
+    assert!(
+        done.stderr().contains("waiting up to 1m 30s for Vault"),
+        "{}",
+        done.stderr()
+    );
+    assert_eq!(done.json()["changed"][0], "initialised");
+    drop(bao);
+}
+
+/// A load balancer with no healthy node accepts the connection and closes it before TLS completes: that is a
+/// server not up yet (waited for, then said so), never a CA problem.
+#[test]
+fn a_connection_closed_before_tls_is_waited_for_and_not_blamed_on_the_ca() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let done = crate::support::Run::new()
+        .args([
+            "vault",
+            "bootstrap",
+            "--address",
+            &format!("https://127.0.0.1:{port}"),
+        ])
+        .args(["--wait", "3s", "--state-file"])
+        .args([dir.path().join("state.json")])
+        .env_remove_vault_token()
+        .output()
+        .expect_code(1);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(3),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        done.stderr().contains("is unreachable"),
+        "{}",
+        done.stderr()
+    );
+    assert!(
+        done.stderr().contains("after waiting 3s"),
+        "{}",
+        done.stderr()
+    );
+    assert!(!done.stderr().contains("ca_cert"), "{}", done.stderr());
 }

@@ -438,6 +438,7 @@ async fn every_exchange_matches_the_openapi_contract() {
         state_file: None,
         delay: Duration::from_millis(50),
         faults: FaultSpec::default(),
+        read_tokens: Vec::new(),
     })
     .await
     .unwrap();

@@ -184,3 +184,29 @@ fn a_vault_whose_certificate_the_stack_does_not_trust_is_refused() {
         refused.stderr()
     );
 }
+
+/// A certificate the client does not trust is a TLS error at once: bootstrap does not wait for it to go away.
+#[test]
+fn bootstrap_blames_an_untrusted_certificate_on_the_ca_at_once() {
+    let bao = TlsOpenBao::start();
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let refused = crate::support::Run::new()
+        .args(["vault", "bootstrap", "--address", &bao.tls_address])
+        .args(["--wait", "60s", "--state-file"])
+        .args([dir.path().join("state.json")])
+        .env_remove_vault_token()
+        .output()
+        .expect_code(1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        refused.stderr().contains("TLS with Vault"),
+        "{}",
+        refused.stderr()
+    );
+    assert!(refused.stderr().contains("ca_cert"), "{}", refused.stderr());
+}

@@ -41,27 +41,30 @@ fn actionlint_rejects_a_broken_workflow() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("nope"));
 }
 
-/// Workflows that run pull-request code (and drift, which only plans) get the plan role's credentials; only
-/// the apply and manual workflows get the apply role's.
+/// Workflows that plan pull-request code (and drift, which only plans) get the plan role's credentials,
+/// previews the preview role's; only the apply and manual workflows get the apply role's.
 #[test]
 fn only_applying_workflows_get_the_apply_role() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");
     for (file, role) in [
         ("plan.yml", "PLAN"),
-        ("preview.yml", "PLAN"),
+        ("preview.yml", "PREVIEW"),
         ("drift.yml", "PLAN"),
         ("apply.yml", "APPLY"),
         ("manual.yml", "APPLY"),
     ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
-        let other = if role == "PLAN" { "APPLY" } else { "PLAN" };
+        let others = ["PLAN", "PREVIEW", "APPLY"];
         assert!(
             text.contains(&format!("secrets.VAULT_{role}_ROLE_ID"))
                 && text.contains(&format!("secrets.VAULT_{role}_SECRET_ID")),
             "{file} does not use the {role} role"
         );
         assert!(
-            !text.contains(&format!("VAULT_{other}_"))
+            !others
+                .iter()
+                .filter(|other| **other != role)
+                .any(|other| text.contains(&format!("VAULT_{other}_")))
                 && !text.contains("secrets.VAULT_ROLE_ID")
                 && !text.contains("secrets.VAULT_SECRET_ID"),
             "{file} gets credentials beyond the {role} role"

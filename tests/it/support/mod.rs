@@ -404,8 +404,12 @@ impl OpenBao {
     }
 
     pub fn real() -> Self {
+        Self::real_on(free_port())
+    }
+
+    /// A real server on `port`.
+    pub fn real_on(port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let cluster_port = free_port();
         std::fs::create_dir_all(dir.path().join("raft")).unwrap();
         let config = format!(
