@@ -183,8 +183,18 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             commands::ci_comment(args).await
         }
         Command::Ci {
-            action: CiCommand::Changed { base, matrix },
-        } => commands::ci_changed(&Project::locate(global.project.as_deref())?, &base, matrix),
+            action:
+                CiCommand::Changed {
+                    base,
+                    matrix,
+                    pull_request,
+                },
+        } => commands::ci_changed(
+            &Project::locate(global.project.as_deref())?,
+            &base,
+            matrix,
+            pull_request,
+        ),
         Command::Providers {
             action: ProvidersCommand::Lock { stack, platforms },
         } => {

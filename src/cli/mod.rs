@@ -329,6 +329,10 @@ pub enum CiCommand {
         /// Print a GitHub Actions matrix: `{"stack": [...]}`.
         #[arg(long)]
         matrix: bool,
+        /// Leave out the stacks pull requests may not plan (`[vault] pull_request_plans = false`, or a
+        /// production stack without `[vault]`): they are planned on trusted refs only.
+        #[arg(long)]
+        pull_request: bool,
     },
 }
 

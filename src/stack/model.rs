@@ -31,6 +31,15 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Whether pull-request code may plan this stack: as its `[vault] pull_request_plans` says, or, for a
+    /// stack without `[vault]`, unless it is marked production.
+    pub fn pull_request_may_plan(&self) -> bool {
+        match &self.vault {
+            Some(vault) => vault.pull_request_plans,
+            None => !self.policy.production,
+        }
+    }
+
     /// The secrets that module inputs take, as `(secret variable, module, input)`. Only provider
     /// configurations, write-only arguments and variables declared ephemeral may take an ephemeral value
     /// (OpenTofu refuses others with "Variable does not allow ephemeral value"), and a module input may reach

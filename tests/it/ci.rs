@@ -371,6 +371,68 @@ fn ci_changed_leaves_out_stack_files_that_do_not_load() {
 }
 
 #[test]
+fn a_pull_request_is_not_given_the_stacks_only_trusted_refs_plan() {
+    let project = Project::new();
+    let root = project.path();
+    let vault = |allowed: bool| {
+        format!(
+            "{}\n[vault]\naddress = \"http://127.0.0.1:1\"\npull_request_plans = {allowed}\n",
+            stack_with_module("m", "message = \"v\"")
+        )
+    };
+    project.stack("open", &vault(true));
+    project.stack("trusted", &vault(false));
+    project.stack(
+        "production",
+        &format!(
+            "{}\n[policy]\nproduction = true\n",
+            stack_with_module("m", "message = \"p\"")
+        ),
+    );
+    project.stack("plain", &stack_with_module("m", "message = \"a\""));
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["commit", "-q", "--allow-empty", "-m", "base"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "change"]);
+    let every = project
+        .run()
+        .args(["ci", "changed", "--base", "HEAD~1", "--matrix"])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        every.stdout().trim(),
+        r#"{"stack":["open","plain","production","trusted"]}"#
+    );
+    let pull_request = project
+        .run()
+        .args([
+            "ci",
+            "changed",
+            "--base",
+            "HEAD~1",
+            "--matrix",
+            "--pull-request",
+        ])
+        .output()
+        .expect_code(0);
+    assert_eq!(
+        pull_request.stdout().trim(),
+        r#"{"stack":["open","plain"]}"#,
+        "{}",
+        pull_request.stderr()
+    );
+    for left_out in ["production", "trusted"] {
+        assert!(
+            pull_request.stderr().contains(&format!(
+                "left out `{left_out}`: pull requests may not plan it"
+            )),
+            "{}",
+            pull_request.stderr()
+        );
+    }
+}
+
+#[test]
 fn changed_stacks_follow_local_module_calls() {
     let project = Project::new();
     let root = project.path();
