@@ -15,6 +15,7 @@ mod secrets;
 pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, bootstrap};
 pub use client::Vault;
 pub use error::VaultError;
+pub(crate) use error::http_status;
 pub use outputs::{
     OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,
 };
