@@ -285,7 +285,9 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
         Ok::<_, Error>((vpc_slot, true))
     };
     let vpc_slot = if snapshot.presence.is_missing() {
-        preview.check_present(&snapshot, &preview.workspaces(context).await?)?;
+        // Read again after listing: a concurrent first `preview up` writes its record before its workspace.
+        let workspaces = preview.workspaces(context).await?;
+        preview.check_present(&preview.ledger().read().await?, &workspaces)?;
         preview.ledger().update_or_create(admit_change).await?
     } else {
         preview.ledger().update(admit_change).await?
