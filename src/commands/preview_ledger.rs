@@ -109,8 +109,10 @@ pub async fn preview_ledger_rebuild(
             .update_or_create(|records| {
                 let mut dirty = snapshot.presence.is_missing();
                 for rebuilt in &rebuilt {
-                    if !records.contains_key(&rebuilt.record.pr) {
-                        records.insert(rebuilt.record.pr, rebuilt.record.clone());
+                    if let std::collections::btree_map::Entry::Vacant(entry) =
+                        records.entry(rebuilt.record.pr)
+                    {
+                        entry.insert(rebuilt.record.clone());
                         dirty = true;
                     }
                 }

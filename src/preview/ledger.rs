@@ -37,18 +37,8 @@ pub enum LedgerError {
         path: String,
         attempts: u32,
     },
-    #[error(
-        "the preview ledger `{path}` in Vault at {address} {presence}, but {workspaces} preview workspace(s) exist ({names}): their records are missing, not empty; nothing was changed\n  hint: restore the ledger (`bao kv undelete` or `bao kv rollback` on `{mount}/{path}`), or run `wildside-tofu preview --stack {stack} ledger rebuild` to rebuild it from the workspaces"
-    )]
-    Missing {
-        address: String,
-        mount: String,
-        path: String,
-        stack: String,
-        presence: Presence,
-        workspaces: usize,
-        names: String,
-    },
+    #[error(transparent)]
+    Missing(Box<MissingLedger>),
     #[error(
         "the preview ledger `{path}` in Vault at {address} {presence}; nothing was changed\n  hint: restore the ledger (`bao kv undelete` or `bao kv rollback` on `{mount}/{path}`), or run `wildside-tofu preview --stack {stack} ledger rebuild`"
     )]
@@ -76,6 +66,21 @@ pub enum LedgerError {
         "the preview of pull request {pr} was taken down while it came up (by `preview down`, or `preview gc` of a closed pull request); that run owns its record now\n  hint: run `preview up` again once it has finished"
     )]
     Overtaken { pr: u64 },
+}
+
+/// A ledger missing while preview workspaces exist.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the preview ledger `{path}` in Vault at {address} {presence}, but {workspaces} preview workspace(s) exist ({names}): their records are missing, not empty; nothing was changed\n  hint: restore the ledger (`bao kv undelete` or `bao kv rollback` on `{mount}/{path}`), or run `wildside-tofu preview --stack {stack} ledger rebuild` to rebuild it from the workspaces"
+)]
+pub struct MissingLedger {
+    address: String,
+    mount: String,
+    path: String,
+    stack: String,
+    presence: Presence,
+    workspaces: usize,
+    names: String,
 }
 
 /// Whether the ledger's document is there.
@@ -142,7 +147,7 @@ impl<'a> Ledger<'a> {
 
     /// The refusal to act on a missing ledger while preview workspaces (`workspaces`) exist.
     pub fn missing(&self, presence: Presence, workspaces: &[String]) -> LedgerError {
-        LedgerError::Missing {
+        LedgerError::Missing(Box::new(MissingLedger {
             address: self.vault.address.clone(),
             mount: self.vault.mount.clone(),
             path: self.path.clone(),
@@ -150,7 +155,7 @@ impl<'a> Ledger<'a> {
             presence,
             workspaces: workspaces.len(),
             names: workspaces.join(", "),
-        }
+        }))
     }
 
     /// The refusal to act on a missing ledger.
