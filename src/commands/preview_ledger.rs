@@ -123,7 +123,7 @@ pub async fn preview_ledger_rebuild(
     Ok(Report::PreviewLedgerRebuild {
         stack: preview.stack.name,
         dry_run,
-        found: snapshot.presence.to_string(),
+        found: snapshot.presence,
         kept,
         rebuilt,
     })

@@ -13,7 +13,7 @@ use crate::cost::{CostDiff, Estimate};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
 use crate::hibernation::Summary;
 use crate::policy::{PolicyReport, TestResult};
-use crate::preview::{GcAction, GcKeep, PreviewRecord};
+use crate::preview::{GcAction, GcKeep, Presence, PreviewRecord};
 use crate::stack::{SecretInState, Stack};
 use crate::vault::{BootstrapReport, OutputsPush};
 
@@ -118,8 +118,8 @@ pub enum Report {
     PreviewLedgerRebuild {
         stack: String,
         dry_run: bool,
-        /// What the ledger was before: `exists`, `does not exist`, `was deleted (version N)`.
-        found: String,
+        /// What the ledger was before the rebuild.
+        found: Presence,
         /// Records the ledger already held, kept as they were (`--merge`).
         kept: usize,
         rebuilt: Vec<RebuiltRecord>,

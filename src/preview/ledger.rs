@@ -84,7 +84,8 @@ pub struct MissingLedger {
 }
 
 /// Whether the ledger's document is there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Presence {
     Written,
     /// There has never been a document, or its metadata (every version) was deleted.

@@ -774,6 +774,10 @@ fn a_missing_ledger_is_refused_and_rebuilt_from_the_workspaces() {
         )
         .expect_code(0);
     assert_eq!(dry.json()["rebuilt"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        dry.json()["found"],
+        serde_json::json!({ "state": "never_written" })
+    );
     assert!(
         previews
             .bao
@@ -820,7 +824,13 @@ fn a_missing_ledger_is_refused_and_rebuilt_from_the_workspaces() {
         .cli(DEV_ROOT_TOKEN, &["kv", "delete", "-mount=secret", ledger]);
     assert!(deleted.status.success(), "{deleted:?}");
     refusals(&format!("was deleted (version {version})"));
-    previews.preview(T0, &["ledger", "rebuild"]).expect_code(0);
+    let rebuilt = previews
+        .preview(T0, &["--output", "json", "ledger", "rebuild"])
+        .expect_code(0);
+    assert_eq!(
+        rebuilt.json()["found"],
+        serde_json::json!({ "state": "deleted", "version": version })
+    );
     let gc = previews
         .preview("2030-01-01T00:20:00Z", &["gc", "--open-prs", "1"])
         .expect_code(0);
