@@ -866,3 +866,38 @@ fn previews_listed_by_workspace(previews: &Previews) -> Vec<u64> {
     prs.sort_unstable();
     prs
 }
+
+/// A preview marked `destroying` is neither brought up again nor pinned while that destruction runs;
+/// `preview down` finishes it (a destroyer that died leaves the mark behind).
+#[test]
+fn a_preview_being_destroyed_is_not_brought_up_again_nor_pinned() {
+    let previews = Previews::new(5);
+    put_ledger(
+        &previews,
+        &serde_json::json!({ "records": [{
+            "pr": 7, "sha": "abc", "creator": "ci", "created": T0, "updated": T0,
+            "expires": "2030-01-02T00:00:00Z", "status": "destroying"
+        }] }),
+    );
+    let version = ledger_version(&previews);
+    for args in [
+        &["up", "--pr", "7", "--sha", "new"][..],
+        &["pin", "--pr", "7", "--for", "1h"],
+    ] {
+        let refused = previews.preview(T0, args).expect_code(1);
+        assert!(
+            refused.stderr().contains(
+                "the preview of pull request 7 is being destroyed (since 2030-01-01T00:00:00Z)"
+            ) && refused.stderr().contains("`preview down --pr 7`"),
+            "{args:?}: {}",
+            refused.stderr()
+        );
+    }
+    assert_eq!(ledger_version(&previews), version, "nothing was written");
+    previews.preview(T0, &["down", "--pr", "7"]).expect_code(0);
+    assert!(previews.list(T0).is_empty());
+    previews
+        .preview(T0, &["up", "--pr", "7", "--sha", "new"])
+        .expect_code(0);
+    assert_eq!(previews.message(7), "new");
+}
