@@ -3,9 +3,9 @@
 use secrecy::SecretString;
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LockfileArg, OutputArg, OutputsCommand,
-    PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet, StateCommand,
-    VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LedgerCommand, LockfileArg, OutputArg,
+    OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet,
+    StateCommand, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -425,13 +425,27 @@ async fn preview(
             github_repo,
             api_url,
             dry_run,
+            orphan_grace,
         } => {
             let open = match (open_prs, github_repo) {
                 (Some(numbers), _) => OpenPrs::Listed(numbers),
                 (None, Some(repo)) => OpenPrs::GitHub { repo, api_url },
                 (None, None) => OpenPrs::Unknown,
             };
-            commands::preview_gc(context, &stack, open, dry_run).await
+            let orphan_grace = orphan_grace
+                .map(|grace| {
+                    jiff::SignedDuration::try_from(grace).map_err(|_| {
+                        Error::Usage(format!(
+                            "--orphan-grace `{}` is longer than can be kept",
+                            humantime::format_duration(grace)
+                        ))
+                    })
+                })
+                .transpose()?;
+            commands::preview_gc(context, &stack, open, dry_run, orphan_grace).await
         }
+        PreviewCommand::Ledger {
+            action: LedgerCommand::Rebuild { merge, dry_run },
+        } => commands::preview_ledger_rebuild(context, &stack, merge, dry_run).await,
     }
 }

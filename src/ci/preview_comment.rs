@@ -73,6 +73,7 @@ mod tests {
             status: PreviewStatus::Ready,
             url: Some("https://pr-4.example.com".into()),
             cost_per_day,
+            vpc_slot: None,
         }
     }
 

@@ -305,7 +305,7 @@ pub enum CiCommand {
         #[arg(long)]
         repo: String,
         /// The pull request number.
-        #[arg(long)]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
         /// The Markdown body (such as the `summary.md` of `plan`).
         #[arg(long)]
@@ -336,11 +336,16 @@ pub enum CiCommand {
     },
 }
 
+/// The parser of every pull request number on the command line: 1 to the largest a preview is made for.
+fn pull_request() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=LARGEST_PULL_REQUEST)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PreviewCommand {
     /// Create the pull request's preview, or update it in place.
     Up {
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=LARGEST_PULL_REQUEST))]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
         /// The commit being previewed.
         #[arg(long)]
@@ -355,24 +360,24 @@ pub enum PreviewCommand {
     },
     /// Destroy the pull request's preview, its workspace and its Vault entries (idempotent).
     Down {
-        #[arg(long)]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
     },
     /// Every preview: pull request, status, age, expiry, pin, URL.
     List,
-    /// Keep a preview past its TTL (at most 48 h).
     /// Bring the pull request's preview to its cheapest safe shape (platform previews).
     Hibernate {
-        #[arg(long)]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
     },
     /// Bring a hibernated preview back to the stack file's node pools.
     Wake {
-        #[arg(long)]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
     },
+    /// Keep a preview past its TTL (at most 48 h).
     Pin {
-        #[arg(long)]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
         /// How long, such as `24h`.
         #[arg(long = "for")]
@@ -380,13 +385,13 @@ pub enum PreviewCommand {
     },
     /// Remove a pin.
     Unpin {
-        #[arg(long)]
+        #[arg(long, value_parser = pull_request())]
         pr: u64,
     },
     /// Destroy previews of closed pull requests, expired ones, and orphans.
     Gc {
         /// The open pull requests, comma-separated.
-        #[arg(long, value_delimiter = ',', conflicts_with = "github_repo")]
+        #[arg(long, value_delimiter = ',', conflicts_with = "github_repo", value_parser = pull_request())]
         open_prs: Option<Vec<u64>>,
         /// Ask GitHub which pull requests are open (`GITHUB_TOKEN`).
         #[arg(long)]
@@ -394,6 +399,30 @@ pub enum PreviewCommand {
         #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
         api_url: String,
         /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// How long a record without a workspace is left alone, since `preview up` writes its record before
+        /// it creates the workspace (default: the stack's `orphan_grace`, 15m unless set).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        orphan_grace: Option<std::time::Duration>,
+    },
+    /// The preview ledger in Vault.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Write a missing ledger from the preview workspaces: their pull requests, and the expiry and VPC range
+    /// their state holds (a preview without an expiry tag gets the stack's `ttl` from now). Refuses to write
+    /// over a ledger that exists.
+    Rebuild {
+        /// Keep the ledger that exists and add records only for workspaces that have none.
+        #[arg(long)]
+        merge: bool,
+        /// Say what would be written, write nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -575,5 +604,148 @@ impl Command {
             Command::PlanKey => "plan-key",
             Command::Providers { .. } => "providers lock",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    /// Every subcommand path, depth first.
+    fn subcommands(command: &clap::Command, path: &[String], found: &mut Vec<Vec<String>>) {
+        for sub in command.get_subcommands() {
+            let mut sub_path = path.to_vec();
+            sub_path.push(sub.get_name().to_string());
+            found.push(sub_path.clone());
+            subcommands(sub, &sub_path, found);
+        }
+    }
+
+    fn find<'a>(mut command: &'a clap::Command, path: &[String]) -> &'a clap::Command {
+        for name in path {
+            command = command.find_subcommand(name).unwrap();
+        }
+        command
+    }
+
+    /// Every flag that takes a pull request number, with the arguments its command needs besides.
+    fn pull_request_flags() -> Vec<(Vec<String>, String, Vec<String>)> {
+        let cli = Cli::command();
+        let mut paths = Vec::new();
+        subcommands(&cli, &[], &mut paths);
+        let mut flags = Vec::new();
+        for path in paths {
+            let command = find(&cli, &path);
+            for arg in command.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if long != "pr" && !long.ends_with("-prs") {
+                    continue;
+                }
+                let others: Vec<String> = command
+                    .get_arguments()
+                    .filter(|other| other.is_required_set() && other.get_id() != arg.get_id())
+                    .flat_map(|other| [format!("--{}", other.get_long().unwrap()), "x".to_string()])
+                    .collect();
+                flags.push((path.clone(), long.to_string(), others));
+            }
+        }
+        flags
+    }
+
+    #[test]
+    fn every_pull_request_flag_has_the_same_range_check() {
+        let flags = pull_request_flags();
+        let named: Vec<String> = flags
+            .iter()
+            .map(|(path, flag, _)| format!("{} --{flag}", path.join(" ")))
+            .collect();
+        for expected in [
+            "preview up --pr",
+            "preview down --pr",
+            "preview hibernate --pr",
+            "preview wake --pr",
+            "preview pin --pr",
+            "preview unpin --pr",
+            "preview gc --open-prs",
+            "ci comment --pr",
+        ] {
+            assert!(
+                named.iter().any(|name| name == expected),
+                "{expected} in {named:?}"
+            );
+        }
+        let largest = LARGEST_PULL_REQUEST.to_string();
+        let beyond = (LARGEST_PULL_REQUEST + 1).to_string();
+        for (path, flag, others) in &flags {
+            let parse = |value: &str| {
+                let mut args = vec!["wildside-tofu".to_string()];
+                args.extend(path.iter().cloned());
+                args.extend([format!("--{flag}"), value.to_string()]);
+                args.extend(others.iter().cloned());
+                Cli::try_parse_from(args)
+            };
+            for good in ["1", largest.as_str()] {
+                assert!(
+                    parse(good).is_ok(),
+                    "{path:?} --{flag} {good}: {:?}",
+                    parse(good).err()
+                );
+            }
+            for bad in ["0", beyond.as_str(), "-1", "seven"] {
+                let error = parse(bad).expect_err(bad);
+                assert!(
+                    matches!(
+                        error.kind(),
+                        ErrorKind::ValueValidation | ErrorKind::UnknownArgument
+                    ),
+                    "{path:?} --{flag} {bad}: {error}"
+                );
+            }
+            let error = parse("0").unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("0 is not in 1..={LARGEST_PULL_REQUEST}")),
+                "{path:?} --{flag}: {error}"
+            );
+        }
+    }
+
+    /// Each subcommand's help line is its own: a doc comment that slipped onto the next variant leaves one
+    /// subcommand without a line and gives another the wrong one.
+    #[test]
+    fn every_subcommand_has_its_own_help_line() {
+        let cli = Cli::command();
+        let mut paths = Vec::new();
+        subcommands(&cli, &[], &mut paths);
+        for path in &paths {
+            let command = find(&cli, path);
+            if command.is_hide_set() || command.get_name() == "help" {
+                continue;
+            }
+            assert!(
+                command
+                    .get_about()
+                    .is_some_and(|about| !about.to_string().is_empty()),
+                "`{}` has no help line",
+                path.join(" ")
+            );
+        }
+        let mut preview = Cli::command();
+        let help = preview
+            .find_subcommand_mut("preview")
+            .unwrap()
+            .render_help()
+            .to_string();
+        let line = |name: &str| {
+            help.lines()
+                .find(|line| line.trim_start().starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("{name} in\n{help}"))
+                .to_string()
+        };
+        assert!(line("hibernate").contains("cheapest safe shape"), "{help}");
+        assert!(line("pin").contains("past its TTL"), "{help}");
+        assert!(!line("hibernate").contains("TTL"), "{help}");
     }
 }

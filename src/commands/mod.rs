@@ -16,6 +16,7 @@ mod plan_set;
 mod policy_test;
 mod preview;
 mod preview_gc;
+mod preview_ledger;
 mod providers_lock;
 mod render;
 mod report;
@@ -44,6 +45,7 @@ pub use preview::{
     preview_up,
 };
 pub use preview_gc::{OpenPrs, preview_gc};
+pub use preview_ledger::{ExpirySource, RebuiltRecord, preview_ledger_rebuild};
 pub use providers_lock::{DEFAULT_PLATFORMS, providers_lock};
 pub use render::{render, render_all};
 pub use report::{

@@ -1,9 +1,10 @@
 //! `preview up | down | list | pin | unpin`: one preview per pull request, in workspace `pr-<n>` of the preview
-//! stack, with its record in the Vault ledger.
+//! stack, with its record in the Vault ledger. A preview being destroyed (its record `destroying`) is neither
+//! brought up again nor pinned, and a missing ledger is never taken for an empty one while previews exist.
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::down::down_with;
@@ -13,7 +14,8 @@ use crate::ci::preview_comment;
 use crate::cost::{DailyCost, state_cost};
 use crate::error::Error;
 use crate::preview::{
-    Clock, Ledger, PreviewRecord, PreviewStatus, admit, check_pin, pr_of, workspace_of,
+    Clock, GcKeep, GcReason, Ledger, LedgerError, PreviewRecord, PreviewStatus, Snapshot, admit,
+    allocate_vpc_slot, check_pin, held_vpc_slot, pr_of, recheck, workspace_of,
 };
 use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
 use crate::stack::{PreviewSettings, Stack};
@@ -61,7 +63,21 @@ impl PreviewStack {
         }
     }
 
-    fn url(&self, pr: u64) -> Option<String> {
+    /// The ledger, refused when it is missing while preview workspaces (`workspaces`) exist: their records
+    /// are lost, not absent.
+    pub(super) fn check_present(
+        &self,
+        snapshot: &Snapshot,
+        workspaces: &BTreeSet<u64>,
+    ) -> Result<(), Error> {
+        if snapshot.presence.is_missing() && !workspaces.is_empty() {
+            let names: Vec<String> = workspaces.iter().map(|pr| workspace_of(*pr)).collect();
+            return Err(self.ledger().missing(snapshot.presence, &names).into());
+        }
+        Ok(())
+    }
+
+    pub(super) fn url(&self, pr: u64) -> Option<String> {
         self.settings
             .url
             .as_ref()
@@ -69,44 +85,79 @@ impl PreviewStack {
     }
 
     /// The variables a preview's root module gets.
-    fn variables(pr: u64, sha: &str, expires: Option<Timestamp>) -> Vec<(String, String)> {
-        vec![
+    fn variables(
+        pr: u64,
+        sha: &str,
+        expires: Option<Timestamp>,
+        vpc_slot: Option<u32>,
+    ) -> Vec<(String, String)> {
+        let mut variables = vec![
             ("pr_number".into(), pr.to_string()),
             ("commit_sha".into(), sha.into()),
             (
                 "expires_at".into(),
                 expires.map(|time| time.to_string()).unwrap_or_default(),
             ),
-        ]
+        ];
+        if let Some(slot) = vpc_slot {
+            variables.push((crate::render::VPC_SLOT.into(), slot.to_string()));
+        }
+        variables
+    }
+
+    /// The VPC range slot a record holds, for a stack whose previews each have their own VPC.
+    fn vpc_slot(&self, record: &PreviewRecord) -> Option<u32> {
+        Some(held_vpc_slot(record, self.stack.preview_ranges()?.slots()))
     }
 
     /// Destroys the preview of `pr` (if its workspace exists), deletes the workspace and its Vault outputs, and
-    /// removes its record. Idempotent.
+    /// removes its record. Idempotent. The record is marked `destroying` first, in one check-and-set update
+    /// that, for gc, decides again on the record as it is then: a preview renewed, pinned or just created since
+    /// gc read the ledger is kept (`Ok(Some(why))`). A workspace without a record gets a `destroying` record
+    /// while it goes, so that no `preview up` takes it over meanwhile.
     pub(super) async fn destroy(
         &self,
         context: &Context,
         pr: u64,
         workspace_exists: bool,
-    ) -> Result<(), Error> {
-        let record = self
+        removal: Removal,
+    ) -> Result<Option<GcKeep>, Error> {
+        let now = self.clock.now();
+        let claim = self
             .ledger()
             .update(|records| {
-                let record = records.get_mut(&pr).map(|record| {
+                if let Removal::Collected { reason, grace } = removal
+                    && let Err(keep) = recheck(reason, records.get(&pr), now, grace)
+                {
+                    return Ok::<_, Error>((Err(keep), false));
+                }
+                if let Some(record) = records.get_mut(&pr) {
                     record.status = PreviewStatus::Destroying;
-                    record.clone()
-                });
-                let dirty = record.is_some();
-                Ok::<_, Error>((record, dirty))
+                    record.updated = now;
+                    return Ok((Ok(Some(record.clone())), true));
+                }
+                if !workspace_exists {
+                    return Ok((Ok(None), false));
+                }
+                records.insert(pr, tombstone(pr, now, removal));
+                Ok((Ok(None), true))
             })
             .await?;
+        let record = match claim {
+            Ok(record) => record,
+            Err(keep) => return Ok(Some(keep)),
+        };
         if workspace_exists {
             // An orphan workspace has no record: its module inputs still need values to plan the destruction.
-            let (sha, expires) = record.map_or_else(
-                || ("unknown".to_string(), None),
-                |record| (record.sha, Some(record.expires)),
+            let (sha, expires, vpc_slot) = record.map_or_else(
+                || ("unknown".to_string(), None, None),
+                |record| {
+                    let slot = self.vpc_slot(&record);
+                    (record.sha, Some(record.expires), slot)
+                },
             );
             let options = PrepareOptions {
-                variables: Self::variables(pr, &sha, expires),
+                variables: Self::variables(pr, &sha, expires, vpc_slot),
                 workspace_known: true,
                 ..PrepareOptions::default()
             };
@@ -129,7 +180,41 @@ impl PreviewStack {
         }
         self.ledger()
             .update(|records| Ok::<_, Error>(((), records.remove(&pr).is_some())))
-            .await
+            .await?;
+        Ok(None)
+    }
+}
+
+/// Who destroys a preview, and on what grounds.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Removal {
+    /// `preview down`: asked for by name.
+    Asked,
+    /// `preview gc`, for `reason`, if that still holds when the record is marked.
+    Collected {
+        reason: GcReason,
+        grace: SignedDuration,
+    },
+}
+
+/// The record a workspace without one gets while it is destroyed.
+fn tombstone(pr: u64, now: Timestamp, removal: Removal) -> PreviewRecord {
+    let creator = match removal {
+        Removal::Asked => "wildside-tofu preview down",
+        Removal::Collected { .. } => "wildside-tofu preview gc",
+    };
+    PreviewRecord {
+        pr,
+        sha: "unknown".into(),
+        creator: creator.into(),
+        created: now,
+        updated: now,
+        expires: now,
+        pinned_until: None,
+        status: PreviewStatus::Destroying,
+        url: None,
+        cost_per_day: None,
+        vpc_slot: None,
     }
 }
 
@@ -162,31 +247,53 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
         .unwrap_or_else(|_| "unknown".into());
     let url = preview.url(args.pr);
     let max = preview.settings.max_concurrent;
-    preview
-        .ledger()
-        .update(|records| {
-            admit(records, args.pr, max).map_err(Error::Usage)?;
-            let record = records.entry(args.pr).or_insert_with(|| PreviewRecord {
+    let slots = preview.stack.preview_ranges().map(|ranges| ranges.slots());
+    // The first preview of a stack creates the ledger; a ledger missing while previews exist is not empty.
+    let snapshot = preview.ledger().read().await?;
+    let admit_change = |records: &mut crate::preview::Records| {
+        if let Some(record) = records.get(&args.pr)
+            && record.status == PreviewStatus::Destroying
+        {
+            return Err(Error::from(LedgerError::BeingDestroyed {
                 pr: args.pr,
-                sha: args.sha.clone(),
-                creator: creator.clone(),
-                created: now,
-                updated: now,
-                expires,
-                pinned_until: None,
-                status: PreviewStatus::Creating,
-                url: url.clone(),
-                cost_per_day: None,
-            });
-            record.sha.clone_from(&args.sha);
-            record.updated = now;
-            record.expires = expires;
-            record.status = PreviewStatus::Creating;
-            Ok::<_, Error>(((), true))
-        })
-        .await?;
+                since: record.updated,
+            }));
+        }
+        admit(records, args.pr, max).map_err(Error::Usage)?;
+        let vpc_slot = slots
+            .map(|slots| allocate_vpc_slot(records, args.pr, slots))
+            .transpose()
+            .map_err(Error::Usage)?;
+        let record = records.entry(args.pr).or_insert_with(|| PreviewRecord {
+            pr: args.pr,
+            sha: args.sha.clone(),
+            creator: creator.clone(),
+            created: now,
+            updated: now,
+            expires,
+            pinned_until: None,
+            status: PreviewStatus::Creating,
+            url: url.clone(),
+            cost_per_day: None,
+            vpc_slot,
+        });
+        record.sha.clone_from(&args.sha);
+        record.updated = now;
+        record.expires = expires;
+        record.status = PreviewStatus::Creating;
+        record.vpc_slot = vpc_slot;
+        Ok::<_, Error>((vpc_slot, true))
+    };
+    let vpc_slot = if snapshot.presence.is_missing() {
+        // Read again after listing: a concurrent first `preview up` writes its record before its workspace.
+        let workspaces = preview.workspaces(context).await?;
+        preview.check_present(&preview.ledger().read().await?, &workspaces)?;
+        preview.ledger().update_or_create(admit_change).await?
+    } else {
+        preview.ledger().update(admit_change).await?
+    };
     let options = PrepareOptions {
-        variables: PreviewStack::variables(args.pr, &args.sha, Some(expires)),
+        variables: PreviewStack::variables(args.pr, &args.sha, Some(expires), vpc_slot),
         ..PrepareOptions::default()
     };
     let reads = UpReads {
@@ -208,14 +315,18 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
         ),
         Err(_) => (PreviewStatus::Failed, None),
     };
+    // A `preview down` (or a gc of a closed pull request) that marked the record meanwhile owns it now.
     let record = preview
         .ledger()
         .update(|records| {
-            let record = records.get_mut(&args.pr).map(|record| {
-                record.status = status;
-                record.cost_per_day.clone_from(&cost_per_day);
-                record.clone()
-            });
+            let record = records
+                .get_mut(&args.pr)
+                .filter(|record| record.status != PreviewStatus::Destroying)
+                .map(|record| {
+                    record.status = status;
+                    record.cost_per_day.clone_from(&cost_per_day);
+                    record.clone()
+                });
             let dirty = record.is_some();
             Ok::<_, Error>((record, dirty))
         })
@@ -226,6 +337,9 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
             .map_err(|error| Error::io(format!("writing `{}`", path.display()), error))?;
     }
     result?;
+    if record.is_none() {
+        return Err(LedgerError::Overtaken { pr: args.pr }.into());
+    }
     Ok(Report::Preview {
         action: "up".into(),
         stack: preview.stack.name,
@@ -254,7 +368,7 @@ async fn daily_cost(context: &Context, state_json: Option<&str>) -> Option<Daily
 pub async fn preview_down(context: &Context, stack: &str, pr: u64) -> Result<Report, Error> {
     let preview = PreviewStack::open(context, stack).await?;
     let exists = preview.workspaces(context).await?.contains(&pr);
-    preview.destroy(context, pr, exists).await?;
+    preview.destroy(context, pr, exists, Removal::Asked).await?;
     Ok(Report::Preview {
         action: "down".into(),
         stack: preview.stack.name,
@@ -305,6 +419,14 @@ pub async fn preview_pin(
                 stack: stack.to_string(),
                 pr,
             })?;
+            // A pin cannot save a preview that is already going.
+            if seconds.is_some() && record.status == PreviewStatus::Destroying {
+                return Err(LedgerError::BeingDestroyed {
+                    pr,
+                    since: record.updated,
+                }
+                .into());
+            }
             record.pinned_until = pinned_until;
             Ok::<_, Error>((record.clone(), true))
         })
@@ -339,7 +461,9 @@ pub struct PreviewRow {
 pub async fn preview_list(context: &Context, stack: &str) -> Result<Report, Error> {
     let preview = PreviewStack::open(context, stack).await?;
     let workspaces = preview.workspaces(context).await?;
-    let (records, _) = preview.ledger().read().await?;
+    let snapshot = preview.ledger().read().await?;
+    preview.check_present(&snapshot, &workspaces)?;
+    let records = snapshot.records;
     let now = preview.clock.now();
     let mut rows: Vec<PreviewRow> = records
         .values()
@@ -407,13 +531,21 @@ pub(super) async fn preview_hibernation(
     wake: bool,
 ) -> Result<Hibernation, Error> {
     let preview = PreviewStack::open(context, stack).await?;
-    let (records, _) = preview.ledger().read().await?;
-    let record = records.get(&pr).ok_or_else(|| Error::NoPreview {
+    let snapshot = preview.ledger().read().await?;
+    if snapshot.presence.is_missing() {
+        return Err(preview.ledger().absent(snapshot.presence).into());
+    }
+    let record = snapshot.records.get(&pr).ok_or_else(|| Error::NoPreview {
         stack: preview.stack.name.clone(),
         pr,
     })?;
     let options = PrepareOptions {
-        variables: PreviewStack::variables(pr, &record.sha, Some(record.expires)),
+        variables: PreviewStack::variables(
+            pr,
+            &record.sha,
+            Some(record.expires),
+            preview.vpc_slot(record),
+        ),
         ..PrepareOptions::default()
     };
     let workspace = workspace_of(pr);

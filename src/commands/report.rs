@@ -7,12 +7,13 @@ use serde::Serialize;
 use secrecy::SecretString;
 
 use super::preview::PreviewRow;
+use super::preview_ledger::RebuiltRecord;
 use crate::ci::{PlanStatus, StackPlanReport, StickyOutcome};
 use crate::cost::{CostDiff, Estimate};
 use crate::engine::{OutputValue, Outputs, PlanSummary};
 use crate::hibernation::Summary;
 use crate::policy::{PolicyReport, TestResult};
-use crate::preview::{GcAction, PreviewRecord};
+use crate::preview::{GcAction, GcKeep, Presence, PreviewRecord};
 use crate::stack::{SecretInState, Stack};
 use crate::vault::{BootstrapReport, OutputsPush};
 
@@ -110,6 +111,18 @@ pub enum Report {
         hibernated: Vec<u64>,
         /// What hibernating each of those changed, by pull request.
         hibernations: Vec<GcHibernation>,
+        /// Previews gc set out to remove and kept: looked at again, the record no longer called for it.
+        kept: Vec<GcKept>,
+    },
+    /// `preview ledger rebuild`: the records written for workspaces that had none.
+    PreviewLedgerRebuild {
+        stack: String,
+        dry_run: bool,
+        /// What the ledger was before the rebuild.
+        found: Presence,
+        /// Records the ledger already held, kept as they were (`--merge`).
+        kept: usize,
+        rebuilt: Vec<RebuiltRecord>,
     },
     /// A platform hibernated or woken: its node pools' nodes (fewest, most) and monthly cost before and after.
     Hibernation(Hibernation),
@@ -249,6 +262,13 @@ pub struct GcFailure {
     pub error: String,
 }
 
+/// A preview gc set out to remove and kept, and what it found when it looked again.
+#[derive(Debug, Serialize)]
+pub struct GcKept {
+    pub pr: u64,
+    pub reason: GcKeep,
+}
+
 /// A preview `gc` kept, hibernated: its node pools before and after.
 #[derive(Debug, Serialize)]
 pub struct GcHibernation {
@@ -357,6 +377,7 @@ impl Report {
             | Report::State { .. }
             | Report::Preview { .. }
             | Report::PreviewList { .. }
+            | Report::PreviewLedgerRebuild { .. }
             | Report::Schema { .. }
             | Report::CiComment(_)
             | Report::Output { .. }

@@ -8,8 +8,11 @@ mod policy;
 mod record;
 
 pub use clock::{Clock, ClockError};
-pub use ledger::{Ledger, LedgerError};
-pub use policy::{GcAction, GcReason, admit, check_pin, plan_gc};
+pub use ledger::{Ledger, LedgerError, Presence, Snapshot};
+pub use policy::{
+    GcAction, GcKeep, GcReason, admit, allocate_vpc_slot, check_pin, held_vpc_slot, plan_gc,
+    recheck,
+};
 pub use record::{DecodeError, PreviewRecord, PreviewStatus, Records, decode, encode};
 
 /// The workspace of a pull request's preview.

@@ -1,12 +1,13 @@
-//! The rules, as plain functions of the records and the time: who gets a slot, who may be pinned, and what
-//! garbage collection removes.
+//! The rules, as plain functions of the records and the time: who gets a slot, which VPC range a preview
+//! gets, who may be pinned, and what garbage collection removes — decided once from what gc read, and again
+//! for each removal on the record as it is when the removal is written down.
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::record::Records;
+use super::record::{PreviewRecord, PreviewStatus, Records};
 
 /// May pull request `pr` have a preview? An existing preview always may (it is updated in place); a new one
 /// only while fewer than `max` exist. The refusal names the previews holding the slots.
@@ -19,6 +20,46 @@ pub fn admit(records: &Records, pr: u64, max: u32) -> Result<(), String> {
         "no preview slot for pull request {pr}: all {max} are taken by {}\n  hint: close or `preview down` one of them, or raise `max_concurrent` in [preview]",
         holders.join(", ")
     ))
+}
+
+/// The VPC range slot of pull request `pr` among `slots`: the one its record holds, else the first free one,
+/// starting at `pr % slots` (where previews made before slots were kept in the ledger have theirs). A record
+/// without a slot holds `pr % slots`. Refused when every slot is held.
+pub fn allocate_vpc_slot(records: &Records, pr: u64, slots: u32) -> Result<u32, String> {
+    if let Some(record) = records.get(&pr) {
+        return Ok(held_vpc_slot(record, slots));
+    }
+    let held: BTreeSet<u32> = records
+        .values()
+        .map(|record| held_vpc_slot(record, slots))
+        .collect();
+    let start = legacy_slot(pr, slots);
+    (0..slots)
+        .map(|offset| (start + offset) % slots)
+        .find(|slot| !held.contains(slot))
+        .ok_or_else(|| {
+            format!(
+                "no VPC range is free for pull request {pr}: all {slots} ranges of the previews' `[vpc] cidr` are held by {}\n  hint: close or `preview down` one of them, or give [vpc] a wider `cidr`",
+                records
+                    .keys()
+                    .map(|pr| format!("pr-{pr}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+}
+
+/// The VPC range slot a record holds among `slots`: its own, else (a record from before slots were kept)
+/// `pr % slots`.
+pub fn held_vpc_slot(record: &PreviewRecord, slots: u32) -> u32 {
+    record
+        .vpc_slot
+        .filter(|slot| *slot < slots)
+        .unwrap_or_else(|| legacy_slot(record.pr, slots))
+}
+
+fn legacy_slot(pr: u64, slots: u32) -> u32 {
+    u32::try_from(pr % u64::from(slots.max(1))).unwrap_or(0)
 }
 
 /// May `pr` be pinned for `seconds`? At most `max_seconds`, and at most `max_pins` pins at once.
@@ -74,26 +115,42 @@ pub struct GcAction {
     pub reason: GcReason,
 }
 
-/// What garbage collection removes. `open_prs` is `None` when it is not known which pull requests are open.
+/// Why gc kept a preview it had set out to remove: what it found when it looked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GcKeep {
+    /// Its record is gone: someone else removed it.
+    Gone,
+    /// It was brought up again (a new expiry, or a record for a workspace that had none).
+    Renewed,
+    /// It was pinned.
+    Pinned,
+    /// Its record was written within the orphan grace period: a `preview up` may be creating the workspace.
+    Young,
+    /// Another `preview down` or `gc` marked it for destruction within the grace period and is at work.
+    BeingDestroyed,
+}
+
+/// What garbage collection sets out to remove, and may keep when it looks again. `open_prs` is `None` when it
+/// is not known which pull requests are open. A record without a workspace is an orphan only once it has not
+/// changed for `orphan_grace`: `preview up` writes its record before it creates the workspace.
 pub fn plan_gc(
     records: &Records,
     workspaces: &BTreeSet<u64>,
     open_prs: Option<&BTreeSet<u64>>,
     now: Timestamp,
+    orphan_grace: SignedDuration,
 ) -> Vec<GcAction> {
     let mut actions = Vec::new();
     for record in records.values() {
-        let pinned = record.pinned_until.is_some_and(|until| until > now);
         let reason = if !workspaces.contains(&record.pr) {
-            Some(GcReason::OrphanRecord)
+            GcReason::OrphanRecord
         } else if open_prs.is_some_and(|open| !open.contains(&record.pr)) {
-            Some(GcReason::Closed)
-        } else if !pinned && record.expires <= now {
-            Some(GcReason::Expired)
+            GcReason::Closed
         } else {
-            None
+            GcReason::Expired
         };
-        if let Some(reason) = reason {
+        if recheck(reason, Some(record), now, orphan_grace).is_ok() {
             actions.push(GcAction {
                 pr: record.pr,
                 reason,
@@ -108,6 +165,38 @@ pub fn plan_gc(
     }
     actions.sort_by_key(|action| action.pr);
     actions
+}
+
+/// Whether a removal planned for `reason` still holds for the record as it is now (`None`: there is none),
+/// decided inside the ledger update that marks the record `destroying`.
+pub fn recheck(
+    reason: GcReason,
+    record: Option<&PreviewRecord>,
+    now: Timestamp,
+    orphan_grace: SignedDuration,
+) -> Result<(), GcKeep> {
+    let Some(record) = record else {
+        // A workspace without a record stays an orphan; a record that went was removed by someone else.
+        return match reason {
+            GcReason::OrphanWorkspace => Ok(()),
+            _ => Err(GcKeep::Gone),
+        };
+    };
+    let recent = now.duration_since(record.updated) < orphan_grace;
+    if record.status == PreviewStatus::Destroying && recent {
+        return Err(GcKeep::BeingDestroyed);
+    }
+    match reason {
+        // The record was written since gc listed the workspaces: the workspace is its preview's.
+        GcReason::OrphanWorkspace => Err(GcKeep::Renewed),
+        GcReason::OrphanRecord if recent => Err(GcKeep::Young),
+        GcReason::OrphanRecord | GcReason::Closed => Ok(()),
+        GcReason::Expired if record.pinned_until.is_some_and(|until| until > now) => {
+            Err(GcKeep::Pinned)
+        }
+        GcReason::Expired if record.expires > now => Err(GcKeep::Renewed),
+        GcReason::Expired => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -131,8 +220,11 @@ mod tests {
             status: PreviewStatus::Ready,
             url: None,
             cost_per_day: None,
+            vpc_slot: None,
         }
     }
+
+    const GRACE: SignedDuration = SignedDuration::from_mins(15);
 
     fn records(list: Vec<PreviewRecord>) -> Records {
         list.into_iter().map(|record| (record.pr, record)).collect()
@@ -183,7 +275,7 @@ mod tests {
         ]);
         let workspaces: BTreeSet<u64> = [1, 2, 3, 4, 9].into();
         let open: BTreeSet<u64> = [1, 2, 3, 9].into();
-        let actions = plan_gc(&set, &workspaces, Some(&open), at(10));
+        let actions = plan_gc(&set, &workspaces, Some(&open), at(10), GRACE);
         assert_eq!(
             actions,
             vec![
@@ -206,9 +298,149 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan_gc(&set, &workspaces, None, at(1)).len(),
+            plan_gc(&set, &workspaces, None, at(1), GRACE).len(),
             2,
             "only the orphans before anything expires"
         );
+    }
+
+    #[test]
+    fn an_orphan_record_is_collected_only_after_the_grace_period() {
+        let mut young = record(5, 50, None);
+        young.updated = at(10) - SignedDuration::from_mins(14);
+        let mut old = record(6, 50, None);
+        old.updated = at(10) - GRACE;
+        let set = records(vec![young, old]);
+        let actions = plan_gc(&set, &BTreeSet::new(), None, at(10), GRACE);
+        assert_eq!(
+            actions,
+            vec![GcAction {
+                pr: 6,
+                reason: GcReason::OrphanRecord
+            }],
+            "pr-5's `preview up` may still be creating its workspace"
+        );
+    }
+
+    /// Every removal is decided again on the record as it is when the removal is written down.
+    #[test]
+    fn a_removal_holds_only_for_the_record_as_it_is_now() {
+        let now = at(10);
+        let expired = record(1, 2, None);
+        let renewed = record(1, 11, None);
+        let pinned = record(1, 2, Some(12));
+        let mut destroying = record(1, 2, None);
+        destroying.status = PreviewStatus::Destroying;
+        destroying.updated = now - SignedDuration::from_mins(1);
+        let mut abandoned = destroying.clone();
+        abandoned.updated = now - GRACE;
+        let mut young = record(1, 2, None);
+        young.updated = now - SignedDuration::from_mins(1);
+        let cases = [
+            (GcReason::Expired, Some(&expired), Ok(())),
+            (GcReason::Expired, Some(&renewed), Err(GcKeep::Renewed)),
+            (GcReason::Expired, Some(&pinned), Err(GcKeep::Pinned)),
+            (GcReason::Expired, None, Err(GcKeep::Gone)),
+            (
+                GcReason::Expired,
+                Some(&destroying),
+                Err(GcKeep::BeingDestroyed),
+            ),
+            (GcReason::Expired, Some(&abandoned), Ok(())),
+            (GcReason::Closed, Some(&pinned), Ok(())),
+            (GcReason::Closed, Some(&renewed), Ok(())),
+            (GcReason::Closed, None, Err(GcKeep::Gone)),
+            (GcReason::OrphanRecord, Some(&expired), Ok(())),
+            (GcReason::OrphanRecord, Some(&young), Err(GcKeep::Young)),
+            (GcReason::OrphanRecord, None, Err(GcKeep::Gone)),
+            (GcReason::OrphanWorkspace, None, Ok(())),
+            (
+                GcReason::OrphanWorkspace,
+                Some(&young),
+                Err(GcKeep::Renewed),
+            ),
+        ];
+        for (reason, record, verdict) in cases {
+            assert_eq!(
+                recheck(reason, record, now, GRACE),
+                verdict,
+                "{reason:?} on {record:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pull_requests_256_apart_get_different_vpc_ranges() {
+        let mut set = Records::new();
+        for pr in [1, 257, 513] {
+            let slot = allocate_vpc_slot(&set, pr, 256).unwrap();
+            let mut held = record(pr, 10, None);
+            held.vpc_slot = Some(slot);
+            set.insert(pr, held);
+        }
+        let slots: Vec<Option<u32>> = set.values().map(|record| record.vpc_slot).collect();
+        assert_eq!(slots, vec![Some(1), Some(2), Some(3)]);
+        assert_eq!(
+            allocate_vpc_slot(&set, 257, 256),
+            Ok(2),
+            "a preview keeps its range"
+        );
+        set.remove(&1);
+        assert_eq!(
+            allocate_vpc_slot(&set, 769, 256),
+            Ok(1),
+            "a range is free again once its record is gone"
+        );
+    }
+
+    #[test]
+    fn a_record_from_before_slots_holds_its_old_range_and_a_full_range_refuses() {
+        let set = records(vec![record(3, 10, None)]);
+        assert_eq!(allocate_vpc_slot(&set, 3, 16), Ok(3));
+        assert_eq!(allocate_vpc_slot(&set, 19, 16), Ok(4));
+        let full: Records = (0..4)
+            .map(|pr| {
+                let mut held = record(pr, 10, None);
+                held.vpc_slot = Some(u32::try_from(pr).unwrap());
+                (pr, held)
+            })
+            .collect();
+        let refusal = allocate_vpc_slot(&full, 9, 4).unwrap_err();
+        assert!(
+            refusal.contains("all 4 ranges") && refusal.contains("pr-0, pr-1, pr-2, pr-3"),
+            "{refusal}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever previews come and go, no two records hold one slot, and a preview keeps its slot.
+        #[test]
+        fn no_two_previews_share_a_vpc_range(
+            steps in proptest::collection::vec((0u64..2_000, proptest::bool::ANY), 1..200),
+            slots in 1u32..40,
+        ) {
+            let mut set = Records::new();
+            for (pr, up) in steps {
+                if up {
+                    let before = set.get(&pr).and_then(|record| record.vpc_slot);
+                    match allocate_vpc_slot(&set, pr, slots) {
+                        Ok(slot) => {
+                            proptest::prop_assert!(slot < slots);
+                            if let Some(before) = before {
+                                proptest::prop_assert_eq!(before, slot);
+                            }
+                            let mut held = record(pr, 10, None);
+                            held.vpc_slot = Some(slot);
+                            set.insert(pr, held);
+                        }
+                        Err(_) => proptest::prop_assert_eq!(set.len(), slots as usize),
+                    }
+                } else {
+                    set.remove(&pr);
+                }
+                let held: BTreeSet<u32> = set.values().filter_map(|record| record.vpc_slot).collect();
+                proptest::prop_assert_eq!(held.len(), set.len());
+            }
+        }
     }
 }

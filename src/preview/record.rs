@@ -51,6 +51,10 @@ pub struct PreviewRecord {
     /// before previews were priced, and after an `up` that failed or could not read the state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_per_day: Option<DailyCost>,
+    /// Which part of the previews' VPC range the preview's own VPC has (a stack with `vpc = "per_pr"`);
+    /// taken when the preview is admitted, free again once its record is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vpc_slot: Option<u32>,
 }
 
 /// The records of one preview stack, by pull request.
@@ -156,7 +160,10 @@ mod tests {
             prop::option::of(timestamp()),
             status(),
             prop::option::of(".*"),
-            prop::option::of(daily_cost()),
+            (
+                prop::option::of(daily_cost()),
+                prop::option::of(any::<u32>()),
+            ),
         )
             .prop_map(
                 |(
@@ -167,7 +174,7 @@ mod tests {
                     pinned_until,
                     status,
                     url,
-                    cost_per_day,
+                    (cost_per_day, vpc_slot),
                 )| {
                     PreviewRecord {
                         pr,
@@ -180,6 +187,7 @@ mod tests {
                         status,
                         url,
                         cost_per_day,
+                        vpc_slot,
                     }
                 },
             )
@@ -243,7 +251,7 @@ mod tests {
         fn a_damaged_record_is_an_error(
             records in prop::collection::vec(record(), 1..4),
             which in any::<prop::sample::Index>(),
-            field in prop::sample::select(vec!["created", "updated", "expires", "pinned_until", "status", "pr", "cost_per_day"]),
+            field in prop::sample::select(vec!["created", "updated", "expires", "pinned_until", "status", "pr", "cost_per_day", "vpc_slot"]),
             junk in prop_oneof![Just(json!("hibernating")), Just(json!("next tuesday")), Just(json!(-1)), Just(json!({}))],
         ) {
             let mut document = json!({ "records": records });

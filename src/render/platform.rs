@@ -9,8 +9,8 @@ use hcl::{Block, Expression};
 
 use super::value::{literal, text};
 use crate::stack::{
-    CLUSTER, InputValue, NodePool, Platform, PlatformCall, PreviewVpc, Scaling, Stack,
-    VAULT_APPLIANCE, VPC,
+    CLUSTER, InputValue, NodePool, Platform, PlatformCall, PreviewRanges, PreviewVpc, Scaling,
+    Stack, VAULT_APPLIANCE, VPC,
 };
 
 /// The providers every module and every generated platform root requires: name, source, version.
@@ -126,27 +126,32 @@ fn per_pull_request(base: &str) -> Expression {
     )
 }
 
-/// `cidrsubnet(<cidr>, <bits>, var.pr_number % <slots>)`: a pull request's own part of the previews' range,
-/// eight bits longer than it (at least /20, at most /28), so 256 previews or more fit side by side.
-fn pull_request_range(cidr: &str) -> Expression {
-    let prefix = cidr
-        .split_once('/')
-        .and_then(|(_, prefix)| prefix.parse::<u32>().ok())
-        .unwrap_or(16);
-    let target = (prefix + 8).clamp(20, 28).max(prefix);
-    let bits = target - prefix;
-    let slot = Expression::from(hcl::expr::Operation::Binary(hcl::expr::BinaryOp::new(
-        reference(&["var", "pr_number"]),
-        hcl::expr::BinaryOperator::Mod,
-        Expression::from(1_i64 << bits),
-    )));
+/// `cidrsubnet(<cidr>, <bits>, var.vpc_slot)`: a pull request's own part of the previews' range, the slot its
+/// ledger record holds (`preview up` takes a free one), so no two open pull requests share a range.
+fn pull_request_range(ranges: &PreviewRanges) -> Expression {
     Expression::from(
         hcl::expr::FuncCall::builder("cidrsubnet")
-            .arg(text(cidr))
-            .arg(Expression::from(i64::from(bits)))
-            .arg(slot)
+            .arg(text(&ranges.cidr))
+            .arg(Expression::from(i64::from(ranges.bits)))
+            .arg(reference(&["var", VPC_SLOT]))
             .build(),
     )
+}
+
+/// The root variable holding a per-pull-request preview's VPC range slot, set by `preview up`.
+pub const VPC_SLOT: &str = "vpc_slot";
+
+/// `variable "vpc_slot"`: declared by a platform preview stack with a VPC per pull request.
+fn vpc_slot_variable() -> Block {
+    Block::builder("variable")
+        .add_label(VPC_SLOT)
+        .add_attribute((
+            "description",
+            "The preview's part of the previews' VPC range, kept in its ledger record; set by `wildside-tofu preview up`.",
+        ))
+        .add_attribute(("type", Expression::from(Variable::unchecked("number"))))
+        .add_attribute(("default", Expression::from(0)))
+        .build()
 }
 
 /// The cluster's tags; a preview's also name its pull request and expiry (`pr:12`, `expires:2026-11-26T06:00:00Z`,
@@ -275,11 +280,15 @@ pub(super) fn platform_blocks(
             reference(&["data", "digitalocean_vpc", "shared", "id"])
         }
         Some(PreviewVpc::PerPullRequest) => {
+            let ranges = stack
+                .preview_ranges()
+                .expect("a platform preview stack with a VPC per pull request has preview ranges");
+            blocks.push(vpc_slot_variable());
             blocks.push(
                 call(VPC, root_dir, modules_dir)
                     .add_attribute(("name", per_pull_request(&platform.vpc.name)))
                     .add_attribute(("region", text(&platform.region)))
-                    .add_attribute(("ip_range", pull_request_range(&platform.vpc.cidr)))
+                    .add_attribute(("ip_range", pull_request_range(&ranges)))
                     .build(),
             );
             reference(&["module", VPC.name, "id"])

@@ -64,6 +64,7 @@ pub(super) struct RawPreview {
     pub(super) url: Option<Spanned<String>>,
     pub(super) vpc: Option<Spanned<String>>,
     pub(super) idle: Option<Spanned<String>>,
+    pub(super) orphan_grace: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,25 @@ impl Stack {
         }
     }
 
+    /// The ranges the previews' own VPCs are carved from, for a platform preview stack with `vpc = "per_pr"`.
+    pub fn preview_ranges(&self) -> Option<PreviewRanges> {
+        let preview = self.preview.as_ref()?;
+        let platform = self.platform.as_ref()?;
+        if preview.vpc != PreviewVpc::PerPullRequest {
+            return None;
+        }
+        let cidr = &platform.vpc.cidr;
+        let prefix = cidr
+            .split_once('/')
+            .and_then(|(_, prefix)| prefix.parse::<u32>().ok())
+            .unwrap_or(16);
+        let target = (prefix + 8).clamp(20, 28).max(prefix);
+        Some(PreviewRanges {
+            cidr: cidr.clone(),
+            bits: target - prefix,
+        })
+    }
+
     /// The secrets that module inputs take, as `(secret variable, module, input)`. Only provider
     /// configurations, write-only arguments and variables declared ephemeral may take an ephemeral value
     /// (OpenTofu refuses others with "Variable does not allow ephemeral value"), and a module input may reach
@@ -334,6 +353,24 @@ pub struct PreviewSettings {
     pub vpc: PreviewVpc,
     /// What `preview gc` does with an expired, unpinned preview of an open pull request.
     pub idle: IdleAction,
+    /// How long a record without a workspace is left alone before `preview gc` takes it for an orphan:
+    /// `preview up` writes the record first and creates the workspace after.
+    pub orphan_grace: jiff::SignedDuration,
+}
+
+/// The part of `[vpc] cidr` each pull request's own VPC gets (a platform preview stack with `vpc = "per_pr"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRanges {
+    pub cidr: String,
+    /// How many bits longer each preview's range is than `cidr`: eight, kept within /20 to /28.
+    pub bits: u32,
+}
+
+impl PreviewRanges {
+    /// How many previews' ranges fit side by side.
+    pub fn slots(&self) -> u32 {
+        1 << self.bits
+    }
 }
 
 /// The VPC of a platform preview's cluster.

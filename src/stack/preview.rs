@@ -12,6 +12,10 @@ use super::validate::Checker;
 /// The longest pin: 48 hours, so a forgotten pin still expires within two working days.
 const LONGEST_PIN_SECONDS: u64 = 48 * 3600;
 
+/// How long `preview gc` leaves a record without a workspace alone: 15 minutes, ample for a `preview up` to
+/// get from writing its record to creating its workspace.
+const DEFAULT_ORPHAN_GRACE_SECONDS: u64 = 15 * 60;
+
 /// The largest pull request number a preview is made for, so that `-pr-<n>` on a platform preview's names
 /// takes at most [`PREVIEW_NAME_SUFFIX`] characters.
 pub const LARGEST_PULL_REQUEST: u64 = 9_999_999;
@@ -91,6 +95,14 @@ impl Checker<'_> {
             ttl_seconds: self.duration(raw.ttl.as_ref(), 72 * 3600, "ttl")?,
             max_pin_seconds,
             url: raw.url.as_ref().map(|url| url.get_ref().clone()),
+            orphan_grace: jiff::SignedDuration::from_secs(
+                i64::try_from(self.duration(
+                    raw.orphan_grace.as_ref(),
+                    DEFAULT_ORPHAN_GRACE_SECONDS,
+                    "orphan_grace",
+                )?)
+                .unwrap_or(i64::MAX),
+            ),
         })
     }
 

@@ -186,7 +186,8 @@ pub fn stack_schema() -> Value {
                     "max_pin": { "type": "string", "default": "48h", "description": "Longest pin (at most 48h)." },
                     "url": { "type": "string", "pattern": "^https?://", "description": "Preview address; {pr} is the pull request number." },
                     "vpc": { "enum": ["per_pr", "shared"], "default": "per_pr", "description": "Platform previews: a VPC per pull request (carved from [vpc] cidr), or the existing VPC named by [vpc] name." },
-                    "idle": { "enum": ["destroy", "hibernate"], "default": "destroy", "description": "What `preview gc` does with an expired, unpinned preview of an open pull request." }
+                    "idle": { "enum": ["destroy", "hibernate"], "default": "destroy", "description": "What `preview gc` does with an expired, unpinned preview of an open pull request." },
+                    "orphan_grace": { "type": "string", "default": "15m", "description": "How long `preview gc` leaves a record without a workspace alone (a `preview up` writes its record before it creates the workspace)." }
                 }
             },
             "encryption": {

@@ -17,6 +17,7 @@ pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, b
 pub use client::Vault;
 pub use decrypt_only::DecryptOnlyTransit;
 pub use error::VaultError;
+pub(crate) use error::http_status;
 pub use outputs::{
     OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,
 };

@@ -9,7 +9,7 @@ use vaultrs::api::kv2::requests::{SetSecretMetadataRequestBuilder, SetSecretRequ
 use vaultrs::error::ClientError;
 
 use super::client::Vault;
-use super::error::VaultError;
+use super::error::{VaultError, http_status};
 use crate::engine::{OutputValue, Outputs};
 use crate::stack::Stack;
 
@@ -93,11 +93,19 @@ async fn write_one(
     for _ in 0..3 {
         let version = current_version(vault, path).await.map_err(fail)?;
         if version > 0 {
-            let current: HashMap<String, Value> =
-                vaultrs::kv2::read(&vault.client, &vault.mount, path)
-                    .await
-                    .map_err(fail)?;
-            if current.get("value").and_then(Value::as_str) == Some(value.expose_secret()) {
+            let current: Option<HashMap<String, Value>> =
+                match vaultrs::kv2::read(&vault.client, &vault.mount, path).await {
+                    Ok(current) => Some(current),
+                    // The latest version was deleted: a new one is written over it.
+                    Err(error) if http_status(&error) == Some(404) => None,
+                    Err(error) => return Err(fail(error)),
+                };
+            if current
+                .as_ref()
+                .and_then(|current| current.get("value"))
+                .and_then(Value::as_str)
+                == Some(value.expose_secret())
+            {
                 return Ok(OutputWrite {
                     output: String::new(),
                     path: path.to_string(),
@@ -126,8 +134,9 @@ async fn write_one(
             }
             // A failed check-and-set is a 400 like other bad requests; it was one if another writer moved the
             // version on: read again and decide again.
-            Err(ClientError::APIError { code: 400, .. })
-                if current_version(vault, path).await.map_err(fail)? != version =>
+            Err(error)
+                if http_status(&error) == Some(400)
+                    && current_version(vault, path).await.map_err(fail)? != version =>
             {
                 continue;
             }
@@ -145,7 +154,7 @@ async fn write_one(
 async fn current_version(vault: &Vault, path: &str) -> Result<u64, ClientError> {
     match vaultrs::kv2::read_metadata(&vault.client, &vault.mount, path).await {
         Ok(existing) => Ok(existing.current_version),
-        Err(ClientError::APIError { code: 404, .. }) => Ok(0),
+        Err(error) if http_status(&error) == Some(404) => Ok(0),
         Err(error) => Err(error),
     }
 }
@@ -192,7 +201,7 @@ pub async fn delete_outputs(
         let path = vault.output_path(&stack.name, workspace, &target.path);
         match vaultrs::kv2::delete_metadata(&vault.client, &vault.mount, &path).await {
             Ok(()) => deleted += 1,
-            Err(ClientError::APIError { code: 404, .. }) => {}
+            Err(error) if http_status(&error) == Some(404) => {}
             Err(error) => {
                 return Err(VaultError::from_client(
                     &vault.address,

@@ -6,7 +6,7 @@ use crate::commands::{Hibernation, OutputEntry, Report, StackRun};
 use secrecy::ExposeSecret;
 
 use crate::ci::{PlanStatus, StickyOutcome};
-use crate::commands::PreviewRow;
+use crate::commands::{ExpirySource, PreviewRow};
 use crate::cost::{CostDiff, DAILY_BASIS, money};
 use crate::engine::ResourceAction;
 use crate::hibernation::{PoolSide, Summary};
@@ -347,11 +347,39 @@ pub(super) fn render(report: &Report) -> String {
             }
             preview_cost_sources(&mut text, previews);
         }
+        Report::PreviewLedgerRebuild {
+            stack,
+            dry_run,
+            found,
+            kept,
+            rebuilt,
+        } => {
+            let verb = if *dry_run { "would write" } else { "wrote" };
+            let _ = writeln!(
+                text,
+                "the preview ledger of {stack} {found}: {verb} {} rebuilt record(s), kept {kept}",
+                rebuilt.len()
+            );
+            for rebuilt in rebuilt {
+                let expires_from = match rebuilt.expires_from {
+                    ExpirySource::Tag => "its expiry tag",
+                    ExpirySource::Ttl => "no expiry tag: the stack's ttl from now",
+                };
+                let _ = writeln!(
+                    text,
+                    "  pr-{}: {}, expires {} ({expires_from})",
+                    rebuilt.record.pr,
+                    rebuilt.record.status.as_str(),
+                    rebuilt.record.expires
+                );
+            }
+        }
         Report::PreviewGc {
             actions,
             dry_run,
             failures,
             hibernations,
+            kept,
             ..
         } => {
             let verb = if *dry_run { "would remove" } else { "removed" };
@@ -359,6 +387,14 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "nothing to collect");
             }
             for action in actions {
+                if let Some(kept) = kept.iter().find(|kept| kept.pr == action.pr) {
+                    let _ = writeln!(
+                        text,
+                        "kept pr-{}: {:?} when gc read the ledger, {:?} when it looked again",
+                        action.pr, action.reason, kept.reason
+                    );
+                    continue;
+                }
                 match failures.iter().find(|failure| failure.pr == action.pr) {
                     Some(failure) => {
                         let _ = writeln!(

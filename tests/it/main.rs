@@ -20,6 +20,7 @@ mod platform;
 mod policy_cli;
 mod policy_rules;
 mod preview;
+mod preview_race;
 mod render;
 mod sandbox_appliance;
 mod sandbox_contract;

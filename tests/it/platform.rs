@@ -502,6 +502,14 @@ fn platform_previews_are_named_tagged_and_placed_per_pull_request() {
             !own_vpc,
             "{main}"
         );
+        // A pull request's own range is the slot its ledger record holds, never a function of its number.
+        assert_eq!(
+            main.contains(r#"ip_range = cidrsubnet("10.10.0.0/16", 8, var.vpc_slot)"#)
+                && main.contains(r#"variable "vpc_slot""#),
+            own_vpc,
+            "{main}"
+        );
+        assert!(!main.contains("var.pr_number %"), "{main}");
     }
 }
 

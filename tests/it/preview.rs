@@ -546,3 +546,358 @@ fn gc_carries_on_after_a_failed_destroy_and_reports_it() {
         .expect_code(0);
     assert!(previews.list(T0).is_empty());
 }
+
+/// A `preview gc` stopped once it has read the ledger and planned (the test-hooks pause), until released.
+struct PausedGc {
+    child: Child,
+    release: std::path::PathBuf,
+}
+
+impl PausedGc {
+    fn start(previews: &Previews, now: &str, args: &[&str]) -> Self {
+        let release = previews.project.path().join("release-gc");
+        let planned = previews.project.path().join("release-gc.planned");
+        let _ = std::fs::remove_file(&release);
+        let _ = std::fs::remove_file(&planned);
+        let mut child = previews
+            .run(now)
+            .env("WILDSIDE_GC_PAUSE", &release)
+            .args(["--output", "json", "preview", "gc"])
+            .args(args)
+            .spawn();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !planned.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                let done = Done(child.wait_with_output().unwrap());
+                panic!("gc ended ({status}) before planning: {}", done.stderr());
+            }
+            assert!(std::time::Instant::now() < deadline, "gc never planned");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self { child, release }
+    }
+
+    fn finish(self) -> Done {
+        std::fs::write(&self.release, "").unwrap();
+        Done(self.child.wait_with_output().unwrap())
+    }
+}
+
+fn rows(list: &[serde_json::Value]) -> Vec<(u64, String, bool)> {
+    list.iter()
+        .map(|row| {
+            (
+                row["pr"].as_u64().unwrap(),
+                row["status"].as_str().unwrap().to_string(),
+                row["workspace"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// gc plans from what it read at the start, but each removal is decided again, on the record as it is when
+/// gc marks it: a preview renewed or pinned after the read is kept, and so is a workspace that got a record.
+#[test]
+fn gc_decides_each_removal_again_on_the_record_as_it_is_now() {
+    let previews = Previews::new(5);
+    for pr in ["1", "2", "3"] {
+        previews
+            .preview(T0, &["up", "--pr", pr, "--sha", "first"])
+            .expect_code(0);
+    }
+    // A workspace without a record: gc plans to remove it as an orphan.
+    previews
+        .run(T0)
+        .args(["up", "preview", "-w", "pr-4"])
+        .env("TF_VAR_commit_sha", "orphan")
+        .output()
+        .expect_code(0);
+    let later = "2030-01-01T02:00:00Z";
+    let gc = PausedGc::start(&previews, later, &["--open-prs", "1,2,3,4"]);
+    previews
+        .preview(later, &["up", "--pr", "1", "--sha", "renewed"])
+        .expect_code(0);
+    previews
+        .preview(later, &["pin", "--pr", "2", "--for", "3h"])
+        .expect_code(0);
+    previews
+        .preview(later, &["up", "--pr", "4", "--sha", "adopted"])
+        .expect_code(0);
+    let gc = gc.finish().expect_code(0);
+    let report = gc.json();
+    let planned: Vec<(u64, &str)> = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|action| {
+            (
+                action["pr"].as_u64().unwrap(),
+                action["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        vec![
+            (1, "expired"),
+            (2, "expired"),
+            (3, "expired"),
+            (4, "orphan_workspace")
+        ]
+    );
+    assert_eq!(
+        report["kept"],
+        serde_json::json!([
+            { "pr": 1, "reason": "renewed" },
+            { "pr": 2, "reason": "pinned" },
+            { "pr": 4, "reason": "renewed" },
+        ]),
+        "{}",
+        gc.stdout()
+    );
+    assert_eq!(
+        rows(&previews.list(later)),
+        vec![
+            (1, "ready".to_string(), true),
+            (2, "ready".to_string(), true),
+            (4, "ready".to_string(), true),
+        ]
+    );
+    assert_eq!(previews.message(1), "renewed");
+    assert_eq!(previews.message(4), "adopted");
+    let human = previews
+        .preview(later, &["gc", "--open-prs", "1,2,4", "--dry-run"])
+        .expect_code(0);
+    assert_eq!(human.stdout(), "nothing to collect\n");
+}
+
+/// `preview up` writes its record before its workspace exists; gc leaves such a record alone until it has not
+/// changed for the orphan grace period (15 minutes, `orphan_grace` in [preview], or `--orphan-grace`).
+#[test]
+fn a_record_without_a_workspace_is_an_orphan_only_after_the_grace_period() {
+    let previews = Previews::new(5);
+    put_ledger(
+        &previews,
+        &serde_json::json!({ "records": [{
+            "pr": 5, "sha": "abc", "creator": "ci", "created": T0, "updated": T0,
+            "expires": "2030-01-02T00:00:00Z", "status": "creating"
+        }] }),
+    );
+    let planned = |now: &str, extra: &[&str]| -> Vec<serde_json::Value> {
+        let mut args = vec!["--output", "json", "gc", "--open-prs", "5"];
+        args.extend(extra);
+        previews.preview(now, &args).expect_code(0).json()["actions"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert!(planned("2030-01-01T00:14:59Z", &["--dry-run"]).is_empty());
+    assert!(planned("2030-01-01T00:14:59Z", &[]).is_empty());
+    assert_eq!(rows(&previews.list(T0)).len(), 1, "the young record stays");
+    assert!(planned("2030-01-01T00:20:00Z", &["--orphan-grace", "1h"]).is_empty());
+    let stack = preview_stack(&previews.bao.address(), 5)
+        .replace("ttl = \"1h\"", "ttl = \"1h\"\norphan_grace = \"30m\"");
+    previews.project.stack("preview", &stack);
+    assert!(planned("2030-01-01T00:20:00Z", &["--dry-run"]).is_empty());
+    assert_eq!(
+        planned("2030-01-01T00:31:00Z", &["--dry-run"]),
+        vec![serde_json::json!({ "pr": 5, "reason": "orphan_record" })]
+    );
+    previews
+        .project
+        .stack("preview", &preview_stack(&previews.bao.address(), 5));
+    assert_eq!(
+        planned("2030-01-01T00:15:00Z", &[]),
+        vec![serde_json::json!({ "pr": 5, "reason": "orphan_record" })]
+    );
+    assert!(previews.list(T0).is_empty());
+}
+
+/// A ledger that is missing while preview workspaces exist is refused by every command that would act on
+/// it (they would take every live preview for an orphan), whether it was never there or its latest version
+/// was deleted; `preview ledger rebuild` writes it again from the workspaces, and never over a ledger.
+#[test]
+fn a_missing_ledger_is_refused_and_rebuilt_from_the_workspaces() {
+    let previews = Previews::new(5);
+    for pr in ["1", "2"] {
+        previews
+            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .expect_code(0);
+    }
+    let ledger = "wildside/preview/previews";
+    let deleted = previews.bao.cli(
+        DEV_ROOT_TOKEN,
+        &["kv", "metadata", "delete", "-mount=secret", ledger],
+    );
+    assert!(deleted.status.success(), "{deleted:?}");
+    let refusals = |presence: &str| {
+        for args in [
+            &["gc", "--open-prs", "1,2"][..],
+            &["gc", "--open-prs", "1,2", "--dry-run"],
+            &["gc"],
+            &["list"],
+            &["up", "--pr", "3", "--sha", "s"],
+            &["pin", "--pr", "1", "--for", "1h"],
+            &["down", "--pr", "1"],
+            &["hibernate", "--pr", "1"],
+        ] {
+            let done = previews.preview(T0, args);
+            assert_eq!(done.code(), 1, "{args:?}: {}", done.stderr());
+            let stderr = done.stderr();
+            assert!(
+                stderr.contains(&format!("the preview ledger `{ledger}`"))
+                    && stderr.contains(presence)
+                    && stderr.contains("ledger rebuild")
+                    && !stderr.contains("unreachable"),
+                "{args:?}: {stderr}"
+            );
+        }
+        assert_eq!(
+            previews_listed_by_workspace(&previews),
+            vec![1, 2],
+            "nothing was destroyed"
+        );
+    };
+    refusals("does not exist");
+    assert!(
+        previews
+            .bao
+            .kv_json(DEV_ROOT_TOKEN, "metadata get", ledger)
+            .is_none(),
+        "nothing was written"
+    );
+
+    let dry = previews
+        .preview(
+            "2030-01-01T00:10:00Z",
+            &["--output", "json", "ledger", "rebuild", "--dry-run"],
+        )
+        .expect_code(0);
+    assert_eq!(dry.json()["rebuilt"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        dry.json()["found"],
+        serde_json::json!({ "state": "never_written" })
+    );
+    assert!(
+        previews
+            .bao
+            .kv_json(DEV_ROOT_TOKEN, "metadata get", ledger)
+            .is_none()
+    );
+    let rebuilt = previews
+        .preview("2030-01-01T00:10:00Z", &["ledger", "rebuild"])
+        .expect_code(0);
+    assert!(
+        rebuilt.stdout().contains(
+            "pr-1: ready, expires 2030-01-01T01:10:00Z (no expiry tag: the stack's ttl from now)"
+        ),
+        "{}",
+        rebuilt.stdout()
+    );
+    assert_eq!(
+        rows(&previews.list(T0)),
+        vec![
+            (1, "ready".to_string(), true),
+            (2, "ready".to_string(), true)
+        ]
+    );
+    let again = previews.preview(T0, &["ledger", "rebuild"]).expect_code(1);
+    assert!(
+        again
+            .stderr()
+            .contains("a rebuild never writes over a ledger")
+            && again.stderr().contains("--merge"),
+        "{}",
+        again.stderr()
+    );
+    let version = ledger_version(&previews);
+    let merged = previews
+        .preview(T0, &["--output", "json", "ledger", "rebuild", "--merge"])
+        .expect_code(0);
+    assert_eq!(merged.json()["kept"], 2);
+    assert_eq!(merged.json()["rebuilt"], serde_json::json!([]));
+    assert_eq!(ledger_version(&previews), version, "nothing to add");
+
+    // The latest version deleted: Vault answers 404 with the version's metadata, which is no outage.
+    let deleted = previews
+        .bao
+        .cli(DEV_ROOT_TOKEN, &["kv", "delete", "-mount=secret", ledger]);
+    assert!(deleted.status.success(), "{deleted:?}");
+    refusals(&format!("was deleted (version {version})"));
+    let rebuilt = previews
+        .preview(T0, &["--output", "json", "ledger", "rebuild"])
+        .expect_code(0);
+    assert_eq!(
+        rebuilt.json()["found"],
+        serde_json::json!({ "state": "deleted", "version": version })
+    );
+    let gc = previews
+        .preview("2030-01-01T00:20:00Z", &["gc", "--open-prs", "1"])
+        .expect_code(0);
+    assert!(
+        gc.stdout().contains("removed pr-2: Closed"),
+        "{}",
+        gc.stdout()
+    );
+    assert_eq!(
+        rows(&previews.list(T0)),
+        vec![(1, "ready".to_string(), true)]
+    );
+}
+
+/// The preview workspaces, read from the state directory (the commands refuse to list them meanwhile).
+fn previews_listed_by_workspace(previews: &Previews) -> Vec<u64> {
+    let dir = previews
+        .project
+        .path()
+        .join(".wildside/state/preview/workspaces");
+    let mut prs: Vec<u64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| {
+            entry
+                .unwrap()
+                .file_name()
+                .to_str()?
+                .strip_prefix("pr-")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    prs.sort_unstable();
+    prs
+}
+
+/// A preview marked `destroying` is neither brought up again nor pinned while that destruction runs;
+/// `preview down` finishes it (a destroyer that died leaves the mark behind).
+#[test]
+fn a_preview_being_destroyed_is_not_brought_up_again_nor_pinned() {
+    let previews = Previews::new(5);
+    put_ledger(
+        &previews,
+        &serde_json::json!({ "records": [{
+            "pr": 7, "sha": "abc", "creator": "ci", "created": T0, "updated": T0,
+            "expires": "2030-01-02T00:00:00Z", "status": "destroying"
+        }] }),
+    );
+    let version = ledger_version(&previews);
+    for args in [
+        &["up", "--pr", "7", "--sha", "new"][..],
+        &["pin", "--pr", "7", "--for", "1h"],
+    ] {
+        let refused = previews.preview(T0, args).expect_code(1);
+        assert!(
+            refused.stderr().contains(
+                "the preview of pull request 7 is being destroyed (since 2030-01-01T00:00:00Z)"
+            ) && refused.stderr().contains("`preview down --pr 7`"),
+            "{args:?}: {}",
+            refused.stderr()
+        );
+    }
+    assert_eq!(ledger_version(&previews), version, "nothing was written");
+    previews.preview(T0, &["down", "--pr", "7"]).expect_code(0);
+    assert!(previews.list(T0).is_empty());
+    previews
+        .preview(T0, &["up", "--pr", "7", "--sha", "new"])
+        .expect_code(0);
+    assert_eq!(previews.message(7), "new");
+}

@@ -518,3 +518,93 @@ fn a_version_digitalocean_moved_the_cluster_to_is_kept_without_a_replacement() {
         .output()
         .expect_code(0);
 }
+
+/// Each preview's own VPC range (name to range), as the sandbox holds them.
+fn vpc_ranges(sandbox: &Sandbox) -> Vec<(String, String)> {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sandbox.state).unwrap()).unwrap();
+    let mut ranges: Vec<(String, String)> = state["vpcs"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|vpc| vpc["default"] != true)
+        .map(|vpc| {
+            (
+                vpc["name"].as_str().unwrap().to_string(),
+                vpc["ip_range"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    ranges.sort();
+    ranges
+}
+
+/// Per-PR VPC ranges are slots taken in the ledger: pull requests 1 and 257 (the same `pr % 256`) get
+/// different /24s, and a slot is taken again only once its record is gone.
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn pull_requests_256_apart_get_their_own_vpc_ranges() {
+    let mirror = provider_mirror();
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("preview", &shipped_preview_stack(&bao, 5));
+    let sandbox = Sandbox::start(project.path(), &[]);
+    let run = || on_sandbox(&project, &sandbox, &mirror).env("VAULT_TOKEN", DEV_ROOT_TOKEN);
+    let up = |pr: &str| {
+        run()
+            .args(["preview", "up", "--pr", pr, "--sha", "abc"])
+            .output()
+            .expect_code(0);
+    };
+    up("1");
+    up("257");
+    let ranges = vpc_ranges(&sandbox);
+    let range_of = |ranges: &[(String, String)], pr: &str| {
+        ranges
+            .iter()
+            .find(|(name, _)| name.ends_with(&format!("-pr-{pr}")))
+            .map(|(_, range)| range.clone())
+            .unwrap_or_else(|| panic!("pr-{pr} in {ranges:?}"))
+    };
+    assert_eq!(range_of(&ranges, "1"), "10.128.1.0/24");
+    assert_eq!(range_of(&ranges, "257"), "10.128.2.0/24");
+    let ledger = bao
+        .kv_json(DEV_ROOT_TOKEN, "get", "wildside/preview/previews")
+        .unwrap();
+    let slots: Vec<(u64, u64)> = ledger["data"]["data"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| {
+            (
+                record["pr"].as_u64().unwrap(),
+                record["vpc_slot"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(slots, vec![(1, 1), (257, 2)]);
+
+    up("513");
+    assert_eq!(
+        range_of(&vpc_ranges(&sandbox), "513"),
+        "10.128.3.0/24",
+        "slot 1 is still held by pr-1"
+    );
+    run()
+        .args(["preview", "down", "--pr", "1"])
+        .output()
+        .expect_code(0);
+    up("769");
+    assert_eq!(
+        range_of(&vpc_ranges(&sandbox), "769"),
+        "10.128.1.0/24",
+        "pr-1's slot is free once its record is gone"
+    );
+    for pr in ["257", "513", "769"] {
+        run()
+            .args(["preview", "down", "--pr", pr])
+            .output()
+            .expect_code(0);
+    }
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
