@@ -240,6 +240,9 @@ pub enum Command {
     /// The key provider tofu runs for a saved plan's one-time key (run by tofu, not by hand).
     #[command(name = "plan-key", hide = true)]
     PlanKey,
+    /// The key provider tofu runs for the state passphrase, lent by the run (run by tofu, not by hand).
+    #[command(name = "state-key", hide = true)]
+    StateKey,
     /// A local DigitalOcean API for offline runs and tests.
     Sandbox {
         #[command(subcommand)]
@@ -546,6 +549,7 @@ impl Command {
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
             Command::PlanKey => "plan-key",
+            Command::StateKey => "state-key",
             Command::Providers { .. } => "providers lock",
         }
     }

@@ -6,13 +6,16 @@ use secrecy::SecretString;
 
 use super::plan_encryption::plan_encryption_env;
 use crate::backend_probe;
-use crate::encryption::{KeySource, Mode, encryption_env, ensure_key};
+use crate::encryption::{
+    EncryptionError, KeyCheck, KeySource, Mode, check_key, create_key, encryption_env, keyless_env,
+};
 use crate::engine::{
-    EngineError, EngineSettings, Interrupts, LOCK_FILE, LockConflict, LockfileMode, Tofu,
+    BackendCredentials, EngineError, EngineSettings, Inherit, Interrupts, LOCK_FILE, LockConflict,
+    LockfileMode, Tofu,
 };
 use crate::error::Error;
 use crate::project::Project;
-use crate::render::{backend_config, render_root};
+use crate::render::{TOKEN_SECRETS, backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
 use crate::stack::{Backend, ModuleSource, Stack, StateEncryption};
 use crate::vault::{Vault, read_secrets};
@@ -163,7 +166,7 @@ impl Prepared {
             (DecryptionFailure::WrongKey, StateEncryption::Transit { mount, key }) => (
                 format!("with the transit key `{key}` at `{mount}/`"),
                 format!(
-                    "the key that encrypted it no longer exists, was replaced, or had the version it needs trimmed: restore it from its backup (`bao write {mount}/restore/{key} backup=...`)"
+                    "the key that encrypted it no longer exists, was replaced, or had the version it needs trimmed: restore it from its backup with `bao write {mount}/restore/{key} backup=@{key}.backup` (with `force=true` when a key of that name was made since)"
                 ),
             ),
             (DecryptionFailure::WrongKey, StateEncryption::Disabled) => (
@@ -224,29 +227,44 @@ pub(crate) async fn prepare_with(
     workspace: &str,
     options: PrepareOptions,
 ) -> Result<Prepared, Error> {
-    let stack = context.project.load_stack(stack_name)?;
+    let mut stack = context.project.load_stack(stack_name)?;
+    if context.engine.sandbox.is_some() {
+        sandboxed(&mut stack);
+    }
     let build_dir = context.project.build_dir(&stack.name);
     let conn_str = backend_secret(&stack.backend)?;
     let mut secret_env: Vec<(String, SecretString)> = conn_str
         .iter()
         .map(|conn| ("PG_CONN_STR".to_string(), conn.clone()))
         .collect();
+    // With `--sandbox`, the provider's token is the sandbox's: the real one is neither read nor sent.
+    let (to_read, sandbox_tokens): (Vec<_>, Vec<_>) =
+        stack.secrets.iter().cloned().partition(|secret| {
+            context.engine.sandbox.is_none() || !TOKEN_SECRETS.contains(&secret.variable.as_str())
+        });
+    if options.secrets == Secrets::Read {
+        secret_env.extend(sandbox_tokens.iter().map(|secret| {
+            (
+                format!("TF_VAR_{}", secret.variable),
+                SecretString::from(crate::sandbox::SANDBOX_TOKEN),
+            )
+        }));
+    }
     let transit = matches!(stack.encryption, StateEncryption::Transit { .. });
     let vault = match &stack.vault {
-        Some(settings)
-            if transit || !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() =>
-        {
+        Some(settings) if transit || !to_read.is_empty() || !stack.outputs_to_vault.is_empty() => {
             let vault = Vault::connect(settings, &context.project.root).await?;
             if options.secrets == Secrets::Read {
-                secret_env.extend(read_secrets(&vault, &stack.secrets).await?);
+                secret_env.extend(read_secrets(&vault, &to_read).await?);
             }
             Some(vault)
         }
         _ => None,
     };
+    let mut key_missing = false;
     let key_source = match (&stack.encryption, &vault, &stack.vault) {
         (StateEncryption::Transit { mount, key }, Some(vault), Some(settings)) => {
-            ensure_key(vault, mount, key).await?;
+            key_missing = check_key(vault, mount, key).await? == KeyCheck::Missing;
             Some(KeySource::Transit {
                 address: vault.address.clone(),
                 mount: mount.clone(),
@@ -280,7 +298,20 @@ pub(crate) async fn prepare_with(
         context.interrupts.clone(),
         crate::views::stderr_progress,
     );
+    if key_missing {
+        // Until the stack is known to have no encrypted state, tofu runs without any key.
+        let (name, value) = keyless_env();
+        tofu.replace_secret(&name, value);
+    }
     tofu.set_env(plain_env);
+    tofu.set_inherit(Inherit {
+        backend: match &stack.backend {
+            Backend::Local { .. } => BackendCredentials::None,
+            Backend::S3 { .. } => BackendCredentials::Aws,
+            Backend::Pg { .. } => BackendCredentials::Postgres,
+        },
+        provider_credentials: true,
+    });
     if options.keep_together {
         tofu.keep_together();
     }
@@ -336,6 +367,9 @@ pub(crate) async fn prepare_with(
             return Err(prepared.explain(error).await);
         }
     }
+    if key_missing {
+        create_missing_key(&mut prepared, options.encryption).await?;
+    }
     if context.engine.lockfile == LockfileMode::Update {
         lock_file_out(&prepared)?;
     }
@@ -348,6 +382,80 @@ pub(crate) async fn prepare_with(
     }
     drop(lock);
     Ok(prepared)
+}
+
+/// Creates the missing transit key of a stack that has no encrypted state in any workspace, then gives tofu
+/// the stack's encryption again. A stack with encrypted state gets no new key: one made in place of a deleted
+/// key would never decrypt it, and the state written with it would hide the loss.
+async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), Error> {
+    let (Some(vault), StateEncryption::Transit { mount, key }, Some(source)) = (
+        &prepared.vault,
+        &prepared.stack.encryption,
+        &prepared.key_source,
+    ) else {
+        return Ok(());
+    };
+    let gone = || EncryptionError::KeyGone {
+        address: vault.address.clone(),
+        mount: mount.clone(),
+        key: key.clone(),
+        stack: prepared.stack.name.clone(),
+    };
+    let workspaces = match prepared.tofu.workspaces().await {
+        Ok(workspaces) => workspaces,
+        Err(EngineError::Interrupted) => return Err(EngineError::Interrupted.into()),
+        Err(_) => return Err(gone().into()),
+    };
+    for workspace in &workspaces {
+        // Read without a key: an encrypted state fails to read, a missing or unencrypted one does not.
+        match prepared.tofu.state_pull(workspace).await {
+            Ok(_) => {}
+            Err(EngineError::Interrupted) => return Err(EngineError::Interrupted.into()),
+            Err(_) => return Err(gone().into()),
+        }
+    }
+    create_key(vault, mount, key).await?;
+    for (name, value) in encryption_env(source, mode).secret {
+        prepared.tofu.replace_secret(&name, value);
+    }
+    Ok(())
+}
+
+/// Where `--sandbox` runs keep a stack's state, relative to the project: never the stack's own state, so
+/// sandbox resources never enter a real one.
+fn sandbox_state_dir(stack: &str) -> PathBuf {
+    Path::new(".wildside")
+        .join("sandbox")
+        .join("state")
+        .join(stack)
+}
+
+/// Keeps a `--sandbox` run away from the stack's real things, saying so: its state goes to a local backend of
+/// its own, whatever the stack's backend, and its outputs (the sandbox's) are not written over the real ones
+/// in Vault.
+fn sandboxed(stack: &mut Stack) {
+    let dir = sandbox_state_dir(&stack.name);
+    match &stack.backend {
+        Backend::Local { .. } => tracing::info!(
+            "--sandbox: the state of {} is kept in `{}`, apart from its real state",
+            stack.name,
+            dir.display()
+        ),
+        other => tracing::warn!(
+            "--sandbox: the {} backend of {} is not used; its sandbox state is kept in `{}`",
+            other.kind(),
+            stack.name,
+            dir.display()
+        ),
+    }
+    stack.backend = Backend::Local { path: Some(dir) };
+    if !stack.outputs_to_vault.is_empty() {
+        tracing::info!(
+            "--sandbox: the outputs of {} are not written to Vault",
+            stack.name
+        );
+        stack.outputs_to_vault.clear();
+    }
 }
 
 /// Puts the stack's committed lock file into the build directory for init. Without one, `update` lets init
