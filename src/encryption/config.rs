@@ -126,28 +126,6 @@ const NAME: &str = "wildside";
 /// The `external` key provider that hands `pbkdf2` the passphrase.
 const PASSPHRASE_PROVIDER: &str = "wildside_passphrase";
 
-/// A `TF_ENCRYPTION` with no key at all: states read unencrypted only, and an encrypted one fails to read.
-/// It tells whether a stack has encrypted state while its key cannot be used.
-pub fn keyless_env() -> (String, SecretString) {
-    let plain = reference(["method", "unencrypted", NAME]);
-    let body = Body::builder()
-        .add_block(
-            Block::builder("method")
-                .add_labels(["unencrypted", NAME])
-                .build(),
-        )
-        .add_block(
-            Block::builder("state")
-                .add_attribute(("method", plain))
-                .build(),
-        )
-        .build();
-    (
-        "TF_ENCRYPTION".to_string(),
-        SecretString::from(hcl::format::to_string(&body).unwrap_or_default()),
-    )
-}
-
 fn reference(parts: [&str; 3]) -> Expression {
     let mut traversal = Traversal::builder(Variable::unchecked(parts[0]));
     for part in &parts[1..] {

@@ -13,7 +13,7 @@ mod lender;
 mod one_time_key;
 mod transit;
 
-pub use config::{EncryptionEnv, KeySource, Mode, PASSPHRASE_ENV, encryption_env, keyless_env};
+pub use config::{EncryptionEnv, KeySource, Mode, PASSPHRASE_ENV, encryption_env};
 pub use error::EncryptionError;
 pub use lender::{
     Lender, SOCKET_ENV, STATE_KEY_COMMAND, StateKeyError, TOKEN_ENV, borrow, serve_passphrase,

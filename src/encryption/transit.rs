@@ -46,13 +46,14 @@ pub async fn check_key(vault: &Vault, mount: &str, key: &str) -> Result<KeyCheck
     }
 }
 
-/// Creates the key of a stack that has no encrypted state yet. It allows plaintext backups, so that it can be
-/// backed up (`bao read -field=backup <mount>/backup/<key>`) and restored if it is ever deleted: without a
-/// backup, a deleted key loses every state it encrypted.
+/// Creates the key of a stack that has no encrypted state yet. It allows plaintext backups (which Vault allows
+/// only of exportable keys), so that it can be backed up (`bao read -field=backup <mount>/backup/<key>`) and
+/// restored if it is ever deleted: without a backup, a deleted key loses every state it encrypted. Who may
+/// back up or export it is the policies' business: neither CI role may.
 pub async fn create_key(vault: &Vault, mount: &str, key: &str) -> Result<(), EncryptionError> {
     let path = format!("{mount}/keys/{key}");
     let mut options = vaultrs::api::transit::requests::CreateKeyRequest::builder();
-    options.allow_plaintext_backup(true);
+    options.exportable(true).allow_plaintext_backup(true);
     match vaultrs::transit::key::create(&vault.client, mount, key, Some(&mut options)).await {
         Ok(()) => {
             tracing::info!(

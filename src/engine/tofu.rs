@@ -146,6 +146,11 @@ impl Tofu {
         };
     }
 
+    /// Removes `name` from the secret environment.
+    pub fn remove_secret(&mut self, name: &str) {
+        self.secret_env.retain(|(existing, _)| existing != name);
+    }
+
     /// Replaces the secret environment (another encryption configuration for a migration, say).
     pub fn replace_secret(&mut self, name: &str, value: SecretString) {
         self.secret_env.retain(|(existing, _)| existing != name);

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use super::plan_encryption::plan_encryption_env;
 use crate::backend_probe;
 use crate::encryption::{
-    EncryptionError, KeyCheck, KeySource, Mode, check_key, create_key, encryption_env, keyless_env,
+    EncryptionError, KeyCheck, KeySource, Mode, check_key, create_key, encryption_env,
 };
 use crate::engine::{
     BackendCredentials, EngineError, EngineSettings, Inherit, Interrupts, LOCK_FILE, LockConflict,
@@ -299,9 +299,9 @@ pub(crate) async fn prepare_with(
         crate::views::stderr_progress,
     );
     if key_missing {
-        // Until the stack is known to have no encrypted state, tofu runs without any key.
-        let (name, value) = keyless_env();
-        tofu.replace_secret(&name, value);
+        // Until the stack is known to have no encrypted state, tofu runs without encryption, so an encrypted
+        // state fails to read.
+        tofu.remove_secret("TF_ENCRYPTION");
     }
     tofu.set_env(plain_env);
     tofu.set_inherit(Inherit {
