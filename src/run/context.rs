@@ -105,6 +105,14 @@ impl DecryptionFailure {
     }
 }
 
+/// Whether tofu, run without an encryption configuration, refused a state because it is encrypted. OpenTofu
+/// says so only in prose.
+fn encrypted_state(error: &EngineError) -> bool {
+    error
+        .to_string()
+        .contains("is encrypted and can not be read without an encryption configuration")
+}
+
 impl Prepared {
     fn lock_conflict(&self, conflict: LockConflict, error: EngineError) -> Error {
         let stack = self.stack.name.clone();
@@ -403,15 +411,14 @@ async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), E
     };
     let workspaces = match prepared.tofu.workspaces().await {
         Ok(workspaces) => workspaces,
-        Err(EngineError::Interrupted) => return Err(EngineError::Interrupted.into()),
-        Err(_) => return Err(gone().into()),
+        Err(error) => return Err(prepared.explain(error).await),
     };
     for workspace in &workspaces {
-        // Read without a key: an encrypted state fails to read, a missing or unencrypted one does not.
+        // Read without encryption: an encrypted state fails to read, a missing or unencrypted one does not.
         match prepared.tofu.state_pull(workspace).await {
             Ok(_) => {}
-            Err(EngineError::Interrupted) => return Err(EngineError::Interrupted.into()),
-            Err(_) => return Err(gone().into()),
+            Err(error) if encrypted_state(&error) => return Err(gone().into()),
+            Err(error) => return Err(prepared.explain(error).await),
         }
     }
     create_key(vault, mount, key).await?;
