@@ -13,7 +13,9 @@
 //!   for pg (libpq's settings; the connection string itself is set as `PG_CONN_STR` from the variable the
 //!   stack names);
 //! - the DigitalOcean provider's credentials (`DIGITALOCEAN_*`, `SPACES_*`), except with `--sandbox`, where
-//!   the provider gets the sandbox's URL and token and nothing real.
+//!   the provider gets the sandbox's URL and token and nothing real;
+//! - for a preview stack, `TF_VAR_` of its preview variables (`commit_sha`, say), which a run other than
+//!   `preview up` (a `plan -w pr-7` looking for drift) takes from the environment; `preview up` sets its own.
 //!
 //! Everything else tofu gets is set by wildside-tofu itself, per command: `TF_IN_AUTOMATION`, `TF_INPUT`,
 //! `CHECKPOINT_DISABLE`, `TF_WORKSPACE`, `TF_CLI_CONFIG_FILE` and `TF_PLUGIN_CACHE_DIR` when configured, the
@@ -75,6 +77,8 @@ pub struct Inherit {
     pub backend: BackendCredentials,
     /// The DigitalOcean provider's credentials (off with `--sandbox`).
     pub provider_credentials: bool,
+    /// Root variables whose `TF_VAR_<name>` is inherited (a preview stack's preview variables).
+    pub variables: &'static [&'static str],
 }
 
 impl Inherit {
@@ -85,6 +89,9 @@ impl Inherit {
                 && PROVIDER_PREFIXES
                     .iter()
                     .any(|prefix| name.starts_with(prefix)))
+            || name
+                .strip_prefix("TF_VAR_")
+                .is_some_and(|variable| self.variables.contains(&variable))
             || match self.backend {
                 BackendCredentials::None => false,
                 BackendCredentials::Aws => name.starts_with("AWS_"),
@@ -146,6 +153,7 @@ mod tests {
         let s3 = Inherit {
             backend: BackendCredentials::Aws,
             provider_credentials: true,
+            variables: &[],
         };
         assert_eq!(
             kept(s3, &parent),
@@ -162,10 +170,18 @@ mod tests {
         let pg = Inherit {
             backend: BackendCredentials::Postgres,
             provider_credentials: false,
+            variables: &["commit_sha"],
         };
         assert_eq!(
-            kept(pg, &parent),
-            ["PATH", "HOME", "LC_ALL", "TF_LOG", "PGPASSWORD"]
+            kept(pg, &[&parent[..], &["TF_VAR_commit_sha"]].concat()),
+            [
+                "PATH",
+                "HOME",
+                "LC_ALL",
+                "TF_LOG",
+                "PGPASSWORD",
+                "TF_VAR_commit_sha"
+            ]
         );
     }
 }

@@ -319,6 +319,11 @@ pub(crate) async fn prepare_with(
             Backend::Pg { .. } => BackendCredentials::Postgres,
         },
         provider_credentials: true,
+        variables: if stack.preview.is_some() {
+            &crate::stack::PreviewVariable::NAMES
+        } else {
+            &[]
+        },
     });
     if options.keep_together {
         tofu.keep_together();
