@@ -442,9 +442,8 @@ fn sandbox_state_dir(stack: &str) -> PathBuf {
         .join(stack)
 }
 
-/// Keeps a `--sandbox` run away from the stack's real things, saying so: its state goes to a local backend of
-/// its own, whatever the stack's backend, and its outputs (the sandbox's) are not written over the real ones
-/// in Vault.
+/// Keeps a `--sandbox` run's state apart from the stack's real one, saying so: it goes to a local backend of its
+/// own, whatever the stack's backend.
 fn sandboxed(stack: &mut Stack) {
     let dir = sandbox_state_dir(&stack.name);
     match &stack.backend {
@@ -461,13 +460,6 @@ fn sandboxed(stack: &mut Stack) {
         ),
     }
     stack.backend = Backend::Local { path: Some(dir) };
-    if !stack.outputs_to_vault.is_empty() {
-        tracing::info!(
-            "--sandbox: the outputs of {} are not written to Vault",
-            stack.name
-        );
-        stack.outputs_to_vault.clear();
-    }
 }
 
 /// Puts the stack's committed lock file into the build directory for init. Without one, `update` lets init
