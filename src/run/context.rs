@@ -408,12 +408,12 @@ async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), E
     ) else {
         return Ok(());
     };
-    let gone = || EncryptionError::KeyGone {
-        address: vault.address.clone(),
-        mount: mount.clone(),
-        key: key.clone(),
-        stack: prepared.stack.name.clone(),
-    };
+    let env = encryption_env(source, mode).secret;
+    // Another run of the stack may have made the key since this one looked (a new stack's first runs race).
+    if check_key(vault, mount, key).await? != KeyCheck::Missing {
+        restore_encryption(prepared, env);
+        return Ok(());
+    }
     let workspaces = match prepared.tofu.workspaces().await {
         Ok(workspaces) => workspaces,
         Err(error) => return Err(prepared.explain(error).await),
@@ -422,15 +422,33 @@ async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), E
         // Read without encryption: an encrypted state fails to read, a missing or unencrypted one does not.
         match prepared.tofu.state_pull(workspace).await {
             Ok(_) => {}
-            Err(error) if encrypted_state(&error) => return Err(gone().into()),
+            Err(error) if encrypted_state(&error) => {
+                // A racing run may have made the key and written with it while this one probed.
+                if check_key(vault, mount, key).await? != KeyCheck::Missing {
+                    restore_encryption(prepared, env);
+                    return Ok(());
+                }
+                return Err(EncryptionError::KeyGone {
+                    address: vault.address.clone(),
+                    mount: mount.clone(),
+                    key: key.clone(),
+                    stack: prepared.stack.name.clone(),
+                }
+                .into());
+            }
             Err(error) => return Err(prepared.explain(error).await),
         }
     }
     create_key(vault, mount, key).await?;
-    for (name, value) in encryption_env(source, mode).secret {
+    restore_encryption(prepared, env);
+    Ok(())
+}
+
+/// Gives tofu the stack's encryption again after a run without it.
+fn restore_encryption(prepared: &mut Prepared, env: Vec<(String, SecretString)>) {
+    for (name, value) in env {
         prepared.tofu.replace_secret(&name, value);
     }
-    Ok(())
 }
 
 /// Where `--sandbox` runs keep a stack's state, relative to the project: never the stack's own state, so
