@@ -55,6 +55,8 @@ pub struct Prepared {
     pub lock_file: PathBuf,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
     _workspace_lock: Option<std::fs::File>,
+    /// Lends `$WILDSIDE_PLAN_PASSPHRASE` to tofu's key provider while tofu runs (a stack without encryption).
+    _plan_key_lender: Option<crate::encryption::Lender>,
 }
 
 impl Prepared {
@@ -289,6 +291,7 @@ pub(crate) async fn prepare_with(
         _ => None,
     };
     let mut plain_env = Vec::new();
+    let mut plan_key_lender = None;
     match &key_source {
         Some(source) => {
             let env = encryption_env(source, options.encryption);
@@ -296,7 +299,11 @@ pub(crate) async fn prepare_with(
             plain_env = env.plain;
         }
         // State is unencrypted by choice; saved plans, which carry the prior state, still are not.
-        None => secret_env.extend(plan_encryption_env()?),
+        None => {
+            let (env, lender) = plan_encryption_env()?;
+            secret_env.extend(env);
+            plan_key_lender = lender;
+        }
     }
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     let mut tofu = Tofu::new(
@@ -348,6 +355,7 @@ pub(crate) async fn prepare_with(
     let lock_file = Project::lock_file(&stack);
     let mut prepared = Prepared {
         _workspace_lock: workspace_lock,
+        _plan_key_lender: plan_key_lender,
         vault,
         stack,
         tofu,

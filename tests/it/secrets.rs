@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Run, Sandbox, free_port};
 
 /// Values set in wildside-tofu's environment that no code run by tofu may see.
-const CANARIES: [(&str, &str); 6] = [
+const CANARIES: [(&str, &str); 7] = [
     ("VAULT_SECRET_ID", "canary-secret-id-7f3a"),
     ("VAULT_ROLE_ID", "canary-role-id-91c2"),
     ("VAULT_TOKEN", "canary-vault-token-55e0"),
@@ -18,7 +18,25 @@ const CANARIES: [(&str, &str); 6] = [
         "canary-state-passphrase-0b8e6c",
     ),
     ("WILDSIDE_DIGEST_KEY", "canary-digest-key-2c9d1e77"),
+    ("WILDSIDE_PLAN_PASSPHRASE", "canary-plan-passphrase-93a0f1"),
 ];
+
+/// Asserts that neither environment the fixture wrote to `out` holds a canary.
+fn assert_no_canary(out: &Path) {
+    for file in ["local-exec.env", "provider.env"] {
+        let seen = read_env(&out.join(file));
+        assert!(
+            seen.lines().any(|line| line.starts_with("PATH=")),
+            "{file}:\n{seen}"
+        );
+        for (name, value) in CANARIES {
+            assert!(
+                !seen.contains(value),
+                "{file} holds the value of ${name}:\n{seen}"
+            );
+        }
+    }
+}
 
 /// A stack calling the `env_dump` fixture, which writes what its code sees to `out`.
 fn env_dump_stack(head: &str, out: &Path, extra_inputs: &str) -> String {
@@ -56,19 +74,7 @@ fn no_credential_of_wildside_tofu_reaches_a_local_exec_or_a_provider() {
         .args(["up", "dump"])
         .output()
         .expect_code(0);
-    for file in ["local-exec.env", "provider.env"] {
-        let seen = read_env(&out.join(file));
-        assert!(
-            seen.lines().any(|line| line.starts_with("PATH=")),
-            "{file}:\n{seen}"
-        );
-        for (name, value) in CANARIES {
-            assert!(
-                !seen.contains(value),
-                "{file} holds the value of ${name}:\n{seen}"
-            );
-        }
-    }
+    assert_no_canary(&out);
     // The passphrase really encrypts the state: the stored state is not JSON with resources in the clear.
     let stored = std::fs::read_to_string(
         project
@@ -99,6 +105,38 @@ fn no_credential_of_wildside_tofu_reaches_a_local_exec_or_a_provider() {
         .args(["up", "dump"])
         .output()
         .expect_code(0);
+}
+
+#[test]
+fn the_plan_passphrase_reaches_no_local_exec_or_provider() {
+    let project = Project::new().with_fixtures();
+    let out = project.path().join("seen");
+    std::fs::create_dir_all(&out).unwrap();
+    // State in the clear by choice: saved plans are encrypted all the same, with the plan passphrase.
+    project.stack(
+        "plain",
+        &env_dump_stack("[encryption]\nenabled = false", &out, ""),
+    );
+    let plan_file = project.path().join("plain.tfplan");
+    with_canaries(project.run())
+        .args(["plan", "plain", "--out"])
+        .args([&plan_file])
+        .output()
+        .expect_code(0);
+    assert!(
+        !std::fs::read(&plan_file)
+            .unwrap()
+            .windows(b"terraform_data".len())
+            .any(|window| window == b"terraform_data"),
+        "the saved plan is not encrypted"
+    );
+    // Another process applies it: the same passphrase, lent again, decrypts it.
+    with_canaries(project.run())
+        .args(["apply", "plain", "--plan"])
+        .args([&plan_file])
+        .output()
+        .expect_code(0);
+    assert_no_canary(&out);
 }
 
 /// A `[vault]` stack whose provider token is a secret that does not exist in Vault: reading it would fail.
