@@ -240,7 +240,7 @@ pub enum Command {
     /// The key provider tofu runs for a saved plan's one-time key (run by tofu, not by hand).
     #[command(name = "plan-key", hide = true)]
     PlanKey,
-    /// The key provider tofu runs for the state passphrase, lent by the run (run by tofu, not by hand).
+    /// The key provider tofu runs for a passphrase the run lends it (run by tofu, not by hand).
     #[command(name = "state-key", hide = true)]
     StateKey,
     /// A local DigitalOcean API for offline runs and tests.

@@ -1,4 +1,5 @@
-//! The state passphrase, lent to tofu's key provider for one run and never put in tofu's environment.
+//! A passphrase (the state's, or the saved plans'), lent to tofu's key provider for one run and never put in
+//! tofu's environment.
 //!
 //! Every provider and every `local-exec` inherits tofu's environment, so a passphrase there would be as good
 //! as public to a module's code and to anything that logs an environment. Instead tofu's `pbkdf2` key
@@ -25,7 +26,7 @@ pub const SOCKET_ENV: &str = "WILDSIDE_STATE_KEY_SOCKET";
 /// The variable holding the token the socket asks for.
 pub const TOKEN_ENV: &str = "WILDSIDE_STATE_KEY_TOKEN";
 
-/// The hidden subcommand tofu runs as the external key provider of the state passphrase.
+/// The hidden subcommand tofu runs as the external key provider of a lent passphrase.
 pub const STATE_KEY_COMMAND: &str = "state-key";
 
 /// How long a connection may take to present its token.
@@ -118,9 +119,7 @@ pub enum StateKeyError {
         "${SOCKET_ENV} and ${TOKEN_ENV} are not set: `wildside-tofu {STATE_KEY_COMMAND}` is run by tofu during a wildside-tofu run, not by hand"
     )]
     NotInARun,
-    #[error(
-        "the wildside-tofu run that lent the state passphrase did not give it (has the run ended?)"
-    )]
+    #[error("the wildside-tofu run that lent the passphrase did not give it (has the run ended?)")]
     Refused,
     #[error("tofu's key provider request is not JSON: {0}")]
     Request(#[from] serde_json::Error),

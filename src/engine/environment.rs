@@ -2,7 +2,7 @@
 //!
 //! Whatever tofu's environment holds, every provider it starts and every `local-exec` a module runs can read:
 //! wildside-tofu's own credentials (`VAULT_TOKEN`, `VAULT_ROLE_ID`, `VAULT_SECRET_ID`, `GITHUB_TOKEN`), the
-//! state passphrase (`WILDSIDE_STATE_PASSPHRASE`) and anything else a CI job exports must not be there. So the
+//! state and plan passphrases (`WILDSIDE_STATE_PASSPHRASE`, `WILDSIDE_PLAN_PASSPHRASE`) and anything else a CI job exports must not be there. So the
 //! child starts from an empty environment and gets, from wildside-tofu's:
 //! - what any program needs: `PATH`, `HOME`, `USER`, `LOGNAME`, `TMPDIR`, `TZ`, `LANG`, `LANGUAGE`, `LC_*`,
 //!   the proxy settings (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, `ALL_PROXY`, upper or lower case) and the
@@ -21,7 +21,8 @@
 //! `CHECKPOINT_DISABLE`, `TF_WORKSPACE`, `TF_CLI_CONFIG_FILE` and `TF_PLUGIN_CACHE_DIR` when configured, the
 //! root's `TF_VAR_*` (the stack's variables and the secrets read from Vault), `TF_ENCRYPTION` with what its key
 //! provider needs (`BAO_TOKEN`, `BAO_CACERT`, `BAO_NAMESPACE` for transit, the one-time plan key for
-//! `wildside-tofu plan-key`, the state key for `wildside-tofu state-key`), and `PG_CONN_STR`.
+//! `wildside-tofu plan-key`, the socket and token through which `wildside-tofu state-key` borrows a passphrase
+//! from the run), and `PG_CONN_STR`.
 
 use std::ffi::OsString;
 
