@@ -51,6 +51,30 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
     }
 }
 
+/// Answers tofu's external key provider with the state passphrase the running wildside-tofu lends
+/// (`state-key`); the exit status.
+pub fn serve_state_key() -> i32 {
+    use crate::encryption::{SOCKET_ENV, StateKeyError, TOKEN_ENV, borrow, serve_passphrase};
+    let result = match (std::env::var_os(SOCKET_ENV), std::env::var(TOKEN_ENV)) {
+        (Some(socket), Ok(token)) => borrow(std::path::Path::new(&socket), &token),
+        _ => Err(StateKeyError::NotInARun),
+    }
+    .and_then(|passphrase| {
+        serve_passphrase(
+            &passphrase,
+            &mut std::io::stdin().lock(),
+            &mut std::io::stdout().lock(),
+        )
+    });
+    match result {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
+}
+
 /// Answers tofu's external key provider with a saved plan's one-time key (`plan-key`); the exit status.
 pub fn serve_plan_key() -> i32 {
     let key = std::env::var(crate::encryption::ONE_TIME_KEY_ENV)
@@ -78,6 +102,10 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::PlanKey => Err(Error::Usage(format!(
             "`{}` is run by tofu during a wildside-tofu run, not by hand",
             crate::encryption::KEY_PROVIDER_COMMAND
+        ))),
+        Command::StateKey => Err(Error::Usage(format!(
+            "`{}` is run by tofu during a wildside-tofu run, not by hand",
+            crate::encryption::STATE_KEY_COMMAND
         ))),
         Command::Render {
             stack,

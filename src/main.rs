@@ -24,6 +24,9 @@ fn main() {
     if matches!(cli.command, Command::PlanKey) {
         std::process::exit(dispatch::serve_plan_key());
     }
+    if matches!(cli.command, Command::StateKey) {
+        std::process::exit(dispatch::serve_state_key());
+    }
     init_tracing(cli.global.verbose);
     let global = dispatch::global_settings(&cli);
     let command_name = cli.command.name();

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use hcl::{Block, Body, Expression};
 
-use crate::engine::{EngineBinary, EngineError, EngineSettings, LockfileMode, Toolchain};
+use crate::engine::{
+    DigestKey, EngineBinary, EngineError, EngineSettings, LockfileMode, Toolchain,
+};
 use crate::render::cli_config_text;
 
 /// How results are printed on stdout.
@@ -75,6 +77,7 @@ pub async fn resolve_engine(
             .map(|mirror| std::path::absolute(mirror).unwrap_or_else(|_| mirror.clone()))
             .or_else(|| toolchain.path("WILDSIDE_PROVIDER_MIRROR")),
         lockfile: global.lockfile,
+        digest_key: DigestKey::resolve(work_dir)?,
     })
 }
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wildside_tofu::engine::{PlanSummary, ResourceAction};
+use wildside_tofu::engine::{DigestKey, PlanSummary, ResourceAction};
 
 const ACTIONS: [ResourceAction; 6] = [
     ResourceAction::Create,
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(json) = std::str::from_utf8(data) else {
         return;
     };
-    let Ok(summary) = PlanSummary::from_show_json(json) else {
+    let Ok(summary) = PlanSummary::from_show_json(json, &DigestKey::from_bytes(b"fuzz")) else {
         return;
     };
     assert!(

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::cost::CostDiff;
-use crate::engine::{PlanSummary, ResourceAction, ResourceChange};
+use crate::engine::{DigestKey, PlanSummary, ResourceAction, ResourceChange};
 use crate::policy::PolicyReport;
 use crate::stack::SecretInState;
 
@@ -29,6 +29,11 @@ pub enum ReportError {
         found: u64,
         expected: u32,
     },
+    #[error(
+        "the reviewed report `{path}` was made with another digest key, so its digests cannot be compared with this plan's\n  hint: give the job that plans and the one that applies the same ${}, or the same $WILDSIDE_PLAN_PASSPHRASE",
+        crate::engine::DIGEST_KEY_ENV
+    )]
+    DigestKey { path: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +64,9 @@ pub struct StackPlanReport {
     /// The digest of each changing output's values (see [`PlanSummary::output_digests`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub output_digests: BTreeMap<String, String>,
+    /// The id of the key the digests were made with (see [`DigestKey::id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_key: Option<String>,
     /// `false` only for stacks with `[encryption] enabled = false`: the comment says so.
     #[serde(default = "encrypted")]
     pub state_encrypted: bool,
@@ -115,6 +123,7 @@ impl StackPlanReport {
             changes: summary.changes,
             output_changes: summary.output_changes,
             output_digests: summary.output_digests,
+            digest_key: summary.digest_key,
             state_encrypted: true,
             secrets_in_state: Vec::new(),
             error: None,
@@ -134,6 +143,7 @@ impl StackPlanReport {
             changes: Vec::new(),
             output_changes: Vec::new(),
             output_digests: BTreeMap::new(),
+            digest_key: None,
             state_encrypted: true,
             secrets_in_state: Vec::new(),
             error: Some(error),
@@ -162,6 +172,21 @@ impl StackPlanReport {
             });
         }
         serde_json::from_value(value).map_err(unreadable)
+    }
+
+    /// Refuses a report (read from `path`) whose digests were made with another key than `key`: every change
+    /// would look changed.
+    pub fn check_digest_key(
+        &self,
+        path: &std::path::Path,
+        key: &DigestKey,
+    ) -> Result<(), ReportError> {
+        match &self.digest_key {
+            Some(id) if *id != key.id() => Err(ReportError::DigestKey {
+                path: path.to_path_buf(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The changes of `self` that `other` does not make (same address, action and values), and the output
@@ -213,7 +238,11 @@ mod tests {
         let show = serde_json::json!({
             "output_changes": { "endpoint": { "actions": ["update"], "before": "old", "after": value } }
         });
-        let summary = PlanSummary::from_show_json(&show.to_string()).unwrap();
+        let summary = PlanSummary::from_show_json(
+            &show.to_string(),
+            &crate::engine::DigestKey::from_bytes(b"k"),
+        )
+        .unwrap();
         StackPlanReport::planned("prod", "default", summary, None)
     }
 

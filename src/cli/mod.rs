@@ -244,6 +244,9 @@ pub enum Command {
     /// The key provider tofu runs for a saved plan's one-time key (run by tofu, not by hand).
     #[command(name = "plan-key", hide = true)]
     PlanKey,
+    /// The key provider tofu runs for a passphrase the run lends it (run by tofu, not by hand).
+    #[command(name = "state-key", hide = true)]
+    StateKey,
     /// A local DigitalOcean API for offline runs and tests.
     Sandbox {
         #[command(subcommand)]
@@ -602,6 +605,7 @@ impl Command {
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
             Command::PlanKey => "plan-key",
+            Command::StateKey => "state-key",
             Command::Providers { .. } => "providers lock",
         }
     }

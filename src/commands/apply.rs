@@ -75,6 +75,7 @@ async fn apply_if_unchanged(
     let text = std::fs::read_to_string(report)
         .map_err(|error| Error::io(format!("reading `{}`", report.display()), error))?;
     let reviewed = StackPlanReport::from_json(report, &text)?;
+    reviewed.check_digest_key(report, &context.engine.digest_key)?;
     for (what, reviewed, actual) in [
         ("stack", &reviewed.stack, stack),
         ("workspace", &reviewed.workspace, workspace),

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use super::error::EncryptionError;
+use super::lender::{Lender, STATE_KEY_COMMAND};
 use crate::render::string_literal;
 
 /// The variable holding the passphrase of stacks without `[vault]`.
@@ -29,17 +30,20 @@ pub enum KeySource {
         ca_cert: Option<PathBuf>,
         namespace: Option<String>,
     },
-    /// A key derived from a passphrase.
-    Passphrase(SecretString),
+    /// A key derived from a passphrase, which tofu's key provider borrows from this run (see `lender`).
+    Passphrase {
+        lender: Lender,
+        /// This binary, which tofu runs as `state-key`.
+        program: String,
+    },
 }
 
 impl KeySource {
-    /// The passphrase key of a stack without `[vault]`, from [`PASSPHRASE_ENV`].
+    /// The passphrase key of a stack without `[vault]`, from [`PASSPHRASE_ENV`]. Needs a tokio runtime, which
+    /// serves the passphrase to tofu's key provider.
     pub fn passphrase_from_env(stack: &str) -> Result<Self, EncryptionError> {
         match std::env::var(PASSPHRASE_ENV) {
-            Ok(value) if value.chars().count() >= 16 => {
-                Ok(Self::Passphrase(SecretString::from(value)))
-            }
+            Ok(value) if value.chars().count() >= 16 => Self::passphrase(SecretString::from(value)),
             Ok(value) if !value.is_empty() => Err(EncryptionError::ShortPassphrase {
                 env: PASSPHRASE_ENV,
             }),
@@ -48,6 +52,24 @@ impl KeySource {
                 env: PASSPHRASE_ENV,
             }),
         }
+    }
+}
+
+impl KeySource {
+    /// Lends `passphrase` to tofu's key provider for as long as this key source lives.
+    pub fn passphrase(passphrase: SecretString) -> Result<Self, EncryptionError> {
+        let io = |context: &str, source| EncryptionError::Io {
+            context: context.to_string(),
+            source,
+        };
+        let lender =
+            Lender::start(passphrase).map_err(|error| io("lending the state passphrase", error))?;
+        let program = std::env::current_exe()
+            .map_err(|error| io("finding the wildside-tofu binary", error))?;
+        Ok(Self::Passphrase {
+            lender,
+            program: program.to_string_lossy().into_owned(),
+        })
     }
 }
 
@@ -78,6 +100,9 @@ pub fn encryption_env(source: &KeySource, mode: Mode) -> EncryptionEnv {
         SecretString::from(encryption_config(source, mode)),
     )];
     let mut plain = Vec::new();
+    if let KeySource::Passphrase { lender, .. } = source {
+        secret.extend(lender.env());
+    }
     if let KeySource::Transit {
         token,
         ca_cert,
@@ -97,6 +122,9 @@ pub fn encryption_env(source: &KeySource, mode: Mode) -> EncryptionEnv {
 }
 
 const NAME: &str = "wildside";
+
+/// The `external` key provider that hands `pbkdf2` the passphrase.
+const PASSPHRASE_PROVIDER: &str = "wildside_passphrase";
 
 fn reference(parts: [&str; 3]) -> Expression {
     let mut traversal = Traversal::builder(Variable::unchecked(parts[0]));
@@ -123,15 +151,34 @@ fn encryption_config(source: &KeySource, mode: Mode) -> String {
                 .add_attribute(("key_name", string_literal(key)))
                 .build(),
         ),
-        KeySource::Passphrase(passphrase) => (
+        KeySource::Passphrase { .. } => (
             "pbkdf2",
             Block::builder("key_provider")
                 .add_labels(["pbkdf2", NAME])
-                .add_attribute(("passphrase", string_literal(passphrase.expose_secret())))
+                .add_attribute((
+                    "chain",
+                    reference(["key_provider", "external", PASSPHRASE_PROVIDER]),
+                ))
                 .add_attribute(("iterations", PBKDF2_ITERATIONS))
                 .add_attribute(("hash_function", string_literal("sha512")))
                 .build(),
         ),
+    };
+    // The passphrase comes from this run, through `wildside-tofu state-key` (see `lender`).
+    let borrowed = match source {
+        KeySource::Passphrase { program, .. } => Some(
+            Block::builder("key_provider")
+                .add_labels(["external", PASSPHRASE_PROVIDER])
+                .add_attribute((
+                    "command",
+                    Expression::Array(vec![
+                        string_literal(program),
+                        string_literal(STATE_KEY_COMMAND),
+                    ]),
+                ))
+                .build(),
+        ),
+        KeySource::Transit { .. } => None,
     };
     let encrypted = reference(["method", "aes_gcm", NAME]);
     let plain = reference(["method", "unencrypted", NAME]);
@@ -161,6 +208,7 @@ fn encryption_config(source: &KeySource, mode: Mode) -> String {
             .build(),
     };
     let body = Body::builder()
+        .add_blocks(borrowed)
         .add_block(provider)
         .add_block(
             Block::builder("method")
@@ -192,7 +240,7 @@ mod tests {
     use hcl::eval::{Context, Evaluate};
     use secrecy::SecretString;
 
-    use super::{KeySource, Mode, encryption_config};
+    use super::{KeySource, Mode, encryption_config, encryption_env};
 
     fn attribute(config: &str, block: &str, key: &str) -> Option<hcl::Value> {
         let body = hcl::parse(config).unwrap_or_else(|error| panic!("{error}\n{config}"));
@@ -206,34 +254,26 @@ mod tests {
         attribute.expr().evaluate(&Context::new()).ok()
     }
 
+    fn transit(address: &str, token: &str) -> KeySource {
+        KeySource::Transit {
+            address: address.to_string(),
+            mount: "transit".into(),
+            key: "wildside-dev".into(),
+            token: SecretString::from(token.to_string()),
+            ca_cert: None,
+            namespace: None,
+        }
+    }
+
     #[test]
-    fn a_passphrase_or_an_address_is_never_a_template() {
+    fn an_address_is_never_a_template() {
         for text in [
-            "plain passphrase 0123456789",
+            "plain address 0123456789",
             "with ${var.x} and %{ if true }y%{ endif }",
             "quote \" backslash \\ newline \n tab \t é 🦀",
             "unbalanced ${ and }} and %%{",
         ] {
-            let config = encryption_config(
-                &KeySource::Passphrase(SecretString::from(text.to_string())),
-                Mode::Enforced,
-            );
-            assert_eq!(
-                attribute(&config, "key_provider", "passphrase"),
-                Some(hcl::Value::String(text.to_string())),
-                "{config}"
-            );
-            let config = encryption_config(
-                &KeySource::Transit {
-                    address: text.to_string(),
-                    mount: "transit".into(),
-                    key: "wildside-dev".into(),
-                    token: SecretString::from("t".to_string()),
-                    ca_cert: None,
-                    namespace: None,
-                },
-                Mode::Enforced,
-            );
+            let config = encryption_config(&transit(text, "t"), Mode::Enforced);
             assert_eq!(
                 attribute(&config, "key_provider", "address"),
                 Some(hcl::Value::String(text.to_string())),
@@ -245,23 +285,32 @@ mod tests {
     #[test]
     fn the_token_never_reaches_the_configuration() {
         let config = encryption_config(
-            &KeySource::Transit {
-                address: "http://127.0.0.1:8200".into(),
-                mount: "transit".into(),
-                key: "wildside-dev".into(),
-                token: SecretString::from("token-canary-42".to_string()),
-                ca_cert: None,
-                namespace: None,
-            },
+            &transit("http://127.0.0.1:8200", "token-canary-42"),
             Mode::Enforced,
         );
         assert!(!config.contains("token-canary-42"), "{config}");
         assert!(config.contains("key_name = \"wildside-dev\""), "{config}");
     }
 
-    #[test]
-    fn only_migrations_read_the_other_form() {
-        let source = KeySource::Passphrase(SecretString::from("0123456789abcdef".to_string()));
+    #[tokio::test]
+    async fn the_passphrase_never_reaches_tofus_environment() {
+        let canary = "passphrase-canary-0123456789";
+        let source = KeySource::passphrase(SecretString::from(canary)).unwrap();
+        let env = encryption_env(&source, Mode::Enforced);
+        for (name, value) in &env.secret {
+            use secrecy::ExposeSecret;
+            assert!(!value.expose_secret().contains(canary), "{name}");
+        }
+        let config = encryption_config(&source, Mode::Enforced);
+        assert!(
+            config.contains("chain = key_provider.external.wildside_passphrase"),
+            "{config}"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_migrations_read_the_other_form() {
+        let source = KeySource::passphrase(SecretString::from("0123456789abcdef")).unwrap();
         let enforced = encryption_config(&source, Mode::Enforced);
         assert!(!enforced.contains("fallback"), "{enforced}");
         assert!(!enforced.contains("unencrypted"), "{enforced}");

@@ -24,6 +24,15 @@ pub enum EncryptionError {
         mount: String,
         key: String,
     },
+    #[error(
+        "Vault at {address} has no transit key `{key}` at `{mount}/`, and stack `{stack}` has state encrypted with a key of that name: a new key would never decrypt it, so none is made\n  hint: restore the key from its backup with `bao write {mount}/restore/{key} backup=@{key}.backup` (the file `bao read -field=backup {mount}/backup/{key}` wrote), then run the command again"
+    )]
+    KeyGone {
+        address: String,
+        mount: String,
+        key: String,
+        stack: String,
+    },
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error("{context}: {source}")]

@@ -1,4 +1,5 @@
-//! The stack's transit key: checked (and created when the token may) before tofu needs it, and rotated.
+//! The stack's transit key: checked before tofu needs it, created for a stack without encrypted state (never in
+//! place of a deleted one), and rotated.
 
 use vaultrs::api::transit::responses::ReadKeyData;
 use vaultrs::error::ClientError;
@@ -6,25 +7,22 @@ use vaultrs::error::ClientError;
 use super::error::EncryptionError;
 use crate::vault::{Vault, VaultError};
 
-/// What [`ensure_key`] found.
+/// What [`check_key`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyCheck {
     Exists {
         latest_version: u64,
     },
-    Created,
+    /// There is no such key. It is made only for a stack without an encrypted state ([`create_key`]).
+    Missing,
     /// The token may use the key but not read its description; tofu will tell whether the key works.
     Unreadable,
 }
 
-/// Makes sure the transit key `key` exists at `mount`: a sealed Vault, a missing engine and a missing key are
-/// each told apart before tofu runs (tofu would only say it could not get a data key). A missing key is created
-/// when the token may do so, which is how a new stack gets its key.
-pub async fn ensure_key(
-    vault: &Vault,
-    mount: &str,
-    key: &str,
-) -> Result<KeyCheck, EncryptionError> {
+/// Looks for the transit key `key` at `mount`: a sealed Vault, a missing engine and a missing key are each
+/// told apart before tofu runs (tofu would only say it could not get a data key). Nothing is created here: a
+/// key made in place of a deleted one would never decrypt the state the deleted one encrypted.
+pub async fn check_key(vault: &Vault, mount: &str, key: &str) -> Result<KeyCheck, EncryptionError> {
     let path = format!("{mount}/keys/{key}");
     match vaultrs::transit::key::read(&vault.client, mount, key).await {
         Ok(read) => {
@@ -40,16 +38,28 @@ pub async fn ensure_key(
                     .max()
                     .unwrap_or(1),
             };
-            return Ok(KeyCheck::Exists { latest_version });
+            Ok(KeyCheck::Exists { latest_version })
         }
-        Err(ClientError::APIError { code: 404, .. }) => {}
-        Err(ClientError::APIError { code: 403, .. }) => return Ok(KeyCheck::Unreadable),
-        Err(error) => return Err(VaultError::from_client(&vault.address, &path, error).into()),
+        Err(ClientError::APIError { code: 404, .. }) => Ok(KeyCheck::Missing),
+        Err(ClientError::APIError { code: 403, .. }) => Ok(KeyCheck::Unreadable),
+        Err(error) => Err(VaultError::from_client(&vault.address, &path, error).into()),
     }
-    match vaultrs::transit::key::create(&vault.client, mount, key, None).await {
+}
+
+/// Creates the key of a stack that has no encrypted state yet. It allows plaintext backups (which Vault allows
+/// only of exportable keys), so that it can be backed up (`bao read -field=backup <mount>/backup/<key>`) and
+/// restored if it is ever deleted: without a backup, a deleted key loses every state it encrypted. Who may
+/// back up or export it is the policies' business: neither CI role may.
+pub async fn create_key(vault: &Vault, mount: &str, key: &str) -> Result<(), EncryptionError> {
+    let path = format!("{mount}/keys/{key}");
+    let mut options = vaultrs::api::transit::requests::CreateKeyRequest::builder();
+    options.exportable(true).allow_plaintext_backup(true);
+    match vaultrs::transit::key::create(&vault.client, mount, key, Some(&mut options)).await {
         Ok(()) => {
-            tracing::info!("created transit key `{key}` at `{mount}/` for state encryption");
-            Ok(KeyCheck::Created)
+            tracing::info!(
+                "created transit key `{key}` at `{mount}/` for state encryption; back it up now (`bao read -field=backup {mount}/backup/{key} > {key}.backup`) and keep the backup apart from the state: losing the key loses the state"
+            );
+            Ok(())
         }
         Err(ClientError::APIError { code: 403, .. }) => Err(EncryptionError::MissingKey {
             address: vault.address.clone(),
@@ -83,8 +93,8 @@ pub async fn rotate_key(
             },
             error => VaultError::from_client(&vault.address, &path, error).into(),
         })?;
-    Ok(match ensure_key(vault, mount, key).await? {
+    Ok(match check_key(vault, mount, key).await? {
         KeyCheck::Exists { latest_version } => Some(latest_version),
-        KeyCheck::Created | KeyCheck::Unreadable => None,
+        KeyCheck::Missing | KeyCheck::Unreadable => None,
     })
 }

@@ -48,6 +48,8 @@ pub enum EngineError {
     },
     #[error("the {what} path `{}` is not valid UTF-8, which OpenTofu's configuration cannot hold", path.display())]
     NotUnicode { what: String, path: PathBuf },
+    #[error(transparent)]
+    DigestKey(#[from] super::digest::DigestKeyError),
 }
 
 impl EngineError {

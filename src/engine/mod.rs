@@ -1,13 +1,15 @@
 //! The engine: everything about running the real `tofu` binary.
 //!
 //! It finds the binary and checks its version (`binary`), runs it as a child in its own process group with
-//! signal forwarding (`process`, `signals`), decodes the `-json` UI stream (`ui`) and hands it to a progress
+//! signal forwarding and an allow-listed environment (`process`, `signals`, `environment`), decodes the `-json` UI stream (`ui`) and hands it to a progress
 //! view (`progress`), and offers typed operations (`tofu`): init with a fingerprint so it runs only when needed
 //! (read-only on the dependency lock file when asked), `providers lock`, workspaces, plan, apply, destroy,
-//! `show -json` summaries (`plan`) and `output -json` (`outputs`). `locks` reads lock files and recognises
+//! `show -json` summaries (`plan`) with keyed digests of the planned values (`digest`) and `output -json` (`outputs`). `locks` reads lock files and recognises
 //! tofu's refusals over them. `workspace` checks workspace names where they enter.
 
 mod binary;
+mod digest;
+mod environment;
 mod error;
 mod fingerprint;
 mod locks;
@@ -24,6 +26,8 @@ mod ui;
 mod workspace;
 
 pub use binary::{EngineBinary, EngineKind};
+pub use digest::{DIGEST_KEY_ENV, DIGEST_KEY_FILE, DigestKey, DigestKeyError};
+pub use environment::{BackendCredentials, Inherit};
 pub use error::EngineError;
 pub use locks::{LockConflict, LockedProvider, locked_providers};
 pub use outputs::{OutputValue, Outputs};

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::digest::DigestKey;
+
 /// What a plan does to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -20,8 +22,8 @@ pub enum ResourceAction {
 pub struct ResourceChange {
     pub address: String,
     pub action: ResourceAction,
-    /// SHA-256 of the change's values (`before`, `after`, `after_unknown` of `tofu show -json`, as canonical
-    /// JSON), so a change to the same resource with other values is told apart without the values, which may
+    /// HMAC-SHA256 under the project's digest key (see [`DigestKey`]) of the change's values (`before`,
+    /// `after`, `after_unknown` of `tofu show -json`, as canonical JSON), so a change to the same resource with other values is told apart without the values, which may
     /// be sensitive, appearing in reports. Absent for changes read from tofu's progress stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
@@ -32,10 +34,13 @@ pub struct ResourceChange {
 pub struct PlanSummary {
     pub changes: Vec<ResourceChange>,
     pub output_changes: Vec<String>,
-    /// SHA-256 of each changing output's values, as [`ResourceChange::digest`] is for resources. Empty for
+    /// The keyed digest of each changing output's values, as [`ResourceChange::digest`] is for resources. Empty for
     /// summaries read from tofu's progress stream.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub output_digests: BTreeMap<String, String>,
+    /// The [`DigestKey::id`] of the key the digests were made with (in reports, not in summaries).
+    #[serde(skip)]
+    pub digest_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -64,8 +69,7 @@ struct ShowChange {
 }
 
 impl ShowChange {
-    fn digest(&self) -> String {
-        use sha2::Digest;
+    fn digest(&self, key: &DigestKey) -> String {
         // serde_json's maps are ordered by key, so equal values give equal text.
         let canonical = serde_json::json!({
             "before": self.before,
@@ -73,13 +77,13 @@ impl ShowChange {
             "after_unknown": self.after_unknown,
         })
         .to_string();
-        hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
+        key.digest(canonical.as_bytes())
     }
 }
 
 impl PlanSummary {
-    /// Parses the JSON document `tofu show -json <plan>` prints.
-    pub fn from_show_json(json: &str) -> Result<Self, serde_json::Error> {
+    /// Parses the JSON document `tofu show -json <plan>` prints; values are digested under `key`.
+    pub fn from_show_json(json: &str, key: &DigestKey) -> Result<Self, serde_json::Error> {
         let show: ShowJson = serde_json::from_str(json)?;
         let mut changes: Vec<ResourceChange> = show
             .resource_changes
@@ -87,7 +91,7 @@ impl PlanSummary {
             .filter_map(|change| {
                 let action = action_of(&change.change.actions)?;
                 Some(ResourceChange {
-                    digest: Some(change.change.digest()),
+                    digest: Some(change.change.digest(key)),
                     address: change.address,
                     action,
                 })
@@ -98,12 +102,13 @@ impl PlanSummary {
             .output_changes
             .into_iter()
             .filter(|(_, change)| action_of(&change.actions).is_some())
-            .map(|(name, change)| (name, change.digest()))
+            .map(|(name, change)| (name, change.digest(key)))
             .collect();
         Ok(Self {
             changes,
             output_changes: output_digests.keys().cloned().collect(),
             output_digests,
+            digest_key: Some(key.id()),
         })
     }
 
@@ -165,7 +170,7 @@ mod tests {
             {"address":"c.x","change":{"actions":["no-op"]}},
             {"address":"d.x","change":{"actions":["delete"]}}],
             "output_changes":{"o":{"actions":["create"]},"p":{"actions":["no-op"]}}}"#;
-        let summary = PlanSummary::from_show_json(json).unwrap();
+        let summary = PlanSummary::from_show_json(json, &DigestKey::from_bytes(b"k")).unwrap();
         assert_eq!(summary.count(ResourceAction::Create), 1);
         assert_eq!(summary.count(ResourceAction::Replace), 1);
         assert_eq!(

@@ -5,6 +5,7 @@
 //!   state and releases its lock, and we wait for that. A second interrupt only warns. A third within
 //!   [`FORCE_WINDOW`] of the second kills the whole group with SIGKILL, saying what that risks. Nothing else
 //!   ever sends SIGKILL.
+//! - The child's environment is the allow-list of `environment` and what the invocation sets, nothing else.
 //! - stdout (the `-json` UI) is handed over line by line; stderr is drained on its own so tofu never blocks.
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
+use super::environment::Inherit;
 use super::error::EngineError;
 use super::signals::Interrupts;
 
@@ -31,6 +33,8 @@ pub(crate) struct Invocation<'a> {
     pub(crate) program: &'a Path,
     pub(crate) args: Vec<String>,
     pub(crate) cwd: &'a Path,
+    /// What tofu inherits of wildside-tofu's own environment.
+    pub(crate) inherit: Inherit,
     pub(crate) env: Vec<(String, String)>,
     /// Values that must reach tofu but never a file, a log or `Debug` output.
     pub(crate) secret_env: &'a [(String, SecretString)],
@@ -58,6 +62,8 @@ pub(crate) async fn run(
     command
         .args(&invocation.args)
         .current_dir(invocation.cwd)
+        .env_clear()
+        .envs(invocation.inherit.filter(std::env::vars_os()))
         .envs(invocation.env.iter().map(|(key, value)| (key, value)))
         .envs(
             invocation

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use secrecy::SecretString;
 
 use super::binary::EngineBinary;
+use super::digest::DigestKey;
+use super::environment::Inherit;
 use super::error::EngineError;
 use super::fingerprint::Fingerprint;
 use super::outputs::Outputs;
@@ -33,6 +35,8 @@ pub struct EngineSettings {
     pub provider_mirror: Option<PathBuf>,
     /// Whether `tofu init` may change the dependency lock file.
     pub lockfile: LockfileMode,
+    /// The key of the digests of planned values in summaries and reports.
+    pub digest_key: DigestKey,
 }
 
 /// Whether `tofu init` may change the dependency lock file.
@@ -64,6 +68,8 @@ pub struct Tofu {
     variables: Vec<(String, String)>,
     /// Other settings for tofu's environment that are not secret.
     extra_env: Vec<(String, String)>,
+    /// What tofu inherits of wildside-tofu's own environment.
+    inherit: Inherit,
     /// The resource changes the last plan announced in its UI stream.
     planned: Vec<ResourceChange>,
     /// A plugin cache for the running command in place of the shared one (see [`Tofu::init`]).
@@ -90,6 +96,10 @@ impl Tofu {
         interrupts: Interrupts,
         progress: ProgressViews,
     ) -> Self {
+        let inherit = Inherit {
+            provider_credentials: settings_sandbox_free(&settings),
+            ..Inherit::default()
+        };
         Self {
             settings,
             dir,
@@ -99,6 +109,7 @@ impl Tofu {
             transcript: None,
             variables: Vec::new(),
             extra_env: Vec::new(),
+            inherit,
             planned: Vec::new(),
             plugin_cache_override: None,
         }
@@ -123,6 +134,21 @@ impl Tofu {
     /// Adds settings (not secrets) to tofu's environment for every later command.
     pub fn set_env(&mut self, env: Vec<(String, String)>) {
         self.extra_env = env;
+    }
+
+    /// Sets what tofu inherits of wildside-tofu's own environment (the backend's credentials, say). The
+    /// DigitalOcean provider's credentials are never inherited with `--sandbox`, whatever `inherit` says.
+    pub fn set_inherit(&mut self, inherit: Inherit) {
+        self.inherit = Inherit {
+            provider_credentials: inherit.provider_credentials
+                && settings_sandbox_free(&self.settings),
+            ..inherit
+        };
+    }
+
+    /// Removes `name` from the secret environment.
+    pub fn remove_secret(&mut self, name: &str) {
+        self.secret_env.retain(|(existing, _)| existing != name);
     }
 
     /// Replaces the secret environment (another encryption configuration for a migration, say).
@@ -365,10 +391,13 @@ impl Tofu {
             plan_file.display().to_string(),
         ];
         let json = self.collect("show", args, Some(workspace)).await?;
-        let summary = PlanSummary::from_show_json(&json).map_err(|source| EngineError::Decode {
-            command: "show -json".into(),
-            source,
-        })?;
+        let summary =
+            PlanSummary::from_show_json(&json, &self.settings.digest_key).map_err(|source| {
+                EngineError::Decode {
+                    command: "show -json".into(),
+                    source,
+                }
+            })?;
         Ok((summary, json))
     }
 
@@ -492,6 +521,7 @@ impl Tofu {
             program: &self.settings.binary.path,
             args,
             cwd: &self.dir,
+            inherit: self.inherit,
             env: self.env(workspace),
             secret_env: &self.secret_env,
             stdin: None,
@@ -576,4 +606,9 @@ impl Tofu {
         }
         env
     }
+}
+
+/// Whether tofu talks to the real DigitalOcean (no `--sandbox`).
+fn settings_sandbox_free(settings: &EngineSettings) -> bool {
+    settings.sandbox.is_none()
 }

@@ -13,6 +13,6 @@ mod value;
 
 pub use backend::backend_config;
 pub use paths::relative_path;
-pub use platform::{PROVIDER_PINS, VPC_SLOT};
+pub use platform::{PROVIDER_PINS, TOKEN_SECRETS, VPC_SLOT};
 pub use root::{REQUIRED_VERSION, RenderedRoot, render_root};
 pub use value::{cli_config_text, text as string_literal};

@@ -20,7 +20,7 @@ pub const PROVIDER_PINS: [(&str, &str, &str); 2] = [
 ];
 
 /// Names of secrets that, when the stack declares one, become the DigitalOcean provider's token.
-const TOKEN_SECRETS: [&str; 2] = ["do_token", "digitalocean_token"];
+pub const TOKEN_SECRETS: [&str; 2] = ["do_token", "digitalocean_token"];
 
 /// `required_providers` with the shared pins.
 pub(super) fn required_providers() -> Block {

@@ -6,13 +6,16 @@ use secrecy::SecretString;
 
 use super::plan_encryption::plan_encryption_env;
 use crate::backend_probe;
-use crate::encryption::{KeySource, Mode, encryption_env, ensure_key};
+use crate::encryption::{
+    EncryptionError, KeyCheck, KeySource, Mode, check_key, create_key, encryption_env,
+};
 use crate::engine::{
-    EngineError, EngineSettings, Interrupts, LOCK_FILE, LockConflict, LockfileMode, Tofu,
+    BackendCredentials, EngineError, EngineSettings, Inherit, Interrupts, LOCK_FILE, LockConflict,
+    LockfileMode, Tofu,
 };
 use crate::error::Error;
 use crate::project::Project;
-use crate::render::{backend_config, render_root};
+use crate::render::{TOKEN_SECRETS, backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
 use crate::stack::{Backend, CredentialRole, ModuleSource, Stack, StateEncryption};
 use crate::vault::{DecryptOnlyTransit, Vault, read_secrets};
@@ -54,6 +57,8 @@ pub struct Prepared {
     _workspace_lock: Option<std::fs::File>,
     /// Served while a run that only plans reads a transit-encrypted state (see `vault::decrypt_only`).
     decrypt_only: Option<DecryptOnlyTransit>,
+    /// Lends `$WILDSIDE_PLAN_PASSPHRASE` to tofu's key provider while tofu runs (a stack without encryption).
+    _plan_key_lender: Option<crate::encryption::Lender>,
 }
 
 impl Prepared {
@@ -102,6 +107,14 @@ impl DecryptionFailure {
             None
         }
     }
+}
+
+/// Whether tofu, run without an encryption configuration, refused a state because it is encrypted. OpenTofu
+/// says so only in prose.
+fn encrypted_state(error: &EngineError) -> bool {
+    error
+        .to_string()
+        .contains("is encrypted and can not be read without an encryption configuration")
 }
 
 impl Prepared {
@@ -165,7 +178,7 @@ impl Prepared {
             (DecryptionFailure::WrongKey, StateEncryption::Transit { mount, key }) => (
                 format!("with the transit key `{key}` at `{mount}/`"),
                 format!(
-                    "the key that encrypted it no longer exists, was replaced, or had the version it needs trimmed: restore it from its backup (`bao write {mount}/restore/{key} backup=...`)"
+                    "the key that encrypted it no longer exists, was replaced, or had the version it needs trimmed: restore it from its backup with `bao write {mount}/restore/{key} backup=@{key}.backup` (with `force=true` when a key of that name was made since)"
                 ),
             ),
             (DecryptionFailure::WrongKey, StateEncryption::Disabled) => (
@@ -229,32 +242,49 @@ pub(crate) async fn prepare_with(
     workspace: &str,
     options: PrepareOptions,
 ) -> Result<Prepared, Error> {
-    let stack = context.project.load_stack(stack_name)?;
+    let mut stack = context.project.load_stack(stack_name)?;
+    if context.engine.sandbox.is_some() {
+        sandboxed(&mut stack);
+    }
     let build_dir = context.project.build_dir(&stack.name);
     let conn_str = backend_secret(&stack.backend)?;
     let mut secret_env: Vec<(String, SecretString)> = conn_str
         .iter()
         .map(|conn| ("PG_CONN_STR".to_string(), conn.clone()))
         .collect();
+    // With `--sandbox`, the provider's token is the sandbox's: the real one is neither read nor sent.
+    let (to_read, sandbox_tokens): (Vec<_>, Vec<_>) =
+        stack.secrets.iter().cloned().partition(|secret| {
+            context.engine.sandbox.is_none() || !TOKEN_SECRETS.contains(&secret.variable.as_str())
+        });
+    if options.secrets == Secrets::Read {
+        secret_env.extend(sandbox_tokens.iter().map(|secret| {
+            (
+                format!("TF_VAR_{}", secret.variable),
+                SecretString::from(crate::sandbox::SANDBOX_TOKEN),
+            )
+        }));
+    }
     let transit = matches!(stack.encryption, StateEncryption::Transit { .. });
     let vault = match &stack.vault {
-        Some(settings)
-            if transit || !stack.secrets.is_empty() || !stack.outputs_to_vault.is_empty() =>
-        {
+        Some(settings) if transit || !to_read.is_empty() || !stack.outputs_to_vault.is_empty() => {
             let vault = Vault::connect(settings, &context.project.root).await?;
             if options.secrets == Secrets::Read {
-                secret_env.extend(read_secrets(&vault, &stack.secrets, options.role).await?);
+                secret_env.extend(read_secrets(&vault, &to_read, options.role).await?);
             }
             Some(vault)
         }
         _ => None,
     };
     let mut decrypt_only = None;
+    let mut key_missing = false;
     let key_source = match (&stack.encryption, &vault, &stack.vault) {
         (StateEncryption::Transit { mount, key }, Some(vault), Some(_))
             if options.role == CredentialRole::Plan =>
         {
-            ensure_key(vault, mount, key).await?;
+            // A plan makes no key: the endpoint's data keys live only in this run, and a state whose key is
+            // gone fails to decrypt, as it should.
+            check_key(vault, mount, key).await?;
             let endpoint = DecryptOnlyTransit::start(vault, mount, key).await?;
             let source = KeySource::Transit {
                 address: endpoint.address.clone(),
@@ -268,7 +298,7 @@ pub(crate) async fn prepare_with(
             Some(source)
         }
         (StateEncryption::Transit { mount, key }, Some(vault), Some(settings)) => {
-            ensure_key(vault, mount, key).await?;
+            key_missing = check_key(vault, mount, key).await? == KeyCheck::Missing;
             Some(KeySource::Transit {
                 address: vault.address.clone(),
                 mount: mount.clone(),
@@ -285,6 +315,7 @@ pub(crate) async fn prepare_with(
         _ => None,
     };
     let mut plain_env = Vec::new();
+    let mut plan_key_lender = None;
     match &key_source {
         Some(source) => {
             let env = encryption_env(source, options.encryption);
@@ -292,7 +323,11 @@ pub(crate) async fn prepare_with(
             plain_env = env.plain;
         }
         // State is unencrypted by choice; saved plans, which carry the prior state, still are not.
-        None => secret_env.extend(plan_encryption_env()?),
+        None => {
+            let (env, lender) = plan_encryption_env()?;
+            secret_env.extend(env);
+            plan_key_lender = lender;
+        }
     }
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
     let mut tofu = Tofu::new(
@@ -302,7 +337,25 @@ pub(crate) async fn prepare_with(
         context.interrupts.clone(),
         crate::views::stderr_progress,
     );
+    if key_missing {
+        // Until the stack is known to have no encrypted state, tofu runs without encryption, so an encrypted
+        // state fails to read.
+        tofu.remove_secret("TF_ENCRYPTION");
+    }
     tofu.set_env(plain_env);
+    tofu.set_inherit(Inherit {
+        backend: match &stack.backend {
+            Backend::Local { .. } => BackendCredentials::None,
+            Backend::S3 { .. } => BackendCredentials::Aws,
+            Backend::Pg { .. } => BackendCredentials::Postgres,
+        },
+        provider_credentials: true,
+        variables: if stack.preview.is_some() {
+            &crate::stack::PreviewVariable::NAMES
+        } else {
+            &[]
+        },
+    });
     if options.keep_together {
         tofu.keep_together();
     }
@@ -327,6 +380,7 @@ pub(crate) async fn prepare_with(
     let mut prepared = Prepared {
         _workspace_lock: workspace_lock,
         decrypt_only,
+        _plan_key_lender: plan_key_lender,
         vault,
         stack,
         tofu,
@@ -359,6 +413,9 @@ pub(crate) async fn prepare_with(
             return Err(prepared.explain(error).await);
         }
     }
+    if key_missing {
+        create_missing_key(&mut prepared, options.encryption).await?;
+    }
     if context.engine.lockfile == LockfileMode::Update {
         lock_file_out(&prepared)?;
     }
@@ -383,6 +440,89 @@ pub(crate) async fn prepare_with(
     }
     drop(lock);
     Ok(prepared)
+}
+
+/// Creates the missing transit key of a stack that has no encrypted state in any workspace, then gives tofu
+/// the stack's encryption again. A stack with encrypted state gets no new key: one made in place of a deleted
+/// key would never decrypt it, and the state written with it would hide the loss.
+async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), Error> {
+    let (Some(vault), StateEncryption::Transit { mount, key }, Some(source)) = (
+        &prepared.vault,
+        &prepared.stack.encryption,
+        &prepared.key_source,
+    ) else {
+        return Ok(());
+    };
+    let env = encryption_env(source, mode).secret;
+    // Another run of the stack may have made the key since this one looked (a new stack's first runs race).
+    if check_key(vault, mount, key).await? != KeyCheck::Missing {
+        restore_encryption(prepared, env);
+        return Ok(());
+    }
+    let workspaces = match prepared.tofu.workspaces().await {
+        Ok(workspaces) => workspaces,
+        Err(error) => return Err(prepared.explain(error).await),
+    };
+    for workspace in &workspaces {
+        // Read without encryption: an encrypted state fails to read, a missing or unencrypted one does not.
+        match prepared.tofu.state_pull(workspace).await {
+            Ok(_) => {}
+            Err(error) if encrypted_state(&error) => {
+                // A racing run may have made the key and written with it while this one probed.
+                if check_key(vault, mount, key).await? != KeyCheck::Missing {
+                    restore_encryption(prepared, env);
+                    return Ok(());
+                }
+                return Err(EncryptionError::KeyGone {
+                    address: vault.address.clone(),
+                    mount: mount.clone(),
+                    key: key.clone(),
+                    stack: prepared.stack.name.clone(),
+                }
+                .into());
+            }
+            Err(error) => return Err(prepared.explain(error).await),
+        }
+    }
+    create_key(vault, mount, key).await?;
+    restore_encryption(prepared, env);
+    Ok(())
+}
+
+/// Gives tofu the stack's encryption again after a run without it.
+fn restore_encryption(prepared: &mut Prepared, env: Vec<(String, SecretString)>) {
+    for (name, value) in env {
+        prepared.tofu.replace_secret(&name, value);
+    }
+}
+
+/// Where `--sandbox` runs keep a stack's state, relative to the project: never the stack's own state, so
+/// sandbox resources never enter a real one.
+fn sandbox_state_dir(stack: &str) -> PathBuf {
+    Path::new(".wildside")
+        .join("sandbox")
+        .join("state")
+        .join(stack)
+}
+
+/// Keeps a `--sandbox` run's state apart from the stack's real one, saying so: it goes to a local backend of its
+/// own, whatever the stack's backend.
+fn sandboxed(stack: &mut Stack) {
+    let dir = sandbox_state_dir(&stack.name);
+    match &stack.backend {
+        Backend::Local { .. } => tracing::info!(
+            "--sandbox: the state of {} is kept in `{}`, apart from its real state",
+            stack.name,
+            dir.display()
+        ),
+        other => tracing::warn!(
+            "--sandbox: the {} backend of {} is not used; its sandbox state is kept in `{}`",
+            other.kind(),
+            stack.name,
+            dir.display()
+        ),
+    }
+    stack.backend = Backend::Local { path: Some(dir) };
 }
 
 /// Puts the stack's committed lock file into the build directory for init. Without one, `update` lets init

@@ -8,8 +8,9 @@
 use toml::Spanned;
 
 use super::error::StackError;
-use super::load::{KeySource, RawEncryption};
+use super::load::{KeySource, RawEncryption, RawVault};
 use super::model::{StateEncryption, VaultSettings};
+use super::platform::VaultAppliance;
 use super::validate::Checker;
 
 /// The transit mount used when `[encryption]` names none.
@@ -72,6 +73,58 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    /// Refuses a transit key kept in the Vault the stack itself creates: the state that describes the
+    /// appliance would be readable only while the appliance runs, so losing it would lose the state too.
+    pub(super) fn key_outside_its_vault(
+        &self,
+        encryption: &StateEncryption,
+        raw_encryption: Option<&Spanned<RawEncryption>>,
+        vault: Option<&Spanned<RawVault>>,
+        appliance: Option<&VaultAppliance>,
+    ) -> Result<(), StackError> {
+        let (StateEncryption::Transit { .. }, Some(vault), Some(appliance)) =
+            (encryption, vault, appliance)
+        else {
+            return Ok(());
+        };
+        let address = &vault.get_ref().address;
+        let Some(host) = url::Url::parse(address.get_ref().trim())
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+        else {
+            return Ok(());
+        };
+        let own = appliance
+            .tls_names
+            .iter()
+            .chain(&appliance.tls_ips)
+            .any(|name| {
+                name.trim()
+                    .trim_end_matches('.')
+                    .eq_ignore_ascii_case(host.trim_end_matches('.'))
+            });
+        if !own {
+            return Ok(());
+        }
+        // Point at what chose transit: an explicit `key = "transit"`, else the `[vault]` address.
+        let explicit = raw_encryption
+            .and_then(|raw| raw.get_ref().key.as_ref())
+            .filter(|key| *key.get_ref() == KeySource::Transit);
+        let message = format!(
+            "the state's key would live in the Vault this stack creates (`{}` is its `[vault_appliance]`): when that Vault is down or lost, so is the state that manages it",
+            address.get_ref().trim()
+        );
+        let error = match explicit {
+            Some(key) => self.error(key, message),
+            None => self.error(address, message),
+        };
+        Err(error.with_hint(
+            "add `[encryption]` with `key = \"passphrase\"` (the key then comes from $WILDSIDE_STATE_PASSPHRASE), or point `[vault]` at a Vault outside this stack",
+        ))
+    }
+}
+
 /// `<prefix>-<stack>`; a prefix with `/` (a nested KV path) keeps its parts, joined with `-`.
 pub(super) fn transit_key_name(path_prefix: &str, stack: &str) -> String {
     let prefix: Vec<&str> = path_prefix
@@ -130,6 +183,44 @@ mod tests {
         assert!(error.contains("`transit_mount` is for"), "{error}");
         let error = encryption("[encryption]\nkey = \"kms\"\n").unwrap_err();
         assert!(error.contains("stacks/s.toml:2"), "{error}");
+    }
+
+    /// A platform stack with `[vault]` at `address` and an appliance whose certificate names `vault.ours.example`.
+    fn with_appliance(address: &str, encryption: &str) -> Result<StateEncryption, String> {
+        let text = format!(
+            "[digitalocean]\nregion = \"nyc3\"\n[vault]\naddress = \"{address}\"\n{encryption}[vault_appliance]\nopenbao_sha256 = \"{}\"\nssh_cidrs = [\"203.0.113.0/24\"]\napi_cidrs = [\"203.0.113.0/24\"]\ntls_names = [\"vault.ours.example\"]\ntls_ips = [\"10.10.0.5\"]\n",
+            "0".repeat(64)
+        );
+        parse_stack(Path::new("stacks/s.toml"), &text, &[])
+            .map(|stack| stack.encryption)
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn a_state_key_is_never_kept_in_the_vault_the_stack_creates() {
+        for address in [
+            "https://vault.ours.example:8200",
+            "https://VAULT.ours.example",
+            "https://10.10.0.5:8200/",
+        ] {
+            let error = with_appliance(address, "").unwrap_err();
+            assert!(error.starts_with("stacks/s.toml:4:11: "), "{error}");
+            assert!(error.contains("the Vault this stack creates"), "{error}");
+            assert!(error.contains("`key = \"passphrase\"`"), "{error}");
+            let error = with_appliance(address, "[encryption]\nkey = \"transit\"\n").unwrap_err();
+            assert!(error.starts_with("stacks/s.toml:6:7: "), "{error}");
+        }
+        assert_eq!(
+            with_appliance(
+                "https://vault.ours.example:8200",
+                "[encryption]\nkey = \"passphrase\"\n"
+            ),
+            Ok(StateEncryption::Passphrase)
+        );
+        assert!(matches!(
+            with_appliance("https://vault.elsewhere.example:8200", ""),
+            Ok(StateEncryption::Transit { .. })
+        ));
     }
 
     #[test]

@@ -142,16 +142,34 @@ pub(super) struct RawOutput {
 
 /// Reads and validates `path`. `project_modules` lists the directories of the project's `modules/`.
 pub fn load_stack(path: &Path, project_modules: &[String]) -> Result<Stack, StackError> {
-    let source = std::fs::read_to_string(path).map_err(|error| StackError {
+    let bytes = std::fs::read(path).map_err(|error| StackError {
         file: path.to_path_buf(),
         line: 0,
         column: 0,
         message: format!("cannot read stack file: {error}"),
-        hint: Some(
-            "stacks live in `stacks/<name>.toml`; `ls stacks/` shows the ones that exist".into(),
-        ),
+        hint: (error.kind() == std::io::ErrorKind::NotFound).then(|| {
+            "stacks live in `stacks/<name>.toml`; `ls stacks/` shows the ones that exist".into()
+        }),
     })?;
+    let source = String::from_utf8(bytes).map_err(|error| not_utf8(path, &error))?;
     parse_stack(path, &source, project_modules)
+}
+
+/// Locates the first byte that is not UTF-8: the line and column (in characters) of the text before it.
+fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> StackError {
+    let bytes = error.as_bytes();
+    let at = error.utf8_error().valid_up_to();
+    let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    StackError::at(
+        path,
+        valid,
+        at,
+        format!(
+            "the stack file is not UTF-8: byte 0x{:02x} here starts no UTF-8 character",
+            bytes[at]
+        ),
+    )
+    .with_hint("TOML files are UTF-8: save the file as UTF-8 (`iconv -f latin1 -t utf-8` converts Latin-1)")
 }
 
 /// Validates the text of a stack file; `path` names it in errors and gives the stack its name.

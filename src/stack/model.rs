@@ -409,6 +409,17 @@ impl PreviewVariable {
         ("workspace", PreviewVariable::Workspace),
     ];
 
+    /// The variables' names, as the generated root declares them.
+    pub const NAMES: [&'static str; 4] = {
+        let mut names = [""; 4];
+        let mut index = 0;
+        while index < names.len() {
+            names[index] = Self::ALL[index].0;
+            index += 1;
+        }
+        names
+    };
+
     pub fn name(self) -> &'static str {
         Self::ALL
             .iter()

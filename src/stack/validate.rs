@@ -175,6 +175,14 @@ pub(super) fn validate(
     }
     let budget = checker.budget(raw.budget.as_ref())?;
     let encryption = checker.encryption(raw.encryption.as_ref(), vault.as_ref(), &name)?;
+    checker.key_outside_its_vault(
+        &encryption,
+        raw.encryption.as_ref(),
+        raw.vault.as_ref(),
+        platform
+            .as_ref()
+            .and_then(|platform| platform.vault_appliance.as_ref()),
+    )?;
     Ok(Stack {
         encryption,
         name,

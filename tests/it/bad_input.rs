@@ -213,6 +213,44 @@ fn malformed_stack_files_name_file_line_column_and_fix() {
 }
 
 #[test]
+fn a_stack_file_that_is_not_utf8_names_the_first_bad_byte() {
+    let project = Project::new();
+    // (bytes, the first bad byte's "line:column"): Latin-1 after multi-byte UTF-8 on the same line, a lone
+    // continuation byte at a line's start, and a truncated sequence at the very end.
+    let cases: [(Vec<u8>, &str); 3] = [
+        (
+            [MODULE.as_bytes(), "# é ".as_bytes(), b"caf\xe9\n"].concat(),
+            "5:8",
+        ),
+        (
+            [b"[[modules]]\n".as_slice(), b"\x80name = \"g\"\n"].concat(),
+            "2:1",
+        ),
+        ([MODULE.as_bytes(), b"# \xe2\x82"].concat(), "5:3"),
+    ];
+    for (bytes, position) in cases {
+        std::fs::write(project.path().join("stacks/latin.toml"), &bytes).unwrap();
+        let done = project
+            .run()
+            .args(["render", "latin"])
+            .output()
+            .expect_code(1);
+        let stderr = done.stderr();
+        let located = format!("stacks/latin.toml:{position}: ");
+        assert!(
+            stderr.contains(&located),
+            "expected `{located}`, got:\n{stderr}"
+        );
+        assert!(stderr.contains("not UTF-8"), "{stderr}");
+        assert!(
+            stderr.contains("hint: ") && stderr.contains("save the file as UTF-8"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("ls stacks/"), "{stderr}");
+    }
+}
+
+#[test]
 fn an_unknown_stack_is_named_with_a_suggestion() {
     let project = Project::new();
     project.stack("example", &example_stack("", "message = \"hi\""));

@@ -358,16 +358,8 @@ fn a_sealed_vault_fails_the_plan_and_leaves_the_state_untouched() {
     assert!(Path::new(&project.path().join(".wildside/state/vaulted")).is_dir());
 }
 
-#[test]
-fn a_state_whose_key_was_deleted_is_refused_and_left_untouched() {
-    let bao = OpenBao::dev();
-    let project = Project::new();
-    project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
-    with_env(project.run(), &[])
-        .args(["up", "vaulted"])
-        .output()
-        .expect_code(0);
-    let before = local_state(&project, "vaulted", "default");
+/// Deletes the transit key of stack `vaulted`, as someone with the rights to could.
+fn delete_key(bao: &OpenBao) {
     for args in [
         &[
             "write",
@@ -383,18 +375,125 @@ fn a_state_whose_key_was_deleted_is_refused_and_left_untouched() {
             String::from_utf8_lossy(&done.stderr)
         );
     }
-    let plan = with_env(project.run(), &[])
+}
+
+fn key_exists(bao: &OpenBao) -> bool {
+    bao.cli(DEV_ROOT_TOKEN, &["read", "transit/keys/wildside-vaulted"])
+        .status
+        .success()
+}
+
+#[test]
+fn a_state_whose_key_was_deleted_is_refused_and_no_new_key_is_made() {
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
+    with_env(project.run(), &[])
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+    let before = local_state(&project, "vaulted", "default");
+    delete_key(&bao);
+    for command in ["plan", "up"] {
+        let refused = with_env(project.run(), &[])
+            .args([command, "vaulted"])
+            .output()
+            .expect_code(1);
+        assert!(
+            refused
+                .stderr()
+                .contains("has no transit key `wildside-vaulted`")
+                && refused
+                    .stderr()
+                    .contains("a new key would never decrypt it")
+                && refused
+                    .stderr()
+                    .contains("hint: restore the key from its backup"),
+            "{}",
+            refused.stderr()
+        );
+        assert!(
+            !key_exists(&bao),
+            "a new key was made in place of the deleted one"
+        );
+        assert_eq!(before, local_state(&project, "vaulted", "default"));
+    }
+}
+
+#[test]
+fn the_restore_hint_for_a_deleted_key_works_as_written() {
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
+    let up = with_env(project.run(), &[])
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+    // The run that made the key said how to back it up: do exactly that, in the directory the hint runs in.
+    let backup_command = up
+        .stderr()
+        .split('`')
+        .find(|part| part.starts_with("bao read -field=backup"))
+        .unwrap_or_else(|| panic!("no backup command in:\n{}", up.stderr()))
+        .to_string();
+    let shell = |command: &str| {
+        let bin_dir = tool("WILDSIDE_BAO_BIN").parent().unwrap().to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let done = std::process::Command::new("sh")
+            .args(["-c", command])
+            .current_dir(project.path())
+            .env("PATH", path)
+            .env("BAO_ADDR", bao.address())
+            .env("BAO_TOKEN", DEV_ROOT_TOKEN)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "`{command}` failed: {}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    };
+    shell(&backup_command);
+    delete_key(&bao);
+    let refused = with_env(project.run(), &[])
         .args(["plan", "vaulted"])
         .output()
         .expect_code(1);
-    assert!(
-        plan.stderr().contains("cannot be decrypted")
-            && plan.stderr().contains("no longer exists")
-            && plan.stderr().contains("nothing was changed"),
-        "{}",
-        plan.stderr()
+    let hint = refused
+        .stderr()
+        .split_once("hint: restore the key from its backup with `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(command, _)| command.to_string())
+        .unwrap_or_else(|| panic!("no restore command in:\n{}", refused.stderr()));
+    shell(&hint);
+    with_env(project.run(), &[])
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+}
+
+#[test]
+fn a_new_stack_gets_a_key_that_can_be_backed_up() {
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
+    with_env(project.run(), &[])
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+    let backup = bao.cli(
+        DEV_ROOT_TOKEN,
+        &["read", "-field=backup", "transit/backup/wildside-vaulted"],
     );
-    assert_eq!(before, local_state(&project, "vaulted", "default"));
+    assert!(
+        backup.status.success() && !backup.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
 }
 
 #[test]

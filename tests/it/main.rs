@@ -28,6 +28,7 @@ mod sandbox_godo;
 mod sandbox_provider;
 mod sandbox_serve;
 mod saved_plans;
+mod secrets;
 mod signals;
 mod snapshots;
 mod vault;

@@ -2,7 +2,7 @@
 //! plans either decode or are refused, never a panic.
 
 use proptest::prelude::*;
-use wildside_tofu::engine::{PlanSummary, parse_line};
+use wildside_tofu::engine::{DigestKey, PlanSummary, parse_line};
 
 /// Real lines of tofu's JSON UI, as a base to damage.
 const UI_LINES: &[&str] = &[
@@ -53,7 +53,7 @@ proptest! {
         cut in 0usize..20,
         insert in "[\\[\\]{}\":,a-z0-9 ]{0,6}",
     ) {
-        let _ = PlanSummary::from_show_json(&damaged(PLAN, at, cut, &insert));
+        let _ = PlanSummary::from_show_json(&damaged(PLAN, at, cut, &insert), &DigestKey::from_bytes(b"k"));
     }
 }
 
@@ -62,6 +62,6 @@ fn the_undamaged_samples_decode() {
     for line in UI_LINES {
         parse_line(line).unwrap_or_else(|error| panic!("{line}: {error}"));
     }
-    let plan = PlanSummary::from_show_json(PLAN).unwrap();
+    let plan = PlanSummary::from_show_json(PLAN, &DigestKey::from_bytes(b"k")).unwrap();
     assert_eq!(plan.changes.len(), 2);
 }
