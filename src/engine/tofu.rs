@@ -74,6 +74,8 @@ pub struct Tofu {
     planned: Vec<ResourceChange>,
     /// A plugin cache for the running command in place of the shared one (see [`Tofu::init`]).
     plugin_cache_override: Option<PathBuf>,
+    /// Whether a plan takes the state lock (see [`Tofu::plan_without_lock`]).
+    plan_locks: bool,
 }
 
 /// Serialises `tofu init` within this process until the plugin cache is filled (see [`Tofu::init`]).
@@ -112,6 +114,7 @@ impl Tofu {
             inherit,
             planned: Vec::new(),
             plugin_cache_override: None,
+            plan_locks: true,
         }
     }
 
@@ -335,6 +338,14 @@ impl Tofu {
             .map(drop)
     }
 
+    /// Makes plans read the state without taking its lock, for credentials that can read the backend but not
+    /// write to it (read-only Spaces keys cannot write an S3 lock file). A plan writes no state; one that reads
+    /// the state while an apply writes it sees the state before or after that write, and the saved plan is
+    /// then refused as stale when applied.
+    pub fn plan_without_lock(&mut self) {
+        self.plan_locks = false;
+    }
+
     /// Plans into `plan_file`; `destroy` plans the removal of everything.
     pub async fn plan(
         &mut self,
@@ -352,6 +363,9 @@ impl Tofu {
         ];
         if destroy {
             args.push("-destroy".into());
+        }
+        if !self.plan_locks {
+            args.push("-lock=false".into());
         }
         self.planned.clear();
         let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;

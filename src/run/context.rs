@@ -342,6 +342,10 @@ pub(crate) async fn prepare_with(
         // state fails to read.
         tofu.remove_secret("TF_ENCRYPTION");
     }
+    if options.role == CredentialRole::Plan && matches!(stack.backend, Backend::S3 { .. }) {
+        // Plans may run with read-only Spaces keys, which cannot write the lock file.
+        tofu.plan_without_lock();
+    }
     tofu.set_env(plain_env);
     tofu.set_inherit(Inherit {
         backend: match &stack.backend {

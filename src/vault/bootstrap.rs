@@ -777,13 +777,24 @@ fn write_rules(stack: &StackScope, tail: &str) -> [Rule; 2] {
     ]
 }
 
-/// Pull-request plans: read the plan secrets of the stacks pull requests may plan, and nothing else; no
-/// metadata at all, and no writes.
+/// The secret under `<kv_mount>/data/<key_prefix>/` that holds the read-only Spaces keys plans reach an S3
+/// backend with (`access_key`, `secret_key`); the write keys beside it stay the apply and preview roles'.
+const PLAN_BACKEND_SECRET: &str = "spaces-read";
+
+/// Pull-request plans: read the plan secrets of the stacks pull requests may plan and the read-only backend
+/// keys, and nothing else; no metadata at all, and no writes.
 fn plan_rules(options: &BootstrapOptions) -> Vec<Rule> {
     let mut rules: Vec<Rule> = kv_mounts(options)
         .into_iter()
         .map(|mount| (format!("{mount}/metadata/*"), DENY))
         .collect();
+    rules.push((
+        format!(
+            "{}/data/{}/{PLAN_BACKEND_SECRET}",
+            options.kv_mount, options.key_prefix
+        ),
+        READ,
+    ));
     rules.extend(secret_reads(
         options,
         |stack| stack.pull_request_plans,

@@ -678,6 +678,14 @@ fn each_role_is_refused_everything_outside_its_part() {
         &["kv", "put", "-mount=secret", "wildside/web/previews", "v=1"],
     )
     .unwrap();
+    for backend_keys in ["wildside/spaces", "wildside/spaces-read"] {
+        bao_cli(
+            &bao,
+            &root,
+            &["kv", "put", "-mount=secret", backend_keys, "access_key=a"],
+        )
+        .unwrap();
+    }
     let token = |role: &str| {
         login(
             &bao,
@@ -710,7 +718,14 @@ fn each_role_is_refused_everything_outside_its_part() {
     let prod_ciphertext = ciphertext("prod", "cHJvZA==");
     let web_ciphertext = ciphertext("web", "d2Vi");
 
-    // The plan role: the plan secrets of stacks pull requests may plan, decryption of their keys, nothing else.
+    // The plan role: the plan secrets of stacks pull requests may plan, the read-only backend keys, decryption
+    // of their keys, nothing else.
+    get(&plan, "wildside/spaces-read").unwrap();
+    refused(
+        get(&plan, "wildside/spaces"),
+        "plan reading the backend's write keys",
+    );
+    get(&apply, "wildside/spaces").unwrap();
     get(&plan, "wildside/quiet-read").unwrap();
     get(&plan, "wildside/web-read").unwrap();
     refused(

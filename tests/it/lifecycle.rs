@@ -132,3 +132,60 @@ fn s3_backend_lifecycle() {
     .unwrap();
     assert!(!rendered.contains("secret-canary-77"));
 }
+
+/// A plan on an S3 backend reads the state without taking its lock (read-only Spaces keys cannot write the
+/// lock file): while a slow apply from one checkout holds the lock, a plan from another checkout (another CI
+/// runner) that may not wait for it still runs, and an `up` from there, which must lock, is refused.
+#[test]
+fn a_plan_on_s3_does_not_take_the_lock_an_apply_holds() {
+    let s3 = S3Server::start("wildside-state");
+    let (project, elsewhere) = (Project::new(), Project::new());
+    let backend = format!(
+        "[backend]\ntype = \"s3\"\nbucket = \"wildside-state\"\nendpoint = \"{}\"\nuse_path_style = true",
+        s3.endpoint()
+    );
+    let delay = format!("30.{:03}1", std::process::id() % 1000);
+    let stack = example_stack(
+        &backend,
+        &format!("message = \"slow\", delay_seconds = {delay}"),
+    );
+    project.stack("locked", &stack);
+    elsewhere.stack("locked", &stack);
+    let run_in = |project: &Project| {
+        project
+            .run()
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+    };
+    let run = || run_in(&project);
+    let other = || run_in(&elsewhere);
+    run().args(["plan", "locked"]).output().expect_code(0);
+    let mut apply = run().args(["up", "locked"]).spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::process::Command::new("pgrep")
+        .args(["-f", &format!("^sleep {delay}$")])
+        .output()
+        .is_ok_and(|out| out.status.success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let plan = other()
+        .env("WILDSIDE_LOCK_TIMEOUT", "0s")
+        .args(["plan", "locked"])
+        .output();
+    let up = other()
+        .env("WILDSIDE_LOCK_TIMEOUT", "0s")
+        .args(["up", "locked"])
+        .output();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(apply.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let _ = apply.wait();
+    assert_eq!(plan.code(), 0, "{}", plan.stderr());
+    assert_ne!(up.code(), 0, "up must wait for the lock: {}", up.stdout());
+}
