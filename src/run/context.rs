@@ -282,9 +282,9 @@ pub(crate) async fn prepare_with(
         (StateEncryption::Transit { mount, key }, Some(vault), Some(_))
             if options.role == CredentialRole::Plan =>
         {
-            // A plan makes no key: the endpoint's data keys live only in this run, and a state whose key is
-            // gone fails to decrypt, as it should.
-            check_key(vault, mount, key).await?;
+            // A plan makes no key: the endpoint's data keys live only in this run. A missing key is probed
+            // for as below, and refused where a state needs it.
+            key_missing = check_key(vault, mount, key).await? == KeyCheck::Missing;
             let endpoint = DecryptOnlyTransit::start(vault, mount, key).await?;
             let source = KeySource::Transit {
                 address: endpoint.address.clone(),
@@ -418,7 +418,7 @@ pub(crate) async fn prepare_with(
         }
     }
     if key_missing {
-        create_missing_key(&mut prepared, options.encryption).await?;
+        create_missing_key(&mut prepared, options.encryption, options.role).await?;
     }
     if context.engine.lockfile == LockfileMode::Update {
         lock_file_out(&prepared)?;
@@ -448,8 +448,13 @@ pub(crate) async fn prepare_with(
 
 /// Creates the missing transit key of a stack that has no encrypted state in any workspace, then gives tofu
 /// the stack's encryption again. A stack with encrypted state gets no new key: one made in place of a deleted
-/// key would never decrypt it, and the state written with it would hide the loss.
-async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), Error> {
+/// key would never decrypt it, and the state written with it would hide the loss. A run that only plans
+/// makes no key: it goes on with its own data keys when no state needs the missing one.
+async fn create_missing_key(
+    prepared: &mut Prepared,
+    mode: Mode,
+    role: CredentialRole,
+) -> Result<(), Error> {
     let (Some(vault), StateEncryption::Transit { mount, key }, Some(source)) = (
         &prepared.vault,
         &prepared.stack.encryption,
@@ -488,7 +493,9 @@ async fn create_missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), E
             Err(error) => return Err(prepared.explain(error).await),
         }
     }
-    create_key(vault, mount, key).await?;
+    if role != CredentialRole::Plan {
+        create_key(vault, mount, key).await?;
+    }
     restore_encryption(prepared, env);
     Ok(())
 }

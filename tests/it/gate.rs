@@ -199,33 +199,11 @@ fn a_production_stack_is_destroyed_only_when_confirm_names_it() {
     assert!(outputs(project.run(), "snap", "default").is_empty());
 }
 
-fn preview_stack(address: &str) -> String {
-    format!(
-        r#"
-[vault]
-address = "{address}"
-
-[preview]
-max_concurrent = 3
-ttl = "1h"
-
-[[modules]]
-name = "app"
-source = "example"
-preview_inputs = {{ message = "commit_sha" }}
-
-[[outputs]]
-name = "message"
-from = "app.message"
-"#
-    )
-}
-
 #[test]
 fn previews_pass_the_gate_up_and_down() {
     let bao = OpenBao::dev();
     let project = Project::new();
-    project.stack("preview", &preview_stack(&bao.address()));
+    project.stack("preview", &crate::preview::preview_stack(&bao.address(), 3));
     let run = || project.run().env("VAULT_TOKEN", DEV_ROOT_TOKEN);
     deny(&project, NO_DATA_CHANGES);
     let up = run()

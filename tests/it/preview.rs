@@ -7,7 +7,7 @@ use std::process::Child;
 
 use crate::support::{DEV_ROOT_TOKEN, Done, GitHubDouble, OpenBao, Project, Run};
 
-fn preview_stack(address: &str, max_concurrent: u32) -> String {
+pub(crate) fn preview_stack(address: &str, max_concurrent: u32) -> String {
     format!(
         r#"
 [vault]
