@@ -668,7 +668,7 @@ fn transit_mounts(options: &BootstrapOptions) -> BTreeSet<&str> {
 
 /// The plan role's keys: decrypt, and read the description of, the keys of stacks pull requests may plan;
 /// data keys and encryption are denied on every key (a plan gets its data keys from the run's own transit
-/// endpoint, see `vault::decrypt_only`).
+/// endpoint, see `vault::local_transit`).
 fn plan_key_rules(options: &BootstrapOptions) -> Vec<Rule> {
     let mut rules: Vec<Rule> = transit_mounts(options)
         .into_iter()
