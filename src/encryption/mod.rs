@@ -19,4 +19,5 @@ pub use lender::{
     Lender, SOCKET_ENV, STATE_KEY_COMMAND, StateKeyError, TOKEN_ENV, borrow, serve_passphrase,
 };
 pub use one_time_key::{KEY_PROVIDER_COMMAND, ONE_TIME_KEY_ENV, OneTimeKeyError, new_key, serve};
+pub(crate) use transit::create_backed_up_key;
 pub use transit::{KeyCheck, check_key, create_key, rotate_key};
