@@ -191,7 +191,7 @@ async fn pull(prepared: &mut Prepared) -> Result<Option<SecretString>, Error> {
 
 fn set_mode(prepared: &mut Prepared, mode: Mode) {
     if let Some(source) = &prepared.key_source {
-        for (name, value) in encryption_env(source, mode).secret {
+        for (name, value) in encryption_env(source, mode) {
             prepared.tofu.replace_secret(&name, value);
         }
     }

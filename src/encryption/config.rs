@@ -3,8 +3,6 @@
 //! Built with hcl-rs: a passphrase, an address or a key name is always a string literal, never a template.
 //! State and plans share one method; `enforced` forbids the unencrypted method outside migrations.
 
-use std::path::PathBuf;
-
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
 use secrecy::SecretString;
@@ -21,14 +19,14 @@ const PBKDF2_ITERATIONS: i64 = 210_000;
 
 /// Where the data keys come from.
 pub enum KeySource {
-    /// The stack's Vault transit engine. The token reaches tofu only through its environment (`BAO_TOKEN`).
+    /// The stack's Vault transit engine, as the run's endpoint on 127.0.0.1 serves it (see
+    /// `vault::local_transit`). The token, one for that endpoint only, reaches tofu only through its
+    /// environment (`BAO_TOKEN`).
     Transit {
         address: String,
         mount: String,
         key: String,
         token: SecretString,
-        ca_cert: Option<PathBuf>,
-        namespace: Option<String>,
     },
     /// A key derived from a passphrase, which tofu's key provider borrows from this run (see `lender`).
     Passphrase {
@@ -87,38 +85,18 @@ pub enum Mode {
     Unencrypted,
 }
 
-/// What tofu's environment gets: the configuration and credentials (secret) and settings (not secret).
-pub struct EncryptionEnv {
-    pub secret: Vec<(String, SecretString)>,
-    pub plain: Vec<(String, String)>,
-}
-
-/// The environment that makes tofu encrypt state and plans with `source`, in `mode`.
-pub fn encryption_env(source: &KeySource, mode: Mode) -> EncryptionEnv {
+/// The environment that makes tofu encrypt state and plans with `source`, in `mode`: the configuration and
+/// what its key provider needs, all of it secret.
+pub fn encryption_env(source: &KeySource, mode: Mode) -> Vec<(String, SecretString)> {
     let mut secret = vec![(
         "TF_ENCRYPTION".to_string(),
         SecretString::from(encryption_config(source, mode)),
     )];
-    let mut plain = Vec::new();
-    if let KeySource::Passphrase { lender, .. } = source {
-        secret.extend(lender.env());
+    match source {
+        KeySource::Passphrase { lender, .. } => secret.extend(lender.env()),
+        KeySource::Transit { token, .. } => secret.push(("BAO_TOKEN".to_string(), token.clone())),
     }
-    if let KeySource::Transit {
-        token,
-        ca_cert,
-        namespace,
-        ..
-    } = source
-    {
-        secret.push(("BAO_TOKEN".to_string(), token.clone()));
-        if let Some(ca_cert) = ca_cert {
-            plain.push(("BAO_CACERT".to_string(), ca_cert.display().to_string()));
-        }
-        if let Some(namespace) = namespace {
-            plain.push(("BAO_NAMESPACE".to_string(), namespace.clone()));
-        }
-    }
-    EncryptionEnv { secret, plain }
+    secret
 }
 
 const NAME: &str = "wildside";
@@ -260,8 +238,6 @@ mod tests {
             mount: "transit".into(),
             key: "wildside-dev".into(),
             token: SecretString::from(token.to_string()),
-            ca_cert: None,
-            namespace: None,
         }
     }
 
@@ -297,7 +273,7 @@ mod tests {
         let canary = "passphrase-canary-0123456789";
         let source = KeySource::passphrase(SecretString::from(canary)).unwrap();
         let env = encryption_env(&source, Mode::Enforced);
-        for (name, value) in &env.secret {
+        for (name, value) in &env {
             use secrecy::ExposeSecret;
             assert!(!value.expose_secret().contains(canary), "{name}");
         }

@@ -2,10 +2,11 @@
 //! place of a deleted one), and rotated.
 
 use vaultrs::api::transit::responses::ReadKeyData;
+use vaultrs::client::VaultClient;
 use vaultrs::error::ClientError;
 
 use super::error::EncryptionError;
-use crate::vault::{Vault, VaultError};
+use crate::vault::{Vault, VaultError, http_status};
 
 /// What [`check_key`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,40 +41,50 @@ pub async fn check_key(vault: &Vault, mount: &str, key: &str) -> Result<KeyCheck
             };
             Ok(KeyCheck::Exists { latest_version })
         }
-        Err(ClientError::APIError { code: 404, .. }) => Ok(KeyCheck::Missing),
-        Err(ClientError::APIError { code: 403, .. }) => Ok(KeyCheck::Unreadable),
-        Err(error) => Err(VaultError::from_client(&vault.address, &path, error).into()),
+        Err(error) => match http_status(&error) {
+            Some(404) => Ok(KeyCheck::Missing),
+            Some(403) => Ok(KeyCheck::Unreadable),
+            _ => Err(VaultError::from_client(&vault.address, &path, error).into()),
+        },
     }
 }
 
-/// Creates the key of a stack that has no encrypted state yet. It allows plaintext backups (which Vault allows
-/// only of exportable keys), so that it can be backed up (`bao read -field=backup <mount>/backup/<key>`) and
-/// restored if it is ever deleted: without a backup, a deleted key loses every state it encrypted. Who may
-/// back up or export it is the policies' business: neither CI role may.
+/// Creates the key of a stack that has no encrypted state yet, as [`create_backed_up_key`] does.
 pub async fn create_key(vault: &Vault, mount: &str, key: &str) -> Result<(), EncryptionError> {
     let path = format!("{mount}/keys/{key}");
+    match create_backed_up_key(&vault.client, mount, key).await {
+        Ok(()) => Ok(()),
+        Err(error) => match http_status(&error) {
+            Some(403) => Err(EncryptionError::MissingKey {
+                address: vault.address.clone(),
+                mount: mount.to_string(),
+                key: key.to_string(),
+            }),
+            Some(404 | 405) => Err(EncryptionError::TransitNotEnabled {
+                address: vault.address.clone(),
+                mount: mount.to_string(),
+            }),
+            _ => Err(VaultError::from_client(&vault.address, &path, error).into()),
+        },
+    }
+}
+
+/// Creates a state key that allows plaintext backups (which Vault allows only of exportable keys), so that it
+/// can be backed up (`bao read -field=backup <mount>/backup/<key>`) and restored if it is ever deleted: without
+/// a backup, a deleted key loses every state it encrypted. Who may back up or export it is the policies'
+/// business: neither CI role may. Says how to back it up.
+pub(crate) async fn create_backed_up_key(
+    client: &VaultClient,
+    mount: &str,
+    key: &str,
+) -> Result<(), ClientError> {
     let mut options = vaultrs::api::transit::requests::CreateKeyRequest::builder();
     options.exportable(true).allow_plaintext_backup(true);
-    match vaultrs::transit::key::create(&vault.client, mount, key, Some(&mut options)).await {
-        Ok(()) => {
-            tracing::info!(
-                "created transit key `{key}` at `{mount}/` for state encryption; back it up now (`bao read -field=backup {mount}/backup/{key} > {key}.backup`) and keep the backup apart from the state: losing the key loses the state"
-            );
-            Ok(())
-        }
-        Err(ClientError::APIError { code: 403, .. }) => Err(EncryptionError::MissingKey {
-            address: vault.address.clone(),
-            mount: mount.to_string(),
-            key: key.to_string(),
-        }),
-        Err(ClientError::APIError {
-            code: 404 | 405, ..
-        }) => Err(EncryptionError::TransitNotEnabled {
-            address: vault.address.clone(),
-            mount: mount.to_string(),
-        }),
-        Err(error) => Err(VaultError::from_client(&vault.address, &path, error).into()),
-    }
+    vaultrs::transit::key::create(client, mount, key, Some(&mut options)).await?;
+    tracing::info!(
+        "created transit key `{key}` at `{mount}/` for state encryption; back it up now (`bao read -field=backup {mount}/backup/{key} > {key}.backup`) and keep the backup apart from the state: losing the key loses the state"
+    );
+    Ok(())
 }
 
 /// Rotates the key and returns its new latest version (when the token may read it).
@@ -85,16 +96,55 @@ pub async fn rotate_key(
     let path = format!("{mount}/keys/{key}/rotate");
     vaultrs::transit::key::rotate(&vault.client, mount, key)
         .await
-        .map_err(|error| match error {
-            ClientError::APIError { code: 404, .. } => EncryptionError::MissingKey {
+        .map_err(|error| match http_status(&error) {
+            Some(404) => EncryptionError::MissingKey {
                 address: vault.address.clone(),
                 mount: mount.to_string(),
                 key: key.to_string(),
             },
-            error => VaultError::from_client(&vault.address, &path, error).into(),
+            _ => VaultError::from_client(&vault.address, &path, error).into(),
         })?;
     Ok(match check_key(vault, mount, key).await? {
         KeyCheck::Exists { latest_version } => Some(latest_version),
         KeyCheck::Missing | KeyCheck::Unreadable => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::{KeyCheck, check_key};
+    use crate::vault::Vault;
+
+    /// A server that answers every request with `status` and a body that is not Vault's `errors` list (a proxy's
+    /// page, say).
+    async fn answering(status: StatusCode) -> Vault {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let router = axum::Router::new()
+            .fallback(move || async move { (status, r#"{"request_id":"r","data":null}"#) });
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Vault::unchecked(&format!("http://127.0.0.1:{port}"), "t").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_key_is_classed_by_the_status_whatever_the_body() {
+        let missing = answering(StatusCode::NOT_FOUND).await;
+        assert_eq!(
+            check_key(&missing, "transit", "wildside-dev")
+                .await
+                .unwrap(),
+            KeyCheck::Missing
+        );
+        let unreadable = answering(StatusCode::FORBIDDEN).await;
+        assert_eq!(
+            check_key(&unreadable, "transit", "wildside-dev")
+                .await
+                .unwrap(),
+            KeyCheck::Unreadable
+        );
+    }
 }

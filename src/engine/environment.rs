@@ -20,7 +20,7 @@
 //! Everything else tofu gets is set by wildside-tofu itself, per command: `TF_IN_AUTOMATION`, `TF_INPUT`,
 //! `CHECKPOINT_DISABLE`, `TF_WORKSPACE`, `TF_CLI_CONFIG_FILE` and `TF_PLUGIN_CACHE_DIR` when configured, the
 //! root's `TF_VAR_*` (the stack's variables and the secrets read from Vault), `TF_ENCRYPTION` with what its key
-//! provider needs (`BAO_TOKEN`, `BAO_CACERT`, `BAO_NAMESPACE` for transit, the one-time plan key for
+//! provider needs (for transit, `BAO_TOKEN`, a token of the run's own endpoint, never the Vault token; the one-time plan key for
 //! `wildside-tofu plan-key`, the socket and token through which `wildside-tofu state-key` borrows a passphrase
 //! from the run), and `PG_CONN_STR`.
 

@@ -66,8 +66,6 @@ pub struct Tofu {
     transcript: Option<Transcript>,
     /// Root module variables that are not secret, passed as `TF_VAR_<name>`.
     variables: Vec<(String, String)>,
-    /// Other settings for tofu's environment that are not secret.
-    extra_env: Vec<(String, String)>,
     /// What tofu inherits of wildside-tofu's own environment.
     inherit: Inherit,
     /// The resource changes the last plan announced in its UI stream.
@@ -110,7 +108,6 @@ impl Tofu {
             progress,
             transcript: None,
             variables: Vec::new(),
-            extra_env: Vec::new(),
             inherit,
             planned: Vec::new(),
             plugin_cache_override: None,
@@ -132,11 +129,6 @@ impl Tofu {
     /// Sets root module variables (not secrets: they may show in logs) for every later command.
     pub fn set_variables(&mut self, variables: Vec<(String, String)>) {
         self.variables = variables;
-    }
-
-    /// Adds settings (not secrets) to tofu's environment for every later command.
-    pub fn set_env(&mut self, env: Vec<(String, String)>) {
-        self.extra_env = env;
     }
 
     /// Sets what tofu inherits of wildside-tofu's own environment (the backend's credentials, say). The
@@ -600,7 +592,6 @@ impl Tofu {
                 .iter()
                 .map(|(name, value)| (format!("TF_VAR_{name}"), value.clone())),
         );
-        env.extend(self.extra_env.iter().cloned());
         if let Some(sandbox) = &self.settings.sandbox {
             env.push(("DIGITALOCEAN_API_URL".into(), sandbox.to_string()));
             env.push((

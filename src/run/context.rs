@@ -18,7 +18,7 @@ use crate::project::Project;
 use crate::render::{TOKEN_SECRETS, backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
 use crate::stack::{Backend, CredentialRole, ModuleSource, Stack, StateEncryption};
-use crate::vault::{DecryptOnlyTransit, Vault, read_secrets};
+use crate::vault::{DataKeys, LocalTransit, Vault, read_secrets};
 
 /// Resolved once per invocation and handed to the command.
 pub struct Context {
@@ -55,8 +55,9 @@ pub struct Prepared {
     pub lock_file: PathBuf,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
     _workspace_lock: Option<std::fs::File>,
-    /// Served while a run that only plans reads a transit-encrypted state (see `vault::decrypt_only`).
-    decrypt_only: Option<DecryptOnlyTransit>,
+    /// Stands in for Vault in tofu's configuration while a transit-encrypted stack runs, so that tofu never
+    /// gets the Vault token (see `vault::local_transit`).
+    local_transit: Option<LocalTransit>,
     /// Lends `$WILDSIDE_PLAN_PASSPHRASE` to tofu's key provider while tofu runs (a stack without encryption).
     _plan_key_lender: Option<crate::encryption::Lender>,
 }
@@ -276,52 +277,32 @@ pub(crate) async fn prepare_with(
         }
         _ => None,
     };
-    let mut decrypt_only = None;
+    let mut local_transit = None;
     let mut key_missing = false;
-    let key_source = match (&stack.encryption, &vault, &stack.vault) {
-        (StateEncryption::Transit { mount, key }, Some(vault), Some(_))
-            if options.role == CredentialRole::Plan =>
-        {
-            // A plan makes no key: the endpoint's data keys live only in this run. A missing key is probed
-            // for as below, and refused where a state needs it.
+    let key_source = match (&stack.encryption, &vault) {
+        (StateEncryption::Transit { mount, key }, Some(vault)) => {
+            // A plan makes no key: its endpoint's data keys live only in this run.
             key_missing = check_key(vault, mount, key).await? == KeyCheck::Missing;
-            let endpoint = DecryptOnlyTransit::start(vault, mount, key).await?;
+            let data_keys = match options.role {
+                CredentialRole::Plan => DataKeys::RunOnly,
+                CredentialRole::Apply => DataKeys::FromVault,
+            };
+            let endpoint = LocalTransit::start(vault, mount, key, data_keys).await?;
             let source = KeySource::Transit {
                 address: endpoint.address.clone(),
                 mount: mount.clone(),
                 key: key.clone(),
                 token: endpoint.token.clone(),
-                ca_cert: None,
-                namespace: None,
             };
-            decrypt_only = Some(endpoint);
+            local_transit = Some(endpoint);
             Some(source)
         }
-        (StateEncryption::Transit { mount, key }, Some(vault), Some(settings)) => {
-            key_missing = check_key(vault, mount, key).await? == KeyCheck::Missing;
-            Some(KeySource::Transit {
-                address: vault.address.clone(),
-                mount: mount.clone(),
-                key: key.clone(),
-                token: vault.token(),
-                ca_cert: settings
-                    .ca_cert
-                    .as_ref()
-                    .map(|path| context.project.root.join(path)),
-                namespace: settings.namespace.clone(),
-            })
-        }
-        (StateEncryption::Passphrase, _, _) => Some(KeySource::passphrase_from_env(&stack.name)?),
+        (StateEncryption::Passphrase, _) => Some(KeySource::passphrase_from_env(&stack.name)?),
         _ => None,
     };
-    let mut plain_env = Vec::new();
     let mut plan_key_lender = None;
     match &key_source {
-        Some(source) => {
-            let env = encryption_env(source, options.encryption);
-            secret_env.extend(env.secret);
-            plain_env = env.plain;
-        }
+        Some(source) => secret_env.extend(encryption_env(source, options.encryption)),
         // State is unencrypted by choice; saved plans, which carry the prior state, still are not.
         None => {
             let (env, lender) = plan_encryption_env()?;
@@ -346,7 +327,6 @@ pub(crate) async fn prepare_with(
         // Plans may run with read-only Spaces keys, which cannot write the lock file.
         tofu.plan_without_lock();
     }
-    tofu.set_env(plain_env);
     tofu.set_inherit(Inherit {
         backend: match &stack.backend {
             Backend::Local { .. } => BackendCredentials::None,
@@ -383,7 +363,7 @@ pub(crate) async fn prepare_with(
     let lock_file = Project::lock_file(&stack);
     let mut prepared = Prepared {
         _workspace_lock: workspace_lock,
-        decrypt_only,
+        local_transit,
         _plan_key_lender: plan_key_lender,
         vault,
         stack,
@@ -418,7 +398,7 @@ pub(crate) async fn prepare_with(
         }
     }
     if key_missing {
-        create_missing_key(&mut prepared, options.encryption, options.role).await?;
+        missing_key(&mut prepared, options.encryption).await?;
     }
     if context.engine.lockfile == LockfileMode::Update {
         lock_file_out(&prepared)?;
@@ -427,7 +407,12 @@ pub(crate) async fn prepare_with(
         drop(lock);
         return Ok(prepared);
     }
-    if prepared.decrypt_only.is_some() && workspace != "default" {
+    if prepared
+        .local_transit
+        .as_ref()
+        .is_some_and(|endpoint| endpoint.data_keys == DataKeys::RunOnly)
+        && workspace != "default"
+    {
         // A new workspace's empty state would be written with a key of this run only: a plan does not make one.
         match prepared.tofu.workspaces().await {
             Ok(names) if names.iter().any(|name| name == workspace) => {}
@@ -448,13 +433,9 @@ pub(crate) async fn prepare_with(
 
 /// Creates the missing transit key of a stack that has no encrypted state in any workspace, then gives tofu
 /// the stack's encryption again. A stack with encrypted state gets no new key: one made in place of a deleted
-/// key would never decrypt it, and the state written with it would hide the loss. A run that only plans
-/// makes no key: it goes on with its own data keys when no state needs the missing one.
-async fn create_missing_key(
-    prepared: &mut Prepared,
-    mode: Mode,
-    role: CredentialRole,
-) -> Result<(), Error> {
+/// key would never decrypt it, and the state written with it would hide the loss. A run that only plans makes
+/// no key (its data keys are its own) but refuses a state whose key is gone all the same.
+async fn missing_key(prepared: &mut Prepared, mode: Mode) -> Result<(), Error> {
     let (Some(vault), StateEncryption::Transit { mount, key }, Some(source)) = (
         &prepared.vault,
         &prepared.stack.encryption,
@@ -462,7 +443,7 @@ async fn create_missing_key(
     ) else {
         return Ok(());
     };
-    let env = encryption_env(source, mode).secret;
+    let env = encryption_env(source, mode);
     // Another run of the stack may have made the key since this one looked (a new stack's first runs race).
     if check_key(vault, mount, key).await? != KeyCheck::Missing {
         restore_encryption(prepared, env);
@@ -493,7 +474,11 @@ async fn create_missing_key(
             Err(error) => return Err(prepared.explain(error).await),
         }
     }
-    if role != CredentialRole::Plan {
+    let plans_only = prepared
+        .local_transit
+        .as_ref()
+        .is_some_and(|endpoint| endpoint.data_keys == DataKeys::RunOnly);
+    if !plans_only {
         create_key(vault, mount, key).await?;
     }
     restore_encryption(prepared, env);

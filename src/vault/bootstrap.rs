@@ -39,10 +39,9 @@ use serde::{Deserialize, Serialize};
 use vaultrs::api::auth::approle::requests::SetAppRoleRequestBuilder;
 use vaultrs::api::sys::requests::EnableEngineRequestBuilder;
 use vaultrs::client::VaultClient;
-use vaultrs::error::ClientError;
 
 use super::client::build_client;
-use super::error::VaultError;
+use super::error::{VaultError, http_status};
 use super::seal::SysHttp;
 use crate::private_file::write_private;
 use crate::render::cli_config_text;
@@ -447,7 +446,7 @@ async fn ensure_policy(
     let path = format!("sys/policies/acl/{name}");
     let current = match vaultrs::sys::policy::read(client, name).await {
         Ok(existing) => Some(existing.rules),
-        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) if http_status(&error) == Some(404) => None,
         Err(error) => return Err(VaultError::from_client(address, &path, error)),
     };
     if current.as_deref() != Some(text) {
@@ -477,7 +476,7 @@ async fn ensure_role(
     };
     let current = match vaultrs::auth::approle::role::read(client, mount, spec.name).await {
         Ok(role) => Some(role),
-        Err(ClientError::APIError { code: 404, .. }) => None,
+        Err(error) if http_status(&error) == Some(404) => None,
         Err(error) => return Err(fail(&role_path)(error)),
     };
     let wanted: BTreeSet<&String> = spec.policies.iter().collect();
@@ -549,7 +548,7 @@ async fn remove_former_role(
                     .map_err(|error| VaultError::from_client(address, &path, error))?;
                 changed.push(format!("removed the former role {role}"));
             }
-            Err(ClientError::APIError { code: 404, .. }) => {}
+            Err(error) if http_status(&error) == Some(404) => {}
             Err(error) => return Err(VaultError::from_client(address, &path, error)),
         }
     }
@@ -562,7 +561,7 @@ async fn remove_former_role(
                 .map_err(|error| VaultError::from_client(address, &path, error))?;
             changed.push(format!("removed the former policy {policy}"));
         }
-        Err(ClientError::APIError { code: 404, .. }) => {}
+        Err(error) if http_status(&error) == Some(404) => {}
         Err(error) => return Err(VaultError::from_client(address, &path, error)),
     }
     Ok(())
@@ -601,8 +600,8 @@ async fn transit(
         let path = format!("{mount}/keys/{key}");
         match vaultrs::transit::key::read(client, mount, key).await {
             Ok(_) => {}
-            Err(ClientError::APIError { code: 404, .. }) => {
-                vaultrs::transit::key::create(client, mount, key, None)
+            Err(error) if http_status(&error) == Some(404) => {
+                crate::encryption::create_backed_up_key(client, mount, key)
                     .await
                     .map_err(|error| VaultError::from_client(address, &path, error))?;
                 changed.push(format!("created transit key {key}"));
@@ -668,7 +667,7 @@ fn transit_mounts(options: &BootstrapOptions) -> BTreeSet<&str> {
 
 /// The plan role's keys: decrypt, and read the description of, the keys of stacks pull requests may plan;
 /// data keys and encryption are denied on every key (a plan gets its data keys from the run's own transit
-/// endpoint, see `vault::decrypt_only`).
+/// endpoint, see `vault::local_transit`).
 fn plan_key_rules(options: &BootstrapOptions) -> Vec<Rule> {
     let mut rules: Vec<Rule> = transit_mounts(options)
         .into_iter()

@@ -156,6 +156,18 @@ impl Vault {
         }));
     }
 
+    /// A client of `address` with `token`, not logged in or checked: for tests of what uses one.
+    #[cfg(test)]
+    pub(crate) fn unchecked(address: &str, token: &str) -> Result<Self, VaultError> {
+        Ok(Self {
+            client: build_client(address, &SecretString::from(token), None, None)?,
+            address: address.to_string(),
+            mount: "secret".into(),
+            path_prefix: "wildside".into(),
+            renewal: None,
+        })
+    }
+
     /// The token this client uses (after an AppRole login, the login's token), for a child that needs it in
     /// its environment.
     pub fn token(&self) -> SecretString {

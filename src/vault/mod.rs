@@ -7,17 +7,17 @@
 
 mod bootstrap;
 mod client;
-mod decrypt_only;
 mod error;
+mod local_transit;
 mod outputs;
 mod seal;
 mod secrets;
 
 pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, bootstrap};
 pub use client::Vault;
-pub use decrypt_only::DecryptOnlyTransit;
 pub use error::VaultError;
 pub(crate) use error::http_status;
+pub use local_transit::{DataKeys, LocalTransit};
 pub use outputs::{
     OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,
 };

@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{OpenBao, Project};
+use crate::support::{OpenBao, Project, tool};
 
 fn bootstrap(
     bao: &OpenBao,
@@ -135,6 +135,39 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
             "wrote policy wildside-plan-keys",
             "wrote policy wildside-apply"
         ])
+    );
+    // The key it made can be backed up with the command it printed, run as printed.
+    let backup_command = keyed
+        .stderr()
+        .split('`')
+        .find(|part| part.starts_with("bao read -field=backup"))
+        .unwrap_or_else(|| panic!("no backup command in:\n{}", keyed.stderr()))
+        .to_string();
+    let bin_dir = tool("WILDSIDE_BAO_BIN").parent().unwrap().to_path_buf();
+    let backed_up = std::process::Command::new("sh")
+        .args(["-c", &backup_command])
+        .current_dir(project.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("BAO_ADDR", bao.address())
+        .env("BAO_TOKEN", root_token(&state))
+        .output()
+        .unwrap();
+    assert!(
+        backed_up.status.success(),
+        "`{backup_command}` failed: {}",
+        String::from_utf8_lossy(&backed_up.stderr)
+    );
+    assert!(
+        !std::fs::read(project.path().join("wildside-ci.backup"))
+            .unwrap()
+            .is_empty()
     );
     let policy = bao.cli(
         &root_token(&state),

@@ -108,6 +108,55 @@ fn no_credential_of_wildside_tofu_reaches_a_local_exec_or_a_provider() {
 }
 
 #[test]
+fn the_vault_token_of_a_transit_stack_reaches_no_local_exec_or_provider() {
+    let bao = OpenBao::dev();
+    let project = Project::new().with_fixtures();
+    let out = project.path().join("seen");
+    std::fs::create_dir_all(&out).unwrap();
+    project.stack(
+        "vaulted",
+        &env_dump_stack(
+            &format!("[vault]\naddress = \"{}\"", bao.address()),
+            &out,
+            "",
+        ),
+    );
+    let up = || {
+        with_canaries(project.run())
+            .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+            .args(["up", "vaulted"])
+            .output()
+            .expect_code(0)
+    };
+    up();
+    for file in ["local-exec.env", "provider.env"] {
+        let seen = read_env(&out.join(file));
+        assert!(
+            seen.lines().any(|line| line.starts_with("PATH=")),
+            "{file}:\n{seen}"
+        );
+        assert!(
+            !seen.contains(DEV_ROOT_TOKEN),
+            "{file} holds the Vault token:\n{seen}"
+        );
+    }
+    // The state is encrypted with the stack's key in Vault: a second run, and a plan, read it.
+    let stored = std::fs::read_to_string(
+        project
+            .path()
+            .join(".wildside/state/vaulted/terraform.tfstate"),
+    )
+    .unwrap();
+    assert!(!stored.contains("terraform_data"), "{stored}");
+    up();
+    with_canaries(project.run())
+        .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+        .args(["plan", "vaulted", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+}
+
+#[test]
 fn the_plan_passphrase_reaches_no_local_exec_or_provider() {
     let project = Project::new().with_fixtures();
     let out = project.path().join("seen");
