@@ -1331,3 +1331,97 @@ async fn projects_take_a_blank_environment_and_buckets_and_domains() {
     assert_eq!(status, 422);
     run.finish().await;
 }
+
+/// Tags live until deleted explicitly, whatever resource carried them, and count what carries them; deleting
+/// one still applied untags its resources (204), and deleting it again is a 404, as on DigitalOcean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_live_until_deleted_and_track_what_carries_them() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    // A firewall's tag exists as soon as the firewall carries it, and can be read and deleted.
+    let firewall = c
+        .ok(M::POST, "/v2/firewalls", "/v2/firewalls", Some(json!({
+            "name": "tagged", "tags": ["by-firewall"],
+            "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["10.0.0.0/8"]}}],
+        })))
+        .await;
+    let firewall_path = format!(
+        "/v2/firewalls/{}",
+        firewall["firewall"]["id"].as_str().unwrap()
+    );
+    let tag = c
+        .ok(M::GET, "/v2/tags/{tag_id}", "/v2/tags/by-firewall", None)
+        .await;
+    assert_eq!(tag["tag"]["name"], "by-firewall");
+    c.ok(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/by-firewall", None)
+        .await;
+    let read = c
+        .ok(M::GET, "/v2/firewalls/{firewall_id}", &firewall_path, None)
+        .await;
+    assert_eq!(read["firewall"]["tags"], json!([]), "{read}");
+    let (status, _) = c
+        .status(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/by-firewall", None)
+        .await;
+    assert_eq!(status, 404, "a second delete of a tag is a 404");
+    c.ok(
+        M::DELETE,
+        "/v2/firewalls/{firewall_id}",
+        &firewall_path,
+        None,
+    )
+    .await;
+
+    // A tag outlives the volume that carried it, counted while it carries it.
+    let volume = c
+        .ok(
+            M::POST,
+            "/v2/volumes",
+            "/v2/volumes",
+            Some(
+                json!({"name": "tagged", "region": "nyc3", "size_gigabytes": 10, "tags": ["kept"]}),
+            ),
+        )
+        .await;
+    let volume_id = volume["volume"]["id"].as_str().unwrap().to_string();
+    let volume_path = format!("/v2/volumes/{volume_id}");
+    c.ok(
+        M::POST,
+        "/v2/tags",
+        "/v2/tags",
+        Some(json!({"name": "applied"})),
+    )
+    .await;
+    c.ok(
+        M::POST,
+        "/v2/tags/{tag_id}/resources",
+        "/v2/tags/applied/resources",
+        Some(json!({"resources": [{"resource_id": volume_id, "resource_type": "volume"}]})),
+    )
+    .await;
+    let tag = c
+        .ok(M::GET, "/v2/tags/{tag_id}", "/v2/tags/applied", None)
+        .await;
+    assert_eq!(tag["tag"]["resources"]["count"], 1, "{tag}");
+    assert_eq!(tag["tag"]["resources"]["volumes"]["count"], 1, "{tag}");
+    // Deleting a tag still applied untags the volume.
+    c.ok(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/applied", None)
+        .await;
+    let read = c
+        .ok(M::GET, "/v2/volumes/{volume_id}", &volume_path, None)
+        .await;
+    assert_eq!(read["volume"]["tags"], json!(["kept"]), "{read}");
+    c.ok(M::DELETE, "/v2/volumes/{volume_id}", &volume_path, None)
+        .await;
+    let tag = c
+        .ok(M::GET, "/v2/tags/{tag_id}", "/v2/tags/kept", None)
+        .await;
+    assert_eq!(tag["tag"]["resources"]["count"], 0, "{tag}");
+    c.ok(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/kept", None)
+        .await;
+    let (status, _) = c
+        .status(M::GET, "/v2/tags/{tag_id}", "/v2/tags/kept", None)
+        .await;
+    assert_eq!(status, 404);
+    run.finish().await;
+}
