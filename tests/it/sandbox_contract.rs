@@ -1425,3 +1425,122 @@ async fn tags_live_until_deleted_and_track_what_carries_them() {
     assert_eq!(status, 404);
     run.finish().await;
 }
+
+/// A load balancer reads back its `size` and `size_unit` agreeing (`lb-small`, `lb-medium`, `lb-large` are 1,
+/// 3 and 6 units), the droplets it was given or that carry its tag, and a global one needs no region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_balancers_read_back_sizes_droplets_and_global_ones() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    let rules = json!([{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}]);
+    let droplet = c
+        .ok(M::POST, "/v2/droplets", "/v2/droplets", Some(json!({
+            "name": "backend", "region": "nyc3", "size": "s-1vcpu-2gb", "image": "ubuntu-24-04-x64", "tags": ["web"],
+        })))
+        .await;
+    let droplet_id = droplet["droplet"]["id"].as_u64().unwrap();
+
+    for (asked, size, size_unit) in [
+        (json!({"size": "lb-medium"}), "lb-medium", 3),
+        (json!({"size_unit": 6}), "lb-large", 6),
+        (json!({"size": "lb-small", "size_unit": 1}), "lb-small", 1),
+    ] {
+        let mut body = json!({"name": format!("sized-{size}"), "region": "nyc3", "forwarding_rules": rules, "droplet_ids": [droplet_id]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(asked.as_object().unwrap().clone());
+        let created = c
+            .ok(
+                M::POST,
+                "/v2/load_balancers",
+                "/v2/load_balancers",
+                Some(body),
+            )
+            .await;
+        let path = format!(
+            "/v2/load_balancers/{}",
+            created["load_balancer"]["id"].as_str().unwrap()
+        );
+        for read in [
+            created,
+            c.ok(M::GET, "/v2/load_balancers/{lb_id}", &path, None)
+                .await,
+        ] {
+            assert_eq!(read["load_balancer"]["size"], size, "{read}");
+            assert_eq!(read["load_balancer"]["size_unit"], size_unit, "{read}");
+            assert_eq!(
+                read["load_balancer"]["droplet_ids"],
+                json!([droplet_id]),
+                "{read}"
+            );
+        }
+        c.ok(M::DELETE, "/v2/load_balancers/{lb_id}", &path, None)
+            .await;
+    }
+    let (status, _) = c
+        .status(M::POST, "/v2/load_balancers", "/v2/load_balancers", Some(json!({"name": "disagreeing", "region": "nyc3", "forwarding_rules": rules, "size": "lb-small", "size_unit": 3})))
+        .await;
+    assert_eq!(
+        status, 422,
+        "a size that disagrees with size_unit is refused"
+    );
+
+    // Selected by tag: reads list the droplets carrying it.
+    let tagged = c
+        .ok(M::POST, "/v2/load_balancers", "/v2/load_balancers", Some(json!({"name": "tagged", "region": "nyc3", "forwarding_rules": rules, "tag": "web"})))
+        .await;
+    let tagged_path = format!(
+        "/v2/load_balancers/{}",
+        tagged["load_balancer"]["id"].as_str().unwrap()
+    );
+    let listed = c
+        .ok(M::GET, "/v2/load_balancers", "/v2/load_balancers", None)
+        .await;
+    assert_eq!(
+        listed["load_balancers"][0]["droplet_ids"],
+        json!([droplet_id]),
+        "{listed}"
+    );
+    c.ok(M::DELETE, "/v2/load_balancers/{lb_id}", &tagged_path, None)
+        .await;
+
+    // Global: no region (the provider sends none, though the description's create schema requires one), no
+    // VPC.
+    let global = c
+        .ok_as_sent(M::POST, "/v2/load_balancers", "/v2/load_balancers", json!({
+            "name": "global", "type": "GLOBAL", "droplet_ids": [droplet_id], "forwarding_rules": rules,
+            "glb_settings": {"target_protocol": "http", "target_port": 80},
+        }))
+        .await;
+    let global_path = format!(
+        "/v2/load_balancers/{}",
+        global["load_balancer"]["id"].as_str().unwrap()
+    );
+    let read = c
+        .ok(M::GET, "/v2/load_balancers/{lb_id}", &global_path, None)
+        .await;
+    assert_eq!(read["load_balancer"]["type"], "GLOBAL", "{read}");
+    assert!(read["load_balancer"].get("region").is_none(), "{read}");
+    assert_eq!(
+        read["load_balancer"]["glb_settings"]["target_port"], 80,
+        "{read}"
+    );
+    assert_eq!(
+        read["load_balancer"]["droplet_ids"],
+        json!([droplet_id]),
+        "{read}"
+    );
+    c.ok(M::DELETE, "/v2/load_balancers/{lb_id}", &global_path, None)
+        .await;
+    let (status, _) = c
+        .status(
+            M::POST,
+            "/v2/load_balancers",
+            "/v2/load_balancers",
+            Some(json!({"name": "nowhere", "forwarding_rules": rules})),
+        )
+        .await;
+    assert_eq!(status, 422, "a regional load balancer needs a region");
+    run.finish().await;
+}
