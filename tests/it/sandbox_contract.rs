@@ -1544,3 +1544,110 @@ async fn load_balancers_read_back_sizes_droplets_and_global_ones() {
     assert_eq!(status, 422, "a regional load balancer needs a region");
     run.finish().await;
 }
+
+/// A cluster keeps the subnets it was created with; cluster and node pool updates take only the members that
+/// change (the description requires `name`, DigitalOcean does not); a resized pool reports its new count and
+/// nodes; an autoscaled first pool needs no `count`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_and_pools_take_partial_updates_and_keep_what_they_were_given() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    let options = c
+        .ok(
+            M::GET,
+            "/v2/kubernetes/options",
+            "/v2/kubernetes/options",
+            None,
+        )
+        .await;
+    let version = options["options"]["versions"][0]["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // godo omits an autoscaled pool's zero `count`, which the description's create schema requires.
+    let cluster = c
+        .ok_as_sent(M::POST, "/v2/kubernetes/clusters", "/v2/kubernetes/clusters", json!({
+            "name": "partial", "region": "nyc3", "version": version,
+            "cluster_subnet": "10.100.0.0/16", "service_subnet": "10.101.0.0/16",
+            "control_plane_firewall": {"enabled": true, "allowed_addresses": ["203.0.113.0/24"]},
+            "node_pools": [{"name": "auto", "size": "s-1vcpu-2gb", "auto_scale": true, "max_nodes": 3}],
+        }))
+        .await;
+    let cluster_id = cluster["kubernetes_cluster"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cluster_path = format!("/v2/kubernetes/clusters/{cluster_id}");
+    let read = c
+        .ok(
+            M::GET,
+            "/v2/kubernetes/clusters/{cluster_id}",
+            &cluster_path,
+            None,
+        )
+        .await;
+    let read = &read["kubernetes_cluster"];
+    assert_eq!(read["cluster_subnet"], "10.100.0.0/16", "{read}");
+    assert_eq!(read["service_subnet"], "10.101.0.0/16", "{read}");
+    assert!(
+        read["node_pools"][0]["count"].as_u64().unwrap() >= 1,
+        "{read}"
+    );
+
+    // A cluster update naming only the firewall's addresses keeps the name and `enabled`.
+    let updated = c
+        .ok_as_sent(
+            M::PUT,
+            "/v2/kubernetes/clusters/{cluster_id}",
+            &cluster_path,
+            json!({
+                "control_plane_firewall": {"allowed_addresses": ["198.51.100.0/24"]},
+            }),
+        )
+        .await;
+    let updated = &updated["kubernetes_cluster"];
+    assert_eq!(updated["name"], "partial", "{updated}");
+    assert_eq!(
+        updated["control_plane_firewall"]["enabled"], true,
+        "{updated}"
+    );
+    assert_eq!(
+        updated["control_plane_firewall"]["allowed_addresses"],
+        json!(["198.51.100.0/24"]),
+        "{updated}"
+    );
+
+    // A pool update naming only the count resizes it, keeping its name.
+    let pools = format!("{cluster_path}/node_pools");
+    let pool = c
+        .ok(
+            M::POST,
+            "/v2/kubernetes/clusters/{cluster_id}/node_pools",
+            &pools,
+            Some(json!({"name": "workers", "size": "s-1vcpu-2gb", "count": 1})),
+        )
+        .await;
+    let pool_path = format!("{pools}/{}", pool["node_pool"]["id"].as_str().unwrap());
+    let template = "/v2/kubernetes/clusters/{cluster_id}/node_pools/{node_pool_id}";
+    let resized = c
+        .ok_as_sent(M::PUT, template, &pool_path, json!({"count": 3}))
+        .await;
+    for read in [resized, c.ok(M::GET, template, &pool_path, None).await] {
+        assert_eq!(read["node_pool"]["name"], "workers", "{read}");
+        assert_eq!(read["node_pool"]["count"], 3, "{read}");
+        assert_eq!(
+            read["node_pool"]["nodes"].as_array().unwrap().len(),
+            3,
+            "{read}"
+        );
+    }
+    c.ok(
+        M::DELETE,
+        "/v2/kubernetes/clusters/{cluster_id}",
+        &cluster_path,
+        None,
+    )
+    .await;
+    run.finish().await;
+}
