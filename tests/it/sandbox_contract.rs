@@ -1651,3 +1651,30 @@ async fn clusters_and_pools_take_partial_updates_and_keep_what_they_were_given()
     .await;
     run.finish().await;
 }
+
+/// Each region in use has exactly one default VPC, listed with `default: true`, from its first VPC on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_in_use_has_one_default_vpc() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    for (name, range) in [("first", "10.50.0.0/20"), ("second", "10.51.0.0/20")] {
+        c.ok(
+            M::POST,
+            "/v2/vpcs",
+            "/v2/vpcs",
+            Some(json!({"name": name, "region": "ams3", "ip_range": range})),
+        )
+        .await;
+        let listed = c.ok(M::GET, "/v2/vpcs", "/v2/vpcs", None).await;
+        let defaults: Vec<&Value> = listed["vpcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|vpc| vpc["default"] == true)
+            .collect();
+        assert_eq!(defaults.len(), 1, "{listed}");
+        assert_eq!(defaults[0]["region"], "ams3", "{listed}");
+    }
+    run.finish().await;
+}
