@@ -59,3 +59,28 @@ func tagOutlivesItsCarrier(t *testing.T, client *godo.Client) {
 	_, err = client.Tags.Delete(ctx, "carried")
 	expectStatus(t, "deleting the tag again", err, http.StatusNotFound)
 }
+
+// loadBalancerSizes creates a load balancer by its deprecated size slug and reads back the size units it
+// stands for, and the slug.
+func loadBalancerSizes(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	balancer, _, err := client.LoadBalancers.Create(ctx, &godo.LoadBalancerRequest{
+		Name:     "sized",
+		Region:   region,
+		SizeSlug: "lb-medium",
+		ForwardingRules: []godo.ForwardingRule{{
+			EntryProtocol: "http", EntryPort: 80, TargetProtocol: "http", TargetPort: 80,
+		}},
+	})
+	must(t, "creating a load balancer by size slug", err)
+	cleanup(t, "load balancer "+balancer.ID, func(ctx context.Context) (*godo.Response, error) {
+		return client.LoadBalancers.Delete(ctx, balancer.ID)
+	})
+	read, _, err := client.LoadBalancers.Get(ctx, balancer.ID)
+	must(t, "reading the load balancer", err)
+	if read.SizeSlug != "lb-medium" || read.SizeUnit != 3 {
+		t.Fatalf("the load balancer reads back size %q and %d units, want lb-medium and 3", read.SizeSlug, read.SizeUnit)
+	}
+	_, err = client.LoadBalancers.Delete(ctx, balancer.ID)
+	must(t, "deleting the load balancer", err)
+}

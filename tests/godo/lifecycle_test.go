@@ -34,6 +34,7 @@ func TestLifecycle(t *testing.T) {
 	t.Run("WebStack", func(t *testing.T) { webStackLifecycle(t, client) })
 	t.Run("ProjectWithoutEnvironment", func(t *testing.T) { projectWithoutEnvironment(t, client) })
 	t.Run("TagOutlivesItsCarrier", func(t *testing.T) { tagOutlivesItsCarrier(t, client) })
+	t.Run("LoadBalancerSizes", func(t *testing.T) { loadBalancerSizes(t, client) })
 	t.Run("Empty", func(t *testing.T) { sandboxIsEmpty(t, client) })
 }
 
