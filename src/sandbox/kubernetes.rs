@@ -198,6 +198,19 @@ pub(super) struct Cluster {
     pub(super) phase_since: SystemTime,
     pub(super) created_at: SystemTime,
     pub(super) updated_at: SystemTime,
+    /// The pod and service ranges asked for at creation; DigitalOcean's defaults otherwise.
+    #[serde(default = "default_cluster_subnet")]
+    pub(super) cluster_subnet: String,
+    #[serde(default = "default_service_subnet")]
+    pub(super) service_subnet: String,
+}
+
+fn default_cluster_subnet() -> String {
+    CLUSTER_SUBNET.into()
+}
+
+fn default_service_subnet() -> String {
+    SERVICE_SUBNET.into()
 }
 
 /// A node pool as posted with a cluster or on its own.
@@ -224,7 +237,8 @@ pub(super) struct PoolRequest {
 /// A node pool update: name, count, tags, labels, taints and autoscaling.
 #[derive(Debug, Deserialize)]
 pub(super) struct PoolUpdate {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
     #[serde(default)]
     count: Option<u32>,
     #[serde(default)]
@@ -261,13 +275,22 @@ pub(super) struct CreateCluster {
     ha: bool,
     #[serde(default)]
     registry_enabled: bool,
+    #[serde(default)]
+    cluster_subnet: Option<String>,
+    #[serde(default)]
+    service_subnet: Option<String>,
     #[serde(flatten)]
     features: Features,
 }
 
 #[derive(Debug, Deserialize)]
 pub(super) struct UpdateCluster {
-    name: String,
+    #[serde(default)]
+    name: Option<String>,
+    /// Taken here rather than with the other features, so that a body naming only the addresses (or only
+    /// `enabled`) keeps the other half.
+    #[serde(default)]
+    control_plane_firewall: Option<FirewallUpdate>,
     #[serde(default)]
     tags: Option<Vec<String>>,
     #[serde(default)]
@@ -280,6 +303,15 @@ pub(super) struct UpdateCluster {
     ha: Option<bool>,
     #[serde(flatten)]
     features: Features,
+}
+
+/// A control plane firewall change: what it names changes, the rest is kept.
+#[derive(Debug, Deserialize)]
+pub(super) struct FirewallUpdate {
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    allowed_addresses: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -369,8 +401,8 @@ impl Cluster {
             "name": self.name,
             "region": self.region,
             "version": self.version,
-            "cluster_subnet": CLUSTER_SUBNET,
-            "service_subnet": SERVICE_SUBNET,
+            "cluster_subnet": self.cluster_subnet,
+            "service_subnet": self.service_subnet,
             "vpc_uuid": self.vpc_uuid,
             "ipv4": self.ipv4.to_string(),
             "endpoint": self.endpoint(),
@@ -564,10 +596,32 @@ pub(super) fn create(
             policy.start_time
         )));
     }
+    let [cluster_subnet, service_subnet] = [
+        (request.cluster_subnet, CLUSTER_SUBNET, "cluster_subnet"),
+        (request.service_subnet, SERVICE_SUBNET, "service_subnet"),
+    ]
+    .map(
+        |(asked, default, field)| match asked.filter(|range| !range.is_empty()) {
+            Some(range) if range.parse::<ipnet::Ipv4Net>().is_err() => {
+                Err(ApiError::unprocessable(format!(
+                    "validation error: {field} {range:?} is not an IPv4 CIDR range"
+                )))
+            }
+            Some(range) => Ok(range),
+            None => Ok(default.to_string()),
+        },
+    );
+    let (cluster_subnet, service_subnet) = (cluster_subnet?, service_subnet?);
     let vpc_uuid = super::vpcs::resolve(world, clock, request.vpc_uuid, &request.region)?;
     let mut node_pools = Vec::new();
     for pool in request.node_pools {
-        let pool = build_pool(world, clock, pool)?;
+        let mut pool = build_pool(world, clock, pool)?;
+        // An autoscaled first pool asked for without a count starts with one node even when its floor is
+        // zero: DigitalOcean accepts it, and the cluster's system workloads need a node to run on.
+        if pool.auto_scale && pool.count == 0 && node_pools.is_empty() {
+            pool.count = 1;
+            resize_nodes(world, clock, &mut pool);
+        }
         if pool.count == 0 && node_pools.is_empty() {
             return Err(ApiError::unprocessable(
                 "validation error: the cluster's first node pool needs at least one node",
@@ -594,6 +648,8 @@ pub(super) fn create(
         phase_since: clock.now,
         created_at: clock.now,
         updated_at: clock.now,
+        cluster_subnet,
+        service_subnet,
     };
     let json = cluster.to_json(clock);
     world.clusters.insert(cluster.id.clone(), cluster);
@@ -626,20 +682,21 @@ pub(super) fn update(
     id: &str,
     request: UpdateCluster,
 ) -> Result<Value, ApiError> {
-    if !valid_name(&request.name) {
-        return Err(ApiError::unprocessable(
-            "name must be lowercase letters, digits, hyphens and periods",
-        ));
-    }
-    if world
-        .clusters
-        .values()
-        .any(|other| other.id != id && other.name == request.name)
-    {
-        return Err(ApiError::unprocessable(format!(
-            "a cluster with the name {} already exists",
-            request.name
-        )));
+    if let Some(name) = &request.name {
+        if !valid_name(name) {
+            return Err(ApiError::unprocessable(
+                "name must be lowercase letters, digits, hyphens and periods",
+            ));
+        }
+        if world
+            .clusters
+            .values()
+            .any(|other| other.id != id && &other.name == name)
+        {
+            return Err(ApiError::unprocessable(format!(
+                "a cluster with the name {name} already exists"
+            )));
+        }
     }
     if let Some(policy) = &request.maintenance_policy
         && !valid_start_time(&policy.start_time)
@@ -655,7 +712,26 @@ pub(super) fn update(
             "validation error: a highly available control plane cannot be turned off",
         ));
     }
-    cluster.name = request.name;
+    // DigitalOcean takes the members an update names and keeps the rest.
+    if let Some(name) = request.name {
+        cluster.name = name;
+    }
+    if let Some(change) = request.control_plane_firewall {
+        let firewall =
+            cluster
+                .features
+                .control_plane_firewall
+                .get_or_insert(ControlPlaneFirewall {
+                    enabled: false,
+                    allowed_addresses: Vec::new(),
+                });
+        if let Some(enabled) = change.enabled {
+            firewall.enabled = enabled;
+        }
+        if let Some(addresses) = change.allowed_addresses {
+            firewall.allowed_addresses = addresses;
+        }
+    }
     if let Some(tags) = request.tags {
         cluster.tags = tags
             .into_iter()
@@ -924,20 +1000,24 @@ pub(super) fn update_pool(
     pool_id: &str,
     request: PoolUpdate,
 ) -> Result<Value, ApiError> {
-    if !valid_name(&request.name) {
+    if request
+        .name
+        .as_deref()
+        .is_some_and(|name| !valid_name(name))
+    {
         return Err(ApiError::unprocessable(
             "node pool names are lowercase letters, digits, hyphens and periods",
         ));
     }
     let mut cluster = get(world, id)?.clone();
-    if cluster
-        .node_pools
-        .iter()
-        .any(|pool| pool.id != pool_id && pool.name == request.name)
+    if let Some(name) = &request.name
+        && cluster
+            .node_pools
+            .iter()
+            .any(|pool| pool.id != pool_id && &pool.name == name)
     {
         return Err(ApiError::unprocessable(format!(
-            "validation error: node pool names must be unique; {} is taken",
-            request.name
+            "validation error: node pool names must be unique; {name} is taken"
         )));
     }
     let first = cluster.node_pools.first().map(|pool| pool.id.clone());
@@ -954,7 +1034,10 @@ pub(super) fn update_pool(
             "validation error: the cluster's first node pool needs at least one node",
         ));
     }
-    pool.name = request.name;
+    // DigitalOcean takes the members an update names and keeps the rest.
+    if let Some(name) = request.name {
+        pool.name = name;
+    }
     pool.auto_scale = auto_scale;
     pool.count = count;
     pool.min_nodes = min_nodes;

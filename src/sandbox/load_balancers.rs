@@ -214,6 +214,8 @@ pub(super) enum CipherPolicy {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct BalancerSpec {
     pub(super) name: String,
+    /// Required for regional load balancers; a global one has none.
+    #[serde(default)]
     pub(super) region: String,
     #[serde(default)]
     pub(super) size_unit: Option<u32>,
@@ -221,6 +223,7 @@ pub(super) struct BalancerSpec {
     pub(super) size: Option<String>,
     #[serde(default = "round_robin")]
     pub(super) algorithm: Algorithm,
+    #[serde(default)]
     pub(super) forwarding_rules: Vec<ForwardingRule>,
     #[serde(default)]
     pub(super) health_check: Option<HealthCheck>,
@@ -254,6 +257,30 @@ pub(super) struct BalancerSpec {
     pub(super) tag: String,
     #[serde(default)]
     pub(super) project_id: Option<String>,
+    #[serde(default)]
+    pub(super) glb_settings: Option<Value>,
+    #[serde(default)]
+    pub(super) domains: Option<Value>,
+    #[serde(default)]
+    pub(super) target_load_balancer_ids: Vec<String>,
+}
+
+/// The deprecated `size` slugs and the size units each stands for: `lb-small`, `lb-medium` and `lb-large` are
+/// 1, 3 and 6 nodes, as DigitalOcean's API reference says; reads report both.
+const SIZES: [(&str, u32); 3] = [("lb-small", 1), ("lb-medium", 3), ("lb-large", 6)];
+
+fn units_of(size: &str) -> Option<u32> {
+    SIZES
+        .iter()
+        .find(|(slug, _)| *slug == size)
+        .map(|(_, units)| *units)
+}
+
+fn size_of(units: u32) -> Option<&'static str> {
+    SIZES
+        .iter()
+        .find(|(_, n)| *n == units)
+        .map(|(slug, _)| *slug)
 }
 
 fn round_robin() -> Algorithm {
@@ -288,6 +315,12 @@ pub(super) struct LoadBalancer {
     pub(super) ip: Ipv4Addr,
     pub(super) private_address: Option<Ipv4Addr>,
     pub(super) created_at: SystemTime,
+    #[serde(default)]
+    pub(super) glb_settings: Option<Value>,
+    #[serde(default)]
+    pub(super) domains: Option<Value>,
+    #[serde(default)]
+    pub(super) target_load_balancer_ids: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -305,8 +338,24 @@ impl LoadBalancer {
         format!("do:loadbalancer:{}", self.id)
     }
 
-    pub(super) fn to_json(&self, clock: &Clock) -> Value {
-        json!({
+    fn is_global(&self) -> bool {
+        self.kind == BalancerType::Global
+    }
+
+    /// The load balancer as the API reads it: a tag-selected one lists the droplets carrying its tag, as
+    /// DigitalOcean reports them; a global one has no region, VPC or private address.
+    pub(super) fn to_json(&self, world: &World, clock: &Clock) -> Value {
+        let droplet_ids: Vec<u64> = if self.tag.is_empty() {
+            self.droplet_ids.clone()
+        } else {
+            world
+                .droplets
+                .values()
+                .filter(|droplet| droplet.tags.contains(&self.tag))
+                .map(|droplet| droplet.id)
+                .collect()
+        };
+        let mut json = json!({
             "id": self.id,
             "name": self.name,
             "project_id": self.project_id,
@@ -331,9 +380,24 @@ impl LoadBalancer {
             "type": self.kind,
             "tls_cipher_policy": self.tls_cipher_policy,
             "region": catalog::region_json(&self.region),
-            "droplet_ids": self.droplet_ids,
+            "droplet_ids": droplet_ids,
             "tag": self.tag,
-        })
+            "target_load_balancer_ids": self.target_load_balancer_ids,
+        });
+        let members = json.as_object_mut().expect("a load balancer is an object");
+        if let Some(size) = size_of(self.size_unit) {
+            members.insert("size".into(), size.into());
+        }
+        if let Some(settings) = &self.glb_settings {
+            members.insert("glb_settings".into(), settings.clone());
+        }
+        if let Some(domains) = &self.domains {
+            members.insert("domains".into(), domains.clone());
+        }
+        if self.is_global() {
+            members.remove("region");
+        }
+        json
     }
 }
 
@@ -394,7 +458,13 @@ fn check(world: &World, spec: &BalancerSpec) -> Result<(), ApiError> {
     if spec.name.is_empty() || spec.name.len() > 255 {
         return Err(ApiError::unprocessable("name must be 1 to 255 characters"));
     }
-    if catalog::find_region(&spec.region).is_none() {
+    let global = spec.kind == Some(BalancerType::Global);
+    if !global && spec.region.is_empty() {
+        return Err(ApiError::unprocessable(
+            "region is required for a regional load balancer",
+        ));
+    }
+    if !global && catalog::find_region(&spec.region).is_none() {
         return Err(ApiError::unprocessable(format!(
             "region {} is not available",
             spec.region
@@ -407,6 +477,19 @@ fn check(world: &World, spec: &BalancerSpec) -> Result<(), ApiError> {
             "size_unit must be between 1 and 100",
         ));
     }
+    if let Some(size) = &spec.size {
+        let Some(units) = units_of(size) else {
+            return Err(ApiError::unprocessable(format!(
+                "size {size} is not one of lb-small, lb-medium, lb-large"
+            )));
+        };
+        if spec.size_unit.is_some_and(|size_unit| size_unit != units) {
+            return Err(ApiError::unprocessable(format!(
+                "size {size} is {units} size units, not {}",
+                spec.size_unit.unwrap_or_default()
+            )));
+        }
+    }
     if !spec.droplet_ids.is_empty() && !spec.tag.is_empty() {
         return Err(ApiError::unprocessable(
             "droplet_ids and tag are mutually exclusive",
@@ -418,6 +501,16 @@ fn check(world: &World, spec: &BalancerSpec) -> Result<(), ApiError> {
             "firewall rule `{rule}` is neither `ip:<address>` nor `cidr:<address>/<prefix>`"
         )));
     }
+    if global {
+        // A global load balancer spans regions: its droplets may be anywhere, and it lives in no VPC.
+        return spec.droplet_ids.iter().try_for_each(|id| {
+            world
+                .droplets
+                .get(id)
+                .map(|_| ())
+                .ok_or_else(|| ApiError::unprocessable(format!("droplet {id} could not be found")))
+        });
+    }
     check_droplets(world, &spec.region, &spec.droplet_ids)?;
     match spec.vpc_uuid.as_deref().filter(|id| !id.is_empty()) {
         Some(vpc_uuid) => super::vpcs::check_in_region(world, vpc_uuid, &spec.region),
@@ -427,7 +520,10 @@ fn check(world: &World, spec: &BalancerSpec) -> Result<(), ApiError> {
 
 fn apply(balancer: &mut LoadBalancer, spec: BalancerSpec) {
     balancer.name = spec.name;
-    balancer.size_unit = spec.size_unit.unwrap_or(1);
+    balancer.size_unit = spec
+        .size_unit
+        .or_else(|| spec.size.as_deref().and_then(units_of))
+        .unwrap_or(1);
     balancer.algorithm = spec.algorithm;
     balancer.forwarding_rules = spec.forwarding_rules;
     balancer.health_check = spec.health_check.unwrap_or_default();
@@ -441,6 +537,9 @@ fn apply(balancer: &mut LoadBalancer, spec: BalancerSpec) {
     balancer.tls_cipher_policy = spec.tls_cipher_policy.unwrap_or(CipherPolicy::Default);
     balancer.droplet_ids = spec.droplet_ids;
     balancer.tag = spec.tag;
+    balancer.glb_settings = spec.glb_settings;
+    balancer.domains = spec.domains;
+    balancer.target_load_balancer_ids = spec.target_load_balancer_ids;
 }
 
 pub(super) fn create(
@@ -449,7 +548,14 @@ pub(super) fn create(
     spec: BalancerSpec,
 ) -> Result<Value, ApiError> {
     check(world, &spec)?;
-    let vpc_uuid = super::vpcs::resolve(world, clock, spec.vpc_uuid.clone(), &spec.region)?;
+    let global = spec.kind == Some(BalancerType::Global);
+    let (vpc_uuid, private_address) = if global {
+        (String::new(), None)
+    } else {
+        let vpc_uuid = super::vpcs::resolve(world, clock, spec.vpc_uuid.clone(), &spec.region)?;
+        let address = world.next_private_address(&vpc_uuid)?;
+        (vpc_uuid, Some(address))
+    };
     let project_id = match spec.project_id.clone().filter(|id| !id.is_empty()) {
         Some(id) if world.projects.contains_key(&id) => id,
         Some(id) => {
@@ -472,7 +578,7 @@ pub(super) fn create(
         enable_proxy_protocol: false,
         enable_backend_keepalive: false,
         http_idle_timeout_seconds: 60,
-        private_address: Some(world.next_private_address(&vpc_uuid)?),
+        private_address,
         vpc_uuid,
         disable_lets_encrypt_dns_records: false,
         firewall: LbFirewall::default(),
@@ -485,9 +591,12 @@ pub(super) fn create(
         project_id,
         ip: world.next_public_address(),
         created_at: clock.now,
+        glb_settings: None,
+        domains: None,
+        target_load_balancer_ids: Vec::new(),
     };
     apply(&mut balancer, spec);
-    let json = balancer.to_json(clock);
+    let json = balancer.to_json(world, clock);
     world.load_balancers.insert(balancer.id.clone(), balancer);
     Ok(json)
 }
@@ -520,7 +629,7 @@ pub(super) fn replace(
     check(world, &spec)?;
     let balancer = world.load_balancers.get_mut(id).expect("checked above");
     apply(balancer, spec);
-    Ok(balancer.to_json(clock))
+    Ok(world.load_balancers[id].to_json(world, clock))
 }
 
 pub(super) fn delete(world: &mut World, id: &str) -> Result<(), ApiError> {

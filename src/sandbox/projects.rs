@@ -44,7 +44,7 @@ pub(super) struct CreateProject {
     #[serde(default)]
     description: String,
     purpose: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "blank_environment")]
     environment: Option<Environment>,
 }
 
@@ -53,8 +53,22 @@ pub(super) struct UpdateProject {
     name: Option<String>,
     description: Option<String>,
     purpose: Option<String>,
+    #[serde(default, deserialize_with = "blank_environment")]
     environment: Option<Environment>,
     is_default: Option<bool>,
+}
+
+/// An environment, where an empty string means none: the provider sends `"environment": ""` when its
+/// configuration names none, and DigitalOcean accepts it as no environment.
+fn blank_environment<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Environment>, D::Error> {
+    match Option::<String>::deserialize(deserializer)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(name) => {
+            Environment::deserialize(serde::de::value::StrDeserializer::new(name)).map(Some)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,8 +91,10 @@ impl Project {
         }
     }
 
+    /// The project as the API writes it; a project without an environment has no `environment` member (the
+    /// schema allows only the three names), which godo reads as the empty string the provider compares with.
     pub(super) fn to_json(&self) -> Value {
-        json!({
+        let mut json = json!({
             "id": self.id,
             "owner_uuid": OWNER_UUID,
             "owner_id": OWNER_ID,
@@ -89,7 +105,13 @@ impl Project {
             "created_at": timestamp(self.created_at),
             "updated_at": timestamp(self.updated_at),
             "is_default": self.is_default,
-        })
+        });
+        if self.environment.is_none() {
+            json.as_object_mut()
+                .expect("a project is an object")
+                .remove("environment");
+        }
+        json
     }
 }
 

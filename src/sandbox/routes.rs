@@ -850,7 +850,7 @@ async fn balancer_list(State(sandbox): Shared, page: PageRequest) -> Reply {
         Ok(world
             .load_balancers
             .values()
-            .map(|balancer| balancer.to_json(clock))
+            .map(|balancer| balancer.to_json(world, clock))
             .collect())
     })?;
     reply(StatusCode::OK, page.respond("load_balancers", items))
@@ -867,7 +867,7 @@ async fn balancer_create(State(sandbox): Shared, bytes: Bytes) -> Reply {
 async fn balancer_get(State(sandbox): Shared, Path(id): Path<String>) -> Reply {
     let balancer = sandbox
         .store
-        .read(|world, clock| Ok(load_balancers::get(world, &id)?.to_json(clock)))?;
+        .read(|world, clock| Ok(load_balancers::get(world, &id)?.to_json(world, clock)))?;
     reply(StatusCode::OK, json!({ "load_balancer": balancer }))
 }
 

@@ -94,6 +94,7 @@ impl Store {
         let mut world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = world.clone();
         let answer = request(&mut next, &self.clock())?;
+        super::tags::remember_carried(&mut next);
         if let Some(path) = &self.state_file {
             save(path, &next).map_err(|error| ApiError::server_error(error.to_string()))?;
         }

@@ -1,4 +1,10 @@
 //! Tags: created explicitly or by tagging a resource, counted over the droplets and volumes that carry them.
+//!
+//! As on DigitalOcean, a tag lives until it is deleted explicitly: tagging any resource (a droplet, volume,
+//! firewall, cluster or node pool) creates it, and it outlives the resources that carried it. Deleting a tag
+//! that is still applied succeeds (204) and untags every resource that carries it, as the API reference says
+//! ("deleting a tag also untags all the resources that have previously been tagged"); deleting it again is a
+//! 404, which the provider's own read treats as "already gone" and its delete reports as an error.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -42,6 +48,32 @@ fn valid_name(name: &str) -> bool {
 /// Records tags used on a new resource, as the API creates them on first use.
 pub(super) fn remember(world: &mut World, tags: &[String]) {
     world.tags.extend(tags.iter().cloned());
+}
+
+/// Records every tag some resource carries, whatever request put it there: run after every change, so that
+/// no path that tags a resource can leave a tag the API would not find.
+pub(super) fn remember_carried(world: &mut World) {
+    let carried: Vec<String> = world
+        .droplets
+        .values()
+        .flat_map(|droplet| droplet.tags.iter())
+        .chain(world.volumes.values().flat_map(|volume| volume.tags.iter()))
+        .chain(
+            world
+                .firewalls
+                .values()
+                .flat_map(|firewall| firewall.tags.iter()),
+        )
+        .chain(world.clusters.values().flat_map(|cluster| {
+            cluster
+                .tags
+                .iter()
+                .chain(cluster.node_pools.iter().flat_map(|pool| pool.tags.iter()))
+        }))
+        .filter(|tag| !world.tags.contains(*tag))
+        .cloned()
+        .collect();
+    world.tags.extend(carried);
 }
 
 fn count(world: &World, name: &str) -> (usize, usize) {
@@ -105,6 +137,15 @@ pub(super) fn delete(world: &mut World, name: &str) -> Result<(), ApiError> {
     }
     for volume in world.volumes.values_mut() {
         volume.tags.retain(|tag| tag != name);
+    }
+    for firewall in world.firewalls.values_mut() {
+        firewall.tags.retain(|tag| tag != name);
+    }
+    for cluster in world.clusters.values_mut() {
+        cluster.tags.retain(|tag| tag != name);
+        for pool in &mut cluster.node_pools {
+            pool.tags.retain(|tag| tag != name);
+        }
     }
     Ok(())
 }

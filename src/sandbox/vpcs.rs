@@ -158,7 +158,11 @@ pub(super) fn create(
         created_at: clock.now,
     };
     let json = vpc.to_json();
+    let region = vpc.region.clone();
     world.vpcs.insert(vpc.id.clone(), vpc);
+    // A region in use has its default VPC, as on DigitalOcean, where data sources look it up by region: made
+    // here after the new VPC, so that its range keeps clear of the one asked for.
+    default_for_region(world, clock, &region)?;
     Ok(json)
 }
 

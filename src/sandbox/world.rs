@@ -166,6 +166,11 @@ impl World {
             "loadbalancer" => self.load_balancers.contains_key(id),
             "kubernetes" => self.clusters.contains_key(id),
             "vpc" => self.vpcs.contains_key(id),
+            // Spaces buckets live in the S3 service beside the API, and domains outside this account's
+            // resources here, so a well-formed name is taken as one that exists: DigitalOcean assigns both
+            // to projects by name (`do:space:<bucket>`, `do:domain:<name>`).
+            "space" => valid_bucket_name(id),
+            "domain" => valid_domain_name(id),
             _ => false,
         }
     }
@@ -186,6 +191,30 @@ impl World {
                 .filter(|project| !project.is_default)
                 .count()
     }
+}
+
+/// An S3 bucket name: 3 to 63 lowercase letters, digits, dots and dashes, starting and ending with a letter or
+/// digit.
+fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A domain name: dot-separated labels of letters, digits and dashes, at least two of them.
+fn valid_domain_name(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 /// A member of a VPC.

@@ -32,6 +32,9 @@ func TestLifecycle(t *testing.T) {
 	t.Run("Pagination", func(t *testing.T) { pagination(t, client) })
 	t.Run("Kubernetes", func(t *testing.T) { kubernetesLifecycle(t, client) })
 	t.Run("WebStack", func(t *testing.T) { webStackLifecycle(t, client) })
+	t.Run("ProjectWithoutEnvironment", func(t *testing.T) { projectWithoutEnvironment(t, client) })
+	t.Run("TagOutlivesItsCarrier", func(t *testing.T) { tagOutlivesItsCarrier(t, client) })
+	t.Run("LoadBalancerSizes", func(t *testing.T) { loadBalancerSizes(t, client) })
 	t.Run("Empty", func(t *testing.T) { sandboxIsEmpty(t, client) })
 }
 
@@ -199,6 +202,10 @@ func kubernetesLifecycle(t *testing.T, client *godo.Client) {
 	}
 	version := options.Versions[0].Slug
 
+	// Tags outlive the resources that carried them, as on DigitalOcean: deleted explicitly, after the cluster.
+	for _, tag := range []string{"lifecycle", "extra"} {
+		cleanup(t, "tag "+tag, func(ctx context.Context) (*godo.Response, error) { return client.Tags.Delete(ctx, tag) })
+	}
 	cluster, _, err := client.Kubernetes.Create(ctx, &godo.KubernetesClusterCreateRequest{
 		Name:        "lifecycle",
 		RegionSlug:  region,

@@ -295,6 +295,20 @@ impl Client {
         value
     }
 
+    /// As `ok`, for a request body the real provider sends though the description does not allow it (an empty
+    /// string for an enum): the response is still checked, the request is not.
+    async fn ok_as_sent(
+        &mut self,
+        method: Method,
+        template: &'static str,
+        path: &str,
+        body: Value,
+    ) -> Value {
+        let value = self.ok(method, template, path, Some(body)).await;
+        self.exchanges.last_mut().expect("just recorded").request = None;
+        value
+    }
+
     async fn status(
         &mut self,
         method: Method,
@@ -1181,4 +1195,486 @@ async fn every_exchange_matches_the_openapi_contract() {
         contract.failures.len(),
         contract.failures.join("\n")
     );
+}
+
+/// An in-process sandbox and a client of it, for the tests of one behaviour; `finish` stops the sandbox and
+/// checks every exchange against the contract.
+struct Running {
+    c: Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn running() -> Running {
+    let bound = sandbox::bind(ServeOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        state_file: None,
+        delay: Duration::from_millis(50),
+        faults: FaultSpec::default(),
+        read_tokens: Vec::new(),
+    })
+    .await
+    .unwrap();
+    let base = bound.url();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        bound
+            .serve(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        c: Client {
+            http: reqwest::Client::new(),
+            base,
+            token: Some("contract-test"),
+            exchanges: Vec::new(),
+        },
+        stop,
+        server,
+    }
+}
+
+impl Running {
+    async fn finish(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap();
+        let mut contract = Contract::new();
+        for exchange in self.c.exchanges {
+            contract.check(exchange);
+        }
+        assert!(
+            contract.failures.is_empty(),
+            "{} exchanges break the contract:\n{}",
+            contract.failures.len(),
+            contract.failures.join("\n")
+        );
+    }
+}
+
+/// The provider sends `"environment": ""` when its configuration names none, and DigitalOcean creates the
+/// project without one; Spaces buckets and domains are assigned to projects by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_take_a_blank_environment_and_buckets_and_domains() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    let blank = c
+        .ok_as_sent(
+            M::POST,
+            "/v2/projects",
+            "/v2/projects",
+            json!({"name": "blank", "purpose": "Testing", "environment": ""}),
+        )
+        .await;
+    assert!(blank["project"].get("environment").is_none(), "{blank}");
+    let omitted = c
+        .ok(
+            M::POST,
+            "/v2/projects",
+            "/v2/projects",
+            Some(json!({"name": "omitted", "purpose": "Testing"})),
+        )
+        .await;
+    let id = omitted["project"]["id"].as_str().unwrap().to_string();
+    let path = format!("/v2/projects/{id}");
+    let read = c.ok(M::GET, "/v2/projects/{project_id}", &path, None).await;
+    assert_eq!(read["project"]["name"], "omitted");
+    let updated = c
+        .ok_as_sent(M::PUT, "/v2/projects/{project_id}", &path, json!({"name": "omitted", "description": "", "purpose": "Testing", "environment": "", "is_default": false}))
+        .await;
+    assert!(updated["project"].get("environment").is_none(), "{updated}");
+
+    let urns = [
+        "do:space:wildside-previews",
+        "do:domain:preview.example.com",
+    ];
+    let resources = format!("{path}/resources");
+    let assigned = c
+        .ok(
+            M::POST,
+            "/v2/projects/{project_id}/resources",
+            &resources,
+            Some(json!({"resources": urns})),
+        )
+        .await;
+    assert_eq!(
+        assigned["resources"].as_array().unwrap().len(),
+        2,
+        "{assigned}"
+    );
+    let listed = c
+        .ok(
+            M::GET,
+            "/v2/projects/{project_id}/resources",
+            &resources,
+            None,
+        )
+        .await;
+    let listed: Vec<&str> = listed["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|resource| resource["urn"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, urns);
+    let (status, _) = c
+        .status(
+            M::POST,
+            "/v2/projects/{project_id}/resources",
+            &resources,
+            Some(json!({"resources": ["do:space:Not_A_Bucket"]})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    run.finish().await;
+}
+
+/// Tags live until deleted explicitly, whatever resource carried them, and count what carries them; deleting
+/// one still applied untags its resources (204), and deleting it again is a 404, as on DigitalOcean.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_live_until_deleted_and_track_what_carries_them() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    // A firewall's tag exists as soon as the firewall carries it, and can be read and deleted.
+    let firewall = c
+        .ok(M::POST, "/v2/firewalls", "/v2/firewalls", Some(json!({
+            "name": "tagged", "tags": ["by-firewall"],
+            "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"addresses": ["10.0.0.0/8"]}}],
+        })))
+        .await;
+    let firewall_path = format!(
+        "/v2/firewalls/{}",
+        firewall["firewall"]["id"].as_str().unwrap()
+    );
+    let tag = c
+        .ok(M::GET, "/v2/tags/{tag_id}", "/v2/tags/by-firewall", None)
+        .await;
+    assert_eq!(tag["tag"]["name"], "by-firewall");
+    c.ok(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/by-firewall", None)
+        .await;
+    let read = c
+        .ok(M::GET, "/v2/firewalls/{firewall_id}", &firewall_path, None)
+        .await;
+    assert_eq!(read["firewall"]["tags"], json!([]), "{read}");
+    let (status, _) = c
+        .status(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/by-firewall", None)
+        .await;
+    assert_eq!(status, 404, "a second delete of a tag is a 404");
+    c.ok(
+        M::DELETE,
+        "/v2/firewalls/{firewall_id}",
+        &firewall_path,
+        None,
+    )
+    .await;
+
+    // A tag outlives the volume that carried it, counted while it carries it.
+    let volume = c
+        .ok(
+            M::POST,
+            "/v2/volumes",
+            "/v2/volumes",
+            Some(
+                json!({"name": "tagged", "region": "nyc3", "size_gigabytes": 10, "tags": ["kept"]}),
+            ),
+        )
+        .await;
+    let volume_id = volume["volume"]["id"].as_str().unwrap().to_string();
+    let volume_path = format!("/v2/volumes/{volume_id}");
+    c.ok(
+        M::POST,
+        "/v2/tags",
+        "/v2/tags",
+        Some(json!({"name": "applied"})),
+    )
+    .await;
+    c.ok(
+        M::POST,
+        "/v2/tags/{tag_id}/resources",
+        "/v2/tags/applied/resources",
+        Some(json!({"resources": [{"resource_id": volume_id, "resource_type": "volume"}]})),
+    )
+    .await;
+    let tag = c
+        .ok(M::GET, "/v2/tags/{tag_id}", "/v2/tags/applied", None)
+        .await;
+    assert_eq!(tag["tag"]["resources"]["count"], 1, "{tag}");
+    assert_eq!(tag["tag"]["resources"]["volumes"]["count"], 1, "{tag}");
+    // Deleting a tag still applied untags the volume.
+    c.ok(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/applied", None)
+        .await;
+    let read = c
+        .ok(M::GET, "/v2/volumes/{volume_id}", &volume_path, None)
+        .await;
+    assert_eq!(read["volume"]["tags"], json!(["kept"]), "{read}");
+    c.ok(M::DELETE, "/v2/volumes/{volume_id}", &volume_path, None)
+        .await;
+    let tag = c
+        .ok(M::GET, "/v2/tags/{tag_id}", "/v2/tags/kept", None)
+        .await;
+    assert_eq!(tag["tag"]["resources"]["count"], 0, "{tag}");
+    c.ok(M::DELETE, "/v2/tags/{tag_id}", "/v2/tags/kept", None)
+        .await;
+    let (status, _) = c
+        .status(M::GET, "/v2/tags/{tag_id}", "/v2/tags/kept", None)
+        .await;
+    assert_eq!(status, 404);
+    run.finish().await;
+}
+
+/// A load balancer reads back its `size` and `size_unit` agreeing (`lb-small`, `lb-medium`, `lb-large` are 1,
+/// 3 and 6 units), the droplets it was given or that carry its tag, and a global one needs no region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_balancers_read_back_sizes_droplets_and_global_ones() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    let rules = json!([{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}]);
+    let droplet = c
+        .ok(M::POST, "/v2/droplets", "/v2/droplets", Some(json!({
+            "name": "backend", "region": "nyc3", "size": "s-1vcpu-2gb", "image": "ubuntu-24-04-x64", "tags": ["web"],
+        })))
+        .await;
+    let droplet_id = droplet["droplet"]["id"].as_u64().unwrap();
+
+    for (asked, size, size_unit) in [
+        (json!({"size": "lb-medium"}), "lb-medium", 3),
+        (json!({"size_unit": 6}), "lb-large", 6),
+        (json!({"size": "lb-small", "size_unit": 1}), "lb-small", 1),
+    ] {
+        let mut body = json!({"name": format!("sized-{size}"), "region": "nyc3", "forwarding_rules": rules, "droplet_ids": [droplet_id]});
+        body.as_object_mut()
+            .unwrap()
+            .extend(asked.as_object().unwrap().clone());
+        let created = c
+            .ok(
+                M::POST,
+                "/v2/load_balancers",
+                "/v2/load_balancers",
+                Some(body),
+            )
+            .await;
+        let path = format!(
+            "/v2/load_balancers/{}",
+            created["load_balancer"]["id"].as_str().unwrap()
+        );
+        for read in [
+            created,
+            c.ok(M::GET, "/v2/load_balancers/{lb_id}", &path, None)
+                .await,
+        ] {
+            assert_eq!(read["load_balancer"]["size"], size, "{read}");
+            assert_eq!(read["load_balancer"]["size_unit"], size_unit, "{read}");
+            assert_eq!(
+                read["load_balancer"]["droplet_ids"],
+                json!([droplet_id]),
+                "{read}"
+            );
+        }
+        c.ok(M::DELETE, "/v2/load_balancers/{lb_id}", &path, None)
+            .await;
+    }
+    let (status, _) = c
+        .status(M::POST, "/v2/load_balancers", "/v2/load_balancers", Some(json!({"name": "disagreeing", "region": "nyc3", "forwarding_rules": rules, "size": "lb-small", "size_unit": 3})))
+        .await;
+    assert_eq!(
+        status, 422,
+        "a size that disagrees with size_unit is refused"
+    );
+
+    // Selected by tag: reads list the droplets carrying it.
+    let tagged = c
+        .ok(M::POST, "/v2/load_balancers", "/v2/load_balancers", Some(json!({"name": "tagged", "region": "nyc3", "forwarding_rules": rules, "tag": "web"})))
+        .await;
+    let tagged_path = format!(
+        "/v2/load_balancers/{}",
+        tagged["load_balancer"]["id"].as_str().unwrap()
+    );
+    let listed = c
+        .ok(M::GET, "/v2/load_balancers", "/v2/load_balancers", None)
+        .await;
+    assert_eq!(
+        listed["load_balancers"][0]["droplet_ids"],
+        json!([droplet_id]),
+        "{listed}"
+    );
+    c.ok(M::DELETE, "/v2/load_balancers/{lb_id}", &tagged_path, None)
+        .await;
+
+    // Global: no region (the provider sends none, though the description's create schema requires one), no
+    // VPC.
+    let global = c
+        .ok_as_sent(M::POST, "/v2/load_balancers", "/v2/load_balancers", json!({
+            "name": "global", "type": "GLOBAL", "droplet_ids": [droplet_id], "forwarding_rules": rules,
+            "glb_settings": {"target_protocol": "http", "target_port": 80},
+        }))
+        .await;
+    let global_path = format!(
+        "/v2/load_balancers/{}",
+        global["load_balancer"]["id"].as_str().unwrap()
+    );
+    let read = c
+        .ok(M::GET, "/v2/load_balancers/{lb_id}", &global_path, None)
+        .await;
+    assert_eq!(read["load_balancer"]["type"], "GLOBAL", "{read}");
+    assert!(read["load_balancer"].get("region").is_none(), "{read}");
+    assert_eq!(
+        read["load_balancer"]["glb_settings"]["target_port"], 80,
+        "{read}"
+    );
+    assert_eq!(
+        read["load_balancer"]["droplet_ids"],
+        json!([droplet_id]),
+        "{read}"
+    );
+    c.ok(M::DELETE, "/v2/load_balancers/{lb_id}", &global_path, None)
+        .await;
+    let (status, _) = c
+        .status(
+            M::POST,
+            "/v2/load_balancers",
+            "/v2/load_balancers",
+            Some(json!({"name": "nowhere", "forwarding_rules": rules})),
+        )
+        .await;
+    assert_eq!(status, 422, "a regional load balancer needs a region");
+    run.finish().await;
+}
+
+/// A cluster keeps the subnets it was created with; cluster and node pool updates take only the members that
+/// change (the description requires `name`, DigitalOcean does not); a resized pool reports its new count and
+/// nodes; an autoscaled first pool needs no `count`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clusters_and_pools_take_partial_updates_and_keep_what_they_were_given() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    let options = c
+        .ok(
+            M::GET,
+            "/v2/kubernetes/options",
+            "/v2/kubernetes/options",
+            None,
+        )
+        .await;
+    let version = options["options"]["versions"][0]["slug"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // godo omits an autoscaled pool's zero `count`, which the description's create schema requires.
+    let cluster = c
+        .ok_as_sent(M::POST, "/v2/kubernetes/clusters", "/v2/kubernetes/clusters", json!({
+            "name": "partial", "region": "nyc3", "version": version,
+            "cluster_subnet": "10.100.0.0/16", "service_subnet": "10.101.0.0/16",
+            "control_plane_firewall": {"enabled": true, "allowed_addresses": ["203.0.113.0/24"]},
+            "node_pools": [{"name": "auto", "size": "s-1vcpu-2gb", "auto_scale": true, "max_nodes": 3}],
+        }))
+        .await;
+    let cluster_id = cluster["kubernetes_cluster"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cluster_path = format!("/v2/kubernetes/clusters/{cluster_id}");
+    let read = c
+        .ok(
+            M::GET,
+            "/v2/kubernetes/clusters/{cluster_id}",
+            &cluster_path,
+            None,
+        )
+        .await;
+    let read = &read["kubernetes_cluster"];
+    assert_eq!(read["cluster_subnet"], "10.100.0.0/16", "{read}");
+    assert_eq!(read["service_subnet"], "10.101.0.0/16", "{read}");
+    assert!(
+        read["node_pools"][0]["count"].as_u64().unwrap() >= 1,
+        "{read}"
+    );
+
+    // A cluster update naming only the firewall's addresses keeps the name and `enabled`.
+    let updated = c
+        .ok_as_sent(
+            M::PUT,
+            "/v2/kubernetes/clusters/{cluster_id}",
+            &cluster_path,
+            json!({
+                "control_plane_firewall": {"allowed_addresses": ["198.51.100.0/24"]},
+            }),
+        )
+        .await;
+    let updated = &updated["kubernetes_cluster"];
+    assert_eq!(updated["name"], "partial", "{updated}");
+    assert_eq!(
+        updated["control_plane_firewall"]["enabled"], true,
+        "{updated}"
+    );
+    assert_eq!(
+        updated["control_plane_firewall"]["allowed_addresses"],
+        json!(["198.51.100.0/24"]),
+        "{updated}"
+    );
+
+    // A pool update naming only the count resizes it, keeping its name.
+    let pools = format!("{cluster_path}/node_pools");
+    let pool = c
+        .ok(
+            M::POST,
+            "/v2/kubernetes/clusters/{cluster_id}/node_pools",
+            &pools,
+            Some(json!({"name": "workers", "size": "s-1vcpu-2gb", "count": 1})),
+        )
+        .await;
+    let pool_path = format!("{pools}/{}", pool["node_pool"]["id"].as_str().unwrap());
+    let template = "/v2/kubernetes/clusters/{cluster_id}/node_pools/{node_pool_id}";
+    let resized = c
+        .ok_as_sent(M::PUT, template, &pool_path, json!({"count": 3}))
+        .await;
+    for read in [resized, c.ok(M::GET, template, &pool_path, None).await] {
+        assert_eq!(read["node_pool"]["name"], "workers", "{read}");
+        assert_eq!(read["node_pool"]["count"], 3, "{read}");
+        assert_eq!(
+            read["node_pool"]["nodes"].as_array().unwrap().len(),
+            3,
+            "{read}"
+        );
+    }
+    c.ok(
+        M::DELETE,
+        "/v2/kubernetes/clusters/{cluster_id}",
+        &cluster_path,
+        None,
+    )
+    .await;
+    run.finish().await;
+}
+
+/// Each region in use has exactly one default VPC, listed with `default: true`, from its first VPC on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_in_use_has_one_default_vpc() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    use Method as M;
+    for (name, range) in [("first", "10.50.0.0/20"), ("second", "10.51.0.0/20")] {
+        c.ok(
+            M::POST,
+            "/v2/vpcs",
+            "/v2/vpcs",
+            Some(json!({"name": name, "region": "ams3", "ip_range": range})),
+        )
+        .await;
+        let listed = c.ok(M::GET, "/v2/vpcs", "/v2/vpcs", None).await;
+        let defaults: Vec<&Value> = listed["vpcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|vpc| vpc["default"] == true)
+            .collect();
+        assert_eq!(defaults.len(), 1, "{listed}");
+        assert_eq!(defaults[0]["region"], "ams3", "{listed}");
+    }
+    run.finish().await;
 }
