@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 use wildside_tofu::cli::{Cli, Command};
 use wildside_tofu::{dispatch, views};
@@ -15,6 +15,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(error) if error.kind() == clap::error::ErrorKind::DisplayVersion => {
+            print_version();
+            std::process::exit(0);
+        }
         Err(error) => {
             let _ = error.print();
             // A usage error exits 1, as every other error does: 2 means a plan with changes.
@@ -49,6 +53,26 @@ fn main() {
     };
     drop(runtime);
     std::process::exit(code);
+}
+
+/// `--version`: the engine is looked for with the `--tofu` the command line gives, if any.
+fn print_version() {
+    let tofu = Cli::command()
+        .ignore_errors(true)
+        .disable_version_flag(true)
+        .try_get_matches()
+        .ok()
+        .and_then(|matches| matches.get_one::<std::path::PathBuf>("tofu").cloned());
+    let global = wildside_tofu::settings::GlobalSettings {
+        tofu,
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let info = runtime.block_on(wildside_tofu::commands::version(&global));
+    print_stdout(&views::version(&info));
 }
 
 fn print_stdout(text: &str) {

@@ -29,3 +29,24 @@ pub fn render_error(
 ) -> Option<String> {
     (format == OutputFormat::Json).then(|| json::render_error(command, error))
 }
+
+/// The `--version` text.
+pub fn version(info: &crate::commands::VersionInfo) -> String {
+    use crate::commands::EngineFound;
+    let engine = match &info.engine {
+        EngineFound::Found(binary) => format!(
+            "{} {} (`{}`)",
+            binary.kind.name(),
+            binary.version,
+            binary.path.display()
+        ),
+        EngineFound::NotFound => "not found".to_string(),
+        EngineFound::Unusable { path, why } => {
+            format!("not usable: `{}`: {why}", path.display())
+        }
+    };
+    format!(
+        "wildside-tofu {}\ncommit: {}\nmodules: {}\nengine: {engine}\n",
+        info.tool, info.commit, info.modules
+    )
+}

@@ -1,0 +1,100 @@
+//! The conventions a command-line user expects: `--version`, shell completions, `NO_COLOR` and `--color`,
+//! `-v`/`-vv`, grouped help.
+
+use crate::support::{Run, tool};
+
+/// `--version` names the tool, its commit, the modules and the OpenTofu a command would run.
+#[test]
+fn version_names_tool_commit_modules_and_engine() {
+    let done = Run::new().args(["--version"]).output().expect_code(0);
+    let text = done.stdout();
+    assert!(
+        text.starts_with(&format!("wildside-tofu {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let commit = text
+        .lines()
+        .find_map(|line| line.strip_prefix("commit: "))
+        .unwrap_or_else(|| panic!("no commit in\n{text}"));
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string());
+    match head {
+        Some(head) => assert!(head.starts_with(commit), "{commit} is not {head}"),
+        None => assert_eq!(commit, "unknown"),
+    }
+    assert!(
+        text.contains(&format!("modules: {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    let tofu = tool("WILDSIDE_TOFU_BIN");
+    let real = std::process::Command::new(&tofu)
+        .arg("version")
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&real.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let engine = text
+        .lines()
+        .find_map(|line| line.strip_prefix("engine: "))
+        .unwrap_or_else(|| panic!("no engine in\n{text}"));
+    assert!(
+        engine.starts_with(&format!(
+            "OpenTofu {}",
+            first.trim_start_matches("OpenTofu v")
+        )),
+        "{engine} vs {first}"
+    );
+    assert!(engine.contains(&tofu.display().to_string()), "{engine}");
+}
+
+/// `--tofu` given with `--version` is the engine reported, as for any command.
+#[test]
+fn version_reports_the_engine_given_by_tofu() {
+    let tofu = tool("WILDSIDE_TOFU_BIN");
+    let copy = tempfile::tempdir().unwrap();
+    let other = copy.path().join("tofu-copy");
+    std::fs::copy(&tofu, &other).unwrap();
+    let done = Run::new()
+        .args(["--tofu".as_ref(), other.as_os_str(), "--version".as_ref()])
+        .output()
+        .expect_code(0);
+    assert!(
+        done.stdout().contains(&other.display().to_string()),
+        "{}",
+        done.stdout()
+    );
+}
+
+/// Without any engine, `--version` still succeeds and says so.
+#[test]
+fn version_without_an_engine_says_not_found() {
+    let empty = tempfile::tempdir().unwrap();
+    let done = Run::new()
+        .env("WILDSIDE_TOOLS_DIR", empty.path())
+        .env("PATH", empty.path())
+        .args(["--version"])
+        .output()
+        .expect_code(0);
+    assert!(
+        done.stdout().contains("engine: not found\n"),
+        "{}",
+        done.stdout()
+    );
+    let not_tofu = Run::new()
+        .args(["--tofu", "/bin/sh", "--version"])
+        .output()
+        .expect_code(0);
+    assert!(
+        not_tofu.stdout().contains("engine: not usable: `/bin/sh`"),
+        "{}",
+        not_tofu.stdout()
+    );
+}
