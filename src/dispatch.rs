@@ -51,6 +51,20 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
     }
 }
 
+/// The completion script of `shell` for the whole command line.
+pub fn completions(shell: crate::cli::CompletionShell) -> String {
+    use crate::cli::CompletionShell;
+    use clap::CommandFactory;
+    let shell = match shell {
+        CompletionShell::Bash => clap_complete::Shell::Bash,
+        CompletionShell::Zsh => clap_complete::Shell::Zsh,
+        CompletionShell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "wildside-tofu", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
+}
+
 /// Answers tofu's external key provider with the state passphrase the running wildside-tofu lends
 /// (`state-key`); the exit status.
 pub fn serve_state_key() -> i32 {
@@ -107,6 +121,9 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             "`{}` is run by tofu during a wildside-tofu run, not by hand",
             crate::encryption::STATE_KEY_COMMAND
         ))),
+        Command::Completions { shell } => Ok(Report::Completions {
+            script: completions(shell),
+        }),
         Command::Render {
             stack,
             all,

@@ -70,6 +70,14 @@ pub enum LockfileArg {
     Readonly,
 }
 
+/// The shells `completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OutputArg {
     Human,
@@ -247,6 +255,12 @@ pub enum Command {
     /// The key provider tofu runs for a passphrase the run lends it (run by tofu, not by hand).
     #[command(name = "state-key", hide = true)]
     StateKey,
+    /// Print the shell completion script (bash: `source <(wildside-tofu completions bash)`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     /// A local DigitalOcean API for offline runs and tests.
     Sandbox {
         #[command(subcommand)]
@@ -604,6 +618,7 @@ impl Command {
                 action: StateCommand::RotateKey { .. },
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
+            Command::Completions { .. } => "completions",
             Command::PlanKey => "plan-key",
             Command::StateKey => "state-key",
             Command::Providers { .. } => "providers lock",

@@ -436,6 +436,7 @@ pub(super) fn render(report: &Report) -> String {
                 "sandbox at {url} stopped with {resources} resources, {kept}"
             );
         }
+        Report::Completions { script } => text.push_str(script),
         Report::Schema { schema } => {
             let _ = writeln!(
                 text,

@@ -98,3 +98,82 @@ fn version_without_an_engine_says_not_found() {
         not_tofu.stdout()
     );
 }
+
+/// `completions bash` is a script bash loads, and it completes subcommand names.
+#[test]
+fn bash_completions_complete_subcommands() {
+    let script = Run::new()
+        .args(["completions", "bash"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wildside-tofu.bash");
+    std::fs::write(&file, &script).unwrap();
+    let complete = |words: &str, current: usize, word: &str, previous: &str| {
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD={current}; \
+                 _wildside__tofu wildside-tofu {word} {previous}; echo \"${{COMPREPLY[@]}}\"",
+                file.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    assert_eq!(
+        complete("wildside-tofu prev", 1, "prev", "wildside-tofu"),
+        "preview"
+    );
+    assert_eq!(
+        complete("wildside-tofu comp", 1, "comp", "wildside-tofu"),
+        "completions"
+    );
+    assert_eq!(
+        complete("wildside-tofu --lockf", 1, "--lockf", "wildside-tofu"),
+        "--lockfile"
+    );
+}
+
+/// zsh and fish get their own scripts, naming every visible subcommand; an unknown shell is a usage error.
+#[test]
+fn zsh_and_fish_completions_name_every_command() {
+    let zsh = Run::new()
+        .args(["completions", "zsh"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(zsh.starts_with("#compdef wildside-tofu"), "{zsh}");
+    let fish = Run::new()
+        .args(["completions", "fish"])
+        .output()
+        .expect_code(0)
+        .stdout();
+    assert!(fish.contains("complete -c wildside-tofu"), "{fish}");
+    for command in [
+        "plan",
+        "up",
+        "down",
+        "preview",
+        "vault",
+        "doctor",
+        "completions",
+    ] {
+        assert!(zsh.contains(&format!("'{command}:")), "{command} in zsh");
+        assert!(
+            fish.contains(&format!("-a \"{command}\"")),
+            "{command} in fish"
+        );
+    }
+    let unknown = Run::new()
+        .args(["completions", "tcsh"])
+        .output()
+        .expect_code(1);
+    assert!(unknown.stderr().contains("tcsh"), "{}", unknown.stderr());
+}
