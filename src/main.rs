@@ -31,7 +31,14 @@ fn main() {
     if matches!(cli.command, Command::StateKey) {
         std::process::exit(dispatch::serve_state_key());
     }
-    init_tracing(cli.global.verbose);
+    init_tracing(
+        cli.global.verbose,
+        dispatch::use_color(
+            cli.global.color,
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ),
+    );
     let global = dispatch::global_settings(&cli);
     let command_name = cli.command.name();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -85,7 +92,7 @@ fn print_stdout(text: &str) {
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`. vaultrs-style noisy crates stay quiet.
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, ansi: bool) {
     let level = match verbose {
         0 => "info",
         1 => "debug",
@@ -99,7 +106,7 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .without_time()
         .with_target(false)
         .init();

@@ -59,6 +59,9 @@ pub struct GlobalArgs {
         default_value_t = LockfileArg::Update
     )]
     pub lockfile: LockfileArg,
+    /// When to colour what goes to stderr: `auto` colours a terminal unless `NO_COLOR` is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
     /// More log detail on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -68,6 +71,14 @@ pub struct GlobalArgs {
 pub enum LockfileArg {
     Update,
     Readonly,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// The shells `completions` writes a script for.
