@@ -100,6 +100,25 @@ impl Inherit {
             }
     }
 
+    /// The values of the credentials among what tofu inherits of `parent` (the provider's and the backend's),
+    /// to mask in what is relayed from tofu.
+    pub(crate) fn credentials(
+        self,
+        parent: impl Iterator<Item = (OsString, OsString)>,
+    ) -> Vec<secrecy::SecretString> {
+        let bare = Inherit {
+            backend: BackendCredentials::None,
+            provider_credentials: false,
+            variables: &[],
+        };
+        self.filter(parent)
+            .into_iter()
+            .filter(|(name, _)| name.to_str().is_some_and(|name| !bare.allows(name)))
+            .filter_map(|(_, value)| value.into_string().ok())
+            .map(secrecy::SecretString::from)
+            .collect()
+    }
+
     /// The entries of `parent` (an environment, such as [`std::env::vars_os`]) that tofu inherits.
     pub(crate) fn filter(
         self,

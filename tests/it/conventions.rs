@@ -1,7 +1,7 @@
 //! The conventions a command-line user expects: `--version`, shell completions, `NO_COLOR` and `--color`,
 //! `-v`/`-vv`, grouped help.
 
-use crate::support::{Run, tool};
+use crate::support::{Project, Run, TEST_STATE_PASSPHRASE, example_stack, tool};
 
 /// `--version` names the tool, its commit, the modules and the OpenTofu a command would run.
 #[test]
@@ -176,4 +176,50 @@ fn zsh_and_fish_completions_name_every_command() {
         .output()
         .expect_code(1);
     assert!(unknown.stderr().contains("tcsh"), "{}", unknown.stderr());
+}
+
+/// At the default level nothing of how tofu ran shows; `-v` adds each tofu command with its time, `-vv` adds
+/// tofu's own log (with secrets masked). `--color always` colours the log even on a pipe.
+#[test]
+fn verbosity_shows_tofu_commands_then_tofu_log() {
+    let project = Project::new();
+    project.stack(
+        "demo",
+        &example_stack("[backend]\ntype = \"local\"", "message = \"verbose\""),
+    );
+    let quiet = project.run().args(["plan", "demo"]).output();
+    assert!([0, 2].contains(&quiet.code()), "{}", quiet.stderr());
+    let stderr = quiet.stderr();
+    assert!(!stderr.contains("ran `"), "{stderr}");
+    assert!(!stderr.contains("[DEBUG]"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+
+    let verbose = project
+        .run()
+        .env("NO_COLOR", "1")
+        .args(["-v", "--color", "always", "plan", "demo"])
+        .output();
+    let stderr = verbose.stderr();
+    let plan_line = stderr
+        .lines()
+        .find(|line| line.contains("ran `tofu plan "))
+        .unwrap_or_else(|| panic!("no tofu plan line in\n{stderr}"));
+    assert!(plan_line.contains("s, exit status "), "{plan_line}");
+    assert!(stderr.contains('\u{1b}'), "--color always: {stderr}");
+    assert!(!stderr.contains("[DEBUG]"), "{stderr}");
+
+    let very = project
+        .run()
+        .args(["-vv", "--color", "never", "plan", "demo"])
+        .output();
+    let stderr = very.stderr();
+    assert!(stderr.contains("ran `tofu plan "), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("tofu: ") && line.contains("[DEBUG]")),
+        "no tofu log in\n{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "--color never: {stderr}");
+    assert!(!stderr.contains(TEST_STATE_PASSPHRASE), "{stderr}");
 }
