@@ -147,6 +147,30 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_the_inherited_backend_and_provider_values_only() {
+        use secrecy::ExposeSecret;
+        let parent = [
+            ("PATH", "/usr/bin"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+            ("DIGITALOCEAN_TOKEN", "do-token"),
+            ("VAULT_TOKEN", "vault-token"),
+        ]
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+        let inherit = Inherit {
+            backend: BackendCredentials::Aws,
+            provider_credentials: true,
+            variables: &[],
+        };
+        let mut values: Vec<String> = inherit
+            .credentials(parent.into_iter())
+            .iter()
+            .map(|value| value.expose_secret().to_string())
+            .collect();
+        values.sort();
+        assert_eq!(values, ["aws-secret", "do-token"]);
+    }
+
+    #[test]
     fn only_allowed_names_pass() {
         let parent = [
             "PATH",

@@ -218,10 +218,12 @@ async fn relay_log(stderr: tokio::process::ChildStderr, redactor: Redactor) -> S
     text
 }
 
-/// Whether a stderr line is one of tofu's log lines: an RFC 3339 time, then the level in brackets.
+/// Whether a stderr line is one of tofu's log lines: a time (`Z`, or an offset such as `+0100`), then the level
+/// in brackets.
 fn is_log_line(line: &str) -> bool {
     line.split_once(' ').is_some_and(|(time, rest)| {
-        time.parse::<jiff::Timestamp>().is_ok()
+        (time.parse::<jiff::Timestamp>().is_ok()
+            || jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%.f%z", time).is_ok())
             && ["[TRACE]", "[DEBUG]", "[INFO]", "[WARN]", "[ERROR]"]
                 .iter()
                 .any(|level| rest.starts_with(level))
@@ -250,5 +252,22 @@ fn respond_to_interrupt(count: u32, pid: Option<Pid>, second_at: &mut Option<Ins
                 FORCE_WINDOW.as_secs()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_log_line;
+
+    #[test]
+    fn tofu_log_lines_are_told_from_its_messages() {
+        assert!(is_log_line(
+            "2026-12-02T16:00:00.123Z [DEBUG] backend/local: starting Plan operation"
+        ));
+        assert!(is_log_line(
+            "2026-12-02T16:00:00.123+0100 [INFO]  OpenTofu version: 1.10.0"
+        ));
+        assert!(!is_log_line("Error: Failed to load plugin schemas"));
+        assert!(!is_log_line("[DEBUG] no time"));
     }
 }
