@@ -51,6 +51,35 @@ pub fn global_settings(cli: &Cli) -> GlobalSettings {
     }
 }
 
+/// Whether to colour stderr: `--color always` or `never` decide; `auto` colours a terminal unless `NO_COLOR` is
+/// set to anything but the empty string (<https://no-color.org>).
+pub fn use_color(
+    color: crate::cli::ColorArg,
+    no_color: Option<&std::ffi::OsStr>,
+    terminal: bool,
+) -> bool {
+    use crate::cli::ColorArg;
+    match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => terminal && no_color.is_none_or(|value| value.is_empty()),
+    }
+}
+
+/// The completion script of `shell` for the whole command line.
+pub fn completions(shell: crate::cli::CompletionShell) -> String {
+    use crate::cli::CompletionShell;
+    use clap::CommandFactory;
+    let shell = match shell {
+        CompletionShell::Bash => clap_complete::Shell::Bash,
+        CompletionShell::Zsh => clap_complete::Shell::Zsh,
+        CompletionShell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "wildside-tofu", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
+}
+
 /// Answers tofu's external key provider with the state passphrase the running wildside-tofu lends
 /// (`state-key`); the exit status.
 pub fn serve_state_key() -> i32 {
@@ -107,6 +136,9 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             "`{}` is run by tofu during a wildside-tofu run, not by hand",
             crate::encryption::STATE_KEY_COMMAND
         ))),
+        Command::Completions { shell } => Ok(Report::Completions {
+            script: completions(shell),
+        }),
         Command::Render {
             stack,
             all,
@@ -475,5 +507,23 @@ async fn preview(
         PreviewCommand::Ledger {
             action: LedgerCommand::Rebuild { merge, dry_run },
         } => commands::preview_ledger_rebuild(context, &stack, merge, dry_run).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ColorArg;
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_the_terminal() {
+        let set = Some(std::ffi::OsStr::new("1"));
+        let empty = Some(std::ffi::OsStr::new(""));
+        assert!(use_color(ColorArg::Auto, None, true));
+        assert!(use_color(ColorArg::Auto, empty, true));
+        assert!(!use_color(ColorArg::Auto, set, true));
+        assert!(!use_color(ColorArg::Auto, None, false));
+        assert!(use_color(ColorArg::Always, set, false));
+        assert!(!use_color(ColorArg::Never, None, true));
     }
 }

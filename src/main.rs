@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 use wildside_tofu::cli::{Cli, Command};
 use wildside_tofu::{dispatch, views};
@@ -13,8 +13,15 @@ use wildside_tofu::{dispatch, views};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match wildside_tofu::cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
+        Err(error) if error.kind() == clap::error::ErrorKind::DisplayVersion => {
+            print_version();
+            std::process::exit(0);
+        }
         Err(error) => {
             let _ = error.print();
             // A usage error exits 1, as every other error does: 2 means a plan with changes.
@@ -27,7 +34,14 @@ fn main() {
     if matches!(cli.command, Command::StateKey) {
         std::process::exit(dispatch::serve_state_key());
     }
-    init_tracing(cli.global.verbose);
+    init_tracing(
+        cli.global.verbose,
+        dispatch::use_color(
+            cli.global.color,
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ),
+    );
     let global = dispatch::global_settings(&cli);
     let command_name = cli.command.name();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -51,6 +65,26 @@ fn main() {
     std::process::exit(code);
 }
 
+/// `--version`: the engine is looked for with the `--tofu` the command line gives, if any.
+fn print_version() {
+    let tofu = Cli::command()
+        .ignore_errors(true)
+        .disable_version_flag(true)
+        .try_get_matches()
+        .ok()
+        .and_then(|matches| matches.get_one::<std::path::PathBuf>("tofu").cloned());
+    let global = wildside_tofu::settings::GlobalSettings {
+        tofu,
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let info = runtime.block_on(wildside_tofu::commands::version(&global));
+    print_stdout(&views::version(&info));
+}
+
 fn print_stdout(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
@@ -61,7 +95,7 @@ fn print_stdout(text: &str) {
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides the level chosen by `-v`. vaultrs-style noisy crates stay quiet.
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, ansi: bool) {
     let level = match verbose {
         0 => "info",
         1 => "debug",
@@ -75,7 +109,7 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(ansi)
         .without_time()
         .with_target(false)
         .init();

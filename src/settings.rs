@@ -39,13 +39,7 @@ pub async fn resolve_engine(
     work_dir: &Path,
 ) -> Result<EngineSettings, EngineError> {
     let toolchain = Toolchain::discover();
-    let path = global
-        .tofu
-        .clone()
-        .or_else(|| toolchain.path("WILDSIDE_TOFU_BIN"))
-        .or_else(|| on_path("tofu"))
-        .or_else(|| on_path("terraform"))
-        .ok_or(EngineError::NotFound)?;
+    let path = locate_engine(global, &toolchain).ok_or(EngineError::NotFound)?;
     std::fs::create_dir_all(work_dir)
         .map_err(|error| EngineError::io(format!("creating `{}`", work_dir.display()), error))?;
     let binary = EngineBinary::detect(&path, Some(&work_dir.join("engine.json"))).await?;
@@ -114,6 +108,16 @@ fn write_mirror_config(work_dir: &Path, mirror: &Path) -> Result<PathBuf, Engine
             .map_err(|error| EngineError::io("writing the CLI configuration", error))?;
     }
     Ok(path)
+}
+
+/// Where the engine binary is, by the precedence of [`resolve_engine`]; not checked beyond existing.
+pub fn locate_engine(global: &GlobalSettings, toolchain: &Toolchain) -> Option<PathBuf> {
+    global
+        .tofu
+        .clone()
+        .or_else(|| toolchain.path("WILDSIDE_TOFU_BIN"))
+        .or_else(|| on_path("tofu"))
+        .or_else(|| on_path("terraform"))
 }
 
 fn on_path(program: &str) -> Option<PathBuf> {

@@ -285,15 +285,19 @@ fn details(
         }
         let _ = write!(
             text,
-            "\n<details><summary><code>{}</code>: {} changes</summary>\n\n```diff\n",
+            "\n<details><summary><code>{}</code>: {}</summary>\n\n```diff\n",
             report.stack,
-            in_stack.len()
+            crate::views::count(in_stack.len(), "change")
         );
         let mut omitted = 0;
         for line in in_stack {
             if kept(line) {
                 if omitted > 0 {
-                    let _ = writeln!(text, "# … {omitted} changes omitted here: see {artifact}");
+                    let _ = writeln!(
+                        text,
+                        "# … {} omitted here: see {artifact}",
+                        crate::views::count(omitted, "change")
+                    );
                     omitted = 0;
                 }
                 let _ = writeln!(text, "{}", lines[line].1);
@@ -302,7 +306,11 @@ fn details(
             }
         }
         if omitted > 0 {
-            let _ = writeln!(text, "# … {omitted} changes omitted here: see {artifact}");
+            let _ = writeln!(
+                text,
+                "# … {} omitted here: see {artifact}",
+                crate::views::count(omitted, "change")
+            );
         }
         text.push_str("```\n\n</details>\n");
     }

@@ -20,6 +20,85 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The top-level help's command groups, in order: every visible subcommand is in exactly one.
+pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Daily",
+        &[
+            "plan",
+            "up",
+            "apply",
+            "down",
+            "output",
+            "kubeconfig",
+            "render",
+            "doctor",
+            "cost",
+            "hibernate",
+            "wake",
+        ],
+    ),
+    ("CI", &["ci", "drift", "policy", "providers"]),
+    ("Previews", &["preview"]),
+    ("Vault", &["vault", "outputs", "state"]),
+    ("Maintenance", &["schema", "completions", "sandbox"]),
+];
+
+/// The command line as parsed: the top-level help lists the commands by group and is the only help that shows
+/// the global options (a subcommand's help points to it).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let globals: Vec<clap::Arg> = cli
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .cloned()
+        .collect();
+    let grouped = grouped_commands(&cli);
+    let cli = cli
+        .help_template(
+            "{about-with-newline}\n{usage-heading} {usage}\n\n{before-help}Options:\n{options}{after-help}",
+        )
+        .before_help(grouped);
+    cli.mut_subcommands(|sub| hide_globals(sub, &globals))
+}
+
+/// A subcommand (and its own subcommands) with the global options hidden from its help, still accepted.
+fn hide_globals(command: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let command = globals.iter().fold(command, |command, arg| {
+        command.arg(arg.clone().global(false).hide(true))
+    });
+    command
+        .after_help(
+            "Global options (`--project`, `--output`, `-v`...): see `wildside-tofu --help`.",
+        )
+        .mut_subcommands(|sub| hide_globals(sub, globals))
+}
+
+fn grouped_commands(cli: &clap::Command) -> String {
+    let width = cli
+        .get_subcommands()
+        .map(|sub| sub.get_name().len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (group, names) in COMMAND_GROUPS {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&format!("{group}:\n"));
+        for name in *names {
+            let about = cli
+                .find_subcommand(name)
+                .and_then(clap::Command::get_about)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            text.push_str(&format!("  {name:<width$}  {about}\n"));
+        }
+    }
+    text
+}
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The project directory (default: the nearest directory upwards with a `stacks/` directory).
@@ -59,6 +138,9 @@ pub struct GlobalArgs {
         default_value_t = LockfileArg::Update
     )]
     pub lockfile: LockfileArg,
+    /// When to colour what goes to stderr: `auto` colours a terminal unless `NO_COLOR` is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
     /// More log detail on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -68,6 +150,22 @@ pub struct GlobalArgs {
 pub enum LockfileArg {
     Update,
     Readonly,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The shells `completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -247,6 +345,12 @@ pub enum Command {
     /// The key provider tofu runs for a passphrase the run lends it (run by tofu, not by hand).
     #[command(name = "state-key", hide = true)]
     StateKey,
+    /// Print the shell completion script (bash: `source <(wildside-tofu completions bash)`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     /// A local DigitalOcean API for offline runs and tests.
     Sandbox {
         #[command(subcommand)]
@@ -604,6 +708,7 @@ impl Command {
                 action: StateCommand::RotateKey { .. },
             } => "state rotate-key",
             Command::Sandbox { .. } => "sandbox serve",
+            Command::Completions { .. } => "completions",
             Command::PlanKey => "plan-key",
             Command::StateKey => "state-key",
             Command::Providers { .. } => "providers lock",
@@ -613,8 +718,8 @@ impl Command {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
     use clap::error::ErrorKind;
+    use clap::{CommandFactory, FromArgMatches};
 
     use super::*;
 
@@ -714,6 +819,83 @@ mod tests {
                 "{path:?} --{flag}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn every_command_is_in_exactly_one_help_group() {
+        let cli = Cli::command();
+        for sub in cli.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+            let groups: Vec<&str> = COMMAND_GROUPS
+                .iter()
+                .filter(|(_, names)| names.contains(&sub.get_name()))
+                .map(|(group, _)| *group)
+                .collect();
+            assert_eq!(groups.len(), 1, "`{}` is in {groups:?}", sub.get_name());
+        }
+        for (_, names) in COMMAND_GROUPS {
+            for name in *names {
+                assert!(cli.find_subcommand(name).is_some(), "no command `{name}`");
+            }
+        }
+    }
+
+    /// The top-level help lists the commands under their groups, in order, and the global options; a
+    /// subcommand's help leaves the global options out but the subcommand still accepts them.
+    #[test]
+    fn global_options_show_once_and_commands_by_group() {
+        let top = command().render_help().to_string();
+        let mut at = 0;
+        for (group, names) in COMMAND_GROUPS {
+            let heading = top[at..]
+                .find(&format!("\n{group}:\n"))
+                .unwrap_or_else(|| panic!("{group} after {at} in\n{top}"));
+            at += heading + 1;
+            let section = &top[at..];
+            let section = &section[..section.find("\n\n").unwrap_or(section.len())];
+            for name in *names {
+                assert!(
+                    section.contains(&format!("\n  {name} ")),
+                    "{name} under {group}: {section}"
+                );
+            }
+        }
+        let globals: Vec<String> = Cli::command()
+            .get_arguments()
+            .filter(|arg| arg.is_global_set())
+            .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+            .collect();
+        assert!(globals.len() >= 10, "{globals:?}");
+        for global in &globals {
+            assert!(top.contains(global.as_str()), "{global} in\n{top}");
+        }
+        let mut cli = command();
+        for path in [&["plan"][..], &["preview", "up"], &["vault", "bootstrap"]] {
+            let mut sub = &mut cli;
+            for name in path {
+                sub = sub.find_subcommand_mut(name).unwrap();
+            }
+            let help = sub.render_help().to_string();
+            for global in &globals {
+                assert!(
+                    !help.contains(&format!("{global} ")),
+                    "{global} in {path:?}:\n{help}"
+                );
+            }
+            assert!(help.contains("see `wildside-tofu --help`"), "{help}");
+        }
+        let matches = command()
+            .try_get_matches_from([
+                "wildside-tofu",
+                "plan",
+                "demo",
+                "--lock-timeout",
+                "5s",
+                "-vv",
+            ])
+            .unwrap();
+        let parsed = Cli::from_arg_matches(&matches).unwrap();
+        assert_eq!(parsed.global.lock_timeout, "5s");
+        assert_eq!(parsed.global.verbose, 2);
     }
 
     /// Each subcommand's help line is its own: a doc comment that slipped onto the next variant leaves one

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::report::{OutputEntry, Report, StackRun};
-use super::up::{changes, up};
+use super::up::up;
 use crate::ci::StackPlanReport;
 use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
@@ -169,7 +169,7 @@ async fn apply_and_report(
     let workspace = prepared.workspace.clone();
     prepared.tofu.note(&format!(
         "applying {} to {}",
-        changes(summary.changes.len()),
+        crate::views::count(summary.changes.len(), "change"),
         prepared.stack.name
     ));
     let result = async {

@@ -24,6 +24,7 @@ mod sandbox_serve;
 mod state;
 mod up;
 mod vault_bootstrap;
+mod version;
 
 pub use crate::run::context::{Context, Prepared, prepare, write_if_changed};
 pub use crate::run::stack_selection::Selection;
@@ -55,3 +56,4 @@ pub use sandbox_serve::sandbox_serve;
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;
 pub use vault_bootstrap::{project_vault, vault_bootstrap};
+pub use version::{EngineFound, MODULES_VERSION, VersionInfo, version};

@@ -141,10 +141,9 @@ async fn plan_one(
     };
     let status = match report.status {
         PlanStatus::NoChanges => "no changes".to_string(),
-        PlanStatus::Changes => format!(
-            "{} changes",
-            report.changes.len() + report.output_changes.len()
-        ),
+        PlanStatus::Changes => {
+            crate::views::count(report.changes.len() + report.output_changes.len(), "change")
+        }
         PlanStatus::Failed => "FAILED".to_string(),
     };
     let status = match report.policy.as_ref().map(|policy| policy.denials.len()) {

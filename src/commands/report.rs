@@ -137,6 +137,10 @@ pub enum Report {
     Schema {
         schema: serde_json::Value,
     },
+    /// A shell's completion script.
+    Completions {
+        script: String,
+    },
     PlanSet {
         report_dir: PathBuf,
         summary_file: PathBuf,
@@ -379,6 +383,7 @@ impl Report {
             | Report::PreviewList { .. }
             | Report::PreviewLedgerRebuild { .. }
             | Report::Schema { .. }
+            | Report::Completions { .. }
             | Report::CiComment(_)
             | Report::Output { .. }
             | Report::SandboxStopped { .. }

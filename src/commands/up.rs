@@ -66,7 +66,7 @@ pub(super) async fn up_with(
         }
         prepared.tofu.note(&format!(
             "applying {} to {}",
-            changes(summary.changes.len()),
+            crate::views::count(summary.changes.len(), "change"),
             prepared.stack.name
         ));
         let applied = async {
@@ -125,13 +125,4 @@ pub(super) async fn up_with(
 enum Failed {
     Engine(EngineError),
     Refused(Error),
-}
-
-/// "1 change", "3 changes".
-pub(super) fn changes(count: usize) -> String {
-    if count == 1 {
-        "1 change".to_string()
-    } else {
-        format!("{count} changes")
-    }
 }

@@ -100,6 +100,25 @@ impl Inherit {
             }
     }
 
+    /// The values of the credentials among what tofu inherits of `parent` (the provider's and the backend's),
+    /// to mask in what is relayed from tofu.
+    pub(crate) fn credentials(
+        self,
+        parent: impl Iterator<Item = (OsString, OsString)>,
+    ) -> Vec<secrecy::SecretString> {
+        let bare = Inherit {
+            backend: BackendCredentials::None,
+            provider_credentials: false,
+            variables: &[],
+        };
+        self.filter(parent)
+            .into_iter()
+            .filter(|(name, _)| name.to_str().is_some_and(|name| !bare.allows(name)))
+            .filter_map(|(_, value)| value.into_string().ok())
+            .map(secrecy::SecretString::from)
+            .collect()
+    }
+
     /// The entries of `parent` (an environment, such as [`std::env::vars_os`]) that tofu inherits.
     pub(crate) fn filter(
         self,
@@ -125,6 +144,30 @@ mod tests {
             .into_iter()
             .map(|(name, _)| name.into_string().unwrap())
             .collect()
+    }
+
+    #[test]
+    fn credentials_are_the_inherited_backend_and_provider_values_only() {
+        use secrecy::ExposeSecret;
+        let parent = [
+            ("PATH", "/usr/bin"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-secret"),
+            ("DIGITALOCEAN_TOKEN", "do-token"),
+            ("VAULT_TOKEN", "vault-token"),
+        ]
+        .map(|(name, value)| (OsString::from(name), OsString::from(value)));
+        let inherit = Inherit {
+            backend: BackendCredentials::Aws,
+            provider_credentials: true,
+            variables: &[],
+        };
+        let mut values: Vec<String> = inherit
+            .credentials(parent.into_iter())
+            .iter()
+            .map(|value| value.expose_secret().to_string())
+            .collect();
+        values.sort();
+        assert_eq!(values, ["aws-secret", "do-token"]);
     }
 
     #[test]

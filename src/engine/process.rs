@@ -20,6 +20,7 @@ use tokio::process::Command;
 
 use super::environment::Inherit;
 use super::error::EngineError;
+use super::redact::Redactor;
 use super::signals::Interrupts;
 
 /// How long to keep reading tofu's output after it exited.
@@ -58,6 +59,9 @@ pub(crate) async fn run(
     if already > 0 {
         return Err(EngineError::Interrupted);
     }
+    let tofu_log = tofu_log_wanted();
+    let started = Instant::now();
+    let shown = shown_command(&invocation);
     let mut command = Command::new(invocation.program);
     command
         .args(&invocation.args)
@@ -71,6 +75,7 @@ pub(crate) async fn run(
                 .iter()
                 .map(|(key, value)| (key, value.expose_secret())),
         )
+        .envs(tofu_log.then_some(("TF_LOG_CORE", "DEBUG")))
         .process_group(0)
         .stdin(if invocation.stdin.is_some() {
             Stdio::piped()
@@ -93,12 +98,24 @@ pub(crate) async fn run(
             let _ = pipe.write_all(input.expose_secret().as_bytes()).await;
         });
     }
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let stderr_task = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text).await;
-        text
-    });
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let stderr_task = if tofu_log {
+        let redactor = Redactor::new(
+            invocation
+                .secret_env
+                .iter()
+                .map(|(_, value)| value)
+                .chain(&invocation.inherit.credentials(std::env::vars_os())),
+        );
+        tokio::spawn(relay_log(stderr, redactor))
+    } else {
+        tokio::spawn(async move {
+            let mut stderr = stderr;
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        })
+    };
     let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
     let mut first_error = None;
     let mut interrupted = 0;
@@ -136,6 +153,15 @@ pub(crate) async fn run(
         .ok()
         .and_then(Result::ok)
         .unwrap_or_default();
+    tracing::debug!(
+        "ran `{shown}` in `{}`: {:.1}s, exit status {}",
+        invocation.cwd.display(),
+        started.elapsed().as_secs_f64(),
+        status.code().map_or_else(
+            || "none (killed by a signal)".to_string(),
+            |code| code.to_string()
+        )
+    );
     if interrupted > 0 {
         return Err(EngineError::Interrupted);
     }
@@ -145,6 +171,62 @@ pub(crate) async fn run(
     Ok(Completed {
         code: status.code().unwrap_or(1),
         stderr,
+    })
+}
+
+/// tofu's own log (core only: a provider's log can hold the credentials it sends) is relayed when the log
+/// shows trace detail (`-vv`), unless the user configured tofu's logging themselves.
+fn tofu_log_wanted() -> bool {
+    tracing::enabled!(tracing::Level::TRACE)
+        && ["TF_LOG", "TF_LOG_CORE", "TF_LOG_PROVIDER", "TF_LOG_PATH"]
+            .iter()
+            .all(|name| std::env::var_os(name).is_none())
+}
+
+/// The command as a person would type it, for the log.
+fn shown_command(invocation: &Invocation<'_>) -> String {
+    let mut shown = invocation.program.file_name().map_or_else(
+        || invocation.program.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    for arg in &invocation.args {
+        shown.push(' ');
+        shown.push_str(arg);
+    }
+    shown
+}
+
+/// Relays tofu's log lines (`<time> [LEVEL] ...`) to the trace log, with secrets masked, and returns the rest of
+/// stderr (tofu's own messages) as the error text.
+async fn relay_log(stderr: tokio::process::ChildStderr, redactor: Redactor) -> String {
+    let mut reader = BufReader::new(stderr);
+    let mut text = String::new();
+    let mut line = Vec::new();
+    while let Ok(read) = reader.read_until(b'\n', &mut line).await {
+        if read == 0 {
+            break;
+        }
+        let decoded =
+            redactor.redact(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']));
+        tracing::trace!("tofu: {decoded}");
+        if !is_log_line(&decoded) {
+            text.push_str(&decoded);
+            text.push('\n');
+        }
+        line.clear();
+    }
+    text
+}
+
+/// Whether a stderr line is one of tofu's log lines: a time (`Z`, or an offset such as `+0100`), then the level
+/// in brackets.
+fn is_log_line(line: &str) -> bool {
+    line.split_once(' ').is_some_and(|(time, rest)| {
+        (time.parse::<jiff::Timestamp>().is_ok()
+            || jiff::fmt::strtime::parse("%Y-%m-%dT%H:%M:%S%.f%z", time).is_ok())
+            && ["[TRACE]", "[DEBUG]", "[INFO]", "[WARN]", "[ERROR]"]
+                .iter()
+                .any(|level| rest.starts_with(level))
     })
 }
 
@@ -170,5 +252,22 @@ fn respond_to_interrupt(count: u32, pid: Option<Pid>, second_at: &mut Option<Ins
                 FORCE_WINDOW.as_secs()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_log_line;
+
+    #[test]
+    fn tofu_log_lines_are_told_from_its_messages() {
+        assert!(is_log_line(
+            "2026-12-02T16:00:00.123Z [DEBUG] backend/local: starting Plan operation"
+        ));
+        assert!(is_log_line(
+            "2026-12-02T16:00:00.123+0100 [INFO]  OpenTofu version: 1.10.0"
+        ));
+        assert!(!is_log_line("Error: Failed to load plugin schemas"));
+        assert!(!is_log_line("[DEBUG] no time"));
     }
 }

@@ -13,6 +13,8 @@ use crate::hibernation::{PoolSide, Summary};
 use crate::policy::PolicyReport;
 use crate::vault::OutputsPush;
 
+use super::count;
+
 /// Before → after and the difference, per resource whose price moves and in total; a budget breach first.
 fn cost_section(text: &mut String, cost: &CostDiff) {
     if let Some(breach) = &cost.over_budget {
@@ -126,10 +128,11 @@ fn policy_section(text: &mut String, policy: &PolicyReport) {
     let rules: usize = policy.files.iter().map(|file| file.rules.len()).sum();
     let _ = writeln!(
         text,
-        "policy: {} files, {rules} rules evaluated, {} denials, {} warnings, {} excepted",
-        policy.files.len(),
-        policy.denials.len(),
-        policy.warnings.len(),
+        "policy: {}, {} evaluated, {}, {}, {} excepted",
+        count(policy.files.len(), "file"),
+        count(rules, "rule"),
+        count(policy.denials.len(), "denial"),
+        count(policy.warnings.len(), "warning"),
         policy.excepted.len()
     );
     for file in &policy.files {
@@ -138,8 +141,11 @@ fn policy_section(text: &mut String, policy: &PolicyReport) {
             .iter()
             .map(|rule| {
                 format!(
-                    "{} (line {}): {} findings, {} resources",
-                    rule.name, rule.line, rule.findings, rule.resources
+                    "{} (line {}): {}, {}",
+                    rule.name,
+                    rule.line,
+                    count(rule.findings, "finding"),
+                    count(rule.resources, "resource")
                 )
             })
             .collect();
@@ -433,9 +439,11 @@ pub(super) fn render(report: &Report) -> String {
             };
             let _ = writeln!(
                 text,
-                "sandbox at {url} stopped with {resources} resources, {kept}"
+                "sandbox at {url} stopped with {}, {kept}",
+                count(*resources, "resource")
             );
         }
+        Report::Completions { script } => text.push_str(script),
         Report::Schema { schema } => {
             let _ = writeln!(
                 text,
@@ -574,8 +582,10 @@ pub(super) fn render(report: &Report) -> String {
             let destroyed = run.summary.count(ResourceAction::Delete);
             let _ = writeln!(
                 text,
-                "{} (workspace {}): {destroyed} resources destroyed",
-                run.stack, run.workspace
+                "{} (workspace {}): {} destroyed",
+                run.stack,
+                run.workspace,
+                count(destroyed, "resource")
             );
             for address in run.summary.addresses(ResourceAction::Delete) {
                 let _ = writeln!(text, "  - {address}");
@@ -584,7 +594,11 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "workspace {} deleted", run.workspace);
             }
             if *vault_deleted > 0 {
-                let _ = writeln!(text, "{vault_deleted} outputs removed from Vault");
+                let _ = writeln!(
+                    text,
+                    "{} removed from Vault",
+                    count(*vault_deleted, "output")
+                );
             }
         }
         Report::Output { outputs, .. } => outputs_section(&mut text, outputs),
@@ -609,7 +623,7 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "stale: {}", file.display());
             }
             let verb = if *check { "checked" } else { "rendered" };
-            let _ = writeln!(text, "{verb} {} stacks", stacks.len());
+            let _ = writeln!(text, "{verb} {}", count(stacks.len(), "stack"));
         }
         Report::Render { stale, .. } => {
             for file in stale {

@@ -29,3 +29,46 @@ pub fn render_error(
 ) -> Option<String> {
     (format == OutputFormat::Json).then(|| json::render_error(command, error))
 }
+
+/// The `--version` text.
+pub fn version(info: &crate::commands::VersionInfo) -> String {
+    use crate::commands::EngineFound;
+    let engine = match &info.engine {
+        EngineFound::Found(binary) => format!(
+            "{} {} (`{}`)",
+            binary.kind.name(),
+            binary.version,
+            binary.path.display()
+        ),
+        EngineFound::NotFound => "not found".to_string(),
+        EngineFound::Unusable { path, why } => {
+            format!("not usable: `{}`: {why}", path.display())
+        }
+    };
+    format!(
+        "wildside-tofu {}\ncommit: {}\nmodules: {}\nengine: {engine}\n",
+        info.tool, info.commit, info.modules
+    )
+}
+
+/// A count and its noun, singular for exactly one: `count(1, "change")` is `1 change`, `count(0, "change")` is
+/// `0 changes`. For nouns whose plural adds an `s`, as every noun the views count does.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn one_is_singular_and_any_other_count_plural() {
+        assert_eq!(count(1, "change"), "1 change");
+        assert_eq!(count(0, "change"), "0 changes");
+        assert_eq!(count(2, "resource"), "2 resources");
+    }
+}

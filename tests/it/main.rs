@@ -7,6 +7,7 @@ mod bad_input;
 mod bootstrap;
 mod ci;
 mod concurrency;
+mod conventions;
 mod cost;
 mod encryption;
 mod gate;
