@@ -93,7 +93,7 @@ fn wait_until(condition: impl Fn() -> bool, limit: Duration) -> bool {
 
 /// The child, once its apply sleeps in the local-exec; a child whose apply never starts is stopped.
 fn apply_started(mut child: Child, delay: &str) -> Result<Child, String> {
-    if wait_until(|| sleeping(delay), Duration::from_secs(60)) {
+    if wait_until(|| sleeping(delay), Duration::from_secs(180)) {
         return Ok(child);
     }
     let _ = child.kill();
