@@ -3,8 +3,6 @@
 //! `preview down`, each with exit 3 and nothing changed; `hibernate`, `wake` and a budget are tried on the
 //! sandbox with the real provider. A stack marked production is destroyed only when `--confirm` names it.
 
-use std::path::Path;
-
 use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Run, Sandbox, example_stack};
 
 /// Denies every change to a `terraform_data` but a no-op: creating, updating, replacing and destroying.
@@ -268,13 +266,6 @@ deny contains {"msg": msg, "resource": rc.address} if {
 }
 "#;
 
-fn on_sandbox(project: &Project, sandbox: &Sandbox, mirror: &Path) -> Run {
-    project
-        .run()
-        .args(["--sandbox", &sandbox.url])
-        .env("WILDSIDE_PROVIDER_MIRROR", mirror)
-}
-
 #[test]
 #[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
 fn hibernate_wake_and_budgets_pass_the_gate() {
@@ -285,7 +276,7 @@ fn hibernate_wake_and_budgets_pass_the_gate() {
         &format!("{PLATFORM}\n[budget]\nmonthly_usd = 1.0\n"),
     );
     let sandbox = Sandbox::start(project.path(), &[]);
-    let run = || on_sandbox(&project, &sandbox, &mirror);
+    let run = || crate::sandbox_provider::on_sandbox(&project, &sandbox, &mirror);
     let over = run()
         .args(["--output", "json", "up", "platform"])
         .output()

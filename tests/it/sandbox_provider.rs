@@ -14,23 +14,9 @@ const NEEDS_PROVIDER: &str = "needs the digitalocean provider: run by `make test
 
 /// The filesystem mirror that holds the DigitalOcean provider.
 pub(crate) fn provider_mirror() -> PathBuf {
-    let candidates = std::env::var_os("WILDSIDE_PROVIDER_MIRROR")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(
-            crate::support::tools()
-                .get("WILDSIDE_PROVIDER_MIRROR")
-                .map(PathBuf::from),
-        );
-    for mirror in candidates {
-        if mirror
-            .join("registry.opentofu.org/digitalocean/digitalocean")
-            .is_dir()
-        {
-            return mirror;
-        }
-    }
-    panic!("{NEEDS_PROVIDER}; neither WILDSIDE_PROVIDER_MIRROR nor the tools mirror holds it")
+    crate::support::find_provider_mirror().unwrap_or_else(|| {
+        panic!("{NEEDS_PROVIDER}; neither WILDSIDE_PROVIDER_MIRROR nor the tools mirror holds it")
+    })
 }
 
 /// A shipped stack, made runnable here: local state, and no Vault (the provider gets the sandbox's token).
@@ -50,7 +36,7 @@ fn shipped_stack(name: &str) -> String {
     toml::to_string(&document).unwrap()
 }
 
-fn on_sandbox(project: &Project, sandbox: &Sandbox, mirror: &Path) -> Run {
+pub(crate) fn on_sandbox(project: &Project, sandbox: &Sandbox, mirror: &Path) -> Run {
     project
         .run()
         .args(["--sandbox", &sandbox.url])

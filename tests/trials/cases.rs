@@ -29,29 +29,13 @@ pub(crate) fn skip_reason(case: &str) -> Option<String> {
     if case != "sandbox 5xx and 429 during apply" {
         return None;
     }
-    match provider_mirror() {
+    match crate::support::find_provider_mirror() {
         Some(_) => None,
         None => Some(
             "needs the digitalocean provider: no mirror in WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"
                 .into(),
         ),
     }
-}
-
-fn provider_mirror() -> Option<std::path::PathBuf> {
-    std::env::var_os("WILDSIDE_PROVIDER_MIRROR")
-        .map(std::path::PathBuf::from)
-        .into_iter()
-        .chain(
-            crate::support::tools()
-                .get("WILDSIDE_PROVIDER_MIRROR")
-                .map(std::path::PathBuf::from),
-        )
-        .find(|mirror| {
-            mirror
-                .join("registry.opentofu.org/digitalocean/digitalocean")
-                .is_dir()
-        })
 }
 
 /// A delay, in seconds, that no other run on this machine sleeps for, so its `sleep` identifies this apply. It
@@ -204,7 +188,7 @@ fn vault_down_at_output_capture(trial: u32) -> Result<(), String> {
 }
 
 fn sandbox_faults(trial: u32) -> Result<(), String> {
-    let mirror = provider_mirror().expect("skip_reason checked the mirror");
+    let mirror = crate::support::find_provider_mirror().expect("skip_reason checked the mirror");
     let project = Project::new();
     project.stack(
         "net",

@@ -814,3 +814,17 @@ impl Drop for Sandbox {
         self.interrupt();
     }
 }
+
+/// The filesystem mirror that holds the DigitalOcean provider (`WILDSIDE_PROVIDER_MIRROR`, then the mirror
+/// `make tools` keeps), if any does.
+pub fn find_provider_mirror() -> Option<PathBuf> {
+    std::env::var_os("WILDSIDE_PROVIDER_MIRROR")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(tools().get("WILDSIDE_PROVIDER_MIRROR").map(PathBuf::from))
+        .find(|mirror| {
+            mirror
+                .join("registry.opentofu.org/digitalocean/digitalocean")
+                .is_dir()
+        })
+}
