@@ -24,6 +24,7 @@ mod preview;
 mod preview_race;
 mod render;
 mod sandbox_appliance;
+mod sandbox_classes;
 mod sandbox_contract;
 mod sandbox_godo;
 mod sandbox_provider;

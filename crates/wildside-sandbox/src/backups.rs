@@ -67,7 +67,8 @@ impl Policy {
                 "backup_policy.hour must be one of {WINDOW_STARTS:?}, not {hour}"
             )));
         }
-        let weekday = match (self.plan, self.weekday) {
+        // godo sends an unset weekday as the empty string.
+        let weekday = match (self.plan, self.weekday.filter(|day| !day.is_empty())) {
             (Plan::Daily, _) => None,
             (Plan::Weekly, None) => Some("SUN".to_string()),
             (Plan::Weekly, Some(day)) if WEEKDAYS.contains(&day.as_str()) => Some(day),

@@ -824,6 +824,9 @@ impl Sandbox {
             "load_balancers",
             "certificates",
             "projects",
+            "ssh_keys",
+            "snapshots",
+            "domains",
         ] {
             let count = state[kind]
                 .as_object()
