@@ -737,9 +737,9 @@ func sandboxIsEmpty(t *testing.T, client *godo.Client) {
 		return client.Keys.List(ctx, opt)
 	})
 	count("SSH keys", len(keys))
-	snapshots := listAll(t, "snapshots", 200, func(opt *godo.ListOptions) ([]godo.Snapshot, *godo.Response, error) {
-		return client.Snapshots.List(ctx, opt)
-	})
+	// godo's snapshot lists keep no meta, so one page of the most is read instead of every page.
+	snapshots, _, err := client.Snapshots.List(ctx, &godo.ListOptions{PerPage: 200})
+	must(t, "listing snapshots", err)
 	count("snapshots", len(snapshots))
 	domains := listAll(t, "domains", 200, func(opt *godo.ListOptions) ([]godo.Domain, *godo.Response, error) {
 		return client.Domains.List(ctx, opt)

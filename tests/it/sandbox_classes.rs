@@ -703,6 +703,7 @@ async fn domains_start_with_soa_and_ns_records_and_validate_records_by_type() {
         json!({"type": "AAAA", "name": "bad", "data": "192.0.2.1"}),
         json!({"type": "CNAME", "name": "www", "data": "elsewhere.example.net."}),
         json!({"type": "CNAME", "name": "@", "data": "elsewhere.example.net."}),
+        json!({"type": "A", "name": "docs", "data": "192.0.2.7"}),
         json!({"type": "TXT", "name": "empty", "data": ""}),
         json!({"type": "MX", "name": "@", "data": "mail.example.com."}),
         json!({"type": "SRV", "name": "sip", "data": "sip.example.com.", "priority": 1, "port": 5060, "weight": 5}),

@@ -267,6 +267,18 @@ fn check(record: &Record, domain: &Domain) -> Result<(), ApiError> {
     if record.ttl < MIN_TTL {
         return refuse(format!("TTL must be at least {MIN_TTL} seconds"));
     }
+    // A CNAME is the only record of its name (RFC 1034), whichever comes second.
+    let shared = domain.records.iter().any(|other| {
+        other.id != record.id
+            && other.name == record.name
+            && (other.kind == RecordType::Cname || record.kind == RecordType::Cname)
+    });
+    if shared {
+        return refuse(format!(
+            "CNAME records cannot share a name with other records: {} has records already",
+            record.name
+        ));
+    }
     let hostname = |what: &str| {
         if valid_hostname(&record.data) {
             Ok(())
@@ -288,17 +300,6 @@ fn check(record: &Record, domain: &Domain) -> Result<(), ApiError> {
             hostname("CNAME")?;
             if record.name == "@" {
                 return refuse("CNAME records cannot be set on the apex of a zone".into());
-            }
-            let shared = domain.records.iter().any(|other| {
-                other.id != record.id
-                    && other.name == record.name
-                    && (other.kind == RecordType::Cname || record.kind == RecordType::Cname)
-            });
-            if shared {
-                return refuse(format!(
-                    "CNAME records cannot share a name with other records: {} has records already",
-                    record.name
-                ));
             }
             Ok(())
         }
