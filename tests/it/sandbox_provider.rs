@@ -637,7 +637,7 @@ fn droplet_side_configuration() -> serde_json::Value {
                 "droplet_id": "${digitalocean_droplet.web.id}",
             }},
             "digitalocean_volume": {
-                "data": {"name": "data", "region": "nyc3", "size": 10, "initial_filesystem_type": "ext4"},
+                "data": {"name": "data", "region": "nyc3", "size": 10},
                 "restored": {
                     "name": "restored",
                     "region": "nyc3",
@@ -750,14 +750,17 @@ fn every_droplet_side_resource_type_creates_imports_plans_clean_and_destroys() {
     run(&["apply", "-auto-approve", "-input=false"], 0);
     run(&["plan", "-detailed-exitcode", "-input=false"], 0);
 
-    // Each resource forgotten and imported again reads back what its create set. The droplet is left out:
-    // DigitalOcean returns neither its SSH keys nor its backup policy, so an imported droplet with them plans
-    // a replacement there too.
+    // Each resource forgotten and imported again reads back what its create set. Two are left out, for what
+    // DigitalOcean never returns, so that they plan a replacement after an import there too: the droplet's
+    // SSH keys and backup policy, and the snapshot a volume was made from.
     let imported: Vec<(String, String)> = import_ids(dir, &sandbox, &mirror)
         .into_iter()
-        .filter(|(address, _)| address != "digitalocean_droplet.web")
+        .filter(|(address, _)| {
+            !["digitalocean_droplet.web", "digitalocean_volume.restored"]
+                .contains(&address.as_str())
+        })
         .collect();
-    assert_eq!(imported.len(), 14, "{imported:?}");
+    assert_eq!(imported.len(), 13, "{imported:?}");
     for (address, id) in &imported {
         run(&["state", "rm", address], 0);
         run(&["import", "-input=false", address, id], 0);
