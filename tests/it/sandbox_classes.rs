@@ -812,3 +812,162 @@ async fn domains_start_with_soa_and_ns_records_and_validate_records_by_type() {
     );
     run.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vpc_subnets_hold_a_clusters_isolated_workers_and_newer_options_read_back() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    let vpc = c
+        .ok(
+            M::POST,
+            "/v2/vpcs",
+            "/v2/vpcs",
+            Some(json!({"name": "subnetted", "region": "nyc3", "ip_range": "10.40.0.0/16"})),
+        )
+        .await;
+    let vpc_id = vpc["vpc"]["id"].as_str().unwrap().to_string();
+    let subnets = format!("/v2/vpcs/{vpc_id}/subnets");
+    let (status, workers) = c
+        .off_contract(
+            M::POST,
+            &subnets,
+            Some(json!({"name": "workers", "ip_range": "10.40.8.0/22"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{workers}");
+    let subnet = &workers["vpc_subnet"];
+    assert_eq!(
+        (&subnet["vpc_id"], &subnet["ip_range"], &subnet["region"]),
+        (&json!(vpc_id), &json!("10.40.8.0/22"), &json!("nyc3"))
+    );
+    let subnet_id = subnet["id"].as_str().unwrap().to_string();
+    let (status, automatic) = c
+        .off_contract(M::POST, &subnets, Some(json!({"name": "automatic"})))
+        .await;
+    assert_eq!(
+        (status, &automatic["vpc_subnet"]["ip_range"]),
+        (201, &json!("10.40.0.0/24"))
+    );
+    for (range, why) in [
+        ("10.40.9.0/24", "overlaps workers"),
+        ("10.41.0.0/24", "outside the VPC"),
+    ] {
+        let (status, body) = c
+            .off_contract(
+                M::POST,
+                &subnets,
+                Some(json!({"name": "bad", "ip_range": range})),
+            )
+            .await;
+        assert_eq!(status, 422, "{why}: {body}");
+    }
+    let (status, listed) = c.off_contract(M::GET, &subnets, None).await;
+    assert_eq!((status, listed["meta"]["total"].as_u64()), (200, Some(2)));
+    let (status, renamed) = c
+        .off_contract(
+            M::PATCH,
+            &format!("{subnets}/{subnet_id}"),
+            Some(json!({"name": "pool-workers"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &renamed["vpc_subnet"]["name"]),
+        (200, &json!("pool-workers"))
+    );
+    let (status, _) = c
+        .off_contract(
+            M::GET,
+            &format!("/v2/vpcs/{vpc_id}/subnets/not-a-subnet"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // A cluster in the subnet, with isolated workers and the newer options, reads all of them back.
+    let cluster = c
+        .ok(
+            M::POST,
+            "/v2/kubernetes/clusters",
+            "/v2/kubernetes/clusters",
+            Some(json!({
+                "name": "isolated", "region": "nyc3", "version": "1.33.1-do.2", "vpc_uuid": vpc_id,
+                "worker_subnet_uuid": subnet_id, "isolated_workers": true,
+                "routing_agent": {"enabled": true},
+                "nvidia_gpu_device_plugin": {"enabled": true},
+                "amd_gpu_device_plugin": {"enabled": false},
+                "cluster_autoscaler_configuration": {"scale_down_utilization_threshold": 0.5, "scale_down_unneeded_time": "1m"},
+                "control_plane_firewall": {"enabled": true, "allowed_addresses": ["203.0.113.0/24"]},
+                "node_pools": [{"name": "default", "size": "s-1vcpu-2gb", "count": 1}],
+            })),
+        )
+        .await;
+    let id = cluster["kubernetes_cluster"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/v2/kubernetes/clusters/{id}");
+    let read = c
+        .ok(M::GET, "/v2/kubernetes/clusters/{cluster_id}", &path, None)
+        .await;
+    let read = &read["kubernetes_cluster"];
+    assert_eq!(read["worker_subnet_uuid"], json!(subnet_id), "{read}");
+    assert_eq!(read["isolated_workers"], true);
+    assert_eq!(read["routing_agent"]["enabled"], true);
+    assert_eq!(read["nvidia_gpu_device_plugin"]["enabled"], true);
+    assert_eq!(read["amd_gpu_device_plugin"]["enabled"], false);
+    assert_eq!(
+        read["cluster_autoscaler_configuration"]["scale_down_unneeded_time"],
+        "1m"
+    );
+    assert_eq!(
+        read["control_plane_firewall"]["allowed_addresses"],
+        json!(["203.0.113.0/24"])
+    );
+    let (status, body) = c
+        .status(
+            M::POST,
+            "/v2/kubernetes/clusters",
+            "/v2/kubernetes/clusters",
+            Some(json!({
+                "name": "stray", "region": "nyc3", "version": "1.33.1-do.2",
+                "worker_subnet_uuid": subnet_id,
+                "node_pools": [{"name": "default", "size": "s-1vcpu-2gb", "count": 1}],
+            })),
+        )
+        .await;
+    assert_eq!(status, 422, "a worker subnet without its VPC: {body}");
+    let (status, _) = c
+        .off_contract(M::DELETE, &format!("{subnets}/{subnet_id}"), None)
+        .await;
+    assert_eq!(status, 422, "the cluster's workers are in it");
+    let (status, _) = c
+        .status(
+            M::DELETE,
+            "/v2/vpcs/{vpc_id}",
+            &format!("/v2/vpcs/{vpc_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "the VPC has subnets and a cluster");
+    c.ok(
+        M::DELETE,
+        "/v2/kubernetes/clusters/{cluster_id}",
+        &path,
+        None,
+    )
+    .await;
+    for subnet in [&subnet_id, automatic["vpc_subnet"]["id"].as_str().unwrap()] {
+        let (status, _) = c
+            .off_contract(M::DELETE, &format!("{subnets}/{subnet}"), None)
+            .await;
+        assert_eq!(status, 204);
+    }
+    c.ok(
+        M::DELETE,
+        "/v2/vpcs/{vpc_id}",
+        &format!("/v2/vpcs/{vpc_id}"),
+        None,
+    )
+    .await;
+    run.finish().await;
+}

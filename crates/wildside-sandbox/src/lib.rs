@@ -30,6 +30,7 @@ mod runtime;
 mod snapshots;
 mod ssh_keys;
 mod store;
+mod subnets;
 mod tags;
 mod tools;
 mod volumes;

@@ -23,7 +23,7 @@ use super::runtime::Runtime;
 use super::store::Store;
 use super::{
     account, actions, backups, catalog, certificates, domains, droplets, firewalls, images,
-    kubernetes, load_balancers, projects, snapshots, ssh_keys, tags, volumes, vpcs,
+    kubernetes, load_balancers, projects, snapshots, ssh_keys, subnets, tags, volumes, vpcs,
 };
 
 /// The limit the rate-limit headers announce, per hour, as DigitalOcean's API does.
@@ -248,6 +248,7 @@ pub(super) fn router(sandbox: Arc<Sandbox>) -> Router {
         .merge(backups::routes())
         .merge(snapshots::routes())
         .merge(domains::routes())
+        .merge(subnets::routes())
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(sandbox.clone(), gate))
         .with_state(sandbox)

@@ -16,6 +16,7 @@ use super::load_balancers::LoadBalancer;
 use super::projects::Project;
 use super::snapshots::Snapshot;
 use super::ssh_keys::SshKey;
+use super::subnets::Subnet;
 use super::volumes::Volume;
 use super::vpcs::Vpc;
 use crate::actions::Action;
@@ -43,6 +44,9 @@ pub(super) struct World {
     /// DNS domains, by name.
     #[serde(default)]
     pub(super) domains: BTreeMap<String, Domain>,
+    /// VPC subnets, by id.
+    #[serde(default)]
+    pub(super) subnets: BTreeMap<String, Subnet>,
 }
 
 /// Counters for integer ids and addresses.
@@ -93,6 +97,7 @@ impl World {
             ssh_keys: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             domains: BTreeMap::new(),
+            subnets: BTreeMap::new(),
         }
     }
 
@@ -211,6 +216,7 @@ impl World {
             + self.ssh_keys.len()
             + self.snapshots.len()
             + self.domains.len()
+            + self.subnets.len()
             + self
                 .projects
                 .values()

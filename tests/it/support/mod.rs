@@ -827,6 +827,7 @@ impl Sandbox {
             "ssh_keys",
             "snapshots",
             "domains",
+            "subnets",
         ] {
             let count = state[kind]
                 .as_object()
