@@ -41,6 +41,7 @@ func TestLifecycle(t *testing.T) {
 	t.Run("ResizeDiskAndIPv6", func(t *testing.T) { resizeDiskAndIPv6(t, client) })
 	t.Run("VolumeSnapshots", func(t *testing.T) { volumeSnapshots(t, client) })
 	t.Run("DomainsAndRecords", func(t *testing.T) { domainsAndRecords(t, client) })
+	t.Run("SubnetWorkers", func(t *testing.T) { subnetWorkers(t, client) })
 	t.Run("Empty", func(t *testing.T) { sandboxIsEmpty(t, client) })
 }
 
