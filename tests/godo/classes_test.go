@@ -5,6 +5,7 @@ package godo_lifecycle
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -83,4 +84,254 @@ func loadBalancerSizes(t *testing.T, client *godo.Client) {
 	}
 	_, err = client.LoadBalancers.Delete(ctx, balancer.ID)
 	must(t, "deleting the load balancer", err)
+}
+
+// sshKeys creates a key, finds it by id and by fingerprint, names it in a droplet, renames and deletes it.
+// The fingerprint is the MD5 of the key blob, worked out beforehand.
+func sshKeys(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	const publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f godo@example"
+	const fingerprint = "0f:a2:0a:d7:38:3e:65:45:08:6b:63:84:1c:ff:dc:ba"
+	key, _, err := client.Keys.Create(ctx, &godo.KeyCreateRequest{Name: "godo", PublicKey: publicKey})
+	must(t, "creating an SSH key", err)
+	cleanup(t, "ssh key", func(ctx context.Context) (*godo.Response, error) { return client.Keys.DeleteByID(ctx, key.ID) })
+	if key.Fingerprint != fingerprint {
+		t.Fatalf("the key's fingerprint is %q, want %q", key.Fingerprint, fingerprint)
+	}
+	found, _, err := client.Keys.GetByFingerprint(ctx, fingerprint)
+	must(t, "reading the key by fingerprint", err)
+	if found.ID != key.ID {
+		t.Fatalf("the fingerprint finds key %d, want %d", found.ID, key.ID)
+	}
+	_, _, err = client.Keys.Create(ctx, &godo.KeyCreateRequest{Name: "again", PublicKey: publicKey})
+	expectStatus(t, "adding the same key again", err, http.StatusUnprocessableEntity)
+	droplet, _, err := client.Droplets.Create(ctx, &godo.DropletCreateRequest{
+		Name: "keyed", Region: region, Size: "s-1vcpu-1gb",
+		Image:   godo.DropletCreateImage{Slug: "ubuntu-24-04-x64"},
+		SSHKeys: []godo.DropletCreateSSHKey{{ID: key.ID}, {Fingerprint: fingerprint}},
+	})
+	must(t, "creating a droplet with the key", err)
+	_, err = client.Droplets.Delete(ctx, droplet.ID)
+	must(t, "deleting the droplet", err)
+	renamed, _, err := client.Keys.UpdateByID(ctx, key.ID, &godo.KeyUpdateRequest{Name: "godo-renamed"})
+	must(t, "renaming the key", err)
+	if renamed.Name != "godo-renamed" {
+		t.Fatalf("the key reads back named %q", renamed.Name)
+	}
+	_, err = client.Keys.DeleteByFingerprint(ctx, fingerprint)
+	must(t, "deleting the key by fingerprint", err)
+	_, _, err = client.Keys.GetByID(ctx, key.ID)
+	expectStatus(t, "reading the deleted key", err, http.StatusNotFound)
+}
+
+// imageBySlug reads a distribution image by slug and by id, and lists distribution images.
+func imageBySlug(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	image, _, err := client.Images.GetBySlug(ctx, "ubuntu-22-04-x64")
+	must(t, "reading an image by slug", err)
+	byID, _, err := client.Images.GetByID(ctx, image.ID)
+	must(t, "reading the image by id", err)
+	if byID.Slug != "ubuntu-22-04-x64" || image.Type != "base" {
+		t.Fatalf("the image reads back as %+v", byID)
+	}
+	images, _, err := client.Images.ListDistribution(ctx, &godo.ListOptions{PerPage: 200})
+	must(t, "listing distribution images", err)
+	if len(images) == 0 {
+		t.Fatal("no distribution images are listed")
+	}
+	_, _, err = client.Images.GetBySlug(ctx, "no-such-image")
+	expectStatus(t, "reading an unknown slug", err, http.StatusNotFound)
+}
+
+// dropletSnapshotsAndBackups changes a droplet's backup policy, snapshots it, and finds and deletes the snapshot
+// as the provider does: among the droplet's snapshots by the action's start time.
+func dropletSnapshotsAndBackups(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	droplet, _, err := client.Droplets.Create(ctx, &godo.DropletCreateRequest{
+		Name: "snapped", Region: region, Size: "s-1vcpu-1gb", Backups: true,
+		Image: godo.DropletCreateImage{Slug: "ubuntu-24-04-x64"},
+	})
+	must(t, "creating a droplet with backups", err)
+	cleanup(t, "droplet snapped", func(ctx context.Context) (*godo.Response, error) { return client.Droplets.Delete(ctx, droplet.ID) })
+	hour := 8
+	action, _, err := client.DropletActions.ChangeBackupPolicy(ctx, droplet.ID, &godo.DropletBackupPolicyRequest{Plan: "daily", Hour: &hour})
+	must(t, "changing the backup policy", err)
+	waitAction(t, ctx, client, "changing the backup policy", action.ID)
+	policy, _, err := client.Droplets.GetBackupPolicy(ctx, droplet.ID)
+	must(t, "reading the backup policy", err)
+	if !policy.BackupEnabled || policy.BackupPolicy == nil || policy.BackupPolicy.Plan != "daily" || policy.BackupPolicy.Hour != 8 {
+		t.Fatalf("the backup policy reads back as %+v", policy)
+	}
+	action, _, err = client.DropletActions.Snapshot(ctx, droplet.ID, "snapped-1")
+	must(t, "snapshotting the droplet", err)
+	waitAction(t, ctx, client, "the snapshot", action.ID)
+	snapshots, _, err := client.Droplets.Snapshots(ctx, droplet.ID, nil)
+	must(t, "listing the droplet's snapshots", err)
+	if len(snapshots) != 1 || snapshots[0].Name != "snapped-1" || snapshots[0].Created != action.StartedAt.Format("2006-01-02T15:04:05Z") {
+		t.Fatalf("the droplet's snapshots are %+v, want snapped-1 made at %s", snapshots, action.StartedAt)
+	}
+	id := fmt.Sprint(snapshots[0].ID)
+	cleanup(t, "snapshot "+id, func(ctx context.Context) (*godo.Response, error) { return client.Snapshots.Delete(ctx, id) })
+	snapshot, _, err := client.Snapshots.Get(ctx, id)
+	must(t, "reading the snapshot", err)
+	if snapshot.ResourceType != "droplet" || snapshot.ResourceID != fmt.Sprint(droplet.ID) {
+		t.Fatalf("the snapshot reads back as %+v", snapshot)
+	}
+	listed, _, err := client.Snapshots.ListDroplet(ctx, nil)
+	must(t, "listing droplet snapshots", err)
+	if len(listed) != 1 {
+		t.Fatalf("%d droplet snapshots are listed, want 1", len(listed))
+	}
+	_, err = client.Droplets.Delete(ctx, droplet.ID)
+	must(t, "deleting the droplet", err)
+	_, err = client.Snapshots.Delete(ctx, id)
+	must(t, "deleting the snapshot", err)
+	_, _, err = client.Snapshots.Get(ctx, id)
+	expectStatus(t, "reading the deleted snapshot", err, http.StatusNotFound)
+}
+
+// resizeDiskAndIPv6 resizes a droplet with its disk and checks the new disk, memory and vCPUs, and that an
+// IPv6 droplet has a public IPv6 address.
+func resizeDiskAndIPv6(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	droplet, _, err := client.Droplets.Create(ctx, &godo.DropletCreateRequest{
+		Name: "resized", Region: region, Size: "s-1vcpu-1gb", IPv6: true,
+		Image: godo.DropletCreateImage{Slug: "ubuntu-24-04-x64"},
+	})
+	must(t, "creating an IPv6 droplet", err)
+	cleanup(t, "droplet resized", func(ctx context.Context) (*godo.Response, error) { return client.Droplets.Delete(ctx, droplet.ID) })
+	read, _, err := client.Droplets.Get(ctx, droplet.ID)
+	must(t, "reading the droplet", err)
+	if address, err := read.PublicIPv6(); err != nil || address == "" {
+		t.Fatalf("the IPv6 droplet has no public IPv6 address (%v): %+v", err, read.Networks)
+	}
+	action, _, err := client.DropletActions.PowerOff(ctx, droplet.ID)
+	must(t, "powering the droplet off", err)
+	waitAction(t, ctx, client, "powering off", action.ID)
+	action, _, err = client.DropletActions.Resize(ctx, droplet.ID, "s-2vcpu-4gb", true)
+	must(t, "resizing the droplet with its disk", err)
+	waitAction(t, ctx, client, "the resize", action.ID)
+	read, _, err = client.Droplets.Get(ctx, droplet.ID)
+	must(t, "reading the resized droplet", err)
+	if read.Disk != 80 || read.Memory != 4096 || read.Vcpus != 2 {
+		t.Fatalf("the resized droplet has disk %d, memory %d, vcpus %d; want 80, 4096, 2", read.Disk, read.Memory, read.Vcpus)
+	}
+	_, err = client.Droplets.Delete(ctx, droplet.ID)
+	must(t, "deleting the droplet", err)
+}
+
+// volumeSnapshots snapshots a volume, makes a volume from the snapshot, and deletes all three.
+func volumeSnapshots(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	volume, _, err := client.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{Name: "snapped", Region: region, SizeGigaBytes: 10})
+	must(t, "creating a volume", err)
+	cleanup(t, "volume snapped", func(ctx context.Context) (*godo.Response, error) { return client.Storage.DeleteVolume(ctx, volume.ID) })
+	snapshot, _, err := client.Storage.CreateSnapshot(ctx, &godo.SnapshotCreateRequest{VolumeID: volume.ID, Name: "snapped-1"})
+	must(t, "snapshotting the volume", err)
+	cleanup(t, "volume snapshot", func(ctx context.Context) (*godo.Response, error) { return client.Snapshots.Delete(ctx, snapshot.ID) })
+	listed, _, err := client.Storage.ListSnapshots(ctx, volume.ID, nil)
+	must(t, "listing the volume's snapshots", err)
+	if len(listed) != 1 || listed[0].ID != snapshot.ID || listed[0].MinDiskSize != 10 {
+		t.Fatalf("the volume's snapshots are %+v", listed)
+	}
+	restored, _, err := client.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{Name: "restored", Region: region, SizeGigaBytes: 10, SnapshotID: snapshot.ID})
+	must(t, "creating a volume from the snapshot", err)
+	_, err = client.Storage.DeleteVolume(ctx, restored.ID)
+	must(t, "deleting the restored volume", err)
+	_, err = client.Storage.DeleteVolume(ctx, volume.ID)
+	must(t, "deleting the volume", err)
+	read, _, err := client.Snapshots.Get(ctx, snapshot.ID)
+	must(t, "reading the snapshot after its volume went", err)
+	if read.ResourceType != "volume" {
+		t.Fatalf("the snapshot reads back as %+v", read)
+	}
+	_, err = client.Storage.DeleteSnapshot(ctx, snapshot.ID)
+	must(t, "deleting the snapshot", err)
+	_, _, err = client.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{Name: "orphan", Region: region, SizeGigaBytes: 10, SnapshotID: snapshot.ID})
+	expectStatus(t, "creating a volume from a deleted snapshot", err, http.StatusUnprocessableEntity)
+}
+
+// domainsAndRecords creates a domain, finds its SOA and NS records, adds, edits and deletes records, and
+// deletes the domain.
+func domainsAndRecords(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	domain, _, err := client.Domains.Create(ctx, &godo.DomainCreateRequest{Name: "godo.example.com"})
+	must(t, "creating a domain", err)
+	cleanup(t, "domain", func(ctx context.Context) (*godo.Response, error) { return client.Domains.Delete(ctx, domain.Name) })
+	records, _, err := client.Domains.Records(ctx, domain.Name, nil)
+	must(t, "listing the records", err)
+	types := map[string]int{}
+	for _, record := range records {
+		types[record.Type]++
+	}
+	if types["SOA"] != 1 || types["NS"] != 3 || len(records) != 4 {
+		t.Fatalf("a new domain has records %+v, want an SOA and three NS", records)
+	}
+	record, _, err := client.Domains.CreateRecord(ctx, domain.Name, &godo.DomainRecordEditRequest{Type: "CNAME", Name: "www", Data: "app.godo.example.com.", TTL: 300})
+	must(t, "creating a CNAME record", err)
+	if record.Data != "app.godo.example.com" || record.TTL != 300 {
+		t.Fatalf("the CNAME reads back as %+v", record)
+	}
+	_, _, err = client.Domains.CreateRecord(ctx, domain.Name, &godo.DomainRecordEditRequest{Type: "A", Name: "www", Data: "192.0.2.1"})
+	expectStatus(t, "an A record beside the CNAME", err, http.StatusUnprocessableEntity)
+	_, _, err = client.Domains.CreateRecord(ctx, domain.Name, &godo.DomainRecordEditRequest{Type: "MX", Name: "@", Data: "mail.godo.example.com.", Priority: 10})
+	must(t, "creating an MX record", err)
+	edited, _, err := client.Domains.EditRecord(ctx, domain.Name, record.ID, &godo.DomainRecordEditRequest{Type: "CNAME", Name: "www", Data: "other.godo.example.com.", TTL: 600})
+	must(t, "editing the CNAME", err)
+	if edited.Data != "other.godo.example.com" || edited.TTL != 600 {
+		t.Fatalf("the edited CNAME reads back as %+v", edited)
+	}
+	found, _, err := client.Domains.RecordsByTypeAndName(ctx, domain.Name, "CNAME", "www.godo.example.com", nil)
+	must(t, "finding the CNAME by type and name", err)
+	if len(found) != 1 || found[0].ID != record.ID {
+		t.Fatalf("finding the CNAME gave %+v", found)
+	}
+	_, err = client.Domains.DeleteRecord(ctx, domain.Name, record.ID)
+	must(t, "deleting the CNAME", err)
+	_, err = client.Domains.Delete(ctx, domain.Name)
+	must(t, "deleting the domain", err)
+	_, _, err = client.Domains.Get(ctx, domain.Name)
+	expectStatus(t, "reading the deleted domain", err, http.StatusNotFound)
+}
+
+// subnetWorkers creates a VPC subnet (the paths godo calls, which DigitalOcean's OpenAPI description does not
+// document yet), places a cluster's isolated workers in it with the routing agent on, reads all of it back,
+// and deletes cluster, subnet and VPC.
+func subnetWorkers(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	vpc, _, err := client.VPCs.Create(ctx, &godo.VPCCreateRequest{Name: "subnetted", RegionSlug: region, IPRange: "10.50.0.0/16"})
+	must(t, "creating a VPC", err)
+	cleanup(t, "vpc subnetted", func(ctx context.Context) (*godo.Response, error) { return client.VPCs.Delete(ctx, vpc.ID) })
+	subnet, _, err := client.VPCs.CreateSubnet(ctx, vpc.ID, &godo.VPCSubnetCreateRequest{Name: "workers", IPRange: "10.50.4.0/22"})
+	must(t, "creating a subnet", err)
+	cleanup(t, "subnet workers", func(ctx context.Context) (*godo.Response, error) {
+		return client.VPCs.DeleteSubnet(ctx, vpc.ID, subnet.ID)
+	})
+	if subnet.VPCID != vpc.ID || subnet.IPRange != "10.50.4.0/22" {
+		t.Fatalf("the subnet reads back as %+v", subnet)
+	}
+	_, _, err = client.VPCs.CreateSubnet(ctx, vpc.ID, &godo.VPCSubnetCreateRequest{Name: "overlap", IPRange: "10.50.5.0/24"})
+	expectStatus(t, "an overlapping subnet", err, http.StatusUnprocessableEntity)
+	enabled := true
+	cluster, _, err := client.Kubernetes.Create(ctx, &godo.KubernetesClusterCreateRequest{
+		Name: "isolated", RegionSlug: region, VersionSlug: "1.33.1-do.2", VPCUUID: vpc.ID,
+		WorkerSubnetUUID: subnet.ID, IsolatedWorkers: true,
+		RoutingAgent: &godo.KubernetesRoutingAgent{Enabled: &enabled},
+		NodePools:    []*godo.KubernetesNodePoolCreateRequest{{Name: "default", Size: "s-1vcpu-2gb", Count: 1}},
+	})
+	must(t, "creating a cluster in the subnet", err)
+	cleanup(t, "cluster isolated", func(ctx context.Context) (*godo.Response, error) { return client.Kubernetes.Delete(ctx, cluster.ID) })
+	read, _, err := client.Kubernetes.Get(ctx, cluster.ID)
+	must(t, "reading the cluster", err)
+	if read.WorkerSubnetUUID != subnet.ID || !read.IsolatedWorkers || read.RoutingAgent == nil || read.RoutingAgent.Enabled == nil || !*read.RoutingAgent.Enabled {
+		t.Fatalf("the cluster reads back worker subnet %q, isolated %v, routing agent %+v", read.WorkerSubnetUUID, read.IsolatedWorkers, read.RoutingAgent)
+	}
+	_, err = client.VPCs.DeleteSubnet(ctx, vpc.ID, subnet.ID)
+	expectStatus(t, "deleting the subnet the workers are in", err, http.StatusUnprocessableEntity)
+	_, err = client.Kubernetes.Delete(ctx, cluster.ID)
+	must(t, "deleting the cluster", err)
+	_, err = client.VPCs.DeleteSubnet(ctx, vpc.ID, subnet.ID)
+	must(t, "deleting the subnet", err)
+	_, err = client.VPCs.Delete(ctx, vpc.ID)
+	must(t, "deleting the VPC", err)
 }

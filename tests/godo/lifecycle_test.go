@@ -35,6 +35,13 @@ func TestLifecycle(t *testing.T) {
 	t.Run("ProjectWithoutEnvironment", func(t *testing.T) { projectWithoutEnvironment(t, client) })
 	t.Run("TagOutlivesItsCarrier", func(t *testing.T) { tagOutlivesItsCarrier(t, client) })
 	t.Run("LoadBalancerSizes", func(t *testing.T) { loadBalancerSizes(t, client) })
+	t.Run("SSHKeys", func(t *testing.T) { sshKeys(t, client) })
+	t.Run("ImageBySlug", func(t *testing.T) { imageBySlug(t, client) })
+	t.Run("DropletSnapshotsAndBackups", func(t *testing.T) { dropletSnapshotsAndBackups(t, client) })
+	t.Run("ResizeDiskAndIPv6", func(t *testing.T) { resizeDiskAndIPv6(t, client) })
+	t.Run("VolumeSnapshots", func(t *testing.T) { volumeSnapshots(t, client) })
+	t.Run("DomainsAndRecords", func(t *testing.T) { domainsAndRecords(t, client) })
+	t.Run("SubnetWorkers", func(t *testing.T) { subnetWorkers(t, client) })
 	t.Run("Empty", func(t *testing.T) { sandboxIsEmpty(t, client) })
 }
 
@@ -727,6 +734,18 @@ func sandboxIsEmpty(t *testing.T, client *godo.Client) {
 		return client.Tags.List(ctx, opt)
 	})
 	count("tags", len(tags))
+	keys := listAll(t, "SSH keys", 200, func(opt *godo.ListOptions) ([]godo.Key, *godo.Response, error) {
+		return client.Keys.List(ctx, opt)
+	})
+	count("SSH keys", len(keys))
+	// godo's snapshot lists keep no meta, so one page of the most is read instead of every page.
+	snapshots, _, err := client.Snapshots.List(ctx, &godo.ListOptions{PerPage: 200})
+	must(t, "listing snapshots", err)
+	count("snapshots", len(snapshots))
+	domains := listAll(t, "domains", 200, func(opt *godo.ListOptions) ([]godo.Domain, *godo.Response, error) {
+		return client.Domains.List(ctx, opt)
+	})
+	count("domains", len(domains))
 	if len(leftovers) != 0 {
 		t.Fatalf("the sandbox is not empty: %s", strings.Join(leftovers, ", "))
 	}

@@ -25,6 +25,7 @@ mod preview_race;
 mod release;
 mod render;
 mod sandbox_appliance;
+mod sandbox_classes;
 mod sandbox_contract;
 mod sandbox_godo;
 mod sandbox_provider;

@@ -227,10 +227,10 @@ impl Contract {
 }
 
 /// A client of the in-process sandbox that records every exchange for the contract.
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
-    token: Option<&'static str>,
+    pub(crate) token: Option<&'static str>,
     exchanges: Vec<Exchange>,
 }
 
@@ -280,7 +280,7 @@ impl Client {
         (status, parsed.unwrap_or(Value::Null))
     }
 
-    async fn ok(
+    pub(crate) async fn ok(
         &mut self,
         method: Method,
         template: &'static str,
@@ -297,7 +297,7 @@ impl Client {
 
     /// As `ok`, for a request body the real provider sends though the description does not allow it (an empty
     /// string for an enum): the response is still checked, the request is not.
-    async fn ok_as_sent(
+    pub(crate) async fn ok_as_sent(
         &mut self,
         method: Method,
         template: &'static str,
@@ -309,7 +309,20 @@ impl Client {
         value
     }
 
-    async fn status(
+    /// A call to a path DigitalOcean's description does not document yet (VPC subnets, which godo calls): made
+    /// and answered like any other, but left out of the contract check.
+    pub(crate) async fn off_contract(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let answer = self.call(method, "", path, body).await;
+        self.exchanges.pop();
+        answer
+    }
+
+    pub(crate) async fn status(
         &mut self,
         method: Method,
         template: &'static str,
@@ -328,7 +341,7 @@ fn certificate() -> (String, String) {
     (cert.pem(), key.serialize_pem())
 }
 
-async fn settle() {
+pub(crate) async fn settle() {
     tokio::time::sleep(Duration::from_millis(60)).await;
 }
 
@@ -1199,13 +1212,13 @@ async fn every_exchange_matches_the_openapi_contract() {
 
 /// An in-process sandbox and a client of it, for the tests of one behaviour; `finish` stops the sandbox and
 /// checks every exchange against the contract.
-struct Running {
-    c: Client,
+pub(crate) struct Running {
+    pub(crate) c: Client,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
 }
 
-async fn running() -> Running {
+pub(crate) async fn running() -> Running {
     let bound = sandbox::bind(ServeOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         state_file: None,
@@ -1238,7 +1251,7 @@ async fn running() -> Running {
 }
 
 impl Running {
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         let _ = self.stop.send(());
         self.server.await.unwrap();
         let mut contract = Contract::new();
@@ -1291,6 +1304,14 @@ async fn projects_take_a_blank_environment_and_buckets_and_domains() {
         "do:space:wildside-previews",
         "do:domain:preview.example.com",
     ];
+    // A domain is assigned once it exists; a bucket lives in the S3 service, which the sandbox does not see.
+    c.ok(
+        M::POST,
+        "/v2/domains",
+        "/v2/domains",
+        Some(json!({"name": "preview.example.com"})),
+    )
+    .await;
     let resources = format!("{path}/resources");
     let assigned = c
         .ok(

@@ -608,3 +608,165 @@ fn pull_requests_256_apart_get_their_own_vpc_ranges() {
     }
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
 }
+
+/// The droplet-side resource types, each once, in one configuration: an SSH key, a droplet that uses it (by
+/// image slug, with IPv6 and a backup policy), a snapshot of it, a volume, its snapshot and a volume made from
+/// that, a domain and one record of each common type.
+fn droplet_side_configuration() -> serde_json::Value {
+    serde_json::json!({
+        "terraform": {"required_providers": {"digitalocean": {"source": "digitalocean/digitalocean"}}},
+        "provider": {"digitalocean": {}},
+        "data": {"digitalocean_image": {"ubuntu": {"slug": "ubuntu-24-04-x64"}}},
+        "resource": {
+            "digitalocean_ssh_key": {"ops": {
+                "name": "ops",
+                "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f ops@example",
+            }},
+            "digitalocean_droplet": {"web": {
+                "name": "web",
+                "region": "nyc3",
+                "size": "s-1vcpu-1gb",
+                "image": "${data.digitalocean_image.ubuntu.slug}",
+                "ssh_keys": ["${digitalocean_ssh_key.ops.fingerprint}"],
+                "ipv6": true,
+                "backups": true,
+                "backup_policy": {"plan": "weekly", "weekday": "TUE", "hour": 8},
+            }},
+            "digitalocean_droplet_snapshot": {"web": {
+                "name": "web-snapshot",
+                "droplet_id": "${digitalocean_droplet.web.id}",
+            }},
+            "digitalocean_volume": {
+                "data": {"name": "data", "region": "nyc3", "size": 10},
+                "restored": {
+                    "name": "restored",
+                    "region": "nyc3",
+                    "size": 10,
+                    "snapshot_id": "${digitalocean_volume_snapshot.data.id}",
+                },
+            },
+            "digitalocean_volume_snapshot": {"data": {
+                "name": "data-snapshot",
+                "volume_id": "${digitalocean_volume.data.id}",
+            }},
+            "digitalocean_domain": {"preview": {"name": "preview.example.com"}},
+            "digitalocean_record": {
+                "a": {"domain": "${digitalocean_domain.preview.id}", "type": "A", "name": "www", "value": "${digitalocean_droplet.web.ipv4_address}"},
+                "aaaa": {"domain": "${digitalocean_domain.preview.id}", "type": "AAAA", "name": "www", "value": "${digitalocean_droplet.web.ipv6_address}"},
+                "cname": {"domain": "${digitalocean_domain.preview.id}", "type": "CNAME", "name": "pr-1", "value": "www.preview.example.com."},
+                "txt": {"domain": "${digitalocean_domain.preview.id}", "type": "TXT", "name": "@", "value": "v=spf1 -all"},
+                "mx": {"domain": "${digitalocean_domain.preview.id}", "type": "MX", "name": "@", "value": "mail.preview.example.com.", "priority": 10},
+                "srv": {"domain": "${digitalocean_domain.preview.id}", "type": "SRV", "name": "_sip._tcp", "value": "sip.preview.example.com.", "priority": 1, "weight": 5, "port": 5060},
+                "caa": {"domain": "${digitalocean_domain.preview.id}", "type": "CAA", "name": "@", "value": "letsencrypt.org.", "flags": 0, "tag": "issue"},
+                "ns": {"domain": "${digitalocean_domain.preview.id}", "type": "NS", "name": "delegated", "value": "ns1.example.net."},
+            },
+        },
+    })
+}
+
+/// `tofu` in `dir`, against the sandbox, with the provider from the mirror.
+fn tofu_on_sandbox(dir: &Path, sandbox: &Sandbox, mirror: &Path, args: &[&str]) -> (i32, String) {
+    let cli_config = dir.join("tofurc");
+    if !cli_config.exists() {
+        let config = hcl::Body::builder()
+            .add_block(
+                hcl::Block::builder("provider_installation")
+                    .add_block(
+                        hcl::Block::builder("filesystem_mirror")
+                            .add_attribute(("path", mirror.display().to_string()))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        std::fs::write(&cli_config, hcl::to_string(&config).unwrap()).unwrap();
+    }
+    let output = std::process::Command::new(crate::support::tool("WILDSIDE_TOFU_BIN"))
+        .args(args)
+        .arg("-no-color")
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", &cli_config)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("TF_INPUT", "0")
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("DIGITALOCEAN_API_URL", &sandbox.url)
+        .env("DIGITALOCEAN_TOKEN", "wildside-sandbox")
+        .output()
+        .unwrap();
+    let text = format!(
+        "`tofu {}` exited {}\n{}{}",
+        args.join(" "),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text)
+}
+
+/// The id `tofu import` takes for each managed resource in the state: a record's is `domain,id`.
+fn import_ids(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> Vec<(String, String)> {
+    let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
+    assert_eq!(code, 0, "{text}");
+    let json = text
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("`tofu show -json` prints the state: {text}"));
+    let state: serde_json::Value = serde_json::from_str(json).unwrap();
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|resource| resource["mode"] == "managed")
+        .map(|resource| {
+            let values = &resource["values"];
+            let id = values["id"].as_str().unwrap().to_string();
+            let id = match resource["type"].as_str().unwrap() {
+                "digitalocean_record" => format!("{},{id}", values["domain"].as_str().unwrap()),
+                _ => id,
+            };
+            (resource["address"].as_str().unwrap().to_string(), id)
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn every_droplet_side_resource_type_creates_imports_plans_clean_and_destroys() {
+    let mirror = provider_mirror();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let sandbox = Sandbox::start(dir, &[]);
+    std::fs::write(
+        dir.join("main.tf.json"),
+        serde_json::to_string_pretty(&droplet_side_configuration()).unwrap(),
+    )
+    .unwrap();
+    let run = |args: &[&str], expected: i32| {
+        let (code, text) = tofu_on_sandbox(dir, &sandbox, &mirror, args);
+        assert_eq!(code, expected, "{text}");
+        text
+    };
+    run(&["init", "-input=false"], 0);
+    run(&["apply", "-auto-approve", "-input=false"], 0);
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    // Each resource forgotten and imported again reads back what its create set. Two are left out, for what
+    // DigitalOcean never returns, so that they plan a replacement after an import there too: the droplet's
+    // SSH keys and backup policy, and the snapshot a volume was made from.
+    let imported: Vec<(String, String)> = import_ids(dir, &sandbox, &mirror)
+        .into_iter()
+        .filter(|(address, _)| {
+            !["digitalocean_droplet.web", "digitalocean_volume.restored"]
+                .contains(&address.as_str())
+        })
+        .collect();
+    assert_eq!(imported.len(), 13, "{imported:?}");
+    for (address, id) in &imported {
+        run(&["state", "rm", address], 0);
+        run(&["import", "-input=false", address, id], 0);
+    }
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    run(&["destroy", "-auto-approve", "-input=false"], 0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}

@@ -26,6 +26,8 @@ pub(super) enum ActionKind {
     EnableIpv6,
     EnableBackups,
     DisableBackups,
+    ChangeBackupPolicy,
+    Snapshot,
 }
 
 /// What an action acts on.

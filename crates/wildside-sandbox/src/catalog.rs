@@ -103,6 +103,15 @@ pub(super) fn find_image(slug: &str) -> Option<(&'static str, &'static str, &'st
     IMAGES.iter().copied().find(|(known, _, _)| *known == slug)
 }
 
+/// The distribution image with this id (ids count from 100000 in catalogue order).
+pub(super) fn image_by_id(id: u64) -> Option<&'static str> {
+    let index = usize::try_from(id.checked_sub(IMAGE_IDS)?).ok()?;
+    IMAGES.get(index).map(|(slug, _, _)| *slug)
+}
+
+/// The id of the first distribution image.
+const IMAGE_IDS: u64 = 100_000;
+
 pub(super) fn is_kubernetes_version(slug: &str) -> bool {
     KUBERNETES_VERSIONS.iter().any(|(known, _)| *known == slug)
 }
@@ -156,7 +165,7 @@ pub(super) fn image_json(slug: &str) -> Value {
             (distribution, name)
         });
     json!({
-        "id": 100_000 + IMAGES.iter().position(|(known, _, _)| *known == slug).unwrap_or(0),
+        "id": IMAGE_IDS + IMAGES.iter().position(|(known, _, _)| *known == slug).unwrap_or(0) as u64,
         "name": name,
         "distribution": distribution,
         "slug": slug,

@@ -1,13 +1,15 @@
-//! Droplets: created `new`, `active` once the sandbox's delay has passed, with addresses from their VPC and a
-//! public one on loopback, volumes attached at creation or later, and power and resize actions.
+//! Droplets: created `new`, `active` once the sandbox's delay has passed, with addresses from their VPC, a
+//! public one on loopback (and a public IPv6 one when asked), volumes attached at creation or later, and power,
+//! resize, snapshot and backup actions.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::actions::{self, ActionKind, ResourceType};
+use super::backups::Policy;
 use super::catalog;
 use super::error::ApiError;
 use super::world::{Clock, World, timestamp};
@@ -37,6 +39,12 @@ pub(super) struct Droplet {
     pub(super) public_address: Ipv4Addr,
     pub(super) power: Power,
     pub(super) created_at: SystemTime,
+    /// The disk in GB, where it differs from the size's: a resize without `disk` keeps the old disk.
+    #[serde(default)]
+    pub(super) kept_disk: Option<u32>,
+    /// The backup policy, while backups are enabled.
+    #[serde(default)]
+    pub(super) backup_policy: Option<Policy>,
 }
 
 /// The image of a droplet request: a slug or an image id.
@@ -57,6 +65,8 @@ pub(super) struct CreateDroplet {
     ssh_keys: Vec<serde_json::Value>,
     #[serde(default)]
     backups: bool,
+    #[serde(default)]
+    backup_policy: Option<Policy>,
     #[serde(default)]
     ipv6: bool,
     #[serde(default)]
@@ -86,11 +96,38 @@ pub(super) struct DropletAction {
     size: Option<String>,
     #[serde(default)]
     name: Option<String>,
+    /// For a resize: whether the disk grows to the new size's too (it cannot shrink back afterwards).
+    #[serde(default)]
+    disk: bool,
+    #[serde(default)]
+    backup_policy: Option<Policy>,
 }
 
 impl Droplet {
     pub(super) fn urn(&self) -> String {
         format!("do:droplet:{}", self.id)
+    }
+
+    /// The droplet's disk in GB.
+    pub(super) fn disk(&self) -> u32 {
+        self.kept_disk
+            .unwrap_or_else(|| catalog::find_size(&self.size).map_or(0, |size| size.disk))
+    }
+
+    /// The public IPv6 address DigitalOcean would give it, in a /64 of its region, lower-case as the
+    /// provider compares it.
+    fn public_ipv6(&self) -> Ipv6Addr {
+        let id = self.id;
+        Ipv6Addr::new(
+            0x2604,
+            0xa880,
+            0x800,
+            0x10,
+            0,
+            0,
+            (id >> 16) as u16,
+            id as u16,
+        )
     }
 
     pub(super) fn status(&self, clock: &Clock) -> &'static str {
@@ -126,8 +163,8 @@ impl Droplet {
             "name": self.name,
             "memory": size.memory,
             "vcpus": size.vcpus,
-            "disk": size.disk,
-            "disk_info": [{"type": "local", "size": {"amount": size.disk, "unit": "gib"}}],
+            "disk": self.disk(),
+            "disk_info": [{"type": "local", "size": {"amount": self.disk(), "unit": "gib"}}],
             "locked": false,
             "status": self.status(clock),
             "kernel": null,
@@ -135,7 +172,7 @@ impl Droplet {
             "features": features,
             "backup_ids": [],
             "next_backup_window": null,
-            "snapshot_ids": [],
+            "snapshot_ids": super::snapshots::of(world, self.id),
             "image": catalog::image_json(&self.image),
             "volume_ids": self.volume_ids,
             "size": catalog::size_json(size),
@@ -155,7 +192,16 @@ impl Droplet {
                         "type": "public",
                     },
                 ],
-                "v6": [],
+                "v6": if self.ipv6 {
+                    vec![json!({
+                        "ip_address": self.public_ipv6().to_string(),
+                        "netmask": 64,
+                        "gateway": Ipv6Addr::new(0x2604, 0xa880, 0x800, 0x10, 0, 0, 0, 1).to_string(),
+                        "type": "public",
+                    })]
+                } else {
+                    Vec::new()
+                },
             },
             "region": catalog::region_json(&self.region),
             "tags": self.tags,
@@ -213,11 +259,19 @@ pub(super) fn create(
                 ))
             })?,
     };
-    if !request.ssh_keys.is_empty() {
-        return Err(ApiError::unprocessable(
-            "the sandbox account has no SSH keys: create the droplet without ssh_keys",
-        ));
-    }
+    super::ssh_keys::check_named(world, &request.ssh_keys)?;
+    // The provider refuses a policy without backups before asking; DigitalOcean answers 422.
+    let backup_policy = match (request.backups, request.backup_policy) {
+        (true, policy) => {
+            Some(policy.map_or_else(|| Ok(Policy::default_weekly()), Policy::checked)?)
+        }
+        (false, None) => None,
+        (false, Some(_)) => {
+            return Err(ApiError::unprocessable(
+                "backup_policy can only be set when backups are enabled",
+            ));
+        }
+    };
     let vpc_uuid = super::vpcs::resolve(world, clock, request.vpc_uuid, &request.region)?;
     let mut volume_ids = Vec::new();
     for reference in &request.volumes {
@@ -256,6 +310,8 @@ pub(super) fn create(
         backups: request.backups,
         power: Power::On,
         created_at: clock.now,
+        kept_disk: None,
+        backup_policy,
     };
     let id = droplet.id;
     let region = droplet.region.clone();
@@ -338,6 +394,16 @@ pub(super) fn act(
                     "Droplet must be powered off before it can be resized.",
                 ));
             }
+            // DigitalOcean grows the disk only when asked (`disk: true`, the provider's `resize_disk`), and
+            // a grown disk cannot shrink: a size whose disk is smaller than the droplet's is refused.
+            let new_disk = catalog::find_size(&size).map_or(0, |size| size.disk);
+            let disk = droplet.disk();
+            if new_disk < disk {
+                return Err(ApiError::unprocessable(format!(
+                    "This size is not available because it has a smaller disk: the droplet's disk is {disk} GB"
+                )));
+            }
+            droplet.kept_disk = (!request.disk && new_disk != disk).then_some(disk);
             droplet.size = size;
         }
         ActionKind::Rename => {
@@ -352,8 +418,33 @@ pub(super) fn act(
             droplet.name = name;
         }
         ActionKind::EnableIpv6 => droplet.ipv6 = true,
-        ActionKind::EnableBackups => droplet.backups = true,
-        ActionKind::DisableBackups => droplet.backups = false,
+        ActionKind::EnableBackups => {
+            droplet.backup_policy = Some(
+                request
+                    .backup_policy
+                    .map_or_else(|| Ok(Policy::default_weekly()), Policy::checked)?,
+            );
+            droplet.backups = true;
+        }
+        ActionKind::DisableBackups => {
+            droplet.backups = false;
+            droplet.backup_policy = None;
+        }
+        ActionKind::ChangeBackupPolicy => {
+            if !droplet.backups {
+                return Err(ApiError::unprocessable(
+                    "backups must be enabled before their policy can change",
+                ));
+            }
+            let policy = request.backup_policy.ok_or_else(|| {
+                ApiError::unprocessable("backup_policy is required to change the backup policy")
+            })?;
+            droplet.backup_policy = Some(policy.checked()?);
+        }
+        ActionKind::Snapshot => {
+            // DigitalOcean snapshots running droplets too (a live snapshot), so the power state is not checked.
+            super::snapshots::of_droplet(world, id, request.name, clock.now);
+        }
         ActionKind::Create | ActionKind::Attach | ActionKind::Detach => {
             return Err(ApiError::unprocessable(format!(
                 "{:?} is not a droplet action",
@@ -361,7 +452,7 @@ pub(super) fn act(
             )));
         }
     }
-    let region = droplet.region.clone();
+    let region = world.droplets[&id].region.clone();
     Ok(actions::start(
         world,
         clock,

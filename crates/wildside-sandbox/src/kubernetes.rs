@@ -203,6 +203,13 @@ pub(super) struct Cluster {
     pub(super) cluster_subnet: String,
     #[serde(default = "default_service_subnet")]
     pub(super) service_subnet: String,
+    /// Whether worker nodes go without public addresses. DigitalOcean asks for a NAT gateway in the VPC
+    /// then; the sandbox has none to check, so it takes the flag as given.
+    #[serde(default)]
+    pub(super) isolated_workers: bool,
+    /// The VPC subnet the workers are placed in, when one was asked for.
+    #[serde(default)]
+    pub(super) worker_subnet_uuid: Option<String>,
 }
 
 fn default_cluster_subnet() -> String {
@@ -279,6 +286,10 @@ pub(super) struct CreateCluster {
     cluster_subnet: Option<String>,
     #[serde(default)]
     service_subnet: Option<String>,
+    #[serde(default)]
+    isolated_workers: bool,
+    #[serde(default)]
+    worker_subnet_uuid: Option<String>,
     #[serde(flatten)]
     features: Features,
 }
@@ -414,7 +425,7 @@ impl Cluster {
                 "day": self.maintenance_policy.day,
             },
             "auto_upgrade": self.auto_upgrade,
-            "isolated_workers": false,
+            "isolated_workers": self.isolated_workers,
             "status": {"state": self.state(clock), "message": ""},
             "created_at": timestamp(self.created_at),
             "updated_at": timestamp(self.updated_at),
@@ -422,6 +433,9 @@ impl Cluster {
             "ha": self.ha,
             "registry_enabled": self.registry_enabled,
         });
+        if let Some(subnet) = &self.worker_subnet_uuid {
+            cluster["worker_subnet_uuid"] = json!(subnet);
+        }
         if let (Value::Object(cluster), Ok(Value::Object(features))) =
             (&mut cluster, serde_json::to_value(&self.features))
         {
@@ -612,6 +626,19 @@ pub(super) fn create(
         },
     );
     let (cluster_subnet, service_subnet) = (cluster_subnet?, service_subnet?);
+    // The workers' subnet is one of the cluster's VPC, which must be named with it (the description says
+    // `vpc_uuid` must also be set); the VPC's default subnet otherwise, which the response leaves out.
+    let worker_subnet_uuid = request.worker_subnet_uuid.filter(|id| !id.is_empty());
+    if let Some(subnet) = &worker_subnet_uuid {
+        let vpc = request.vpc_uuid.as_deref().ok_or_else(|| {
+            ApiError::unprocessable("validation error: worker_subnet_uuid needs vpc_uuid")
+        })?;
+        super::subnets::find(world, vpc, subnet).map_err(|_| {
+            ApiError::unprocessable(format!(
+                "validation error: worker_subnet_uuid {subnet} is no subnet of VPC {vpc}"
+            ))
+        })?;
+    }
     let vpc_uuid = super::vpcs::resolve(world, clock, request.vpc_uuid, &request.region)?;
     let mut node_pools = Vec::new();
     for pool in request.node_pools {
@@ -650,6 +677,8 @@ pub(super) fn create(
         updated_at: clock.now,
         cluster_subnet,
         service_subnet,
+        isolated_workers: request.isolated_workers,
+        worker_subnet_uuid,
     };
     let json = cluster.to_json(clock);
     world.clusters.insert(cluster.id.clone(), cluster);

@@ -22,8 +22,8 @@ use super::paging::PageRequest;
 use super::runtime::Runtime;
 use super::store::Store;
 use super::{
-    account, actions, catalog, certificates, droplets, firewalls, kubernetes, load_balancers,
-    projects, tags, volumes, vpcs,
+    account, actions, backups, catalog, certificates, domains, droplets, firewalls, images,
+    kubernetes, load_balancers, projects, snapshots, ssh_keys, subnets, tags, volumes, vpcs,
 };
 
 /// The limit the rate-limit headers announce, per hour, as DigitalOcean's API does.
@@ -61,21 +61,21 @@ impl Sandbox {
     }
 }
 
-type Shared = State<Arc<Sandbox>>;
-type Reply = Result<Response, ApiError>;
+pub(super) type Shared = State<Arc<Sandbox>>;
+pub(super) type Reply = Result<Response, ApiError>;
 
-fn reply(status: StatusCode, body: Value) -> Reply {
+pub(super) fn reply(status: StatusCode, body: Value) -> Reply {
     Ok((status, axum::Json(body)).into_response())
 }
 
-fn no_content() -> Reply {
+pub(super) fn no_content() -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Decodes a JSON request body: malformed JSON is a 400, well-formed JSON of the wrong shape a 422. A `null`
 /// member counts as absent, as DigitalOcean's API reads it: godo sends unset lists as `null`
 /// (`"ssh_keys": null`, `"tags": null`), and the typed requests default absent members.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
     let mut value: Value = serde_json::from_slice(bytes).map_err(|error| {
         ApiError::bad_request(format!("the request body is not valid JSON: {error}"))
     })?;
@@ -243,6 +243,12 @@ pub(super) fn router(sandbox: Arc<Sandbox>) -> Router {
             "/v2/tags/{name}/resources",
             post(tag_resources).delete(untag_resources),
         )
+        .merge(ssh_keys::routes())
+        .merge(images::routes())
+        .merge(backups::routes())
+        .merge(snapshots::routes())
+        .merge(domains::routes())
+        .merge(subnets::routes())
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(sandbox.clone(), gate))
         .with_state(sandbox)

@@ -112,14 +112,8 @@ pub(super) fn create(
             request.region
         )));
     }
-    if request
-        .snapshot_id
-        .as_deref()
-        .is_some_and(|id| !id.is_empty())
-    {
-        return Err(ApiError::unprocessable(
-            "the sandbox holds no snapshots to create a volume from",
-        ));
+    if let Some(snapshot) = request.snapshot_id.as_deref().filter(|id| !id.is_empty()) {
+        super::snapshots::for_new_volume(world, snapshot, &request.region, request.size_gigabytes)?;
     }
     if !(1..=16_384).contains(&request.size_gigabytes) {
         return Err(ApiError::unprocessable(

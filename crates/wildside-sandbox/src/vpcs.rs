@@ -282,6 +282,12 @@ pub(super) fn delete(world: &mut World, id: &str) -> Result<(), ApiError> {
                 .join(", ")
         )));
     }
+    if let Some(subnet) = world.subnets.values().find(|subnet| subnet.vpc_id == id) {
+        return Err(ApiError::unprocessable(format!(
+            "Can not delete VPC {} with subnets: delete subnet {} first",
+            vpc.name, subnet.name
+        )));
+    }
     if vpc.default {
         return Err(ApiError::unprocessable(
             "Can not delete the default VPC of a region; make another VPC the default first",

@@ -7,12 +7,16 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use super::certificates::Certificate;
+use super::domains::Domain;
 use super::droplets::Droplet;
 use super::error::ApiError;
 use super::firewalls::Firewall;
 use super::kubernetes::Cluster;
 use super::load_balancers::LoadBalancer;
 use super::projects::Project;
+use super::snapshots::Snapshot;
+use super::ssh_keys::SshKey;
+use super::subnets::Subnet;
 use super::volumes::Volume;
 use super::vpcs::Vpc;
 use crate::actions::Action;
@@ -32,6 +36,17 @@ pub(super) struct World {
     pub(super) projects: BTreeMap<String, Project>,
     pub(super) tags: BTreeSet<String>,
     pub(super) actions: BTreeMap<u64, Action>,
+    #[serde(default)]
+    pub(super) ssh_keys: BTreeMap<u64, SshKey>,
+    /// Droplet and volume snapshots, by id.
+    #[serde(default)]
+    pub(super) snapshots: BTreeMap<String, Snapshot>,
+    /// DNS domains, by name.
+    #[serde(default)]
+    pub(super) domains: BTreeMap<String, Domain>,
+    /// VPC subnets, by id.
+    #[serde(default)]
+    pub(super) subnets: BTreeMap<String, Subnet>,
 }
 
 /// Counters for integer ids and addresses.
@@ -43,6 +58,12 @@ pub(super) struct Sequences {
     /// Host number, counted from 127.0.1.0, of the last public address handed out (loopback, so it is
     /// reachable here).
     pub(super) public_address: u32,
+    #[serde(default)]
+    pub(super) ssh_key: u64,
+    #[serde(default)]
+    pub(super) snapshot: u64,
+    #[serde(default)]
+    pub(super) record: u64,
 }
 
 /// The project every new sandbox account has, as every DigitalOcean account has a default project.
@@ -59,6 +80,9 @@ impl World {
                 // test suite's) rarely hand out the same addresses: droplets' servers and load balancers
                 // listen on them.
                 public_address: rand::random_range(0..200) * 256,
+                ssh_key: 0,
+                snapshot: 0,
+                record: 0,
             },
             vpcs: BTreeMap::new(),
             clusters: BTreeMap::new(),
@@ -70,6 +94,10 @@ impl World {
             projects: BTreeMap::from([(project.id.clone(), project)]),
             tags: BTreeSet::new(),
             actions: BTreeMap::new(),
+            ssh_keys: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
+            domains: BTreeMap::new(),
+            subnets: BTreeMap::new(),
         }
     }
 
@@ -166,11 +194,11 @@ impl World {
             "loadbalancer" => self.load_balancers.contains_key(id),
             "kubernetes" => self.clusters.contains_key(id),
             "vpc" => self.vpcs.contains_key(id),
-            // Spaces buckets live in the S3 service beside the API, and domains outside this account's
-            // resources here, so a well-formed name is taken as one that exists: DigitalOcean assigns both
-            // to projects by name (`do:space:<bucket>`, `do:domain:<name>`).
+            "domain" => self.domains.contains_key(id),
+            // Spaces buckets live in the S3 service beside the API, which this sandbox does not see, so a
+            // well-formed name is taken as one that exists: DigitalOcean assigns them to projects by name
+            // (`do:space:<bucket>`).
             "space" => valid_bucket_name(id),
-            "domain" => valid_domain_name(id),
             _ => false,
         }
     }
@@ -185,6 +213,10 @@ impl World {
             + self.firewalls.len()
             + self.load_balancers.len()
             + self.certificates.len()
+            + self.ssh_keys.len()
+            + self.snapshots.len()
+            + self.domains.len()
+            + self.subnets.len()
             + self
                 .projects
                 .values()
@@ -202,19 +234,6 @@ fn valid_bucket_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
-
-/// A domain name: dot-separated labels of letters, digits and dashes, at least two of them.
-fn valid_domain_name(name: &str) -> bool {
-    let labels: Vec<&str> = name.split('.').collect();
-    name.len() <= 253
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            (1..=63).contains(&label.len())
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        })
 }
 
 /// A member of a VPC.

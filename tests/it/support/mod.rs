@@ -824,6 +824,10 @@ impl Sandbox {
             "load_balancers",
             "certificates",
             "projects",
+            "ssh_keys",
+            "snapshots",
+            "domains",
+            "subnets",
         ] {
             let count = state[kind]
                 .as_object()
