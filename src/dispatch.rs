@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LedgerCommand, LockfileArg, OutputArg,
-    OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet,
+    GitopsCommand, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet,
     StateCommand, VaultCommand,
 };
 use crate::commands::{
@@ -173,6 +173,17 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             .await
         }
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
+        Command::Gitops { action } => {
+            let context = Context::new(global, interrupts).await?;
+            match action {
+                GitopsCommand::Render { target, out } => {
+                    commands::gitops_render(&context, &target.stack, &target.workspace, out).await
+                }
+                GitopsCommand::Push { target } => {
+                    commands::gitops_push(&context, &target.stack, &target.workspace).await
+                }
+            }
+        }
         Command::Preview { stack, action } => {
             preview(&Context::new(global, interrupts).await?, stack, action).await
         }

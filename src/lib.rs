@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod encryption;
 pub mod engine;
 pub mod error;
+pub mod gitops;
 pub mod hibernation;
 pub mod policy;
 pub mod preview;

@@ -40,6 +40,7 @@ pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     ),
     ("CI", &["ci", "drift", "policy", "providers"]),
     ("Previews", &["preview"]),
+    ("GitOps", &["gitops"]),
     ("Vault", &["vault", "outputs", "state"]),
     ("Maintenance", &["schema", "completions", "sandbox"]),
 ];
@@ -319,6 +320,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PreviewCommand,
     },
+    /// The platform repository Flux reconciles the cluster from.
+    Gitops {
+        #[command(subcommand)]
+        action: GitopsCommand,
+    },
     /// The monthly cost estimate of what the stack's state holds.
     Cost {
         #[command(flatten)]
@@ -521,6 +527,23 @@ pub enum PreviewCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum GitopsCommand {
+    /// Write the platform repository's tree (`clusters/<env>/`, `platform/`) into a directory.
+    Render {
+        #[command(flatten)]
+        target: Target,
+        /// Where to write it (default: `.wildside/gitops/<stack>/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Commit the rendered tree to the `[gitops]` repository when it changed, and push.
+    Push {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Write a missing ledger from the preview workspaces: their pull requests, and the expiry and VPC range
     /// their state holds (a preview without an expiry tag gets the stack's `ttl` from now). Refuses to write
@@ -684,6 +707,12 @@ impl Command {
             Command::Outputs { .. } => "outputs push",
             Command::Schema => "schema",
             Command::Preview { .. } => "preview",
+            Command::Gitops {
+                action: GitopsCommand::Render { .. },
+            } => "gitops render",
+            Command::Gitops {
+                action: GitopsCommand::Push { .. },
+            } => "gitops push",
             Command::Drift { .. } => "drift",
             Command::Ci {
                 action: CiCommand::Comment { .. },

@@ -11,6 +11,7 @@ mod conventions;
 mod cost;
 mod encryption;
 mod gate;
+mod gitops;
 mod json_reports;
 mod lifecycle;
 mod lock_files;
