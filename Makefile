@@ -7,7 +7,7 @@ tools:
 	bash scripts/tools.sh
 
 build:
-	cargo build --release --locked
+	cargo build --release --locked --workspace
 
 demo: tools build
 	bash scripts/demo.sh
@@ -23,4 +23,4 @@ trials: tools
 
 lint:
 	cargo fmt --check
-	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --locked -- -D warnings

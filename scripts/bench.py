@@ -28,7 +28,9 @@ import time
 
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "wildside-tofu")
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+BIN = os.path.join(TARGET, "release", "wildside-tofu")
+SANDBOX_BIN = os.path.join(TARGET, "release", "wildside-sandbox")
 # Stacks without [vault] encrypt their state with a passphrase; the bench's own.
 os.environ.setdefault("WILDSIDE_STATE_PASSPHRASE", "bench-state-passphrase-0123456789")
 PLAIN = "\n[encryption]\nenabled = false\n"
@@ -213,7 +215,7 @@ def bench_cluster_preview(manifest):
     project = tempfile.mkdtemp(prefix="wildside-bench-clusters-")
     bao = subprocess.Popen([manifest["WILDSIDE_BAO_BIN"], "server", "-dev", "-dev-root-token-id=bench",
                             f"-dev-listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sandbox = subprocess.Popen([BIN, "sandbox", "serve", "--listen", "127.0.0.1:0", "--delay", "100ms"],
+    sandbox = subprocess.Popen([SANDBOX_BIN, "serve", "--listen", "127.0.0.1:0", "--delay", "100ms"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         url = None

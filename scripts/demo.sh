@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/provider.sh
 repo="$(pwd)"
-bin="$repo/target/release/wildside-tofu"
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/wildside-tofu"
+sandbox_bin="${CARGO_TARGET_DIR:-$repo/target}/release/wildside-sandbox"
 bao="$(sed -n 's/^WILDSIDE_BAO_BIN=//p' "${WILDSIDE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wildside-tofu}/tools.env")"
 bao_address=127.0.0.1:18200
 sandbox_address=127.0.0.1:18686
@@ -51,7 +52,7 @@ if mirror="$(digitalocean_provider_mirror)"; then
   step "starting the DigitalOcean sandbox on $sandbox_address"
   # Its state file puts the droplets' disks (the appliance's servers run from them) under $sandbox_data.
   sandbox_data="$work/sandbox.json.droplets"
-  "$bin" sandbox serve --listen "$sandbox_address" --delay 200ms --state "$work/sandbox.json" 2>"$work/sandbox.log" &
+  "$sandbox_bin" serve --listen "$sandbox_address" --delay 200ms --state "$work/sandbox.json" 2>"$work/sandbox.log" &
   pids+=($!)
   export WILDSIDE_SANDBOX="http://$sandbox_address"
   for _ in $(seq 50); do grep -q listening "$work/sandbox.log" && break; sleep 0.1; done

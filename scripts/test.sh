@@ -15,7 +15,7 @@ if reason="$(digitalocean_provider_mirror)"; then
 else
   echo "tests: skipping the tests that need the digitalocean provider: $reason" >&2
 fi
-cargo test --locked "${args[@]}" 2>&1 | tee target/test.log
+cargo test --locked --workspace "${args[@]}" 2>&1 | tee target/test.log
 status=${PIPESTATUS[0]}
 bash scripts/fuzz.sh | tee target/fuzz.log
 fuzz_status=${PIPESTATUS[0]}

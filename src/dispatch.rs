@@ -4,7 +4,7 @@ use secrecy::SecretString;
 
 use crate::cli::{
     BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LedgerCommand, LockfileArg, OutputArg,
-    GitopsCommand, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, SandboxCommand, StackSet,
+    GitopsCommand, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, StackSet,
     StateCommand, VaultCommand,
 };
 use crate::commands::{
@@ -13,7 +13,6 @@ use crate::commands::{
 use crate::engine::{Interrupts, LockfileMode, Workspace};
 use crate::error::Error;
 use crate::project::Project;
-use crate::sandbox::ServeOptions;
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::vault::BootstrapOptions;
 
@@ -375,25 +374,6 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             options.state_keys = project.state_keys;
             options.stacks = project.stacks;
             commands::vault_bootstrap(&options).await
-        }
-        Command::Sandbox {
-            action:
-                SandboxCommand::Serve {
-                    listen,
-                    state,
-                    delay,
-                    faults,
-                    read_tokens,
-                },
-        } => {
-            let options = ServeOptions {
-                listen,
-                state_file: state,
-                delay,
-                faults,
-                read_tokens,
-            };
-            commands::sandbox_serve(options, interrupts).await
         }
     }
 }

@@ -70,8 +70,6 @@ pub enum Error {
         holder: String,
         waited: String,
     },
-    #[error("sandbox: {0}")]
-    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
@@ -271,7 +269,6 @@ impl Error {
             Error::NoPreview { .. } => "no_preview",
             Error::NotAPlatform { .. } => "not_a_platform",
             Error::WorkspaceBusy { .. } => "workspace_busy",
-            Error::Sandbox(_) => "sandbox",
             Error::Ledger(_) => "preview_ledger",
             Error::Gitops(_) => "gitops",
             Error::Clock(_) => "clock",

@@ -22,7 +22,6 @@ pub mod private_file;
 pub mod project;
 pub mod render;
 pub mod run;
-pub mod sandbox;
 pub mod settings;
 pub mod stack;
 pub mod vault;

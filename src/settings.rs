@@ -17,6 +17,10 @@ pub enum OutputFormat {
     Json,
 }
 
+/// The token the engine gives the provider when it talks to a sandbox (`--sandbox`): a sandbox accepts any
+/// bearer token, and a stack's real DigitalOcean token is never read or sent there.
+pub const SANDBOX_TOKEN: &str = "wildside-sandbox-token";
+
 /// Global options, after parsing and before anything is resolved against the machine.
 #[derive(Debug, Clone, Default)]
 pub struct GlobalSettings {

@@ -42,7 +42,7 @@ pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     ("Previews", &["preview"]),
     ("GitOps", &["gitops"]),
     ("Vault", &["vault", "outputs", "state"]),
-    ("Maintenance", &["schema", "completions", "sandbox"]),
+    ("Maintenance", &["schema", "completions"]),
 ];
 
 /// The command line as parsed: the top-level help lists the commands by group and is the only help that shows
@@ -125,8 +125,8 @@ pub struct GlobalArgs {
     /// Share downloaded providers between stacks and runs through this directory.
     #[arg(long, global = true, env = "WILDSIDE_PLUGIN_CACHE")]
     pub plugin_cache: Option<PathBuf>,
-    /// Point the DigitalOcean provider at this API (a `sandbox serve` URL) instead of DigitalOcean's, through
-    /// tofu's environment only: rendered files are the same with and without it.
+    /// Point the DigitalOcean provider at this API (a `wildside-sandbox serve` URL) instead of DigitalOcean's,
+    /// through tofu's environment only: rendered files are the same with and without it.
     #[arg(long, global = true, env = "WILDSIDE_SANDBOX", value_parser = url::Url::parse)]
     pub sandbox: Option<url::Url>,
     /// Whether `tofu init` may change a stack's committed lock file (`stacks/<STACK>.terraform.lock.hcl`):
@@ -356,34 +356,6 @@ pub enum Command {
         /// The shell.
         #[arg(value_enum)]
         shell: CompletionShell,
-    },
-    /// A local DigitalOcean API for offline runs and tests.
-    Sandbox {
-        #[command(subcommand)]
-        action: SandboxCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum SandboxCommand {
-    /// Serve a local stand-in for DigitalOcean's API v2 until interrupted.
-    Serve {
-        /// The address to listen on (port 0: any free port; the startup line says which).
-        #[arg(long, default_value = "127.0.0.1:8686")]
-        listen: std::net::SocketAddr,
-        /// Keep the sandbox's resources in this file, so a restarted sandbox keeps them (default: memory only).
-        #[arg(long)]
-        state: Option<PathBuf>,
-        /// How long provisioning and actions take before they settle (`0s`, `500ms`, `2s`).
-        #[arg(long, default_value = "200ms", value_parser = humantime::parse_duration)]
-        delay: std::time::Duration,
-        /// Injected faults, such as `5xx=0.05,429=0.02,latency=200ms,seed=7`.
-        #[arg(long, default_value = "")]
-        faults: crate::sandbox::FaultSpec,
-        /// A bearer token with DigitalOcean's read-only scope (repeatable): its writes get 403. Other tokens
-        /// have full access.
-        #[arg(long = "read-token")]
-        read_tokens: Vec<String>,
     },
 }
 
@@ -736,7 +708,6 @@ impl Command {
             Command::State {
                 action: StateCommand::RotateKey { .. },
             } => "state rotate-key",
-            Command::Sandbox { .. } => "sandbox serve",
             Command::Completions { .. } => "completions",
             Command::PlanKey => "plan-key",
             Command::StateKey => "state-key",

@@ -55,7 +55,7 @@ async fn sandbox_check(url: &url::Url) -> Check {
         let account = url.join("v2/account").map_err(|error| error.to_string())?;
         let response = reqwest::Client::new()
             .get(account)
-            .bearer_auth(crate::sandbox::SANDBOX_TOKEN)
+            .bearer_auth(crate::settings::SANDBOX_TOKEN)
             .timeout(std::time::Duration::from_secs(5))
             .send()
             .await
@@ -83,7 +83,7 @@ async fn sandbox_check(url: &url::Url) -> Check {
             name,
             ok: false,
             detail: format!(
-                "{url} does not answer as a DigitalOcean API: {reason}\n  hint: start it with `wildside-tofu sandbox serve`, or drop --sandbox"
+                "{url} does not answer as a DigitalOcean API: {reason}\n  hint: start it with `wildside-sandbox serve`, or drop --sandbox"
             ),
         },
     }

@@ -22,7 +22,6 @@ mod preview_namespace;
 mod providers_lock;
 mod render;
 mod report;
-mod sandbox_serve;
 mod state;
 mod up;
 mod vault_bootstrap;
@@ -55,7 +54,6 @@ pub use render::{render, render_all};
 pub use report::{
     Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, Report, StackRun,
 };
-pub use sandbox_serve::sandbox_serve;
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;
 pub use vault_bootstrap::{project_vault, vault_bootstrap};

@@ -139,13 +139,6 @@ pub enum Report {
     },
     /// A platform hibernated or woken: its node pools' nodes (fewest, most) and monthly cost before and after.
     Hibernation(Hibernation),
-    /// A sandbox that served until interrupted.
-    SandboxStopped {
-        url: String,
-        /// Resources it held when it stopped (the default project and default VPCs not counted).
-        resources: usize,
-        state_file: Option<PathBuf>,
-    },
     /// The JSON Schema of stack files.
     Schema {
         schema: serde_json::Value,
@@ -400,7 +393,6 @@ impl Report {
             | Report::Completions { .. }
             | Report::CiComment(_)
             | Report::Output { .. }
-            | Report::SandboxStopped { .. }
             | Report::Hibernation(_)
             | Report::Cost { .. }
             | Report::PolicyCheck { .. }

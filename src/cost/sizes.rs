@@ -122,7 +122,7 @@ impl SizeSource {
         match sandbox {
             Some(url) => Self {
                 api: url.clone(),
-                token: Some(crate::sandbox::SANDBOX_TOKEN.to_string()),
+                token: Some(crate::settings::SANDBOX_TOKEN.to_string()),
                 cache_dir,
                 today,
             },

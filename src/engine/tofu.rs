@@ -596,7 +596,7 @@ impl Tofu {
             env.push(("DIGITALOCEAN_API_URL".into(), sandbox.to_string()));
             env.push((
                 "DIGITALOCEAN_TOKEN".into(),
-                crate::sandbox::SANDBOX_TOKEN.into(),
+                crate::settings::SANDBOX_TOKEN.into(),
             ));
         }
         if let Some(config) = &self.settings.cli_config {

@@ -262,7 +262,7 @@ pub(crate) async fn prepare_with(
         secret_env.extend(sandbox_tokens.iter().map(|secret| {
             (
                 format!("TF_VAR_{}", secret.variable),
-                SecretString::from(crate::sandbox::SANDBOX_TOKEN),
+                SecretString::from(crate::settings::SANDBOX_TOKEN),
             )
         }));
     }

@@ -453,21 +453,6 @@ pub(super) fn render(report: &Report) -> String {
                 }
             }
         }
-        Report::SandboxStopped {
-            url,
-            resources,
-            state_file,
-        } => {
-            let kept = match state_file {
-                Some(path) => format!("kept in {}", path.display()),
-                None => "discarded (no --state file)".to_string(),
-            };
-            let _ = writeln!(
-                text,
-                "sandbox at {url} stopped with {}, {kept}",
-                count(*resources, "resource")
-            );
-        }
         Report::Completions { script } => text.push_str(script),
         Report::Schema { schema } => {
             let _ = writeln!(

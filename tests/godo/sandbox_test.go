@@ -1,4 +1,4 @@
-// Package godo_lifecycle drives `wildside-tofu sandbox serve` with DigitalOcean's own Go client, godo, the
+// Package godo_lifecycle drives `wildside-sandbox serve` with DigitalOcean's own Go client, godo, the
 // way a real client would: create, wait for async states by polling, read, update, delete, and check that
 // nothing is left behind. It is run by `cargo test --test sandbox_godo`, which starts the sandbox and passes
 // its URL in WILDSIDE_SANDBOX_URL.
@@ -38,7 +38,7 @@ func newClient(t *testing.T) *godo.Client {
 	t.Helper()
 	base := os.Getenv(sandboxURLEnv)
 	if base == "" {
-		t.Fatalf("%s is not set: start `wildside-tofu sandbox serve` and export its URL "+
+		t.Fatalf("%s is not set: start `wildside-sandbox serve` and export its URL "+
 			"(`cargo test --test sandbox_godo` does both)", sandboxURLEnv)
 	}
 	if !strings.HasSuffix(base, "/") {

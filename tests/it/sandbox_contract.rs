@@ -9,7 +9,7 @@ use std::time::Duration;
 use jsonschema::{Draft, Validator};
 use reqwest::Method;
 use serde_json::{Value, json};
-use wildside_tofu::sandbox::{self, FaultSpec, ServeOptions};
+use wildside_sandbox::{self as sandbox, FaultSpec, ServeOptions};
 
 /// DigitalOcean's OpenAPI description, beside the repository (a missing file fails the test, never skips it).
 fn openapi() -> Value {

@@ -1,4 +1,4 @@
-//! DigitalOcean's own Go client, godo, drives the real `sandbox serve` through whole lifecycles: the Go suite
+//! DigitalOcean's own Go client, godo, drives the real `wildside-sandbox serve` through whole lifecycles: the Go suite
 //! in `tests/godo/` (a VPC with a DOKS cluster and its pools; a droplet, volume, firewall, certificate, load
 //! balancer and project; pagination, errors and rate-limit headers) and then checks the sandbox is empty.
 //!

@@ -1,4 +1,4 @@
-//! `sandbox serve` as a process: its state survives a restart, concurrent creates lose nothing, injected faults
+//! `wildside-sandbox serve` as a process: its state survives a restart, concurrent creates lose nothing, injected faults
 //! follow their seed, and `--sandbox` changes nothing in the rendered files.
 
 use crate::support::{Project, Sandbox};
@@ -113,8 +113,8 @@ fn a_state_file_that_does_not_decode_is_refused_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("sandbox.json");
     std::fs::write(&state, "{\"vpcs\": {\"x\": 1}}").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wildside-tofu"))
-        .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--state"])
+    let output = std::process::Command::new(crate::support::sandbox_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--state"])
         .arg(&state)
         .output()
         .unwrap();

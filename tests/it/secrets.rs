@@ -220,14 +220,14 @@ fn with_sandbox_the_real_provider_token_is_never_read_or_sent() {
     let seen = read_env(&out.join("local-exec.env"));
     assert!(
         seen.lines()
-            .any(|line| line == format!("TOKEN_SEEN={}", wildside_tofu::sandbox::SANDBOX_TOKEN)),
+            .any(|line| line == format!("TOKEN_SEEN={}", wildside_tofu::settings::SANDBOX_TOKEN)),
         "the module did not get the sandbox's token:\n{seen}"
     );
     assert!(
         seen.lines().any(|line| line
             == format!(
                 "DIGITALOCEAN_TOKEN={}",
-                wildside_tofu::sandbox::SANDBOX_TOKEN
+                wildside_tofu::settings::SANDBOX_TOKEN
             )),
         "{seen}"
     );

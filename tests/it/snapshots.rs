@@ -5,8 +5,7 @@
 //! What varies between machines and runs (scratch paths, server addresses, tool paths and versions, ids,
 //! digests) becomes a placeholder before a transcript is compared, the times shown come from a clock the test
 //! sets, and the secrets a run could see are checked to be absent from it. The snapshots live in `snapshots/`;
-//! the README's Tests section says how to update them. `sandbox serve` is a server that runs until interrupted,
-//! so it has none.
+//! the README's Tests section says how to update them.
 
 use std::path::Path;
 

@@ -36,6 +36,37 @@ pub fn tool(key: &str) -> PathBuf {
     )
 }
 
+/// The `wildside-sandbox` binary, built once per test run. It is its own package (the released binary carries
+/// none of it), so Cargo does not build it for this package's tests: it is built here, beside this binary.
+pub fn sandbox_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = Command::new(cargo)
+                .args([
+                    "build",
+                    "--quiet",
+                    "--package",
+                    "wildside-sandbox",
+                    "--bin",
+                    "wildside-sandbox",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building wildside-sandbox failed");
+            let profile_dir = std::env::current_exe()
+                .unwrap()
+                .parent()
+                .and_then(Path::parent)
+                .unwrap()
+                .to_path_buf();
+            profile_dir.join("wildside-sandbox")
+        })
+        .clone()
+}
+
 /// A scratch project: the repository's `modules/` and the stacks a test writes.
 pub struct Project {
     pub dir: tempfile::TempDir,
@@ -725,7 +756,7 @@ impl GitHubDouble {
     }
 }
 
-/// `wildside-tofu sandbox serve` on a free port with a state file; stopped with Ctrl-C when dropped.
+/// `wildside-sandbox serve` on a free port with a state file; stopped with Ctrl-C when dropped.
 pub struct Sandbox {
     child: Child,
     pub url: String,
@@ -735,9 +766,8 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn start(dir: &Path, args: &[&str]) -> Self {
         let state = dir.join("sandbox.json");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"))
+        let mut child = Command::new(sandbox_binary())
             .args([
-                "sandbox",
                 "serve",
                 "--listen",
                 "127.0.0.1:0",

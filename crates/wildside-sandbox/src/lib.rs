@@ -26,6 +26,7 @@ mod routes;
 mod runtime;
 mod store;
 mod tags;
+mod tools;
 mod volumes;
 mod vpcs;
 mod world;
@@ -39,11 +40,7 @@ use std::time::Duration;
 pub use faults::{FaultSpec, FaultSpecError};
 pub use store::StoreError;
 
-/// The token the engine gives the provider when it talks to a sandbox; the sandbox accepts any bearer token
-/// (with full access unless it was named a read token, see [`ServeOptions::read_tokens`]).
-pub const SANDBOX_TOKEN: &str = "wildside-sandbox-token";
-
-/// How `sandbox serve` runs.
+/// How `wildside-sandbox serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub listen: SocketAddr,

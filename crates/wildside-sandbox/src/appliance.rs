@@ -213,7 +213,7 @@ fn storage_paths(body: &Body) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::cloud_init;
+    use crate::cloud_init;
 
     const USER_DATA: &str = r#"#cloud-config
 write_files:

@@ -15,7 +15,7 @@ use super::load_balancers::LoadBalancer;
 use super::projects::Project;
 use super::volumes::Volume;
 use super::vpcs::Vpc;
-use crate::sandbox::actions::Action;
+use crate::actions::Action;
 
 /// The sandbox account's resources. Every change is made on a copy and kept only if the whole request succeeds.
 #[derive(Debug, Clone, Serialize, Deserialize)]

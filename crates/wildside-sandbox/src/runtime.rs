@@ -29,7 +29,6 @@ use super::node_server::NodeServer;
 use super::routes::Sandbox;
 use super::store::Store;
 use super::world::World;
-use crate::engine::Toolchain;
 
 /// How often the reconciler compares what runs with the world.
 const TICK: Duration = Duration::from_millis(250);
@@ -309,7 +308,7 @@ fn remove_dir(path: &Path) {
 
 /// `WILDSIDE_BAO_BIN` from `make tools`, else `bao` on `PATH`.
 fn find_binary() -> Option<PathBuf> {
-    Toolchain::discover().path("WILDSIDE_BAO_BIN").or_else(|| {
+    crate::tools::installed("WILDSIDE_BAO_BIN").or_else(|| {
         std::env::var_os("PATH").and_then(|path| {
             std::env::split_paths(&path)
                 .map(|dir| dir.join("bao"))
