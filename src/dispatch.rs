@@ -181,6 +181,22 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                 GitopsCommand::Push { target } => {
                     commands::gitops_push(&context, &target.stack, &target.workspace).await
                 }
+                GitopsCommand::Bootstrap {
+                    target,
+                    crds,
+                    kubeconfig,
+                } => {
+                    commands::gitops_bootstrap(
+                        &context,
+                        commands::GitopsBootstrapArgs {
+                            stack: target.stack,
+                            workspace: target.workspace.to_string(),
+                            crds,
+                            kubeconfig,
+                        },
+                    )
+                    .await
+                }
             }
         }
         Command::Preview { stack, action } => {

@@ -513,6 +513,17 @@ pub enum GitopsCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Install Flux (pinned) into the stack's cluster, pointed at the repository's cluster path.
+    Bootstrap {
+        #[command(flatten)]
+        target: Target,
+        /// A directory of Flux's CRDs (default: $WILDSIDE_FLUX_CRDS).
+        #[arg(long)]
+        crds: Option<PathBuf>,
+        /// The cluster's kubeconfig (default: the stack's `kubeconfig` output, from Vault).
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -685,6 +696,9 @@ impl Command {
             Command::Gitops {
                 action: GitopsCommand::Push { .. },
             } => "gitops push",
+            Command::Gitops {
+                action: GitopsCommand::Bootstrap { .. },
+            } => "gitops bootstrap",
             Command::Drift { .. } => "drift",
             Command::Ci {
                 action: CiCommand::Comment { .. },

@@ -30,6 +30,14 @@ pub enum GitopsError {
         attempts: u32,
     },
     #[error(
+        "kubectl could not apply {what} ({status}): {stderr}\n  hint: check that the cluster's API server is reachable with the stack's kubeconfig"
+    )]
+    Kubectl {
+        what: String,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error(
         "stack `{stack}` has no [gitops] section\n  hint: add [gitops] with `repository`, `domain`, [gitops.cert_manager] and [gitops.vault]"
     )]
     NotGitops { stack: String },

@@ -15,8 +15,9 @@ pub use overlay::{
     namespace_of, overlay_directory, quota_of, render_base, render_index, render_overlay,
 };
 pub use platform::{
-    APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE, remote_url,
+    APPS_CREDENTIALS, APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE, needs_credential, remote_url,
     render_platform,
 };
 pub use repo::{Branch, Pushed, commit_and_push, git, remote_of};
+pub use objects::{Mebibytes, Millicores, Quantities};
 pub use tree::{Documents, Tree};

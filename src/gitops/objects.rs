@@ -10,7 +10,7 @@ use serde_json::Value;
 /// Any API object: its type, its metadata and the rest of its body (usually a `spec`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Object<B: Serialize> {
+pub(crate) struct Object<B: Serialize> {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub metadata: Metadata,
@@ -20,16 +20,16 @@ pub struct Object<B: Serialize> {
 
 /// An object whose body is a `spec`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Spec<S: Serialize> {
+pub(crate) struct Spec<S: Serialize> {
     pub spec: S,
 }
 
 /// An object with no body beyond its metadata (a Namespace).
 #[derive(Debug, Clone, Serialize)]
-pub struct Bare {}
+pub(crate) struct Bare {}
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Metadata {
+pub(crate) struct Metadata {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -38,14 +38,14 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    pub fn cluster(name: &str) -> Self {
+    pub(crate) fn cluster(name: &str) -> Self {
         Self {
             name: name.to_string(),
             ..Self::default()
         }
     }
 
-    pub fn namespaced(name: &str, namespace: &str) -> Self {
+    pub(crate) fn namespaced(name: &str, namespace: &str) -> Self {
         Self {
             name: name.to_string(),
             namespace: Some(namespace.to_string()),
@@ -54,7 +54,7 @@ impl Metadata {
     }
 }
 
-pub fn namespace(name: &str, labels: BTreeMap<String, String>) -> Object<Bare> {
+pub(crate) fn namespace(name: &str, labels: BTreeMap<String, String>) -> Object<Bare> {
     Object {
         api_version: "v1",
         kind: "Namespace",
@@ -69,7 +69,7 @@ pub fn namespace(name: &str, labels: BTreeMap<String, String>) -> Object<Bare> {
 /// `kustomization.yaml`: what `kustomize build` of a directory assembles.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KustomizeConfig {
+pub(crate) struct KustomizeConfig {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub resources: Vec<String>,
@@ -80,7 +80,7 @@ pub struct KustomizeConfig {
 }
 
 impl KustomizeConfig {
-    pub fn of(resources: Vec<String>) -> Self {
+    pub(crate) fn of(resources: Vec<String>) -> Self {
         Self {
             api_version: "kustomize.config.k8s.io/v1beta1",
             kind: "Kustomization",
@@ -92,13 +92,13 @@ impl KustomizeConfig {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct KustomizePatch {
+pub(crate) struct KustomizePatch {
     pub path: String,
     pub target: PatchTarget,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PatchTarget {
+pub(crate) struct PatchTarget {
     pub group: String,
     pub kind: String,
     pub name: String,
@@ -106,14 +106,14 @@ pub struct PatchTarget {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KustomizeLabels {
+pub(crate) struct KustomizeLabels {
     pub pairs: BTreeMap<String, String>,
     pub include_selectors: bool,
 }
 
 /// One operation of a JSON patch (RFC 6902).
 #[derive(Debug, Clone, Serialize)]
-pub struct JsonPatch {
+pub(crate) struct JsonPatch {
     pub op: PatchOp,
     pub path: String,
     pub value: Value,
@@ -121,20 +121,20 @@ pub struct JsonPatch {
 
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum PatchOp {
+pub(crate) enum PatchOp {
     Add,
     Replace,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct HelmRepository {
+pub(crate) struct HelmRepository {
     pub interval: &'static str,
     pub url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GitRepository {
+pub(crate) struct GitRepository {
     pub interval: &'static str,
     pub url: String,
     #[serde(rename = "ref")]
@@ -144,18 +144,18 @@ pub struct GitRepository {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct GitReference {
+pub(crate) struct GitReference {
     pub branch: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct LocalReference {
+pub(crate) struct LocalReference {
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct HelmRelease {
+pub(crate) struct HelmRelease {
     pub interval: &'static str,
     pub chart: ChartTemplate,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,20 +165,20 @@ pub struct HelmRelease {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ChartTemplate {
+pub(crate) struct ChartTemplate {
     pub spec: ChartSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ChartSpec {
+pub(crate) struct ChartSpec {
     pub chart: String,
     pub version: String,
     pub source_ref: SourceReference,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SourceReference {
+pub(crate) struct SourceReference {
     pub kind: &'static str,
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,14 +186,14 @@ pub struct SourceReference {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct HelmInstall {
+pub(crate) struct HelmInstall {
     pub crds: &'static str,
 }
 
 /// Flux's Kustomization: a path of a source, applied and pruned.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FluxKustomization {
+pub(crate) struct FluxKustomization {
     pub interval: &'static str,
     pub path: String,
     pub prune: bool,
@@ -203,13 +203,13 @@ pub struct FluxKustomization {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ClusterIssuer {
+pub(crate) struct ClusterIssuer {
     pub acme: Acme,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Acme {
+pub(crate) struct Acme {
     pub server: String,
     pub email: String,
     pub private_key_secret_ref: LocalReference,
@@ -217,13 +217,13 @@ pub struct Acme {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AcmeSolver {
+pub(crate) struct AcmeSolver {
     pub dns01: Dns01,
 }
 
 /// The DNS-01 solver: exactly one provider is set.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Dns01 {
+pub(crate) struct Dns01 {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudflare: Option<CloudflareSolver>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,35 +232,35 @@ pub struct Dns01 {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CloudflareSolver {
+pub(crate) struct CloudflareSolver {
     pub api_token_secret_ref: SecretKeyReference,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DigitaloceanSolver {
+pub(crate) struct DigitaloceanSolver {
     pub token_secret_ref: SecretKeyReference,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretKeyReference {
+pub(crate) struct SecretKeyReference {
     pub name: String,
     pub key: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretStore {
+pub(crate) struct SecretStore {
     pub provider: SecretStoreProvider,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretStoreProvider {
+pub(crate) struct SecretStoreProvider {
     pub vault: VaultProvider,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VaultProvider {
+pub(crate) struct VaultProvider {
     pub server: String,
     pub path: String,
     pub version: &'static str,
@@ -270,27 +270,27 @@ pub struct VaultProvider {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct VaultProviderAuth {
+pub(crate) struct VaultProviderAuth {
     pub kubernetes: KubernetesAuth,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KubernetesAuth {
+pub(crate) struct KubernetesAuth {
     pub mount_path: &'static str,
     pub role: String,
     pub service_account_ref: NamespacedReference,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct NamespacedReference {
+pub(crate) struct NamespacedReference {
     pub name: String,
     pub namespace: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExternalSecret {
+pub(crate) struct ExternalSecret {
     pub refresh_interval: &'static str,
     pub secret_store_ref: StoreReference,
     pub target: SecretTarget,
@@ -298,14 +298,14 @@ pub struct ExternalSecret {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StoreReference {
+pub(crate) struct StoreReference {
     pub name: String,
     pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SecretTarget {
+pub(crate) struct SecretTarget {
     pub name: String,
     pub creation_policy: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -314,20 +314,20 @@ pub struct SecretTarget {
 
 /// The type of the Secret External Secrets makes (CloudNativePG takes `kubernetes.io/basic-auth`).
 #[derive(Debug, Clone, Serialize)]
-pub struct SecretTemplate {
+pub(crate) struct SecretTemplate {
     #[serde(rename = "type")]
     pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SecretData {
+pub(crate) struct SecretData {
     pub secret_key: String,
     pub remote_ref: RemoteReference,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RemoteReference {
+pub(crate) struct RemoteReference {
     pub key: String,
     pub property: String,
 }
@@ -335,7 +335,7 @@ pub struct RemoteReference {
 /// CloudNativePG's `Cluster`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PostgresCluster {
+pub(crate) struct PostgresCluster {
     pub instances: u32,
     pub image_name: &'static str,
     pub storage: PostgresStorage,
@@ -345,18 +345,18 @@ pub struct PostgresCluster {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PostgresStorage {
+pub(crate) struct PostgresStorage {
     pub size: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct PostgresBootstrap {
+pub(crate) struct PostgresBootstrap {
     pub initdb: InitDb,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InitDb {
+pub(crate) struct InitDb {
     pub database: String,
     pub owner: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -367,14 +367,14 @@ pub struct InitDb {
 
 /// CloudNativePG's `Database`: a database of its own in an existing cluster.
 #[derive(Debug, Clone, Serialize)]
-pub struct PostgresDatabase {
+pub(crate) struct PostgresDatabase {
     pub name: String,
     pub owner: String,
     pub cluster: LocalReference,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Resources {
+pub(crate) struct Resources {
     pub requests: Quantities,
     pub limits: Quantities,
 }
@@ -418,18 +418,18 @@ impl Serialize for Mebibytes {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ResourceQuota {
+pub(crate) struct ResourceQuota {
     pub hard: BTreeMap<&'static str, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct LimitRange {
+pub(crate) struct LimitRange {
     pub limits: Vec<LimitRangeItem>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LimitRangeItem {
+pub(crate) struct LimitRangeItem {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub default: Quantities,
@@ -439,7 +439,7 @@ pub struct LimitRangeItem {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NetworkPolicy {
+pub(crate) struct NetworkPolicy {
     pub pod_selector: LabelSelector,
     pub policy_types: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -448,20 +448,20 @@ pub struct NetworkPolicy {
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LabelSelector {
+pub(crate) struct LabelSelector {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub match_labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct NetworkPolicyIngress {
+pub(crate) struct NetworkPolicyIngress {
     pub from: Vec<NetworkPolicyPeer>,
 }
 
 /// Where traffic may come from: pods of the selected namespaces, or of this one.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NetworkPolicyPeer {
+pub(crate) struct NetworkPolicyPeer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace_selector: Option<LabelSelector>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -28,11 +28,13 @@ pub const PLATFORM_SOURCE: &str = "flux-system";
 pub const SECRET_STORE: &str = "vault-backend";
 /// The `GitRepository` of the application repository.
 pub const APPS_SOURCE: &str = "apps";
+/// The Secret holding the application repository's credential.
+pub const APPS_CREDENTIALS: &str = "apps-credentials";
 /// The shared PostgreSQL cluster and its namespace.
-pub const SHARED_POSTGRES: &str = "platform-postgres";
-pub const DATABASES_NAMESPACE: &str = "databases";
+pub(super) const SHARED_POSTGRES: &str = "platform-postgres";
+pub(super) const DATABASES_NAMESPACE: &str = "databases";
 /// The PostGIS image CloudNativePG clusters run.
-pub const POSTGIS_IMAGE: &str = "ghcr.io/cloudnative-pg/postgis:16-3.4";
+pub(super) const POSTGIS_IMAGE: &str = "ghcr.io/cloudnative-pg/postgis:16-3.4";
 
 /// What the stack's outputs say about the platform, read when rendering.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,8 +226,8 @@ fn sources(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), GitopsError
                     reference: GitReference {
                         branch: apps.branch.clone(),
                     },
-                    secret_ref: Some(LocalReference {
-                        name: format!("{APPS_SOURCE}-credentials"),
+                    secret_ref: needs_credential(&apps.repository).then(|| LocalReference {
+                        name: APPS_CREDENTIALS.to_string(),
                     }),
                 },
             },
@@ -237,6 +239,11 @@ fn sources(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), GitopsError
         "platform/sources/kustomization.yaml",
         &KustomizeConfig::of(resources),
     )
+}
+
+/// Whether Flux needs a credential to clone `remote`: an HTTP(S) URL (a local path or `file://` needs none).
+pub fn needs_credential(remote: &GitRemote) -> bool {
+    matches!(remote, GitRemote::Url(url) if url.starts_with("https://") || url.starts_with("http://"))
 }
 
 /// The URL Flux clones a repository from (a path becomes a `file://` URL).
@@ -354,7 +361,7 @@ fn dns_token(namespace: &str, provider: DnsProvider) -> Object<Spec<ExternalSecr
 }
 
 /// An `ExternalSecret` making the Secret `name` in `namespace` from `(key, Vault path, property)` triples.
-pub fn external_secret(
+pub(super) fn external_secret(
     name: &str,
     namespace: &str,
     template: Option<super::objects::SecretTemplate>,
@@ -596,7 +603,7 @@ fn databases(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), GitopsErr
 }
 
 /// The extensions every database of a CloudNativePG cluster gets, through `template1`.
-pub fn postgis_extensions() -> Vec<String> {
+pub(super) fn postgis_extensions() -> Vec<String> {
     vec![
         "CREATE EXTENSION IF NOT EXISTS postgis;".to_string(),
         "CREATE EXTENSION IF NOT EXISTS postgis_topology;".to_string(),

@@ -30,6 +30,10 @@ impl Documents {
             .push_str(&serde_norway::to_string(document).map_err(GitopsError::Yaml)?);
         Ok(self)
     }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 impl Tree {

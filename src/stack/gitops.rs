@@ -13,12 +13,12 @@ use super::validate::Checker;
 pub const FLUX_VERSION: &str = "2.7.3";
 
 /// The chart versions rendered unless a service's table pins another.
-pub const TRAEFIK_CHART: &str = "37.1.2";
-pub const CERT_MANAGER_CHART: &str = "v1.18.2";
-pub const EXTERNAL_DNS_CHART: &str = "1.19.0";
-pub const EXTERNAL_SECRETS_CHART: &str = "0.20.2";
-pub const CLOUDNATIVE_PG_CHART: &str = "0.26.0";
-pub const REDIS_CHART: &str = "22.0.7";
+pub(super) const TRAEFIK_CHART: &str = "37.1.2";
+pub(super) const CERT_MANAGER_CHART: &str = "v1.18.2";
+pub(super) const EXTERNAL_DNS_CHART: &str = "1.19.0";
+pub(super) const EXTERNAL_SECRETS_CHART: &str = "0.20.2";
+pub(super) const CLOUDNATIVE_PG_CHART: &str = "0.26.0";
+pub(super) const REDIS_CHART: &str = "22.0.7";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod actions;
 mod bad_input;
 mod bootstrap;
 mod ci;
