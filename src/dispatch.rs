@@ -3,8 +3,8 @@
 use secrecy::SecretString;
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LedgerCommand, LockfileArg, OutputArg,
-    GitopsCommand, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, StackSet,
+    BootstrapArgs, CiCommand, Cli, Command, GitopsCommand, GlobalArgs, LedgerCommand, LockfileArg,
+    OutputArg, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, StackSet,
     StateCommand, VaultCommand,
 };
 use crate::commands::{

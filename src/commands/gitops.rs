@@ -88,10 +88,10 @@ async fn platform_inputs(
     };
     Ok(PlatformInputs {
         stack: stack.name.clone(),
-        cluster_name: stack
-            .platform
-            .as_ref()
-            .map_or_else(|| stack.name.clone(), |platform| platform.cluster.name.clone()),
+        cluster_name: stack.platform.as_ref().map_or_else(
+            || stack.name.clone(),
+            |platform| platform.cluster.name.clone(),
+        ),
         vault_address,
         vault_ca,
     })

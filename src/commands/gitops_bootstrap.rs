@@ -38,12 +38,9 @@ const CREDENTIAL_SECRET: &str = "flux-system";
 
 pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<Report, Error> {
     let stack = context.project.load_stack(&args.stack)?;
-    let settings = stack
-        .gitops
-        .clone()
-        .ok_or_else(|| GitopsError::NotGitops {
-            stack: stack.name.clone(),
-        })?;
+    let settings = stack.gitops.clone().ok_or_else(|| GitopsError::NotGitops {
+        stack: stack.name.clone(),
+    })?;
     let crds = args
         .crds
         .or_else(|| std::env::var_os("WILDSIDE_FLUX_CRDS").map(PathBuf::from))
@@ -57,7 +54,8 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
         Some(settings) => Some(Vault::connect(settings, &context.project.root).await?),
         None => None,
     };
-    let scratch = tempfile::tempdir().map_err(|error| Error::io("creating a scratch directory", error))?;
+    let scratch =
+        tempfile::tempdir().map_err(|error| Error::io("creating a scratch directory", error))?;
     let kubeconfig = match args.kubeconfig {
         Some(path) => path,
         None => {
@@ -82,10 +80,17 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
     kubectl.apply_text(namespace.text()).await?;
     applied.push(format!("Namespace/{FLUX_NAMESPACE}"));
     kubectl.apply_path(&crds).await?;
-    applied.push(format!("Flux {} CRDs from {}", settings.flux_version, crds.display()));
+    applied.push(format!(
+        "Flux {} CRDs from {}",
+        settings.flux_version,
+        crds.display()
+    ));
     if let Some(url) = &settings.flux_url {
         kubectl.apply_path(Path::new(url)).await?;
-        applied.push(format!("Flux {} controllers from {url}", settings.flux_version));
+        applied.push(format!(
+            "Flux {} controllers from {url}",
+            settings.flux_version
+        ));
     }
     let platform_credential = needs_credential(&settings.repository);
     let apps_credential = settings
@@ -176,7 +181,11 @@ async fn stack_kubeconfig(
             stack.name
         )));
     };
-    Ok(read_output(vault, &vault.output_path(&stack.name, workspace, &target.path)).await?)
+    Ok(read_output(
+        vault,
+        &vault.output_path(&stack.name, workspace, &target.path),
+    )
+    .await?)
 }
 
 /// The repository credential from Vault; written there first from `$WILDSIDE_GITOPS_TOKEN` when Vault has
@@ -247,7 +256,10 @@ impl Kubectl {
     async fn apply_path(&self, path: &Path) -> Result<(), Error> {
         let mut command = self.command();
         command.arg("-f").arg(path).stdin(Stdio::null());
-        let output = command.output().await.map_err(|error| self.missing(error))?;
+        let output = command
+            .output()
+            .await
+            .map_err(|error| self.missing(error))?;
         self.check(output, &path.display().to_string())
     }
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::preview::PreviewStack;
 use crate::error::Error;
 use crate::gitops::{
-    Branch, EPHEMERAL, GitopsError, Pushed, PreviewOverlay, Tree, commit_and_push, git,
+    Branch, EPHEMERAL, GitopsError, PreviewOverlay, Pushed, Tree, commit_and_push, git,
     overlay_directory, remote_of, render_base, render_index, render_overlay,
 };
 use crate::preview::workspace_of;
@@ -47,14 +47,23 @@ fn apps_branch(context: &Context, apps: &AppsSettings) -> Branch {
 }
 
 /// The pull requests that have an overlay in the application repository.
-pub(super) async fn overlays(context: &Context, preview: &PreviewStack) -> Result<BTreeSet<u64>, Error> {
+pub(super) async fn overlays(
+    context: &Context,
+    preview: &PreviewStack,
+) -> Result<BTreeSet<u64>, Error> {
     let (_, apps) = apps_of(preview)?;
     let branch = apps_branch(context, apps);
-    let scratch = tempfile::tempdir()
-        .map_err(|error| Error::io("creating a scratch directory", error))?;
+    let scratch =
+        tempfile::tempdir().map_err(|error| Error::io("creating a scratch directory", error))?;
     let heads = git(
         scratch.path(),
-        &["ls-remote", "--heads", "--", &branch.remote, &format!("refs/heads/{}", branch.name)],
+        &[
+            "ls-remote",
+            "--heads",
+            "--",
+            &branch.remote,
+            &format!("refs/heads/{}", branch.name),
+        ],
     )
     .await?;
     if heads.is_empty() {
@@ -63,8 +72,16 @@ pub(super) async fn overlays(context: &Context, preview: &PreviewStack) -> Resul
     git(
         scratch.path(),
         &[
-            "clone", "--quiet", "--depth", "1", "--single-branch", "--branch", &branch.name, "--",
-            &branch.remote, "repository",
+            "clone",
+            "--quiet",
+            "--depth",
+            "1",
+            "--single-branch",
+            "--branch",
+            &branch.name,
+            "--",
+            &branch.remote,
+            "repository",
         ],
     )
     .await?;
@@ -72,7 +89,12 @@ pub(super) async fn overlays(context: &Context, preview: &PreviewStack) -> Resul
     let entries = match std::fs::read_dir(&directory) {
         Ok(entries) => entries,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
-        Err(error) => return Err(Error::io(format!("listing `{}`", directory.display()), error)),
+        Err(error) => {
+            return Err(Error::io(
+                format!("listing `{}`", directory.display()),
+                error,
+            ));
+        }
     };
     Ok(entries
         .flatten()
@@ -109,7 +131,9 @@ async fn ensure_credentials(
         match existing {
             Ok(_) => continue,
             Err(error) if crate::vault::http_status(&error) == Some(404) => {}
-            Err(error) => return Err(VaultError::from_client(&vault.address, &full_path, error).into()),
+            Err(error) => {
+                return Err(VaultError::from_client(&vault.address, &full_path, error).into());
+            }
         }
         let password = SecretString::from(Alphanumeric.sample_string(&mut rand::rng(), 32));
         let username = crate::gitops::database_name(&apps.project, pr);

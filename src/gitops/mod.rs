@@ -10,14 +10,14 @@ mod repo;
 mod tree;
 
 pub use error::GitopsError;
+pub use objects::{Mebibytes, Millicores, Quantities};
 pub use overlay::{
     BASE_QUOTA, EPHEMERAL, PreviewOverlay, QUOTA, database_name, database_share, label_time,
     namespace_of, overlay_directory, quota_of, render_base, render_index, render_overlay,
 };
 pub use platform::{
-    APPS_CREDENTIALS, APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE, needs_credential, remote_url,
-    render_platform,
+    APPS_CREDENTIALS, APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE,
+    needs_credential, remote_url, render_platform,
 };
 pub use repo::{Branch, Pushed, commit_and_push, git, remote_of};
-pub use objects::{Mebibytes, Millicores, Quantities};
 pub use tree::{Documents, Tree};

@@ -12,12 +12,11 @@ use serde_json::json;
 
 use super::error::GitopsError;
 use super::objects::{
-    ChartSpec, ChartTemplate, HelmRelease, InitDb, JsonPatch, KustomizeConfig,
-    KustomizeLabels, KustomizePatch, LabelSelector, LimitRange, LimitRangeItem, LocalReference,
-    Mebibytes, Metadata, Millicores, NetworkPolicy, NetworkPolicyIngress, NetworkPolicyPeer,
-    Object, PatchOp, PatchTarget, PostgresBootstrap, PostgresCluster, PostgresDatabase,
-    PostgresStorage, Quantities, ResourceQuota, Resources, SecretTemplate, SourceReference, Spec,
-    namespace,
+    ChartSpec, ChartTemplate, HelmRelease, InitDb, JsonPatch, KustomizeConfig, KustomizeLabels,
+    KustomizePatch, LabelSelector, LimitRange, LimitRangeItem, LocalReference, Mebibytes, Metadata,
+    Millicores, NetworkPolicy, NetworkPolicyIngress, NetworkPolicyPeer, Object, PatchOp,
+    PatchTarget, PostgresBootstrap, PostgresCluster, PostgresDatabase, PostgresStorage, Quantities,
+    ResourceQuota, Resources, SecretTemplate, SourceReference, Spec, namespace,
 };
 use super::platform::{
     DATABASES_NAMESPACE, FLUX_NAMESPACE, POSTGIS_IMAGE, SHARED_POSTGRES, external_secret,
@@ -148,10 +147,7 @@ pub fn render_overlay(preview: &PreviewOverlay<'_>) -> Result<Tree, GitopsError>
                     ("requests.memory", requests.memory.to_string()),
                     ("limits.cpu", limits.cpu.to_string()),
                     ("limits.memory", limits.memory.to_string()),
-                    (
-                        "pods",
-                        (4 + 2 * preview.apps.databases.len()).to_string(),
-                    ),
+                    ("pods", (4 + 2 * preview.apps.databases.len()).to_string()),
                 ]),
             },
         },

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use super::error::GitopsError;
 use super::objects::{
-    AcmeSolver, ChartSpec, ChartTemplate, ClusterIssuer, CloudflareSolver, DigitaloceanSolver,
+    AcmeSolver, ChartSpec, ChartTemplate, CloudflareSolver, ClusterIssuer, DigitaloceanSolver,
     Dns01, ExternalSecret, FluxKustomization, GitReference, GitRepository, HelmInstall,
-    HelmRelease, HelmRepository, InitDb, KubernetesAuth, KustomizeConfig, LocalReference,
-    Metadata, NamespacedReference, Object, PostgresBootstrap, PostgresCluster, PostgresStorage,
+    HelmRelease, HelmRepository, InitDb, KubernetesAuth, KustomizeConfig, LocalReference, Metadata,
+    NamespacedReference, Object, PostgresBootstrap, PostgresCluster, PostgresStorage,
     RemoteReference, SecretData, SecretKeyReference, SecretStore, SecretStoreProvider,
     SecretTarget, SourceReference, Spec, StoreReference, VaultProvider, VaultProviderAuth,
     namespace,
@@ -115,7 +115,10 @@ fn cluster_directory(
         documents = documents.push(&Object {
             api_version: "kustomize.toolkit.fluxcd.io/v1",
             kind: "Kustomization",
-            metadata: Metadata::namespaced(&kustomization_name(component.directory), FLUX_NAMESPACE),
+            metadata: Metadata::namespaced(
+                &kustomization_name(component.directory),
+                FLUX_NAMESPACE,
+            ),
             body: Spec {
                 spec: FluxKustomization {
                     interval: "10m",
@@ -190,7 +193,10 @@ fn helm_repositories() -> [(&'static str, &'static str); 6] {
     [
         ("bitnami", "https://charts.bitnami.com/bitnami"),
         ("cloudnative-pg", "https://cloudnative-pg.github.io/charts"),
-        ("external-dns", "https://kubernetes-sigs.github.io/external-dns"),
+        (
+            "external-dns",
+            "https://kubernetes-sigs.github.io/external-dns",
+        ),
         ("external-secrets", "https://charts.external-secrets.io"),
         ("jetstack", "https://charts.jetstack.io"),
         ("traefik", "https://traefik.github.io/charts"),
@@ -453,10 +459,8 @@ fn cert_manager(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), Gitops
             ("cluster-issuer.yaml", Documents::default().push(&issuer)?),
             (
                 "dns-token.yaml",
-                Documents::default().push(&dns_token(
-                    "cert-manager",
-                    settings.external_dns.provider,
-                ))?,
+                Documents::default()
+                    .push(&dns_token("cert-manager", settings.external_dns.provider))?,
             ),
         ],
     )
@@ -494,10 +498,8 @@ fn external_dns(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), Gitops
             ("helmrelease.yaml", Documents::default().push(&release)?),
             (
                 "dns-token.yaml",
-                Documents::default().push(&dns_token(
-                    "external-dns",
-                    settings.external_dns.provider,
-                ))?,
+                Documents::default()
+                    .push(&dns_token("external-dns", settings.external_dns.provider))?,
             ),
         ],
     )
@@ -597,7 +599,10 @@ fn databases(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), GitopsErr
         &["cnpg-system", DATABASES_NAMESPACE],
         vec![
             ("cnpg-operator.yaml", Documents::default().push(&operator)?),
-            ("postgres-cluster.yaml", Documents::default().push(&cluster)?),
+            (
+                "postgres-cluster.yaml",
+                Documents::default().push(&cluster)?,
+            ),
         ],
     )
 }

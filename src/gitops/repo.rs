@@ -70,7 +70,11 @@ where
             path: work.clone(),
             source,
         })?;
-        git(&work, &["init", "--quiet", "--initial-branch", &branch.name]).await?;
+        git(
+            &work,
+            &["init", "--quiet", "--initial-branch", &branch.name],
+        )
+        .await?;
         git(&work, &["remote", "add", "origin", "--", &branch.remote]).await?;
     }
     let tracking = format!("refs/remotes/origin/{}", branch.name);

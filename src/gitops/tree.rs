@@ -46,7 +46,8 @@ impl Tree {
     }
 
     pub fn put(&mut self, path: &str, documents: Documents) {
-        self.files.insert(path.to_string(), documents.text.into_bytes());
+        self.files
+            .insert(path.to_string(), documents.text.into_bytes());
     }
 
     /// A file of one document.

@@ -266,8 +266,7 @@ impl Checker<'_> {
                     None => "https://acme-v02.api.letsencrypt.org/directory".to_string(),
                 };
                 CertManager {
-                    chart: self
-                        .chart(cert_manager.chart_version.as_ref(), CERT_MANAGER_CHART)?,
+                    chart: self.chart(cert_manager.chart_version.as_ref(), CERT_MANAGER_CHART)?,
                     acme_email: email.clone(),
                     acme_server,
                 }
@@ -509,7 +508,10 @@ impl Checker<'_> {
             Ok(text.to_string())
         } else {
             Err(self
-                .error(raw, format!("`{}` is not a path inside the repository", raw.get_ref()))
+                .error(
+                    raw,
+                    format!("`{}` is not a path inside the repository", raw.get_ref()),
+                )
                 .with_hint(format!("such as `{what} = \"clusters/dev\"`")))
         }
     }
@@ -596,10 +598,16 @@ mod tests {
         );
         assert_eq!(apps.postgres, PostgresPlacement::Shared);
         assert_eq!(apps.ingress_namespace, "traefik");
-        let with_module = format!("{vault}{preview}{GITOPS}{apps_text}{MODULE}", apps_text = "[gitops.apps]\nrepository = \"r\"\nproject = \"wildside\"\nimage = \"i\"\n");
+        let with_module = format!(
+            "{vault}{preview}{GITOPS}{apps_text}{MODULE}",
+            apps_text =
+                "[gitops.apps]\nrepository = \"r\"\nproject = \"wildside\"\nimage = \"i\"\n"
+        );
         let error = parse(&with_module).unwrap_err();
         assert!(error.message.contains("applies no modules"), "{error}");
-        let bad_project = format!("{vault}{preview}{GITOPS}[gitops.apps]\nrepository = \"r\"\nproject = \"Wild Side\"\nimage = \"i\"\n");
+        let bad_project = format!(
+            "{vault}{preview}{GITOPS}[gitops.apps]\nrepository = \"r\"\nproject = \"Wild Side\"\nimage = \"i\"\n"
+        );
         let error = parse(&bad_project).unwrap_err();
         assert!(error.message.contains("not a valid project id"), "{error}");
     }

@@ -30,9 +30,9 @@ pub use gitops::{
 pub use load::{load_stack, parse_stack};
 pub use model::{
     Backend, Budget, Credential, CredentialRole, IdleAction, InputValue, ModuleInstance,
-    ModuleSource, PolicyException, PolicySettings, PreviewRanges, PreviewSettings, PreviewVariable,
-    PreviewKind, PreviewVpc, SecretInState, SecretInput, SecretSource, Stack, StackOutput, StateEncryption,
-    VaultAuth, VaultOutput, VaultSettings,
+    ModuleSource, PolicyException, PolicySettings, PreviewKind, PreviewRanges, PreviewSettings,
+    PreviewVariable, PreviewVpc, SecretInState, SecretInput, SecretSource, Stack, StackOutput,
+    StateEncryption, VaultAuth, VaultOutput, VaultSettings,
 };
 pub use platform::{
     Cluster, NodePool, OPENBAO_VERSION, Platform, Scaling, Taint, VaultAppliance, Vpc, is_sha256,

@@ -6,7 +6,9 @@ use toml::Spanned;
 
 use super::error::StackError;
 use super::load::{RawModule, RawPreview};
-use super::model::{IdleAction, PreviewKind, ModuleInstance, PreviewSettings, PreviewVariable, PreviewVpc};
+use super::model::{
+    IdleAction, ModuleInstance, PreviewKind, PreviewSettings, PreviewVariable, PreviewVpc,
+};
 use super::validate::Checker;
 
 /// The longest pin: 48 hours, so a forgotten pin still expires within two working days.
@@ -192,8 +194,13 @@ impl Checker<'_> {
         }
         if let Some(module) = raw.modules.first() {
             return Err(self
-                .error(module, "a namespace preview applies no modules: its overlay is all it makes")
-                .with_hint("remove [[modules]], or make it a platform preview (`kind = \"platform\"`)"));
+                .error(
+                    module,
+                    "a namespace preview applies no modules: its overlay is all it makes",
+                )
+                .with_hint(
+                    "remove [[modules]], or make it a platform preview (`kind = \"platform\"`)",
+                ));
         }
         if has_platform {
             return Err(self

@@ -346,7 +346,10 @@ pub(super) fn render(report: &Report) -> String {
                     "gitops {action} {stack}: committed {commit}{place} ({count} files changed)"
                 ),
                 (None, 0) => writeln!(text, "gitops {action} {stack}: nothing changed{place}"),
-                (None, count) => writeln!(text, "gitops {action} {stack}: {count} files changed{place}"),
+                (None, count) => writeln!(
+                    text,
+                    "gitops {action} {stack}: {count} files changed{place}"
+                ),
             };
             for path in changed {
                 let _ = writeln!(text, "  {path}");

@@ -193,7 +193,9 @@ fn both_actions_pass_actionlint() {
         "{}",
         String::from_utf8_lossy(&good.stdout)
     );
-    let missing = lint(workflow(&all.replace("          action: ${{ github.event.action }}\n", "")));
+    let missing = lint(workflow(
+        &all.replace("          action: ${{ github.event.action }}\n", ""),
+    ));
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stdout).contains("action"));
 }
@@ -224,7 +226,12 @@ fn the_infra_action_brings_a_stack_up_and_commits_its_tree_once() {
     );
     let commit = &first["push.outputs.commit"];
     assert_eq!(*commit, git(&repository, &["rev-parse", "main"]));
-    assert!(project.path().join(".wildside/gitops/dev/platform/vault").is_dir());
+    assert!(
+        project
+            .path()
+            .join(".wildside/gitops/dev/platform/vault")
+            .is_dir()
+    );
     let again = run_action(
         &action("infra-k8s"),
         &inputs,
@@ -255,7 +262,10 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
     let mut inputs = BTreeMap::from([
         ("stack", "apps".to_string()),
         ("pr", "12".to_string()),
-        ("sha", "0123456789abcdef0123456789abcdef01234567".to_string()),
+        (
+            "sha",
+            "0123456789abcdef0123456789abcdef01234567".to_string(),
+        ),
         ("action", "opened".to_string()),
         ("repository", "o/r".to_string()),
         ("github-token", "token-for-the-double".to_string()),

@@ -32,7 +32,10 @@ pub(crate) fn git(directory: &Path, args: &[&str]) -> String {
 pub(crate) fn bare_repository(parent: &Path, name: &str) -> PathBuf {
     let path = parent.join(name);
     std::fs::create_dir_all(&path).unwrap();
-    git(&path, &["init", "--quiet", "--bare", "--initial-branch", "main"]);
+    git(
+        &path,
+        &["init", "--quiet", "--bare", "--initial-branch", "main"],
+    );
     path
 }
 
@@ -170,7 +173,10 @@ fn push_commits_only_changes_and_replays_over_commits_made_by_others() {
     let repository = bare_repository(project.path(), "wildside-infra.git");
     project.stack(
         "dev",
-        &format!("{MODULE}{}", gitops_section(&repository, "ops@wildside.example")),
+        &format!(
+            "{MODULE}{}",
+            gitops_section(&repository, "ops@wildside.example")
+        ),
     );
     let push = || {
         project
@@ -309,8 +315,7 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
     assert_eq!(quota["spec"]["hard"]["requests.cpu"], "650m");
     assert_eq!(quota["spec"]["hard"]["requests.memory"], "1280Mi");
     let kustomization: serde_json::Value =
-        serde_norway::from_str(&read(&work, "overlays/ephemeral/pr-7/kustomization.yaml"))
-            .unwrap();
+        serde_norway::from_str(&read(&work, "overlays/ephemeral/pr-7/kustomization.yaml")).unwrap();
     assert_eq!(kustomization["labels"][0]["pairs"]["pr"], "7");
     assert_eq!(
         kustomization["labels"][0]["pairs"]["expires"],
@@ -320,7 +325,10 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
     assert!(patch.contains("wildside-pr-7.wildside.example"), "{patch}");
     assert!(patch.contains(&format!("{:040x}", 7)), "{patch}");
     let policies = read(&work, "overlays/ephemeral/pr-7/network-policy.yaml");
-    assert!(policies.contains("kubernetes.io/metadata.name: traefik"), "{policies}");
+    assert!(
+        policies.contains("kubernetes.io/metadata.name: traefik"),
+        "{policies}"
+    );
     let postgres = read(&work, "overlays/ephemeral/pr-7/postgres.yaml");
     assert!(postgres.contains("kind: Cluster"), "{postgres}");
     assert!(postgres.contains("kind: ExternalSecret"), "{postgres}");
@@ -339,7 +347,14 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
 
     // Bringing a preview up again with the same commit changes nothing.
     run()
-        .args(["preview", "up", "--pr", "7", "--sha", &format!("{:040x}", 7)])
+        .args([
+            "preview",
+            "up",
+            "--pr",
+            "7",
+            "--sha",
+            &format!("{:040x}", 7),
+        ])
         .output()
         .expect_code(0);
     assert_eq!(git(&apps, &["rev-list", "--count", "main"]), "10");
