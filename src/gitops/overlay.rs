@@ -363,7 +363,7 @@ fn postgres(preview: &PreviewOverlay<'_>, namespace: &str) -> Result<Rendered, G
             let database = Object {
                 api_version: "postgresql.cnpg.io/v1",
                 kind: "Database",
-                metadata: Metadata::namespaced(&namespace.to_string(), DATABASES_NAMESPACE),
+                metadata: Metadata::namespaced(namespace, DATABASES_NAMESPACE),
                 body: Spec {
                     spec: PostgresDatabase {
                         name: name.clone(),
