@@ -166,6 +166,8 @@ fn both_actions_pass_actionlint() {
     // actionlint checks a workflow's use of a local action against the action's inputs: a workflow that calls
     // both with every input they require passes, one that misses a required input does not.
     let directory = tempfile::tempdir().unwrap();
+    // actionlint finds the local actions from the repository's root.
+    git(directory.path(), &["init", "--quiet"]);
     let workflows = directory.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
     for name in ["infra-k8s", "app-preview"] {
@@ -207,7 +209,7 @@ fn the_infra_action_brings_a_stack_up_and_commits_its_tree_once() {
     project.stack(
         "dev",
         &format!(
-            "[backend]\ntype = \"local\"\n\n[[modules]]\nname = \"greeting\"\nsource = \"example\"\n{}",
+            "[backend]\ntype = \"local\"\n\n[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ message = \"hello\" }}\n{}",
             gitops_section(&repository, "ops@wildside.example")
         ),
     );
