@@ -263,7 +263,7 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
     );
     let mut inputs = BTreeMap::from([
         ("stack", "apps".to_string()),
-        ("pr", "12".to_string()),
+        ("pr", "7".to_string()),
         (
             "sha",
             "0123456789abcdef0123456789abcdef01234567".to_string(),
@@ -288,19 +288,20 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
     );
     assert_eq!(
         opened["up.outputs.url"],
-        "https://wildside-pr-12.wildside.example"
+        "https://wildside-pr-7.wildside.example"
     );
     let tree = git(&apps, &["ls-tree", "-r", "--name-only", "main"]);
     assert!(
-        tree.contains("overlays/ephemeral/pr-12/kustomization.yaml"),
+        tree.contains("overlays/ephemeral/pr-7/kustomization.yaml"),
         "{tree}"
     );
+    // The GitHub double serves pull request 7.
     let comments = github.comments.lock().unwrap().clone();
     assert_eq!(comments.len(), 1, "{comments:?}");
     assert!(
         comments[0]
             .1
-            .contains("https://wildside-pr-12.wildside.example"),
+            .contains("https://wildside-pr-7.wildside.example"),
         "{comments:?}"
     );
 
@@ -313,6 +314,6 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
         str::to_string,
     );
     let tree = git(&apps, &["ls-tree", "-r", "--name-only", "main"]);
-    assert!(!tree.contains("overlays/ephemeral/pr-12/"), "{tree}");
+    assert!(!tree.contains("overlays/ephemeral/pr-7/"), "{tree}");
     assert_eq!(github.comments.lock().unwrap().len(), 1);
 }
