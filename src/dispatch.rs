@@ -504,7 +504,7 @@ async fn preview(
                     jiff::SignedDuration::try_from(grace).map_err(|_| {
                         Error::Usage(format!(
                             "--orphan-grace `{}` is longer than can be kept",
-                            humantime::format_duration(grace)
+                            crate::duration::display(grace)
                         ))
                     })
                 })

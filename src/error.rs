@@ -203,7 +203,7 @@ pub enum Error {
     InvalidDuration {
         flag: &'static str,
         text: String,
-        source: humantime::DurationError,
+        source: jiff::Error,
     },
     #[error("GitHub: {0}")]
     GitHub(#[from] crate::ci::GitHubError),

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod cost;
 pub mod dispatch;
+pub mod duration;
 pub mod encryption;
 pub mod engine;
 pub mod error;

@@ -488,7 +488,7 @@ pub enum PreviewCommand {
         dry_run: bool,
         /// How long a record without a workspace is left alone, since `preview up` writes its record before
         /// it creates the workspace (default: the stack's `orphan_grace`, 15m unless set).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        #[arg(long, value_parser = crate::duration::parse)]
         orphan_grace: Option<std::time::Duration>,
     },
     /// The preview ledger in Vault.
@@ -659,7 +659,7 @@ pub struct BootstrapArgs {
     pub preview_secret_id_file: Option<PathBuf>,
     /// How long to wait for a server that is starting (not reachable yet, or behind a load balancer with no
     /// healthy node), such as `2m` or `30s`.
-    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "2m", value_parser = crate::duration::parse)]
     pub wait: std::time::Duration,
     /// Revoke the root token once configured and drop it from the state file (the unseal keys stay); later
     /// runs then take an administrative token from VAULT_TOKEN.

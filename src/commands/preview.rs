@@ -260,7 +260,7 @@ pub struct PreviewUpArgs {
 pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report, Error> {
     let preview = PreviewStack::open(context, &args.stack).await?;
     let ttl = match &args.ttl {
-        Some(text) => humantime::parse_duration(text)
+        Some(text) => crate::duration::parse(text)
             .map_err(|source| Error::InvalidDuration {
                 flag: "--ttl",
                 text: text.clone(),
@@ -427,7 +427,7 @@ pub async fn preview_pin(
     let preview = PreviewStack::open(context, stack).await?;
     let seconds = match duration {
         Some(text) => Some(
-            humantime::parse_duration(text)
+            crate::duration::parse(text)
                 .map_err(|source| Error::InvalidDuration {
                     flag: "--for",
                     text: text.to_string(),

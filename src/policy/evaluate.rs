@@ -28,11 +28,8 @@ pub fn check_plan(
 }
 
 /// The UTC calendar date of a moment, as the exceptions' expiry dates are written.
-pub fn utc_date(moment: jiff::Timestamp) -> time::Date {
-    let seconds = moment.as_second();
-    time::OffsetDateTime::from_unix_timestamp(seconds)
-        .map(time::OffsetDateTime::date)
-        .unwrap_or(time::Date::MIN)
+pub fn utc_date(moment: jiff::Timestamp) -> jiff::civil::Date {
+    moment.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
 }
 
 /// A rule head found in a file: its name and 1-based line.

@@ -7,7 +7,7 @@ use crate::stack::PolicyException;
 pub(super) fn apply_exceptions(
     report: &mut PolicyReport,
     exceptions: &[PolicyException],
-    today: time::Date,
+    today: jiff::civil::Date,
 ) {
     let mut kept = Vec::new();
     for denial in std::mem::take(&mut report.denials) {

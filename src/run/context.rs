@@ -629,7 +629,7 @@ async fn lock_workspace(
     workspace: &str,
 ) -> Result<std::fs::File, Error> {
     let path = build_dir.join(format!(".workspace-{workspace}.lock"));
-    let timeout = humantime::parse_duration(&context.engine.lock_timeout)
+    let timeout = crate::duration::parse(&context.engine.lock_timeout)
         .unwrap_or(std::time::Duration::from_secs(60));
     let deadline = std::time::Instant::now() + timeout;
     match wait_for_lock(

@@ -146,7 +146,7 @@ pub struct PolicyException {
     pub address: String,
     pub reason: String,
     /// The last day the exception holds.
-    pub expires: time::Date,
+    pub expires: jiff::civil::Date,
 }
 
 /// The `[budget]` section.

@@ -122,14 +122,14 @@ impl Checker<'_> {
                 .error(&raw.reason, "an exception needs a `reason`")
                 .with_hint("say why the resource may break the rule, so a reviewer can judge it"));
         }
-        let format = time::macros::format_description!("[year]-[month]-[day]");
-        let expires = time::Date::parse(raw.expires.get_ref(), format).map_err(|_| {
-            self.error(
-                &raw.expires,
-                format!("`{}` is not a date", raw.expires.get_ref()),
-            )
-            .with_hint("write the expiry as YYYY-MM-DD, such as `expires = \"2026-12-31\"`")
-        })?;
+        let expires =
+            jiff::civil::Date::strptime("%Y-%m-%d", raw.expires.get_ref()).map_err(|_| {
+                self.error(
+                    &raw.expires,
+                    format!("`{}` is not a date", raw.expires.get_ref()),
+                )
+                .with_hint("write the expiry as YYYY-MM-DD, such as `expires = \"2026-12-31\"`")
+            })?;
         Ok(PolicyException {
             rule: rule.to_string(),
             address: raw.address.get_ref().clone(),

@@ -121,10 +121,15 @@ impl Checker<'_> {
         let Some(value) = value else {
             return Ok(default);
         };
-        humantime::parse_duration(value.get_ref())
+        value
+            .get_ref()
+            .trim()
+            .parse::<jiff::Span>()
+            .and_then(|span| span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()))
             .ok()
             .map(|duration| duration.as_secs())
             .filter(|seconds| *seconds > 0)
+            .and_then(|seconds| u64::try_from(seconds).ok())
             .ok_or_else(|| {
                 self.error(value, format!("`{}` is not a duration", value.get_ref()))
                     .with_hint(format!("write `{what}` like \"72h\", \"2days\" or \"90m\""))

@@ -303,7 +303,7 @@ async fn first_status(
                 if !told {
                     tracing::info!(
                         "waiting up to {} for Vault at {address} to start ({detail})",
-                        humantime::format_duration(options.wait)
+                        crate::duration::display(options.wait)
                     );
                     told = true;
                 }
@@ -314,7 +314,7 @@ async fn first_status(
                     address,
                     detail: format!(
                         "{detail} (still, after waiting {})",
-                        humantime::format_duration(options.wait)
+                        crate::duration::display(options.wait)
                     ),
                 });
             }

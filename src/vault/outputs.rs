@@ -179,7 +179,10 @@ async fn set_custom_metadata(
         ),
         (
             "written_at".to_string(),
-            humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .map(|now| now.to_string())
+                .unwrap_or_default(),
         ),
     ]);
     if let Some(commit) = &metadata.git_commit {

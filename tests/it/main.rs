@@ -24,6 +24,7 @@ mod policy_cli;
 mod policy_rules;
 mod preview;
 mod preview_race;
+mod release;
 mod render;
 mod sandbox_appliance;
 mod sandbox_contract;
