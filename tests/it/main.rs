@@ -13,6 +13,7 @@ mod cost;
 mod encryption;
 mod gate;
 mod gitops;
+mod gitops_build;
 mod json_reports;
 mod lifecycle;
 mod lock_files;
