@@ -17,7 +17,9 @@ use crate::support::Project;
 pub(crate) fn kube_tools() -> Option<BTreeMap<String, String>> {
     let dir = std::env::var_os("WILDSIDE_TOOLS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wildside-tofu"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wildside-tofu")
+        });
     let path = dir.join("kube-tools.env");
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(
