@@ -3,9 +3,9 @@
 use secrecy::SecretString;
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GlobalArgs, LedgerCommand, LockfileArg, OutputArg,
-    OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, StackSet, StateCommand,
-    VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GitopsCommand, GlobalArgs, LedgerCommand, LockfileArg,
+    OutputArg, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, StackSet,
+    StateCommand, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -172,6 +172,33 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             .await
         }
         Command::Doctor { stacks } => commands::doctor(global, &stacks).await,
+        Command::Gitops { action } => {
+            let context = Context::new(global, interrupts).await?;
+            match action {
+                GitopsCommand::Render { target, out } => {
+                    commands::gitops_render(&context, &target.stack, &target.workspace, out).await
+                }
+                GitopsCommand::Push { target } => {
+                    commands::gitops_push(&context, &target.stack, &target.workspace).await
+                }
+                GitopsCommand::Bootstrap {
+                    target,
+                    crds,
+                    kubeconfig,
+                } => {
+                    commands::gitops_bootstrap(
+                        &context,
+                        commands::GitopsBootstrapArgs {
+                            stack: target.stack,
+                            workspace: target.workspace.to_string(),
+                            crds,
+                            kubeconfig,
+                        },
+                    )
+                    .await
+                }
+            }
+        }
         Command::Preview { stack, action } => {
             preview(&Context::new(global, interrupts).await?, stack, action).await
         }

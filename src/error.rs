@@ -73,6 +73,8 @@ pub enum Error {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error(transparent)]
+    Gitops(#[from] crate::gitops::GitopsError),
+    #[error(transparent)]
     Clock(#[from] ClockError),
     #[error(
         "the outputs of {stack} (workspace {workspace}) were not written to Vault: {source}\n  hint: nothing is lost, they are in the state: run `wildside-tofu outputs push {stack} --workspace {workspace}` once Vault is back"
@@ -268,6 +270,7 @@ impl Error {
             Error::NotAPlatform { .. } => "not_a_platform",
             Error::WorkspaceBusy { .. } => "workspace_busy",
             Error::Ledger(_) => "preview_ledger",
+            Error::Gitops(_) => "gitops",
             Error::Clock(_) => "clock",
             Error::OutputsNotPushed { .. } => "outputs_not_pushed",
             Error::StalePlan { .. } => "stale_plan",

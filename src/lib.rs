@@ -15,6 +15,7 @@ pub mod duration;
 pub mod encryption;
 pub mod engine;
 pub mod error;
+pub mod gitops;
 pub mod hibernation;
 pub mod policy;
 pub mod preview;

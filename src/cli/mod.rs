@@ -40,6 +40,7 @@ pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     ),
     ("CI", &["ci", "drift", "policy", "providers"]),
     ("Previews", &["preview"]),
+    ("GitOps", &["gitops"]),
     ("Vault", &["vault", "outputs", "state"]),
     ("Maintenance", &["schema", "completions"]),
 ];
@@ -319,6 +320,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PreviewCommand,
     },
+    /// The platform repository Flux reconciles the cluster from.
+    Gitops {
+        #[command(subcommand)]
+        action: GitopsCommand,
+    },
     /// The monthly cost estimate of what the stack's state holds.
     Cost {
         #[command(flatten)]
@@ -493,6 +499,34 @@ pub enum PreviewCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum GitopsCommand {
+    /// Write the platform repository's tree (`clusters/<env>/`, `platform/`) into a directory.
+    Render {
+        #[command(flatten)]
+        target: Target,
+        /// Where to write it (default: `.wildside/gitops/<stack>/`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Commit the rendered tree to the `[gitops]` repository when it changed, and push.
+    Push {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Install Flux (pinned) into the stack's cluster, pointed at the repository's cluster path.
+    Bootstrap {
+        #[command(flatten)]
+        target: Target,
+        /// A directory of Flux's CRDs (default: $WILDSIDE_FLUX_CRDS).
+        #[arg(long)]
+        crds: Option<PathBuf>,
+        /// The cluster's kubeconfig (default: the stack's `kubeconfig` output, from Vault).
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Write a missing ledger from the preview workspaces: their pull requests, and the expiry and VPC range
     /// their state holds (a preview without an expiry tag gets the stack's `ttl` from now). Refuses to write
@@ -656,6 +690,15 @@ impl Command {
             Command::Outputs { .. } => "outputs push",
             Command::Schema => "schema",
             Command::Preview { .. } => "preview",
+            Command::Gitops {
+                action: GitopsCommand::Render { .. },
+            } => "gitops render",
+            Command::Gitops {
+                action: GitopsCommand::Push { .. },
+            } => "gitops push",
+            Command::Gitops {
+                action: GitopsCommand::Bootstrap { .. },
+            } => "gitops bootstrap",
             Command::Drift { .. } => "drift",
             Command::Ci {
                 action: CiCommand::Comment { .. },

@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::down::down_with;
+use super::preview_namespace::{namespace_down, namespace_up, overlays};
 use super::report::{Hibernation, Report};
 use super::up::{UpReads, up_with};
 use crate::ci::preview_comment;
@@ -18,7 +19,7 @@ use crate::preview::{
     allocate_vpc_slot, check_pin, held_vpc_slot, pr_of, recheck, workspace_of,
 };
 use crate::run::context::{Context, PrepareOptions, prepare_with, size_source};
-use crate::stack::{PreviewSettings, Stack};
+use crate::stack::{PreviewKind, PreviewSettings, Stack};
 use crate::vault::Vault;
 
 /// A preview stack, its settings and a connected Vault.
@@ -50,8 +51,12 @@ impl PreviewStack {
         Ledger::new(&self.vault, &self.stack.name)
     }
 
-    /// Pull requests that have a workspace in the stack's backend.
+    /// Pull requests that have a workspace in the stack's backend (for namespace previews: an overlay in the
+    /// application repository).
     pub(super) async fn workspaces(&self, context: &Context) -> Result<BTreeSet<u64>, Error> {
+        if self.settings.kind == PreviewKind::Namespace {
+            return overlays(context, self).await;
+        }
         let options = PrepareOptions {
             shared: true,
             ..PrepareOptions::default()
@@ -75,6 +80,19 @@ impl PreviewStack {
             return Err(self.ledger().missing(snapshot.presence, &names).into());
         }
         Ok(())
+    }
+
+    /// A namespace preview's address: its hostname under the `[gitops]` domain.
+    fn namespace_url(&self, pr: u64) -> Option<String> {
+        let gitops = self.stack.gitops.as_ref()?;
+        let apps = gitops.apps.as_ref()?;
+        (self.settings.kind == PreviewKind::Namespace).then(|| {
+            format!(
+                "https://{}.{}",
+                crate::gitops::namespace_of(&apps.project, pr),
+                gitops.domain
+            )
+        })
     }
 
     pub(super) fn url(&self, pr: u64) -> Option<String> {
@@ -147,7 +165,12 @@ impl PreviewStack {
             Ok(record) => record,
             Err(keep) => return Ok(Some(keep)),
         };
-        if workspace_exists {
+        if workspace_exists && self.settings.kind == PreviewKind::Namespace {
+            if let Err(error) = namespace_down(context, self, pr).await {
+                self.mark_failed(pr).await?;
+                return Err(error);
+            }
+        } else if workspace_exists {
             // An orphan workspace has no record: its module inputs still need values to plan the destruction.
             let (sha, expires, vpc_slot) = record.map_or_else(
                 || ("unknown".to_string(), None, None),
@@ -164,17 +187,7 @@ impl PreviewStack {
             if let Err(error) =
                 down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
             {
-                // The workspace still holds resources: the record must say so, not stay `destroying`.
-                self.ledger()
-                    .update(|records| {
-                        let record = records.get_mut(&pr);
-                        let dirty = record.is_some();
-                        if let Some(record) = record {
-                            record.status = PreviewStatus::Failed;
-                        }
-                        Ok::<_, Error>(((), dirty))
-                    })
-                    .await?;
+                self.mark_failed(pr).await?;
                 return Err(error);
             }
         }
@@ -182,6 +195,22 @@ impl PreviewStack {
             .update(|records| Ok::<_, Error>(((), records.remove(&pr).is_some())))
             .await?;
         Ok(None)
+    }
+
+    /// The preview still holds resources after a failed destruction: its record must say so, not stay
+    /// `destroying`.
+    async fn mark_failed(&self, pr: u64) -> Result<(), Error> {
+        self.ledger()
+            .update(|records| {
+                let record = records.get_mut(&pr);
+                let dirty = record.is_some();
+                if let Some(record) = record {
+                    record.status = PreviewStatus::Failed;
+                }
+                Ok::<_, Error>(((), dirty))
+            })
+            .await?;
+        Ok(())
     }
 }
 
@@ -245,7 +274,7 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
     let creator = std::env::var("GITHUB_ACTOR")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "unknown".into());
-    let url = preview.url(args.pr);
+    let url = preview.url(args.pr).or(preview.namespace_url(args.pr));
     let max = preview.settings.max_concurrent;
     let slots = preview.stack.preview_ranges().map(|ranges| ranges.slots());
     // The first preview of a stack creates the ledger; a ledger missing while previews exist is not empty.
@@ -292,26 +321,37 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
     } else {
         preview.ledger().update(admit_change).await?
     };
-    let options = PrepareOptions {
-        variables: PreviewStack::variables(args.pr, &args.sha, Some(expires), vpc_slot),
-        ..PrepareOptions::default()
+    let result = match preview.settings.kind {
+        PreviewKind::Platform => {
+            let options = PrepareOptions {
+                variables: PreviewStack::variables(args.pr, &args.sha, Some(expires), vpc_slot),
+                ..PrepareOptions::default()
+            };
+            let reads = UpReads {
+                outputs: false,
+                state: true,
+            };
+            up_with(
+                context,
+                &preview.stack.name,
+                &workspace_of(args.pr),
+                options,
+                reads,
+            )
+            .await
+            .map(|(_, state)| state)
+        }
+        PreviewKind::Namespace => namespace_up(context, &preview, args.pr, &args.sha, expires)
+            .await
+            .map(|_| None),
     };
-    let reads = UpReads {
-        outputs: false,
-        state: true,
-    };
-    let result = up_with(
-        context,
-        &preview.stack.name,
-        &workspace_of(args.pr),
-        options,
-        reads,
-    )
-    .await;
     let (status, cost_per_day) = match &result {
-        Ok((_, state)) => (
+        Ok(state) => (
             PreviewStatus::Ready,
-            daily_cost(context, state.as_deref()).await,
+            match preview.settings.kind {
+                PreviewKind::Platform => daily_cost(context, state.as_deref()).await,
+                PreviewKind::Namespace => None,
+            },
         ),
         Err(_) => (PreviewStatus::Failed, None),
     };

@@ -66,6 +66,19 @@ pub enum Report {
         text: Option<SecretString>,
     },
     VaultBootstrap(BootstrapReport),
+    /// `gitops render`, `gitops push`, and a namespace preview's overlay: a tree written or committed.
+    Gitops {
+        action: String,
+        stack: String,
+        /// Where the tree was written (`render`).
+        directory: Option<PathBuf>,
+        /// The repository and branch committed to (`push`).
+        remote: Option<String>,
+        /// The paths added, changed or removed.
+        changed: Vec<String>,
+        /// The commit made; `None` when nothing changed.
+        commit: Option<String>,
+    },
     /// `providers lock`: the stack's committed lock file rewritten.
     ProvidersLock {
         stack: String,
@@ -370,6 +383,7 @@ impl Report {
             | Report::OutputsPush { .. }
             | Report::Kubeconfig { .. }
             | Report::VaultBootstrap(_)
+            | Report::Gitops { .. }
             | Report::ProvidersLock { .. }
             | Report::State { .. }
             | Report::Preview { .. }

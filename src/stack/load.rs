@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::StackError;
+use super::gitops::RawGitops;
 use super::model::Stack;
 use super::platform::{RawCluster, RawDigitalOcean, RawNodePool, RawVaultAppliance, RawVpc};
 use super::policy::{RawBudget, RawPolicy};
@@ -36,6 +37,7 @@ pub(super) struct RawStack {
     pub(super) policy: Option<Spanned<RawPolicy>>,
     pub(super) budget: Option<Spanned<RawBudget>>,
     pub(super) encryption: Option<Spanned<RawEncryption>>,
+    pub(super) gitops: Option<Spanned<RawGitops>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +67,7 @@ pub(super) struct RawPreview {
     pub(super) vpc: Option<Spanned<String>>,
     pub(super) idle: Option<Spanned<String>>,
     pub(super) orphan_grace: Option<Spanned<String>>,
+    pub(super) kind: Option<Spanned<super::model::PreviewKind>>,
 }
 
 #[derive(Debug, Deserialize)]

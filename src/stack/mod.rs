@@ -8,6 +8,7 @@
 mod choices;
 mod encryption;
 mod error;
+mod gitops;
 mod load;
 mod model;
 mod platform;
@@ -22,12 +23,16 @@ mod vault;
 
 pub use choices::{Distribution, TaintEffect, Weekday};
 pub use error::StackError;
+pub use gitops::{
+    AppsSettings, CertManager, ChartPin, DnsProvider, ExternalDns, FLUX_VERSION, GitRemote,
+    GitopsSettings, GitopsVault, PostgresPlacement, PreviewDatabase, ValueSource, is_dns_label,
+};
 pub use load::{load_stack, parse_stack};
 pub use model::{
     Backend, Budget, Credential, CredentialRole, IdleAction, InputValue, ModuleInstance,
-    ModuleSource, PolicyException, PolicySettings, PreviewRanges, PreviewSettings, PreviewVariable,
-    PreviewVpc, SecretInState, SecretInput, SecretSource, Stack, StackOutput, StateEncryption,
-    VaultAuth, VaultOutput, VaultSettings,
+    ModuleSource, PolicyException, PolicySettings, PreviewKind, PreviewRanges, PreviewSettings,
+    PreviewVariable, PreviewVpc, SecretInState, SecretInput, SecretSource, Stack, StackOutput,
+    StateEncryption, VaultAuth, VaultOutput, VaultSettings,
 };
 pub use platform::{
     Cluster, NodePool, OPENBAO_VERSION, Platform, Scaling, Taint, VaultAppliance, Vpc, is_sha256,

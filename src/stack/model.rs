@@ -28,6 +28,8 @@ pub struct Stack {
     pub policy: PolicySettings,
     /// The monthly ceiling a plan may not exceed.
     pub budget: Option<Budget>,
+    /// The repositories Flux reconciles the cluster from, and what is rendered into them.
+    pub gitops: Option<super::gitops::GitopsSettings>,
 }
 
 impl Stack {
@@ -356,6 +358,19 @@ pub struct PreviewSettings {
     /// How long a record without a workspace is left alone before `preview gc` takes it for an orphan:
     /// `preview up` writes the record first and creates the workspace after.
     pub orphan_grace: jiff::SignedDuration,
+    /// What a preview is: a platform of its own, or a namespace in a shared cluster.
+    pub kind: PreviewKind,
+}
+
+/// What each pull request's preview is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviewKind {
+    /// The stack's modules or platform, applied in workspace `pr-<n>`.
+    #[default]
+    Platform,
+    /// An overlay in the application repository: a namespace `<project>-pr-<n>` in a shared cluster.
+    Namespace,
 }
 
 /// The part of `[vpc] cidr` each pull request's own VPC gets (a platform preview stack with `vpc = "per_pr"`).

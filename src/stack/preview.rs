@@ -6,7 +6,9 @@ use toml::Spanned;
 
 use super::error::StackError;
 use super::load::{RawModule, RawPreview};
-use super::model::{IdleAction, ModuleInstance, PreviewSettings, PreviewVariable, PreviewVpc};
+use super::model::{
+    IdleAction, ModuleInstance, PreviewKind, PreviewSettings, PreviewVariable, PreviewVpc,
+};
 use super::validate::Checker;
 
 /// The longest pin: 48 hours, so a forgotten pin still expires within two working days.
@@ -103,6 +105,10 @@ impl Checker<'_> {
                 )?)
                 .unwrap_or(i64::MAX),
             ),
+            kind: raw
+                .kind
+                .as_ref()
+                .map_or_else(PreviewKind::default, |kind| *kind.get_ref()),
         })
     }
 
@@ -171,5 +177,41 @@ impl Checker<'_> {
             wired.insert(input_name, *value);
         }
         Ok(wired)
+    }
+}
+
+impl Checker<'_> {
+    /// A namespace preview stack writes overlays into `[gitops.apps]` and applies nothing itself.
+    pub(super) fn namespace_preview(
+        &self,
+        raw: &super::load::RawStack,
+        gitops: Option<&super::gitops::GitopsSettings>,
+        has_platform: bool,
+    ) -> Result<(), StackError> {
+        let preview = raw
+            .preview
+            .as_ref()
+            .expect("a namespace preview has a [preview] section");
+        if gitops.and_then(|gitops| gitops.apps.as_ref()).is_none() {
+            return Err(self
+                .error(preview, "a `kind = \"namespace\"` preview needs `[gitops.apps]`: the repository its overlays go to")
+                .with_hint("add [gitops] and [gitops.apps] with `repository`, `project` and `image`"));
+        }
+        if let Some(module) = raw.modules.first() {
+            return Err(self
+                .error(
+                    module,
+                    "a namespace preview applies no modules: its overlay is all it makes",
+                )
+                .with_hint(
+                    "remove [[modules]], or make it a platform preview (`kind = \"platform\"`)",
+                ));
+        }
+        if has_platform {
+            return Err(self
+                .error(preview, "a namespace preview has no platform sections: its namespace is in the cluster of `[gitops]`")
+                .with_hint("remove [cluster] and [[node_pools]], or make it a platform preview (`kind = \"platform\"`)"));
+        }
+        Ok(())
     }
 }

@@ -187,7 +187,8 @@ pub fn stack_schema() -> Value {
                     "url": { "type": "string", "pattern": "^https?://", "description": "Preview address; {pr} is the pull request number." },
                     "vpc": { "enum": ["per_pr", "shared"], "default": "per_pr", "description": "Platform previews: a VPC per pull request (carved from [vpc] cidr), or the existing VPC named by [vpc] name." },
                     "idle": { "enum": ["destroy", "hibernate"], "default": "destroy", "description": "What `preview gc` does with an expired, unpinned preview of an open pull request." },
-                    "orphan_grace": { "type": "string", "default": "15m", "description": "How long `preview gc` leaves a record without a workspace alone (a `preview up` writes its record before it creates the workspace)." }
+                    "orphan_grace": { "type": "string", "default": "15m", "description": "How long `preview gc` leaves a record without a workspace alone (a `preview up` writes its record before it creates the workspace)." },
+                    "kind": { "enum": ["platform", "namespace"], "default": "platform", "description": "platform: the stack's modules in workspace pr-<n>; namespace: an overlay per pull request in [gitops.apps]'s repository." }
                 }
             },
             "encryption": {
@@ -206,12 +207,88 @@ pub fn stack_schema() -> Value {
                 "additionalProperties": { "type": "string" }
             },
             "policy": policy(),
+            "gitops": gitops(),
             "budget": {
                 "type": "object",
                 "additionalProperties": false,
                 "required": ["monthly_usd"],
                 "description": "A plan whose monthly estimate exceeds this fails, naming the resources that drive the cost.",
                 "properties": { "monthly_usd": { "type": "number", "exclusiveMinimum": 0 } }
+            }
+        }
+    })
+}
+
+fn chart() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": { "chart_version": { "type": "string", "description": "The chart's exact version." } }
+    })
+}
+
+fn gitops() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["repository", "domain"],
+        "description": "The platform repository Flux reconciles the cluster from, and the pinned services rendered into it.",
+        "properties": {
+            "repository": string("The platform repository: a URL, or a path from the project root."),
+            "branch": { "type": "string", "default": "main" },
+            "cluster_path": string("The directory Flux watches; default clusters/<stack>."),
+            "domain": string("The domain hostnames and certificates are under."),
+            "flux_version": { "type": "string", "description": "The exact Flux version bootstrap installs." },
+            "flux_url": { "type": "string", "pattern": "^https://", "description": "Where Flux's install manifest is read from." },
+            "traefik": chart(),
+            "cert_manager": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["acme_email"],
+                "properties": {
+                    "chart_version": string("The chart's exact version."),
+                    "acme_email": string("The ACME account's email."),
+                    "acme_server": { "type": "string", "pattern": "^https://", "description": "Default: Let's Encrypt production." }
+                }
+            },
+            "external_dns": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "chart_version": string("The chart's exact version."),
+                    "dns_provider": { "enum": ["cloudflare", "digitalocean"], "default": "digitalocean" }
+                }
+            },
+            "vault": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "chart_version": string("External Secrets' chart's exact version."),
+                    "address": { "type": "string", "pattern": "^https://", "description": "The Vault External Secrets reads." },
+                    "address_output": string("The stack output holding the Vault address (instead of address)."),
+                    "ca_cert": string("A PEM file with Vault's CA."),
+                    "ca_output": string("The stack output holding Vault's CA (instead of ca_cert)."),
+                    "mount": { "type": "string", "default": "secret" },
+                    "role": { "type": "string", "default": "external-secrets" }
+                }
+            },
+            "cloudnative_pg": chart(),
+            "redis": chart(),
+            "apps": {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["repository", "project", "image"],
+                "description": "The application repository namespace previews write overlays to.",
+                "properties": {
+                    "repository": string("A URL, or a path from the project root."),
+                    "branch": { "type": "string", "default": "main" },
+                    "project": string("The project id: namespaces are <project>-pr-<n>."),
+                    "image": string("The image repository; each preview's tag is its commit."),
+                    "chart_version": string("The application chart's exact version."),
+                    "databases": { "type": "array", "items": { "enum": ["postgres", "redis"] } },
+                    "postgres": { "enum": ["per_pr", "shared"], "default": "per_pr" },
+                    "ingress_namespace": { "type": "string", "default": "traefik" }
+                }
             }
         }
     })
@@ -392,6 +469,18 @@ mod tests {
             )),
             schema_keys("/properties/policy/properties/exceptions/items/properties")
         );
+        let gitops = "[gitops]\nrepository = \"r\"\ndomain = \"example.com\"\n";
+        assert_eq!(
+            accepted_keys(&format!("{gitops}bogus = 1\n{MODULE}")),
+            schema_keys("/properties/gitops/properties")
+        );
+        for table in ["traefik", "cert_manager", "external_dns", "vault", "apps"] {
+            assert_eq!(
+                accepted_keys(&format!("{gitops}[gitops.{table}]\nbogus = 1\n{MODULE}")),
+                schema_keys(&format!("/properties/gitops/properties/{table}/properties")),
+                "{table}"
+            );
+        }
         assert_eq!(
             accepted_keys(&format!("[budget]\nmonthly_usd = 1.0\nbogus = 1\n{MODULE}")),
             schema_keys("/properties/budget/properties")

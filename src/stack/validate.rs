@@ -48,7 +48,21 @@ pub(super) fn validate(
         &name,
         raw.preview.is_some(),
     )?;
-    if raw.modules.is_empty() && platform.is_none() {
+    let namespace_preview = raw.preview.as_ref().is_some_and(|preview| {
+        preview
+            .get_ref()
+            .kind
+            .as_ref()
+            .is_some_and(|kind| *kind.get_ref() == super::PreviewKind::Namespace)
+    });
+    let gitops = raw
+        .gitops
+        .as_ref()
+        .map(|gitops| checker.gitops(gitops, &name))
+        .transpose()?;
+    if namespace_preview {
+        checker.namespace_preview(&raw, gitops.as_ref(), platform.is_some())?;
+    } else if raw.modules.is_empty() && platform.is_none() {
         return Err(
             StackError::at(path, source, source.len(), "the stack has no modules")
                 .with_hint("add [digitalocean] with a `region`, or a module instance: [[modules]] with `name` and `source`"),
@@ -197,6 +211,7 @@ pub(super) fn validate(
         platform,
         policy,
         budget,
+        gitops,
     })
 }
 

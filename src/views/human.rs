@@ -327,6 +327,34 @@ pub(super) fn render(report: &Report) -> String {
                 let _ = writeln!(text, "preview pr-{pr} ({action}): gone");
             }
         },
+        Report::Gitops {
+            action,
+            stack,
+            directory,
+            remote,
+            changed,
+            commit,
+        } => {
+            let place = match (directory, remote) {
+                (Some(directory), _) => format!(" in {}", directory.display()),
+                (None, Some(remote)) => format!(" to {remote}"),
+                (None, None) => String::new(),
+            };
+            let _ = match (commit, changed.len()) {
+                (Some(commit), count) => writeln!(
+                    text,
+                    "gitops {action} {stack}: committed {commit}{place} ({count} files changed)"
+                ),
+                (None, 0) => writeln!(text, "gitops {action} {stack}: nothing changed{place}"),
+                (None, count) => writeln!(
+                    text,
+                    "gitops {action} {stack}: {count} files changed{place}"
+                ),
+            };
+            for path in changed {
+                let _ = writeln!(text, "  {path}");
+            }
+        }
         Report::PreviewList { previews, .. } => {
             let _ = writeln!(
                 text,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod actions;
 mod bad_input;
 mod bootstrap;
 mod ci;
@@ -11,6 +12,8 @@ mod conventions;
 mod cost;
 mod encryption;
 mod gate;
+mod gitops;
+mod gitops_build;
 mod json_reports;
 mod lifecycle;
 mod lock_files;
