@@ -16,6 +16,7 @@ pub mod encryption;
 pub mod engine;
 pub mod error;
 pub mod hibernation;
+pub mod modules;
 pub mod policy;
 pub mod preview;
 pub mod private_file;

@@ -8,6 +8,7 @@ mod cost;
 mod doctor;
 mod down;
 mod hibernate;
+mod init;
 mod kubeconfig;
 mod output;
 mod outputs_push;
@@ -34,8 +35,9 @@ pub use cost::cost;
 pub use doctor::doctor;
 pub use down::down;
 pub use hibernate::{check_awake, hibernate, wake};
+pub use init::init;
 pub use kubeconfig::kubeconfig;
-pub use output::output;
+pub use output::{output, output_raw};
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};
 pub use plan_set::{PlanSetArgs, plan_set};
@@ -49,7 +51,8 @@ pub use preview_ledger::{ExpirySource, RebuiltRecord, preview_ledger_rebuild};
 pub use providers_lock::{DEFAULT_PLATFORMS, providers_lock};
 pub use render::{render, render_all};
 pub use report::{
-    Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, Report, StackRun,
+    Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, RawOutput,
+    Report, StackRun,
 };
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;

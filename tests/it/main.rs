@@ -3,6 +3,8 @@
 
 mod support;
 
+mod adoption;
+mod approval;
 mod bad_input;
 mod bootstrap;
 mod ci;
@@ -22,6 +24,7 @@ mod policy_cli;
 mod policy_rules;
 mod preview;
 mod preview_race;
+mod raw_output;
 mod release;
 mod render;
 mod sandbox_appliance;
