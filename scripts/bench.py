@@ -146,9 +146,9 @@ def bench_preview(manifest):
                         + PLAIN)
         env = dict(os.environ, VAULT_TOKEN="bench")
         cli = [BIN, "--project", project]
-        subprocess.run(cli + ["preview", "up", "--pr", "1", "--sha", "warm"], check=True, env=env,
+        subprocess.run(cli + ["preview", "up", "--yes", "--pr", "1", "--sha", "warm"], check=True, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(cli + ["preview", "down", "--pr", "1"], check=True, env=env,
+        subprocess.run(cli + ["preview", "down", "--yes", "--pr", "1"], check=True, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         build = os.path.join(project, ".wildside", "build", "preview")
         raw_env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
@@ -172,7 +172,7 @@ def bench_preview(manifest):
 
         def our_cycle(pr):
             start = time.perf_counter()
-            for action in (["up", "--pr", str(pr), "--sha", f"sha{pr}"], ["down", "--pr", str(pr)]):
+            for action in (["up", "--yes", "--pr", str(pr), "--sha", f"sha{pr}"], ["down", "--yes", "--pr", str(pr)]):
                 subprocess.run(cli + ["preview"] + action, env=env, check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             return time.perf_counter() - start
@@ -242,8 +242,8 @@ def bench_cluster_preview(manifest):
         env = dict(os.environ, VAULT_TOKEN="bench", WILDSIDE_SANDBOX=url, WILDSIDE_PROVIDER_MIRROR=mirror)
         cli = [BIN, "--project", project]
         quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        subprocess.run(cli + ["preview", "up", "--pr", "1", "--sha", "warm"], check=True, env=env, **quiet)
-        subprocess.run(cli + ["preview", "down", "--pr", "1"], check=True, env=env, **quiet)
+        subprocess.run(cli + ["preview", "up", "--yes", "--pr", "1", "--sha", "warm"], check=True, env=env, **quiet)
+        subprocess.run(cli + ["preview", "down", "--yes", "--pr", "1"], check=True, env=env, **quiet)
         build = os.path.join(project, ".wildside", "build", "preview")
         raw_env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
                        TF_CLI_CONFIG_FILE=os.path.join(project, ".wildside", "tofurc"),
@@ -266,7 +266,7 @@ def bench_cluster_preview(manifest):
 
         def our_cycle(pr):
             start = time.perf_counter()
-            for action in (["up", "--pr", str(pr), "--sha", f"sha{pr}"], ["down", "--pr", str(pr)]):
+            for action in (["up", "--yes", "--pr", str(pr), "--sha", f"sha{pr}"], ["down", "--yes", "--pr", str(pr)]):
                 subprocess.run(cli + ["preview"] + action, env=env, check=True, **quiet)
             return time.perf_counter() - start
 
@@ -282,7 +282,7 @@ def bench_cluster_preview(manifest):
 
         def ups(prs):
             start = time.perf_counter()
-            jobs = [subprocess.Popen(cli + ["preview", "up", "--pr", str(pr), "--sha", "c"], env=env, **quiet)
+            jobs = [subprocess.Popen(cli + ["preview", "up", "--yes", "--pr", str(pr), "--sha", "c"], env=env, **quiet)
                     for pr in prs]
             if any(job.wait() != 0 for job in jobs):
                 raise SystemExit("a preview up failed")
@@ -291,7 +291,7 @@ def bench_cluster_preview(manifest):
         one = ups([300])
         twenty = ups(range(301, 321))
         for pr in range(300, 321):
-            subprocess.run(cli + ["preview", "down", "--pr", str(pr)], env=env, check=True, **quiet)
+            subprocess.run(cli + ["preview", "down", "--yes", "--pr", str(pr)], env=env, check=True, **quiet)
         print(f"{'one preview up':32} {one:7.2f}s")
         print(f"{'20 concurrent preview ups':32} {twenty:7.2f}s  {twenty / one:6.2f}x one")
     finally:
@@ -407,7 +407,7 @@ def bench_encryption(manifest):
         env = dict(os.environ, VAULT_TOKEN="bench")
         cli = [BIN, "--project", project]
         for name in names.values():
-            subprocess.run(cli + ["up", name], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(cli + ["up", name, "--yes"], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples = {label: [] for label in stacks}
         for _ in range(RUNS):
             for label, name in names.items():
@@ -436,7 +436,7 @@ def main():
         with open(os.path.join(project, "stacks", "example.toml"), "a") as example:
             example.write(PLAIN)
         cli = [BIN, "--project", project]
-        subprocess.run(cli + ["up", "example"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cli + ["up", "example", "--yes"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         build = os.path.join(project, ".wildside", "build", "example")
         raw_env = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
                        TF_CLI_CONFIG_FILE=manifest["WILDSIDE_TOFU_CLI_CONFIG"],
@@ -457,10 +457,10 @@ def main():
             elapsed, peak = timed(cli + ["plan", "example"])
             samples["wildside-tofu plan"].append(elapsed)
             peaks.append(peak)
-            elapsed, peak = timed(cli + ["up", "example"])
+            elapsed, peak = timed(cli + ["up", "example", "--yes"])
             samples["wildside-tofu up (no changes)"].append(elapsed)
             peaks.append(peak)
-        subprocess.run(cli + ["down", "example"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(cli + ["down", "example", "--yes"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
         shutil.rmtree(project, ignore_errors=True)
 

@@ -74,7 +74,7 @@ appliance_flow() {
   local stack="$work/project/stacks/appliance.toml" ca="$work/project/appliance-ca.pem" endpoint role_id
   cp "$stack" "$work/appliance.toml"
   step "up appliance (a one-node OpenBao appliance behind the sandbox's load balancer)"
-  wt up appliance
+  wt up appliance --yes
   wt output appliance --json >"$work/appliance-outputs.json"
   endpoint="$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1]))["outputs"] if o["name"] == "vault_endpoint"))' "$work/appliance-outputs.json")"
   python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1]))["outputs"] if o["name"] == "vault_ca_certificate"), end="")' "$work/appliance-outputs.json" >"$ca"
@@ -110,7 +110,7 @@ TOML
   VAULT_ROLE_ID="$role_id" VAULT_SECRET_ID="$(cat "$work/appliance-secret-id")" wt kubeconfig appliance | head -5
   cp "$work/appliance.toml" "$stack"
   step "down appliance"
-  wt down appliance
+  wt down appliance --yes
   for _ in $(seq 40); do
     [ -z "$(ls -A "$sandbox_data" 2>/dev/null)" ] && break
     sleep 0.25
@@ -128,7 +128,7 @@ echo "the pull-request comment, written to target/demo/pr-comment.md:" >&2
 head -24 target/demo/pr-comment.md
 for stack in "${platform[@]}" example; do
   step "up $stack (outputs into OpenBao)"
-  wt up "$stack"
+  wt up "$stack" --yes
   step "plan $stack (expect no changes)"
   wt plan "$stack" --detailed-exitcode
 done
@@ -136,22 +136,22 @@ if [ ${#platform[@]} -gt 0 ]; then
   step "kubeconfig platform (read back from OpenBao)"
   wt kubeconfig platform | head -12
   step "hibernate platform (node pools to their floor), plan (expect no changes), wake"
-  wt hibernate platform
+  wt hibernate platform --yes
   wt plan platform --detailed-exitcode
-  wt wake platform
+  wt wake platform --yes
   appliance_flow
 fi
 step "output example"
 wt output example
 
 step "preview up for pull request 1"
-wt preview up --pr 1 --sha "$(git rev-parse HEAD 2>/dev/null || echo demo)"
+wt preview up --yes --pr 1 --sha "$(git rev-parse HEAD 2>/dev/null || echo demo)"
 wt preview list
 step "preview down for pull request 1"
-wt preview down --pr 1
+wt preview down --yes --pr 1
 
 for stack in example "${platform[@]}"; do
   step "down $stack"
-  wt down "$stack"
+  wt down "$stack" --yes
 done
 step "done: everything the demo started is stopped"

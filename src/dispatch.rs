@@ -13,6 +13,7 @@ use crate::commands::{
 use crate::engine::{Interrupts, LockfileMode, Workspace};
 use crate::error::Error;
 use crate::project::Project;
+use crate::run::approval::Approval;
 use crate::settings::{GlobalSettings, OutputFormat};
 use crate::vault::BootstrapOptions;
 
@@ -199,9 +200,11 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
                 }
             }
         }
-        Command::Preview { stack, action } => {
-            preview(&Context::new(global, interrupts).await?, stack, action).await
+        Command::Preview { stack, yes, action } => {
+            let context = approved(Context::new(global, interrupts).await?, yes);
+            preview(&context, stack, action).await
         }
+        Command::Init { dir } => commands::init(&dir),
         Command::Schema => Ok(Report::Schema {
             schema: crate::stack::stack_schema(),
         }),
@@ -296,8 +299,9 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             target,
             plan,
             expect_report,
+            approve,
         } => {
-            let context = Context::new(global, interrupts).await?;
+            let context = approved(Context::new(global, interrupts).await?, approve.yes);
             commands::apply(
                 &context,
                 &target.stack,
@@ -307,26 +311,31 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             )
             .await
         }
-        Command::Up { target, wake } => {
-            let context = Context::new(global, interrupts).await?;
+        Command::Up {
+            target,
+            wake,
+            approve,
+        } => {
+            let context = approved(Context::new(global, interrupts).await?, approve.yes);
             commands::check_awake(&context, &target.stack, &target.workspace, wake)?;
             commands::up(&context, &target.stack, &target.workspace).await
         }
-        Command::Hibernate { target } => {
-            let context = Context::new(global, interrupts).await?;
+        Command::Hibernate { target, approve } => {
+            let context = approved(Context::new(global, interrupts).await?, approve.yes);
             commands::hibernate(&context, &target.stack, &target.workspace).await
         }
-        Command::Wake { target } => {
-            let context = Context::new(global, interrupts).await?;
+        Command::Wake { target, approve } => {
+            let context = approved(Context::new(global, interrupts).await?, approve.yes);
             commands::wake(&context, &target.stack, &target.workspace).await
         }
         Command::Down {
             target,
             delete_workspace,
             confirm,
+            approve,
         } => {
             commands::down(
-                &Context::new(global, interrupts).await?,
+                &approved(Context::new(global, interrupts).await?, approve.yes),
                 &target.stack,
                 &target.workspace,
                 delete_workspace,
@@ -334,13 +343,14 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             )
             .await
         }
-        Command::Output { target, .. } => {
-            commands::output(
-                &Context::new(global, interrupts).await?,
-                &target.stack,
-                &target.workspace,
-            )
-            .await
+        Command::Output { target, raw, .. } => {
+            let context = Context::new(global, interrupts).await?;
+            match raw {
+                Some(name) => {
+                    commands::output_raw(&context, &target.stack, &target.workspace, &name).await
+                }
+                None => commands::output(&context, &target.stack, &target.workspace).await,
+            }
         }
         Command::Outputs {
             action: OutputsCommand::Push { target },
@@ -451,6 +461,14 @@ fn plan_set_args(
         detailed_exitcode,
         drift,
     }
+}
+
+/// The context with the approval `--yes` gives.
+fn approved(mut context: Context, yes: bool) -> Context {
+    if yes {
+        context.approval = Approval::Given;
+    }
+    context
 }
 
 async fn preview(

@@ -10,15 +10,34 @@ pub enum Error {
     #[error(transparent)]
     Stack(#[from] StackError),
     #[error(transparent)]
+    StackErrors(#[from] crate::stack::StackErrors),
+    #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("{0}")]
     Project(String),
+    #[error(
+        "module `{module}` at `{}` cannot be read: {reason}\n  hint: fix or remove the project's `modules/{module}/`; the platform modules ship with wildside-tofu",
+        dir.display()
+    )]
+    ModuleUnreadable {
+        module: String,
+        dir: std::path::PathBuf,
+        reason: String,
+    },
     #[error(
         "state backend {backend} is unreachable: {reason}\n  hint: check that the backend is up and the stack's [backend] settings point at it"
     )]
     BackendUnreachable { backend: String, reason: String },
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error("{place}: secret `{variable}`: {source}\n  hint: {hint}")]
+    MissingSecret {
+        /// `file:line:col` of the secret in the stack's `[secrets]`.
+        place: String,
+        variable: String,
+        hint: String,
+        source: Box<VaultError>,
+    },
     #[error(transparent)]
     Encryption(#[from] crate::encryption::EncryptionError),
     #[error(
@@ -177,6 +196,32 @@ pub enum Error {
         /// What `--confirm` said, when it said something else.
         given: Option<String>,
     },
+    #[error(
+        "refusing to {effect} {changes} on {stack} (workspace {workspace}) without approval: there is no terminal to ask on\n  hint: review the plan (`wildside-tofu plan {stack} -w {workspace}`), then pass --yes"
+    )]
+    ApprovalRequired {
+        stack: String,
+        workspace: String,
+        effect: &'static str,
+        changes: String,
+    },
+    #[error("{stack} (workspace {workspace}): not approved, nothing was {done}")]
+    NotApproved {
+        stack: String,
+        workspace: String,
+        done: &'static str,
+    },
+    #[error("{stack} (workspace {workspace}) has no output `{name}`\n  hint: {hint}")]
+    NoSuchOutput {
+        stack: String,
+        workspace: String,
+        name: String,
+        hint: String,
+    },
+    #[error(
+        "output `{name}` is a list, a map or null, which has no raw text\n  hint: read it with `wildside-tofu --output json output STACK`"
+    )]
+    OutputNotRaw { name: String },
     #[error("{0}")]
     Usage(String),
     #[error(
@@ -256,11 +301,12 @@ impl Error {
         }
         match self {
             Error::Engine(EngineError::Interrupted) | Error::Interrupted { .. } => "interrupted",
-            Error::Stack(_) => "stack",
+            Error::Stack(_) | Error::StackErrors(_) => "stack",
             Error::Engine(_) => "engine",
             Error::Project(_) => "project",
+            Error::ModuleUnreadable { .. } => "module_unreadable",
             Error::BackendUnreachable { .. } => "backend_unreachable",
-            Error::Vault(_) => "vault",
+            Error::Vault(_) | Error::MissingSecret { .. } => "vault",
             Error::Encryption(_) => "encryption",
             Error::StateVerification { .. } => "state_verification",
             Error::Undecryptable { .. } => "undecryptable_state",
@@ -288,6 +334,10 @@ impl Error {
             Error::PolicyDenied { .. } => "policy_denied",
             Error::OverBudget { .. } => "over_budget",
             Error::ProductionDestroy { .. } => "confirmation_required",
+            Error::ApprovalRequired { .. } => "approval_required",
+            Error::NotApproved { .. } => "not_approved",
+            Error::NoSuchOutput { .. } => "no_such_output",
+            Error::OutputNotRaw { .. } => "output_not_raw",
             Error::Usage(_) => "usage",
             Error::GitDiff { .. } => "git",
             Error::MissingConnection { .. } => "missing_env",
@@ -306,6 +356,11 @@ impl Error {
             130
         } else if self.is_refusal() {
             3
+        } else if matches!(
+            self,
+            Error::ApprovalRequired { .. } | Error::NotApproved { .. }
+        ) {
+            4
         } else {
             1
         }

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod gitops;
 pub mod hibernation;
+pub mod modules;
 pub mod policy;
 pub mod preview;
 pub mod private_file;

@@ -14,7 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = match wildside_tofu::cli::command()
-        .try_get_matches()
+        .try_get_matches_from(wildside_tofu::cli::normalise_args(std::env::args_os()))
         .and_then(|matches| Cli::from_arg_matches(&matches))
     {
         Ok(cli) => cli,

@@ -4,10 +4,12 @@
 //! `.wildside/build/<stack>/`, local state in `.wildside/state/<stack>/`. A stack's dependency lock file is
 //! the exception: it is committed beside the stack file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::stack::{Stack, load_stack};
+use crate::modules::ModuleDirs;
+use crate::stack::{ModuleSource, ModuleVariables, Stack, check_module_inputs, load_stack};
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -44,6 +46,33 @@ impl Project {
         self.root.join("modules")
     }
 
+    /// Where the modules a rendered root calls live: the project's `modules/`, else the embedded copies in
+    /// `.wildside/modules/`.
+    pub fn module_dirs(&self) -> ModuleDirs {
+        ModuleDirs::new(self.modules_dir(), self.work_dir().join("modules"))
+    }
+
+    /// Writes the embedded modules into `.wildside/modules/` and checks that every module `stack` calls can be
+    /// read, so a project whose modules tofu could not load is never called ready.
+    pub fn prepare_modules(&self, stack: &Stack) -> Result<ModuleDirs, Error> {
+        let dirs = self.module_dirs();
+        crate::modules::materialise(dirs.embedded_dir())?;
+        let platform = stack
+            .platform
+            .iter()
+            .flat_map(|platform| platform.calls())
+            .map(|call| call.module);
+        let own = stack
+            .modules
+            .iter()
+            .filter_map(|module| match &module.source {
+                ModuleSource::Project(name) => Some(name.as_str()),
+                ModuleSource::External(_) => None,
+            });
+        dirs.check_readable(platform.chain(own))?;
+        Ok(dirs)
+    }
+
     /// The project's Rego policies and their `config.toml`.
     pub fn policies_dir(&self) -> PathBuf {
         self.root.join("policies")
@@ -73,7 +102,7 @@ impl Project {
             .with_file_name(format!("{}{}", stack.name, crate::engine::LOCK_FILE))
     }
 
-    /// Names of the directories in `modules/`.
+    /// Names of the modules a stack may call: the directories in `modules/` and the embedded modules.
     pub fn module_names(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.modules_dir())
             .into_iter()
@@ -81,9 +110,36 @@ impl Project {
             .flatten()
             .filter(|entry| entry.path().is_dir())
             .filter_map(|entry| entry.file_name().into_string().ok())
+            .chain(
+                crate::modules::embedded_names()
+                    .into_iter()
+                    .map(str::to_string),
+            )
             .collect();
         names.sort();
+        names.dedup();
         names
+    }
+
+    /// Checks the inputs of the stack's `[[modules]]` against the variables their modules declare.
+    fn check_module_inputs(&self, stack: &Stack) -> Result<(), Error> {
+        let dirs = self.module_dirs();
+        let variables: BTreeMap<String, ModuleVariables> = stack
+            .modules
+            .iter()
+            .filter_map(|module| match &module.source {
+                ModuleSource::Project(name) => Some(name),
+                ModuleSource::External(_) => None,
+            })
+            .filter_map(|name| dirs.variables(name).map(|found| (name.clone(), found)))
+            .collect();
+        if variables.is_empty() {
+            return Ok(());
+        }
+        let source = std::fs::read_to_string(&stack.file)
+            .map_err(|error| Error::io(format!("reading `{}`", stack.file.display()), error))?;
+        check_module_inputs(&stack.file, &source, &variables)?;
+        Ok(())
     }
 
     /// Names of the stack files in `stacks/`.
@@ -122,6 +178,8 @@ impl Project {
                 path.display()
             )));
         }
-        Ok(load_stack(&path, &self.module_names())?)
+        let stack = load_stack(&path, &self.module_names())?;
+        self.check_module_inputs(&stack)?;
+        Ok(stack)
     }
 }

@@ -42,7 +42,7 @@ pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     ("Previews", &["preview"]),
     ("GitOps", &["gitops"]),
     ("Vault", &["vault", "outputs", "state"]),
-    ("Maintenance", &["schema", "completions"]),
+    ("Maintenance", &["init", "schema", "completions"]),
 ];
 
 /// The command line as parsed: the top-level help lists the commands by group and is the only help that shows
@@ -119,7 +119,8 @@ pub struct GlobalArgs {
     /// The OpenTofu (or Terraform) binary; default: the one `make tools` installed, else PATH.
     #[arg(long, global = true, env = "WILDSIDE_TOFU")]
     pub tofu: Option<PathBuf>,
-    /// Install providers only from this filesystem mirror (air-gapped use).
+    /// A filesystem mirror to install the providers it holds from (before the one `make tools` keeps); the
+    /// providers no mirror holds come from the registry.
     #[arg(long, global = true, env = "WILDSIDE_PROVIDER_MIRROR")]
     pub provider_mirror: Option<PathBuf>,
     /// Share downloaded providers between stacks and runs through this directory.
@@ -184,6 +185,33 @@ pub struct Target {
     pub workspace: Workspace,
 }
 
+/// `--yes`: go ahead without the question a terminal gets before a change.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Approve {
+    /// Apply or destroy without asking (required without a terminal). Aliases: `-y`, `--auto-approve`,
+    /// `-auto-approve`.
+    #[arg(long, short = 'y', visible_alias = "auto-approve")]
+    pub yes: bool,
+}
+
+/// The arguments with tofu's single-dash `-auto-approve` spelled as the `--auto-approve` clap knows; nothing
+/// after a `--` is touched.
+pub fn normalise_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
+    let mut options_end = false;
+    args.into_iter()
+        .map(|arg| {
+            options_end |= arg == "--";
+            if !options_end && arg == "-auto-approve" {
+                "--auto-approve".into()
+            } else {
+                arg
+            }
+        })
+        .collect()
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Plan stacks into saved plan files and summarise them (several stacks: in parallel, with reports).
@@ -215,6 +243,8 @@ pub enum Command {
         /// Plan again and apply only if the new plan makes exactly the changes of this reviewed JSON report.
         #[arg(long, conflicts_with = "plan")]
         expect_report: Option<PathBuf>,
+        #[command(flatten)]
+        approve: Approve,
     },
     /// Plan stacks and report those whose infrastructure differs from their configuration; exit 2 if any does.
     Drift {
@@ -243,16 +273,22 @@ pub enum Command {
         /// Wake the stack first if it is hibernated (otherwise `up` refuses a hibernated stack).
         #[arg(long)]
         wake: bool,
+        #[command(flatten)]
+        approve: Approve,
     },
     /// Bring a platform stack to its cheapest safe shape: node pools to their floor, cluster and volumes kept.
     Hibernate {
         #[command(flatten)]
         target: Target,
+        #[command(flatten)]
+        approve: Approve,
     },
     /// Bring a hibernated platform stack back to the node pools its stack file gives.
     Wake {
         #[command(flatten)]
         target: Target,
+        #[command(flatten)]
+        approve: Approve,
     },
     /// Destroy everything in the stack's workspace.
     Down {
@@ -265,11 +301,17 @@ pub enum Command {
         /// destroyed only with it.
         #[arg(long, value_name = "STACK")]
         confirm: Option<String>,
+        #[command(flatten)]
+        approve: Approve,
     },
-    /// Show the stack's outputs (sensitive values are never shown).
+    /// Show the stack's outputs (sensitive values are never shown), or one value with --raw.
     Output {
         #[command(flatten)]
         target: Target,
+        /// Print only this output's value, as text (as `tofu output -raw`); a sensitive one too, since it is
+        /// asked for by name.
+        #[arg(long, value_name = "NAME")]
+        raw: Option<String>,
         /// Print the outputs as JSON (same as `--output json`).
         #[arg(long)]
         json: bool,
@@ -294,6 +336,12 @@ pub enum Command {
         /// Stacks to check (default: all).
         stacks: Vec<String>,
     },
+    /// Scaffold a project: a commented dev stack, the stack schema for editors, .gitignore and CI workflows.
+    Init {
+        /// The project directory (created if missing; existing files are kept).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print the JSON Schema of stack files (for editor completion: `wildside-tofu schema > stack.schema.json`).
     Schema,
     /// Stack outputs in Vault.
@@ -317,6 +365,10 @@ pub enum Command {
         /// The preview stack.
         #[arg(long, global = true, default_value = "preview")]
         stack: String,
+        /// Apply or destroy without asking (required without a terminal). Aliases: `-y`, `--auto-approve`,
+        /// `-auto-approve`.
+        #[arg(long, short = 'y', global = true, visible_alias = "auto-approve")]
+        yes: bool,
         #[command(subcommand)]
         action: PreviewCommand,
     },
@@ -689,6 +741,7 @@ impl Command {
             Command::Doctor { .. } => "doctor",
             Command::Outputs { .. } => "outputs push",
             Command::Schema => "schema",
+            Command::Init { .. } => "init",
             Command::Preview { .. } => "preview",
             Command::Gitops {
                 action: GitopsCommand::Render { .. },

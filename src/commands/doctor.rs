@@ -1,21 +1,44 @@
-//! `doctor`: is this machine ready? The engine and its version, the provider mirror, and every stack's backend.
+//! `doctor`: is this machine ready? The engine and its version, the provider mirrors and where each provider
+//! comes from, every stack's modules and backend.
 
 use secrecy::SecretString;
 
 use super::report::{Check, Report};
 use crate::backend_probe;
+use crate::engine::{EngineBinary, EngineError, Mirror, ProviderAddress, Toolchain, source_of};
 use crate::error::Error;
 use crate::project::Project;
-use crate::settings::{GlobalSettings, resolve_engine};
+use crate::render::PROVIDER_PINS;
+use crate::settings::{GlobalSettings, locate_engine, provider_mirrors, resolve_engine};
 use crate::stack::Backend;
 
 pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report, Error> {
     let project = Project::locate(global.project.as_deref())?;
     let mut checks = Vec::new();
-    match resolve_engine(global, &project.work_dir()).await {
-        Ok(engine) => {
-            let binary = &engine.binary;
-            checks.push(Check {
+    match provider_mirrors(global, &Toolchain::discover()) {
+        Ok(mirrors) => {
+            checks.extend(mirrors.iter().map(mirror_check));
+            checks.push(providers_check(&mirrors));
+        }
+        Err(error) => checks.push(Check {
+            name: "provider mirror".into(),
+            ok: false,
+            detail: error.to_string(),
+        }),
+    }
+    let engine = match resolve_engine(global, &project.work_dir()).await {
+        Ok(engine) => Ok(engine.binary),
+        // The mirror's check above says what is wrong with it; the engine is checked on its own.
+        Err(EngineError::Mirror(_)) => match locate_engine(global, &Toolchain::discover()) {
+            Some(path) => EngineBinary::detect(&path, None).await,
+            None => Err(EngineError::NotFound),
+        },
+        Err(error) => Err(error),
+    };
+    checks.insert(
+        0,
+        match engine {
+            Ok(binary) => Check {
                 name: "engine".into(),
                 ok: true,
                 detail: format!(
@@ -24,15 +47,14 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
                     binary.version,
                     binary.path.display()
                 ),
-            });
-            checks.push(mirror_check(engine.cli_config.as_deref()));
-        }
-        Err(error) => checks.push(Check {
-            name: "engine".into(),
-            ok: false,
-            detail: error.to_string(),
-        }),
-    }
+            },
+            Err(error) => Check {
+                name: "engine".into(),
+                ok: false,
+                detail: error.to_string(),
+            },
+        },
+    );
     if let Some(sandbox) = &global.sandbox {
         checks.push(sandbox_check(sandbox).await);
     }
@@ -89,68 +111,48 @@ async fn sandbox_check(url: &url::Url) -> Check {
     }
 }
 
-fn mirror_check(cli_config: Option<&std::path::Path>) -> Check {
-    let name = "provider mirror".to_string();
-    let Some(config) = cli_config else {
-        return Check {
-            name,
-            ok: true,
-            detail: "none configured: providers come from the registry".into(),
-        };
-    };
-    let text = std::fs::read_to_string(config).unwrap_or_default();
-    let mirror = text.lines().find_map(|line| {
-        line.trim().strip_prefix("path").map(|rest| {
-            rest.trim_start_matches([' ', '='])
-                .trim_matches('"')
-                .to_string()
-        })
-    });
-    match mirror {
-        Some(dir) if std::path::Path::new(&dir).is_dir() => {
-            let providers = count_providers(std::path::Path::new(&dir));
-            Check {
-                name,
-                ok: providers > 0,
-                detail: format!(
-                    "{dir} ({providers} provider versions; config {})",
-                    config.display()
-                ),
-            }
-        }
-        Some(dir) => Check {
-            name,
-            ok: false,
-            detail: format!("{dir} does not exist\n  hint: run `make tools`"),
-        },
-        None => Check {
-            name,
-            ok: true,
-            detail: format!(
-                "CLI configuration {} names no filesystem mirror",
-                config.display()
-            ),
+/// What a filesystem mirror holds; one that holds nothing is a mistake (a wrong path or an unfinished copy).
+fn mirror_check(mirror: &Mirror) -> Check {
+    let versions: usize = mirror.providers.values().map(Vec::len).sum();
+    let held: Vec<String> = mirror
+        .providers
+        .iter()
+        .map(|(provider, versions)| format!("{provider} {}", versions.join(", ")))
+        .collect();
+    Check {
+        name: "provider mirror".into(),
+        ok: versions > 0,
+        detail: if versions > 0 {
+            format!(
+                "{} ({versions} provider versions: {})",
+                mirror.path.display(),
+                held.join("; ")
+            )
+        } else {
+            format!(
+                "{} holds no provider\n  hint: run `make tools`, or point WILDSIDE_PROVIDER_MIRROR at a mirror `tofu providers mirror DIR` made",
+                mirror.path.display()
+            )
         },
     }
 }
 
-/// Provider versions in a mirror laid out as `<host>/<namespace>/<type>/<version>/`.
-fn count_providers(mirror: &std::path::Path) -> usize {
-    let children = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.is_dir())
-            .collect()
-    };
-    children(mirror)
+/// Where tofu installs each provider of the platform modules from: the first mirror that holds it, else the
+/// registry.
+fn providers_check(mirrors: &[Mirror]) -> Check {
+    let sources: Vec<String> = PROVIDER_PINS
         .iter()
-        .flat_map(|host| children(host))
-        .flat_map(|namespace| children(&namespace))
-        .flat_map(|provider| children(&provider))
-        .count()
+        .filter_map(|(_, source, _)| ProviderAddress::on_registry(source))
+        .map(|provider| match source_of(mirrors, &provider) {
+            Some(mirror) => format!("{provider} from the mirror {}", mirror.path.display()),
+            None => format!("{provider} from the registry"),
+        })
+        .collect();
+    Check {
+        name: "providers".into(),
+        ok: true,
+        detail: format!("{}; any other from the registry", sources.join("; ")),
+    }
 }
 
 async fn stack_check(project: &Project, name: &str) -> Check {
@@ -165,6 +167,13 @@ async fn stack_check(project: &Project, name: &str) -> Check {
             };
         }
     };
+    if let Err(error) = project.prepare_modules(&stack) {
+        return Check {
+            name: check_name,
+            ok: false,
+            detail: error.to_string(),
+        };
+    }
     let conn_str = match &stack.backend {
         Backend::Pg { conn_str_env, .. } => match std::env::var(conn_str_env) {
             Ok(value) => Some(SecretString::from(value)),

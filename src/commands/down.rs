@@ -6,6 +6,7 @@ use std::path::Path;
 use super::report::{Report, StackRun};
 use crate::engine::{EngineError, PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::run::approval::{Effect, approve};
 use crate::run::context::{Context, PrepareOptions, Prepared, prepare_with, run_plan_file};
 use crate::run::gate;
 use crate::vault::delete_outputs;
@@ -126,6 +127,15 @@ async fn destroy(
     gate::check(context, &prepared.stack, &json)
         .await
         .map_err(Failed::Refused)?;
+    approve(
+        context,
+        &prepared.stack.name,
+        &workspace,
+        &summary,
+        Effect::Destroy,
+    )
+    .await
+    .map_err(Failed::Refused)?;
     prepared.tofu.note(&format!(
         "destroying {} (workspace {workspace})",
         prepared.stack.name

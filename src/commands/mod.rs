@@ -10,6 +10,7 @@ mod down;
 mod gitops;
 mod gitops_bootstrap;
 mod hibernate;
+mod init;
 mod kubeconfig;
 mod output;
 mod outputs_push;
@@ -39,8 +40,9 @@ pub use down::down;
 pub use gitops::{gitops_push, gitops_render};
 pub use gitops_bootstrap::{BootstrapArgs as GitopsBootstrapArgs, gitops_bootstrap};
 pub use hibernate::{check_awake, hibernate, wake};
+pub use init::init;
 pub use kubeconfig::kubeconfig;
-pub use output::output;
+pub use output::{output, output_raw};
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};
 pub use plan_set::{PlanSetArgs, plan_set};
@@ -54,7 +56,8 @@ pub use preview_ledger::{ExpirySource, RebuiltRecord, preview_ledger_rebuild};
 pub use providers_lock::{DEFAULT_PLATFORMS, providers_lock};
 pub use render::{render, render_all};
 pub use report::{
-    Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, Report, StackRun,
+    Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, RawOutput,
+    Report, StackRun,
 };
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;

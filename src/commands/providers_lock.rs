@@ -28,6 +28,7 @@ pub async fn providers_lock(
             ..context.engine.clone()
         },
         interrupts: context.interrupts.clone(),
+        approval: context.approval,
     };
     let options = PrepareOptions {
         secrets: Secrets::Skip,

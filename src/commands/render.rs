@@ -22,7 +22,8 @@ pub fn render(
         }
         None => project.build_dir(&stack.name),
     };
-    let mut files = render_root(&stack, &dir, &project.modules_dir()).files;
+    let modules = project.prepare_modules(&stack)?;
+    let mut files = render_root(&stack, &dir, &modules).files;
     files.push((
         "backend.tfbackend".to_string(),
         backend_config(&stack.backend, &dir, &project.state_dir(&stack)),

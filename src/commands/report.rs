@@ -139,6 +139,12 @@ pub enum Report {
     },
     /// A platform hibernated or woken: its node pools' nodes (fewest, most) and monthly cost before and after.
     Hibernation(Hibernation),
+    /// A project scaffolded by `init`: the files written, and those that existed and were kept.
+    Init {
+        dir: PathBuf,
+        written: Vec<PathBuf>,
+        kept: Vec<PathBuf>,
+    },
     /// The JSON Schema of stack files.
     Schema {
         schema: serde_json::Value,
@@ -186,6 +192,11 @@ pub enum Report {
         stack: String,
         workspace: String,
         outputs: Vec<OutputEntry>,
+    },
+    /// One output's value as text (`output --raw NAME`).
+    OutputRaw {
+        name: String,
+        value: RawOutput,
     },
     Render {
         stack: String,
@@ -301,6 +312,17 @@ pub struct MissingPlatform {
     pub providers: Vec<String>,
 }
 
+/// One output's value as text, asked for by name: shown even when sensitive, as `tofu output -raw` does, and
+/// redacted from `Debug`.
+#[derive(Debug)]
+pub struct RawOutput(pub secrecy::SecretString);
+
+impl Serialize for RawOutput {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(secrecy::ExposeSecret::expose_secret(&self.0))
+    }
+}
+
 /// One doctor check.
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -390,9 +412,11 @@ impl Report {
             | Report::PreviewList { .. }
             | Report::PreviewLedgerRebuild { .. }
             | Report::Schema { .. }
+            | Report::Init { .. }
             | Report::Completions { .. }
             | Report::CiComment(_)
             | Report::Output { .. }
+            | Report::OutputRaw { .. }
             | Report::Hibernation(_)
             | Report::Cost { .. }
             | Report::PolicyCheck { .. }

@@ -5,6 +5,7 @@ use super::apply::is_stale;
 use super::report::{OutputEntry, Report, StackRun};
 use crate::engine::{EngineError, Outputs, PlanOutcome, PlanSummary};
 use crate::error::Error;
+use crate::run::approval::{Effect, approve};
 use crate::run::context::{Context, PrepareOptions, prepare_with, run_plan_file};
 use crate::run::gate;
 use crate::run::vault_outputs;
@@ -62,6 +63,17 @@ pub(super) async fn up_with(
             Err(error) => break Err(Failed::Engine(error)),
         };
         if let Err(refused) = gate::check(context, &prepared.stack, &json).await {
+            break Err(Failed::Refused(refused));
+        }
+        if let Err(refused) = approve(
+            context,
+            &prepared.stack.name,
+            workspace,
+            &summary,
+            Effect::Apply,
+        )
+        .await
+        {
             break Err(Failed::Refused(refused));
         }
         prepared.tofu.note(&format!(

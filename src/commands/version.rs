@@ -4,8 +4,7 @@
 use crate::engine::{EngineBinary, Toolchain};
 use crate::settings::{GlobalSettings, locate_engine};
 
-/// The version of the platform modules: they are versioned with the tool.
-pub const MODULES_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use crate::modules::MODULES_VERSION;
 
 /// What `--version` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]

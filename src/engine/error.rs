@@ -50,6 +50,8 @@ pub enum EngineError {
     NotUnicode { what: String, path: PathBuf },
     #[error(transparent)]
     DigestKey(#[from] super::digest::DigestKeyError),
+    #[error(transparent)]
+    Mirror(#[from] super::provider_installation::MirrorError),
 }
 
 impl EngineError {

@@ -17,6 +17,7 @@ mod outputs;
 mod plan;
 mod process;
 mod progress;
+mod provider_installation;
 mod redact;
 mod signals;
 mod tofu;
@@ -33,6 +34,9 @@ pub use locks::{LockConflict, LockedProvider, locked_providers};
 pub use outputs::{OutputValue, Outputs};
 pub use plan::{PlanSummary, ResourceAction, ResourceChange};
 pub use progress::{ProgressView, ProgressViews};
+pub use provider_installation::{
+    Mirror, MirrorError, ProviderAddress, cli_config, scan, source_of,
+};
 pub use signals::{Interrupted, Interrupts, pause};
 pub use tofu::{EngineSettings, LOCK_FILE, LockfileMode, PlanOutcome, Tofu};
 pub use toolchain::Toolchain;

@@ -33,6 +33,8 @@ pub struct EngineSettings {
     pub sandbox: Option<url::Url>,
     /// The filesystem mirror providers install from, when one is configured (`providers lock` reads it).
     pub provider_mirror: Option<PathBuf>,
+    /// Every filesystem mirror the CLI configuration names, in order of preference, with what each holds.
+    pub mirrors: Vec<super::provider_installation::Mirror>,
     /// Whether `tofu init` may change the dependency lock file.
     pub lockfile: LockfileMode,
     /// The key of the digests of planned values in summaries and reports.

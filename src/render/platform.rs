@@ -8,6 +8,7 @@ use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Expression};
 
 use super::value::{literal, text};
+use crate::modules::ModuleDirs;
 use crate::stack::{
     CLUSTER, InputValue, NodePool, Platform, PlatformCall, PreviewRanges, PreviewVpc, Scaling,
     Stack, VAULT_APPLIANCE, VPC,
@@ -51,14 +52,14 @@ fn reference(parts: &[&str]) -> Expression {
 }
 
 /// A `module` block builder for one of the platform's calls, with its name and source.
-fn call(call: PlatformCall, root_dir: &Path, modules_dir: &Path) -> hcl::structure::BlockBuilder {
+fn call(call: PlatformCall, root_dir: &Path, modules: &ModuleDirs) -> hcl::structure::BlockBuilder {
     Block::builder("module")
         .add_label(call.name)
         .add_attribute((
             "source",
             text(&super::root::project_source(
                 root_dir,
-                &modules_dir.join(call.module),
+                &modules.dir(call.module),
             )),
         ))
 }
@@ -256,7 +257,7 @@ pub(super) fn platform_blocks(
     stack: &Stack,
     platform: &Platform,
     root_dir: &Path,
-    modules_dir: &Path,
+    modules: &ModuleDirs,
 ) -> Vec<Block> {
     let mut provider = Block::builder("provider").add_label("digitalocean");
     if let Some(secret) = stack
@@ -285,7 +286,7 @@ pub(super) fn platform_blocks(
                 .expect("a platform preview stack with a VPC per pull request has preview ranges");
             blocks.push(vpc_slot_variable());
             blocks.push(
-                call(VPC, root_dir, modules_dir)
+                call(VPC, root_dir, modules)
                     .add_attribute(("name", per_pull_request(&platform.vpc.name)))
                     .add_attribute(("region", text(&platform.region)))
                     .add_attribute(("ip_range", pull_request_range(&ranges)))
@@ -295,7 +296,7 @@ pub(super) fn platform_blocks(
         }
         None => {
             blocks.push(
-                call(VPC, root_dir, modules_dir)
+                call(VPC, root_dir, modules)
                     .add_attribute(("name", text(&platform.vpc.name)))
                     .add_attribute(("region", text(&platform.region)))
                     .add_attribute(("ip_range", text(&platform.vpc.cidr)))
@@ -344,7 +345,7 @@ pub(super) fn platform_blocks(
             .collect(),
     );
     blocks.push(
-        call(CLUSTER, root_dir, modules_dir)
+        call(CLUSTER, root_dir, modules)
             .add_attribute((
                 "name",
                 if stack.preview.is_some() {
@@ -396,7 +397,7 @@ pub(super) fn platform_blocks(
                 items.iter().cloned().map(InputValue::String).collect(),
             ))
         };
-        let mut module = call(VAULT_APPLIANCE, root_dir, modules_dir)
+        let mut module = call(VAULT_APPLIANCE, root_dir, modules)
             .add_attribute(("name", text(&stack.name)))
             .add_attribute(("region", text(&platform.region)))
             .add_attribute(("vpc_uuid", vpc_id.clone()))

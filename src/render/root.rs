@@ -9,6 +9,7 @@ use super::format::tofu_style;
 use super::paths::relative_path;
 use super::platform::{platform_blocks, required_providers};
 use super::value::{literal, text};
+use crate::modules::ModuleDirs;
 use crate::stack::{ModuleSource, PreviewVariable, Stack};
 
 /// The `required_version` of a root module with an ephemeral variable (OpenTofu 1.11 introduced them).
@@ -23,8 +24,8 @@ pub struct RenderedRoot {
     pub files: Vec<(String, String)>,
 }
 
-/// Renders `stack` as a root module that will live in `root_dir` and call modules from `modules_dir`.
-pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> RenderedRoot {
+/// Renders `stack` as a root module that will live in `root_dir` and call the modules in `modules`.
+pub fn render_root(stack: &Stack, root_dir: &Path, modules: &ModuleDirs) -> RenderedRoot {
     let required = if stack
         .secrets
         .iter()
@@ -80,11 +81,11 @@ pub fn render_root(stack: &Stack, root_dir: &Path, modules_dir: &Path) -> Render
         }
     }
     if let Some(platform) = &stack.platform {
-        body = body.add_blocks(platform_blocks(stack, platform, root_dir, modules_dir));
+        body = body.add_blocks(platform_blocks(stack, platform, root_dir, modules));
     }
     for module in &stack.modules {
         let source = match &module.source {
-            ModuleSource::Project(name) => project_source(root_dir, &modules_dir.join(name)),
+            ModuleSource::Project(name) => project_source(root_dir, &modules.dir(name)),
             ModuleSource::External(source) => source.clone(),
         };
         let mut block = Block::builder("module")
@@ -193,7 +194,7 @@ secret_inputs = { message = "api" }
         let root = render_root(
             &stack,
             Path::new("/p/.wildside/build/eph"),
-            Path::new("/p/modules"),
+            &crate::modules::ModuleDirs::new("/p/modules".into(), "/p/.wildside/modules".into()),
         );
         let main = &root
             .files

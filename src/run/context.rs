@@ -18,13 +18,15 @@ use crate::project::Project;
 use crate::render::{TOKEN_SECRETS, backend_config, render_root};
 use crate::settings::{GlobalSettings, resolve_engine};
 use crate::stack::{Backend, CredentialRole, ModuleSource, Stack, StateEncryption};
-use crate::vault::{DataKeys, LocalTransit, Vault, read_secrets};
+use crate::vault::{DataKeys, LocalTransit, Vault, VaultError, read_secrets};
 
 /// Resolved once per invocation and handed to the command.
 pub struct Context {
     pub project: Project,
     pub engine: EngineSettings,
     pub interrupts: Interrupts,
+    /// Whether changes go ahead without asking (`--yes`).
+    pub approval: crate::run::approval::Approval,
 }
 
 impl Context {
@@ -35,6 +37,7 @@ impl Context {
             project,
             engine,
             interrupts,
+            approval: crate::run::approval::Approval::Ask,
         })
     }
 }
@@ -271,7 +274,13 @@ pub(crate) async fn prepare_with(
         Some(settings) if transit || !to_read.is_empty() || !stack.outputs_to_vault.is_empty() => {
             let vault = Vault::connect(settings, &context.project.root).await?;
             if options.secrets == Secrets::Read {
-                secret_env.extend(read_secrets(&vault, &to_read, options.role).await?);
+                match read_secrets(&vault, &to_read, options.role).await {
+                    Ok(values) => secret_env.extend(values),
+                    Err(VaultError::SecretAbsent { variable, source }) => {
+                        return Err(missing_secret(&stack, &variable, source));
+                    }
+                    Err(error) => return Err(error.into()),
+                }
             }
             Some(vault)
         }
@@ -521,6 +530,33 @@ fn sandboxed(stack: &mut Stack) {
     stack.backend = Backend::Local { path: Some(dir) };
 }
 
+/// A secret Vault does not hold, located at its line in the stack's `[secrets]`.
+fn missing_secret(stack: &Stack, variable: &str, source: Box<VaultError>) -> Error {
+    let hint = match stack
+        .secrets
+        .iter()
+        .find(|secret| secret.variable == variable)
+    {
+        Some(secret) => format!(
+            "write it into Vault (`bao kv put -mount=secret {} {}=...`), or point this line at where it is",
+            secret.path, secret.key
+        ),
+        None => "point this line at where the secret is".to_string(),
+    };
+    let place = std::fs::read_to_string(&stack.file)
+        .ok()
+        .and_then(|text| crate::stack::locate_secret(&stack.file, &text, variable));
+    Error::MissingSecret {
+        place: place.map_or_else(
+            || stack.file.display().to_string(),
+            |place| place.to_string(),
+        ),
+        variable: variable.to_string(),
+        hint,
+        source,
+    }
+}
+
 /// Puts the stack's committed lock file into the build directory for init. Without one, `update` lets init
 /// select providers afresh (as deleting a root's lock file does) and `readonly` refuses to run.
 fn lock_file_in(prepared: &Prepared, mode: LockfileMode) -> Result<(), Error> {
@@ -564,8 +600,8 @@ pub(crate) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
 /// project module directories the root calls.
 fn write_root(context: &Context, prepared: &Prepared) -> Result<Vec<PathBuf>, Error> {
     let stack = &prepared.stack;
-    let modules_dir = context.project.modules_dir();
-    let root = render_root(stack, &prepared.build_dir, &modules_dir);
+    let modules = context.project.prepare_modules(stack)?;
+    let root = render_root(stack, &prepared.build_dir, &modules);
     for (name, text) in &root.files {
         write_if_changed(&prepared.build_dir.join(name), text)?;
     }
@@ -579,9 +615,16 @@ fn write_root(context: &Context, prepared: &Prepared) -> Result<Vec<PathBuf>, Er
         .modules
         .iter()
         .filter_map(|module| match &module.source {
-            ModuleSource::Project(name) => Some(modules_dir.join(name)),
+            ModuleSource::Project(name) => Some(modules.dir(name)),
             ModuleSource::External(_) => None,
         })
+        .chain(
+            stack
+                .platform
+                .iter()
+                .flat_map(|platform| platform.calls())
+                .map(|call| modules.dir(call.module)),
+        )
         .collect())
 }
 

@@ -68,6 +68,24 @@ impl fmt::Display for StackError {
 
 impl std::error::Error for StackError {}
 
+/// Several problems in one stack file, reported together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackErrors(pub Vec<StackError>);
+
+impl fmt::Display for StackErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StackErrors {}
+
 /// Converts a byte offset into a 1-based line and a 1-based column counted in characters.
 fn line_column(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());

@@ -158,6 +158,39 @@ pub fn load_stack(path: &Path, project_modules: &[String]) -> Result<Stack, Stac
     parse_stack(path, &source, project_modules)
 }
 
+/// Where `[secrets]` declares `variable` in the stack file `source`: `file:line:col`, for errors about the
+/// secret found after loading (one Vault does not hold, say).
+pub fn locate_secret(path: &Path, source: &str, variable: &str) -> Option<SourcePlace> {
+    let raw: RawStack = toml::from_str(source).ok()?;
+    let key = raw.secrets.keys().find(|key| key.get_ref() == variable)?;
+    let located = StackError::at(path, source, key.span().start, "");
+    Some(SourcePlace {
+        file: located.file,
+        line: located.line,
+        column: located.column,
+    })
+}
+
+/// A place in a stack file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePlace {
+    pub file: std::path::PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for SourcePlace {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{}:{}:{}",
+            self.file.display(),
+            self.line,
+            self.column
+        )
+    }
+}
+
 /// Locates the first byte that is not UTF-8: the line and column (in characters) of the text before it.
 fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> StackError {
     let bytes = error.as_bytes();

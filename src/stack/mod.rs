@@ -11,6 +11,7 @@ mod error;
 mod gitops;
 mod load;
 mod model;
+mod module_inputs;
 mod platform;
 mod platform_calls;
 mod policy;
@@ -22,18 +23,19 @@ mod validate;
 mod vault;
 
 pub use choices::{Distribution, TaintEffect, Weekday};
-pub use error::StackError;
+pub use error::{StackError, StackErrors};
 pub use gitops::{
     AppsSettings, CertManager, ChartPin, DnsProvider, ExternalDns, FLUX_VERSION, GitRemote,
     GitopsSettings, GitopsVault, PostgresPlacement, PreviewDatabase, ValueSource, is_dns_label,
 };
-pub use load::{load_stack, parse_stack};
+pub use load::{SourcePlace, load_stack, locate_secret, parse_stack};
 pub use model::{
     Backend, Budget, Credential, CredentialRole, IdleAction, InputValue, ModuleInstance,
     ModuleSource, PolicyException, PolicySettings, PreviewKind, PreviewRanges, PreviewSettings,
     PreviewVariable, PreviewVpc, SecretInState, SecretInput, SecretSource, Stack, StackOutput,
     StateEncryption, VaultAuth, VaultOutput, VaultSettings,
 };
+pub use module_inputs::{ModuleVariables, check_module_inputs};
 pub use platform::{
     Cluster, NodePool, OPENBAO_VERSION, Platform, Scaling, Taint, VaultAppliance, Vpc, is_sha256,
 };

@@ -191,6 +191,17 @@ impl Vault {
     }
 }
 
+/// How to get a credential that is not set: AppRole credentials come from `vault bootstrap`.
+fn unset_hint(what: &str, name: &str) -> String {
+    if what.starts_with("AppRole") {
+        format!(
+            "`wildside-tofu vault bootstrap` creates the CI AppRoles and prints their role ids (secret ids go to the file it names); export the one this run needs: `export {name}=...`"
+        )
+    } else {
+        format!("export {name} with a Vault token (`bao login` or `vault login` prints one)")
+    }
+}
+
 /// Reads a credential from the environment or a file; the value is never logged.
 pub(crate) fn read_credential(
     credential: &Credential,
@@ -198,8 +209,10 @@ pub(crate) fn read_credential(
     what: &str,
 ) -> Result<SecretString, VaultError> {
     let value = match credential {
-        Credential::Env(name) => std::env::var(name).map_err(|_| {
-            VaultError::Credential(format!("the {what} is read from ${name}, which is not set"))
+        Credential::Env(name) => std::env::var(name).map_err(|_| VaultError::CredentialUnset {
+            what: what.to_string(),
+            name: name.clone(),
+            hint: unset_hint(what, name),
         })?,
         Credential::File(path) => {
             let path = project_root.join(path);

@@ -28,6 +28,17 @@ pub enum VaultError {
     Interrupted(#[from] crate::engine::Interrupted),
     #[error("Vault credential: {0}")]
     Credential(String),
+    #[error("{source} (the stack's secret `{variable}`)")]
+    SecretAbsent {
+        variable: String,
+        source: Box<VaultError>,
+    },
+    #[error("Vault credential: the {what} is read from ${name}, which is not set\n  hint: {hint}")]
+    CredentialUnset {
+        what: String,
+        name: String,
+        hint: String,
+    },
     #[error("Vault at {address} refused `{path}`: {detail}")]
     Api {
         address: String,

@@ -25,18 +25,26 @@ pub async fn read_secrets(
                 vaultrs::kv2::read(&vault.client, &vault.mount, path)
                     .await
                     .map_err(|error| {
-                        VaultError::from_client(
-                            &vault.address,
-                            &format!("{}/data/{path}", vault.mount),
-                            error,
+                        absent(
+                            secret,
+                            VaultError::from_client(
+                                &vault.address,
+                                &format!("{}/data/{path}", vault.mount),
+                                error,
+                            ),
                         )
                     })?;
             cache.insert(path, data);
         }
-        let value = cache[path].get(key).ok_or_else(|| VaultError::MissingKey {
-            address: vault.address.clone(),
-            path: format!("{}/{path}", vault.mount),
-            key: key.to_string(),
+        let value = cache[path].get(key).ok_or_else(|| {
+            absent(
+                secret,
+                VaultError::MissingKey {
+                    address: vault.address.clone(),
+                    path: format!("{}/{path}", vault.mount),
+                    key: key.to_string(),
+                },
+            )
         })?;
         let text = match value {
             Value::String(text) => text.clone(),
@@ -48,4 +56,16 @@ pub async fn read_secrets(
         ));
     }
     Ok(values)
+}
+
+/// A secret that is not in Vault (no secret at its path, or no such key) names the stack's secret it is for;
+/// other errors pass as they are.
+fn absent(secret: &SecretInput, error: VaultError) -> VaultError {
+    match error {
+        VaultError::NotFound { .. } | VaultError::MissingKey { .. } => VaultError::SecretAbsent {
+            variable: secret.variable.clone(),
+            source: Box::new(error),
+        },
+        other => other,
+    }
 }

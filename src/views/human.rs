@@ -457,6 +457,19 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::Completions { script } => text.push_str(script),
+        Report::Init { dir, written, kept } => {
+            for file in written {
+                let _ = writeln!(text, "wrote {}", file.display());
+            }
+            for file in kept {
+                let _ = writeln!(text, "kept {} (it exists)", file.display());
+            }
+            let _ = writeln!(
+                text,
+                "next: edit stacks/dev.toml, then run `wildside-tofu doctor`, `wildside-tofu plan dev` and `wildside-tofu up dev` in {}",
+                dir.display()
+            );
+        }
         Report::Schema { schema } => {
             let _ = writeln!(
                 text,
@@ -615,6 +628,9 @@ pub(super) fn render(report: &Report) -> String {
             }
         }
         Report::Output { outputs, .. } => outputs_section(&mut text, outputs),
+        Report::OutputRaw { value, .. } => {
+            text.push_str(secrecy::ExposeSecret::expose_secret(&value.0));
+        }
         Report::Render {
             files,
             check: false,

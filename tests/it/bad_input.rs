@@ -308,7 +308,7 @@ fn missing_tofu_points_at_make_tools() {
     let empty = tempfile::tempdir().unwrap();
     let done = project
         .run()
-        .args(["up", "example"])
+        .args(["up", "--yes", "example"])
         .env("WILDSIDE_TOOLS_DIR", empty.path())
         .env("PATH", empty.path())
         .output()

@@ -182,7 +182,7 @@ fn bootstrap_from_scratch_is_idempotent_and_its_approle_works() {
     );
     let up = project
         .run()
-        .args(["--output", "json", "up", "ci"])
+        .args(["--output", "json", "up", "--yes", "ci"])
         .env("CI_ROLE_ID", &role_id)
         .env_remove_vault_token()
         .output()
@@ -971,8 +971,14 @@ fn each_role_is_refused_everything_outside_its_part() {
 
     // `plan` works with the plan role on a state the apply role wrote, and takes the plan secrets.
     let with = |token: &str| project.run().env("VAULT_TOKEN", token);
-    with(&apply).args(["up", "quiet"]).output().expect_code(0);
-    with(&apply).args(["up", "prod"]).output().expect_code(0);
+    with(&apply)
+        .args(["up", "--yes", "quiet"])
+        .output()
+        .expect_code(0);
+    with(&apply)
+        .args(["up", "--yes", "prod"])
+        .output()
+        .expect_code(0);
     let planned = with(&plan)
         .args(["--output", "json", "plan", "quiet"])
         .output()

@@ -85,7 +85,11 @@ fn a_large_real_plan_yields_a_bounded_comment_listing_every_destroy() {
         "big",
         &stack_with_module("m", "message = \"one\", instances = 2000"),
     );
-    project.run().args(["up", "big"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "big"])
+        .output()
+        .expect_code(0);
     project.stack(
         "big",
         &stack_with_module("m", "message = \"two\", instances = 200"),
@@ -654,8 +658,16 @@ fn drift_reports_stacks_whose_plan_is_not_empty() {
     let project = Project::new();
     project.stack("steady", &stack_with_module("m", "message = \"steady\""));
     project.stack("moved", &stack_with_module("m", "message = \"moved\""));
-    project.run().args(["up", "steady"]).output().expect_code(0);
-    project.run().args(["up", "moved"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "steady"])
+        .output()
+        .expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "moved"])
+        .output()
+        .expect_code(0);
     project.run().args(["drift"]).output().expect_code(0);
     project.stack(
         "moved",

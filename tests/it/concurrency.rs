@@ -15,13 +15,13 @@ fn concurrent_applies_on_one_workspace_never_corrupt_state() {
     project.run().args(["plan", "slow"]).output().expect_code(0);
     let first = project
         .run()
-        .args(["up", "slow"])
+        .args(["up", "--yes", "slow"])
         .env("WILDSIDE_LOCK_TIMEOUT", "1s")
         .spawn();
     std::thread::sleep(std::time::Duration::from_secs(3));
     let second = project
         .run()
-        .args(["up", "slow"])
+        .args(["up", "--yes", "slow"])
         .env("WILDSIDE_LOCK_TIMEOUT", "1s")
         .output();
     let first = crate::support::Done(first.wait_with_output().unwrap());
@@ -55,11 +55,11 @@ fn a_waiting_run_takes_the_lock_once_it_is_free() {
         &example_stack(LOCAL, "message = \"two\", delay_seconds = 5"),
     );
     project.run().args(["plan", "slow"]).output().expect_code(0);
-    let first = project.run().args(["up", "slow"]).spawn();
+    let first = project.run().args(["up", "--yes", "slow"]).spawn();
     std::thread::sleep(std::time::Duration::from_secs(2));
     let second = project
         .run()
-        .args(["--output", "json", "up", "slow"])
+        .args(["--output", "json", "up", "--yes", "slow"])
         .env("WILDSIDE_LOCK_TIMEOUT", "60s")
         .output()
         .expect_code(0);
@@ -78,7 +78,15 @@ fn workspaces_hold_separate_state() {
     for workspace in ["pr-1", "pr-2"] {
         let up = project
             .run()
-            .args(["--output", "json", "up", "multi", "--workspace", workspace])
+            .args([
+                "--output",
+                "json",
+                "up",
+                "--yes",
+                "multi",
+                "--workspace",
+                workspace,
+            ])
             .output()
             .expect_code(0);
         assert_eq!(up.json()["changed"], true, "{workspace} started empty");
@@ -89,6 +97,7 @@ fn workspaces_hold_separate_state() {
             "--output",
             "json",
             "down",
+            "--yes",
             "multi",
             "--workspace",
             "pr-1",
@@ -146,11 +155,11 @@ fn twenty_races_of_two_ups_on_one_workspace_both_succeed() {
         );
         let first = project
             .run()
-            .args(["--output", "json", "up", "race"])
+            .args(["--output", "json", "up", "--yes", "race"])
             .spawn();
         let second = project
             .run()
-            .args(["--output", "json", "up", "race"])
+            .args(["--output", "json", "up", "--yes", "race"])
             .output();
         let first = crate::support::Done(first.wait_with_output().unwrap());
         let (first, second) = (first.expect_code(0), second.expect_code(0));
@@ -177,7 +186,11 @@ fn a_failing_run_prints_each_error_once() {
         "broken",
         &example_stack(LOCAL, "message = \"x\", delay_seconds = -5"),
     );
-    let failed = project.run().args(["up", "broken"]).output().expect_code(1);
+    let failed = project
+        .run()
+        .args(["up", "--yes", "broken"])
+        .output()
+        .expect_code(1);
     let stderr = failed.stderr();
     let summary = stderr
         .lines()

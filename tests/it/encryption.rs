@@ -48,7 +48,7 @@ fn with_env(run: Run, env: &[(&str, String)]) -> Run {
 /// `output` still shows the non-sensitive output.
 fn canary_round(project: &Project, env: &[(&str, String)], stored: impl Fn() -> Vec<u8>) {
     let up = with_env(project.run(), env)
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     assert!(
@@ -184,7 +184,7 @@ fn an_unencrypted_state_is_migrated_then_plans_clean() {
     project.stack("vaulted", &opted_out);
     let up = project
         .run()
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     assert!(up.stdout().contains("UNENCRYPTED"), "{}", up.stdout());
@@ -301,7 +301,7 @@ fn five_workspaces_stay_readable_after_a_rotation() {
     let workspaces: Vec<String> = (1..=5).map(|pr| format!("pr-{pr}")).collect();
     for workspace in &workspaces {
         with_env(project.run(), &[])
-            .args(["up", "vaulted", "-w", workspace])
+            .args(["up", "--yes", "vaulted", "-w", workspace])
             .output()
             .expect_code(0);
         assert_eq!(
@@ -339,7 +339,7 @@ fn a_sealed_vault_fails_the_plan_and_leaves_the_state_untouched() {
     let project = Project::new();
     project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
     with_env(project.run(), &[])
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     let before = local_state(&project, "vaulted", "default");
@@ -389,7 +389,7 @@ fn a_state_whose_key_was_deleted_is_refused_and_no_new_key_is_made() {
     let project = Project::new();
     project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
     with_env(project.run(), &[])
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     let before = local_state(&project, "vaulted", "default");
@@ -426,7 +426,7 @@ fn the_restore_hint_for_a_deleted_key_works_as_written() {
     let project = Project::new();
     project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
     let up = with_env(project.run(), &[])
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     // The run that made the key said how to back it up: do exactly that, in the directory the hint runs in.
@@ -471,7 +471,7 @@ fn the_restore_hint_for_a_deleted_key_works_as_written() {
         .unwrap_or_else(|| panic!("no restore command in:\n{}", refused.stderr()));
     shell(&hint);
     with_env(project.run(), &[])
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
 }
@@ -482,7 +482,7 @@ fn a_new_stack_gets_a_key_that_can_be_backed_up() {
     let project = Project::new();
     project.stack("vaulted", &canary_stack(&vault_head(&bao, "")));
     with_env(project.run(), &[])
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     let backup = bao.cli(
@@ -523,7 +523,7 @@ fn a_stack_with_secrets_is_migrated_rotated_and_decrypted_with_its_plan_verified
     };
     project.stack("vaulted", &stack("[encryption]\nenabled = false"));
     with_env(project.run(), &[])
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     project.stack("vaulted", &stack(""));

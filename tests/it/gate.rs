@@ -83,7 +83,7 @@ fn a_denied_plan_is_applied_by_no_command() {
 
     let up = project
         .run()
-        .args(["--output", "json", "up", "snap"])
+        .args(["--output", "json", "up", "--yes", "snap"])
         .output()
         .expect_code(3);
     assert_refused(&up, "policy_denied");
@@ -112,17 +112,29 @@ fn a_denied_plan_is_applied_by_no_command() {
     );
 
     allow(&project);
-    project.run().args(["up", "snap"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "snap"])
+        .output()
+        .expect_code(0);
     assert_eq!(outputs(project.run(), "snap", "default").len(), 2);
 }
 
 #[test]
 fn a_plan_without_changes_passes_without_evaluation() {
     let project = local_project("");
-    project.run().args(["up", "snap"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "snap"])
+        .output()
+        .expect_code(0);
     // A policy that cannot be evaluated would fail any plan it judged.
     deny(&project, "package main\n\ndeny contains msg if {\n");
-    project.run().args(["up", "snap"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "snap"])
+        .output()
+        .expect_code(0);
     let judged = project.run().args(["plan", "snap"]).output();
     assert_ne!(judged.code(), 0, "plan still judges: {}", judged.stderr());
 }
@@ -130,12 +142,16 @@ fn a_plan_without_changes_passes_without_evaluation() {
 #[test]
 fn a_policy_can_forbid_destroying_what_a_team_protects() {
     let project = local_project("");
-    project.run().args(["up", "snap"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "snap"])
+        .output()
+        .expect_code(0);
     deny(&project, KEEP_DATA);
     // The policy judges destruction only: a change elsewhere still applies.
     let down = project
         .run()
-        .args(["--output", "json", "down", "snap"])
+        .args(["--output", "json", "down", "--yes", "snap"])
         .output()
         .expect_code(3);
     assert_eq!(down.json()["kind"], "policy_denied", "{}", down.stderr());
@@ -151,17 +167,25 @@ fn a_policy_can_forbid_destroying_what_a_team_protects() {
         "nothing was destroyed"
     );
     allow(&project);
-    project.run().args(["down", "snap"]).output().expect_code(0);
+    project
+        .run()
+        .args(["down", "--yes", "snap"])
+        .output()
+        .expect_code(0);
     assert!(outputs(project.run(), "snap", "default").is_empty());
 }
 
 #[test]
 fn a_production_stack_is_destroyed_only_when_confirm_names_it() {
     let project = local_project("[policy]\nproduction = true\n");
-    project.run().args(["up", "snap"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "snap"])
+        .output()
+        .expect_code(0);
     let bare = project
         .run()
-        .args(["--output", "json", "down", "snap"])
+        .args(["--output", "json", "down", "--yes", "snap"])
         .output()
         .expect_code(1);
     assert_eq!(
@@ -178,7 +202,7 @@ fn a_production_stack_is_destroyed_only_when_confirm_names_it() {
     );
     let wrong = project
         .run()
-        .args(["down", "snap", "--confirm", "snap2"])
+        .args(["down", "--yes", "snap", "--confirm", "snap2"])
         .output()
         .expect_code(1);
     assert!(
@@ -191,7 +215,7 @@ fn a_production_stack_is_destroyed_only_when_confirm_names_it() {
     assert_eq!(outputs(project.run(), "snap", "default").len(), 2);
     project
         .run()
-        .args(["down", "snap", "--confirm", "snap"])
+        .args(["down", "--yes", "snap", "--confirm", "snap"])
         .output()
         .expect_code(0);
     assert!(outputs(project.run(), "snap", "default").is_empty());
@@ -206,8 +230,8 @@ fn previews_pass_the_gate_up_and_down() {
     deny(&project, NO_DATA_CHANGES);
     let up = run()
         .args([
-            "--output", "json", "preview", "up", "--stack", "preview", "--pr", "7", "--sha",
-            "abc1234",
+            "--output", "json", "preview", "up", "--yes", "--stack", "preview", "--pr", "7",
+            "--sha", "abc1234",
         ])
         .output()
         .expect_code(3);
@@ -217,7 +241,7 @@ fn previews_pass_the_gate_up_and_down() {
     allow(&project);
     run()
         .args([
-            "preview", "up", "--stack", "preview", "--pr", "7", "--sha", "abc1234",
+            "preview", "up", "--yes", "--stack", "preview", "--pr", "7", "--sha", "abc1234",
         ])
         .output()
         .expect_code(0);
@@ -225,7 +249,7 @@ fn previews_pass_the_gate_up_and_down() {
     deny(&project, KEEP_DATA);
     let down = run()
         .args([
-            "--output", "json", "preview", "down", "--stack", "preview", "--pr", "7",
+            "--output", "json", "preview", "down", "--yes", "--stack", "preview", "--pr", "7",
         ])
         .output()
         .expect_code(3);
@@ -278,33 +302,39 @@ fn hibernate_wake_and_budgets_pass_the_gate() {
     let sandbox = Sandbox::start(project.path(), &[]);
     let run = || crate::sandbox_provider::on_sandbox(&project, &sandbox, &mirror);
     let over = run()
-        .args(["--output", "json", "up", "platform"])
+        .args(["--output", "json", "up", "--yes", "platform"])
         .output()
         .expect_code(3);
     assert_refused(&over, "over_budget");
     assert!(sandbox.resources().is_empty(), "nothing was created");
 
     project.stack("platform", PLATFORM);
-    run().args(["up", "platform"]).output().expect_code(0);
+    run()
+        .args(["up", "--yes", "platform"])
+        .output()
+        .expect_code(0);
     deny(&project, NO_RESIZE);
     let hibernate = run()
-        .args(["--output", "json", "hibernate", "platform"])
+        .args(["--output", "json", "hibernate", "--yes", "platform"])
         .output()
         .expect_code(3);
     assert_refused(&hibernate, "policy_denied");
     allow(&project);
     run()
-        .args(["hibernate", "platform"])
+        .args(["hibernate", "--yes", "platform"])
         .output()
         .expect_code(0);
     deny(&project, NO_RESIZE);
     let wake = run()
-        .args(["--output", "json", "wake", "platform"])
+        .args(["--output", "json", "wake", "--yes", "platform"])
         .output()
         .expect_code(3);
     assert_refused(&wake, "policy_denied");
     allow(&project);
-    run().args(["down", "platform"]).output().expect_code(0);
+    run()
+        .args(["down", "--yes", "platform"])
+        .output()
+        .expect_code(0);
     assert!(sandbox.resources().is_empty());
     sandbox.stop();
 }

@@ -11,7 +11,7 @@ fn lifecycle(project: &Project, env: &[(&str, String)]) {
         run
     };
     let up = with_env(project.run())
-        .args(["--output", "json", "up", "demo"])
+        .args(["--output", "json", "up", "--yes", "demo"])
         .output()
         .expect_code(0);
     let report = up.json();
@@ -48,13 +48,13 @@ fn lifecycle(project: &Project, env: &[(&str, String)]) {
     assert!(outputs[0].get("value").is_none());
 
     let again = with_env(project.run())
-        .args(["--output", "json", "up", "demo"])
+        .args(["--output", "json", "up", "--yes", "demo"])
         .output()
         .expect_code(0);
     assert_eq!(again.json()["changed"], false);
 
     let down = with_env(project.run())
-        .args(["--output", "json", "down", "demo"])
+        .args(["--output", "json", "down", "--yes", "demo"])
         .output()
         .expect_code(0);
     assert_eq!(
@@ -160,7 +160,7 @@ fn a_plan_on_s3_does_not_take_the_lock_an_apply_holds() {
     let run = || run_in(&project);
     let other = || run_in(&elsewhere);
     run().args(["plan", "locked"]).output().expect_code(0);
-    let mut apply = run().args(["up", "locked"]).spawn();
+    let mut apply = run().args(["up", "--yes", "locked"]).spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !std::process::Command::new("pgrep")
         .args(["-f", &format!("^sleep {delay}$")])
@@ -179,7 +179,7 @@ fn a_plan_on_s3_does_not_take_the_lock_an_apply_holds() {
         .output();
     let up = other()
         .env("WILDSIDE_LOCK_TIMEOUT", "0s")
-        .args(["up", "locked"])
+        .args(["up", "--yes", "locked"])
         .output();
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(apply.id() as i32),

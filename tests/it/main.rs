@@ -4,6 +4,8 @@
 mod support;
 
 mod actions;
+mod adoption;
+mod approval;
 mod bad_input;
 mod bootstrap;
 mod ci;
@@ -25,6 +27,7 @@ mod policy_cli;
 mod policy_rules;
 mod preview;
 mod preview_race;
+mod raw_output;
 mod release;
 mod render;
 mod sandbox_appliance;

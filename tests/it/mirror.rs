@@ -16,7 +16,10 @@ fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {
             .env("WILDSIDE_PROVIDER_MIRROR", tool("WILDSIDE_PROVIDER_MIRROR"))
             .env("WILDSIDE_PLUGIN_CACHE", cache.path())
     };
-    run().args(["up", "mirrored"]).output().expect_code(0);
+    run()
+        .args(["up", "--yes", "mirrored"])
+        .output()
+        .expect_code(0);
     // The first init had no lock file to check a cached package against, so it kept the shared cache out of
     // it; an init with the lock file written installs through the shared cache.
     let lock_file = project.path().join("stacks/mirrored.terraform.lock.hcl");
@@ -30,7 +33,10 @@ fn providers_install_from_an_explicit_mirror_into_a_shared_cache() {
     );
     let config = std::fs::read_to_string(project.path().join(".wildside/tofurc")).unwrap();
     assert!(config.contains("filesystem_mirror"), "{config}");
-    run().args(["down", "mirrored"]).output().expect_code(0);
+    run()
+        .args(["down", "--yes", "mirrored"])
+        .output()
+        .expect_code(0);
 }
 
 #[test]
@@ -51,4 +57,87 @@ fn a_mirror_path_is_written_into_the_cli_configuration_exactly() {
         .args(["plan", "mirrored"])
         .output()
         .expect_code(0);
+}
+
+/// A mirror holding a provider package (an empty stand-in: nothing here installs it).
+fn mirror_with_tls(dir: &std::path::Path) {
+    let package = dir.join("registry.opentofu.org/hashicorp/tls/4.2.1/linux_amd64");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("terraform-provider-tls_v4.2.1"), "").unwrap();
+}
+
+#[test]
+fn a_mirror_adds_to_the_tools_mirror_and_the_registry_serves_the_rest() {
+    let project = Project::new();
+    project.stack("added", &example_stack("", "message = \"added\""));
+    let other = tempfile::tempdir().unwrap();
+    mirror_with_tls(other.path());
+    let run = || project.run().env("WILDSIDE_PROVIDER_MIRROR", other.path());
+    // The example module's provider is in the tools mirror only: it still installs.
+    run().args(["plan", "added"]).output().expect_code(0);
+    let config = std::fs::read_to_string(project.path().join(".wildside/tofurc")).unwrap();
+    let tools_mirror = tool("WILDSIDE_PROVIDER_MIRROR");
+    assert!(
+        config.contains(other.path().to_str().unwrap())
+            && config.contains(tools_mirror.to_str().unwrap()),
+        "{config}"
+    );
+    assert!(
+        config.contains("\"registry.opentofu.org/hashicorp/tls\""),
+        "{config}"
+    );
+    assert!(config.contains("direct"), "{config}");
+
+    let doctor = run().args(["doctor", "--output", "json"]).output();
+    let report = doctor.json();
+    let providers = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == "providers")
+        .unwrap_or_else(|| panic!("{report}"));
+    let detail = providers["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "registry.opentofu.org/hashicorp/tls from the mirror {}",
+            other.path().display()
+        )),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_mirror_with_a_link_tofu_does_not_follow_is_an_error() {
+    let project = Project::new();
+    project.stack("linked", &example_stack("", "message = \"linked\""));
+    let real = tempfile::tempdir().unwrap();
+    mirror_with_tls(real.path());
+    let linked = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(linked.path().join("registry.opentofu.org")).unwrap();
+    std::os::unix::fs::symlink(
+        real.path().join("registry.opentofu.org/hashicorp"),
+        linked.path().join("registry.opentofu.org/hashicorp"),
+    )
+    .unwrap();
+    let run = || project.run().env("WILDSIDE_PROVIDER_MIRROR", linked.path());
+    let doctor = run().args(["doctor", "--output", "json"]).output();
+    assert_eq!(doctor.code(), 1, "{}", doctor.stdout());
+    let report = doctor.json();
+    let mirror = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == "provider mirror")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(mirror["ok"], false, "{mirror}");
+    assert!(
+        mirror["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is a symbolic link, which tofu does not follow"),
+        "{mirror}"
+    );
+    let plan = run().args(["plan", "linked"]).output();
+    assert_eq!(plan.code(), 1, "{}", plan.stderr());
+    assert!(plan.stderr().contains("symbolic link"), "{}", plan.stderr());
 }

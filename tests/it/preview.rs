@@ -87,7 +87,7 @@ const T0: &str = "2030-01-01T00:00:00Z";
 fn a_preview_is_created_updated_in_place_and_destroyed_idempotently() {
     let previews = Previews::new(5);
     let up = previews
-        .preview(T0, &["up", "--pr", "1", "--sha", "aaa111"])
+        .preview(T0, &["up", "--yes", "--pr", "1", "--sha", "aaa111"])
         .expect_code(0);
     assert!(
         up.stdout()
@@ -99,7 +99,7 @@ fn a_preview_is_created_updated_in_place_and_destroyed_idempotently() {
     previews
         .preview(
             "2030-01-01T00:10:00Z",
-            &["up", "--pr", "1", "--sha", "bbb222"],
+            &["up", "--yes", "--pr", "1", "--sha", "bbb222"],
         )
         .expect_code(0);
     assert_eq!(
@@ -120,7 +120,9 @@ fn a_preview_is_created_updated_in_place_and_destroyed_idempotently() {
             .is_some()
     );
 
-    previews.preview(T0, &["down", "--pr", "1"]).expect_code(0);
+    previews
+        .preview(T0, &["down", "--yes", "--pr", "1"])
+        .expect_code(0);
     assert!(previews.list(T0).is_empty());
     assert!(
         previews
@@ -128,7 +130,9 @@ fn a_preview_is_created_updated_in_place_and_destroyed_idempotently() {
             .kv_json(DEV_ROOT_TOKEN, "get", "wildside/preview/pr-1/message")
             .is_none()
     );
-    previews.preview(T0, &["down", "--pr", "1"]).expect_code(0);
+    previews
+        .preview(T0, &["down", "--yes", "--pr", "1"])
+        .expect_code(0);
 }
 
 #[test]
@@ -136,11 +140,11 @@ fn capacity_pins_ttl_and_gc_follow_the_clock() {
     let previews = Previews::new(3);
     for pr in ["1", "2", "3"] {
         previews
-            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .preview(T0, &["up", "--yes", "--pr", pr, "--sha", "s"])
             .expect_code(0);
     }
     let refused = previews
-        .preview(T0, &["up", "--pr", "4", "--sha", "s"])
+        .preview(T0, &["up", "--yes", "--pr", "4", "--sha", "s"])
         .expect_code(1);
     assert!(
         refused
@@ -150,7 +154,10 @@ fn capacity_pins_ttl_and_gc_follow_the_clock() {
         refused.stderr()
     );
     previews
-        .preview("2030-01-01T00:30:00Z", &["up", "--pr", "2", "--sha", "s2"])
+        .preview(
+            "2030-01-01T00:30:00Z",
+            &["up", "--yes", "--pr", "2", "--sha", "s2"],
+        )
         .expect_code(0);
 
     let too_long = previews
@@ -176,13 +183,20 @@ fn capacity_pins_ttl_and_gc_follow_the_clock() {
     // Orphans both ways: a workspace with no record, and a record with no workspace.
     previews
         .run(T0)
-        .args(["up", "preview", "-w", "pr-9"])
+        .args(["up", "--yes", "preview", "-w", "pr-9"])
         .env("TF_VAR_commit_sha", "orphan")
         .output()
         .expect_code(0);
     previews
         .run(T0)
-        .args(["down", "preview", "-w", "pr-3", "--delete-workspace"])
+        .args([
+            "down",
+            "--yes",
+            "preview",
+            "-w",
+            "pr-3",
+            "--delete-workspace",
+        ])
         .env("TF_VAR_commit_sha", "s")
         .output()
         .expect_code(0);
@@ -195,6 +209,7 @@ fn capacity_pins_ttl_and_gc_follow_the_clock() {
                 "--output",
                 "json",
                 "gc",
+                "--yes",
                 "--open-prs",
                 "1,2,3,9",
                 "--dry-run",
@@ -223,14 +238,14 @@ fn capacity_pins_ttl_and_gc_follow_the_clock() {
     );
     assert_eq!(previews.list(later).len(), 4, "a dry run removes nothing");
     previews
-        .preview(later, &["gc", "--open-prs", "1,2,3,9"])
+        .preview(later, &["gc", "--yes", "--open-prs", "1,2,3,9"])
         .expect_code(0);
     let left = previews.list(later);
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0]["pr"], 1);
 
     previews
-        .preview(later, &["gc", "--open-prs", "2"])
+        .preview(later, &["gc", "--yes", "--open-prs", "2"])
         .expect_code(0);
     assert!(
         previews.list(later).is_empty(),
@@ -254,6 +269,7 @@ fn concurrent_ci_jobs_lose_no_record_and_corrupt_no_state() {
             .args([
                 "preview",
                 "up",
+                "--yes",
                 "--pr",
                 &pr.to_string(),
                 "--sha",
@@ -309,7 +325,7 @@ fn gc_asks_github_which_pull_requests_are_open() {
     github.open_pulls.lock().unwrap().push(1);
     for pr in ["1", "2"] {
         previews
-            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .preview(T0, &["up", "--yes", "--pr", pr, "--sha", "s"])
             .expect_code(0);
     }
     let gc = previews
@@ -317,6 +333,7 @@ fn gc_asks_github_which_pull_requests_are_open() {
         .args([
             "preview",
             "gc",
+            "--yes",
             "--github-repo",
             "o/r",
             "--api-url",
@@ -382,9 +399,9 @@ fn a_ledger_that_does_not_decode_is_never_overwritten() {
     ] {
         let version = put_ledger(&previews, &document);
         for args in [
-            &["up", "--pr", "1", "--sha", "aaa111"][..],
+            &["up", "--yes", "--pr", "1", "--sha", "aaa111"][..],
             &["list"],
-            &["gc", "--open-prs", "1"],
+            &["gc", "--yes", "--open-prs", "1"],
             &["pin", "--pr", "7", "--for", "1h"],
         ] {
             let done = previews.preview(T0, args);
@@ -421,6 +438,7 @@ fn a_preview_records_its_cost_a_day_and_a_record_without_one_reads_as_unknown() 
             T0,
             &[
                 "up",
+                "--yes",
                 "--pr",
                 "1",
                 "--sha",
@@ -475,7 +493,9 @@ fn a_preview_records_its_cost_a_day_and_a_record_without_one_reads_as_unknown() 
         records[1].get("cost_per_day").is_none(),
         "the old record is kept as it was: {ledger}"
     );
-    previews.preview(T0, &["down", "--pr", "1"]).expect_code(0);
+    previews
+        .preview(T0, &["down", "--yes", "--pr", "1"])
+        .expect_code(0);
 }
 
 /// A module whose destruction fails while the file `<dir>/fail-<pr>` exists.
@@ -516,13 +536,13 @@ fn gc_carries_on_after_a_failed_destroy_and_reports_it() {
     );
     for pr in ["1", "2", "3"] {
         previews
-            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .preview(T0, &["up", "--yes", "--pr", pr, "--sha", "s"])
             .expect_code(0);
     }
     std::fs::write(markers.join("fail-1"), "").unwrap();
     std::fs::write(markers.join("fail-2"), "").unwrap();
 
-    let gc = previews.preview(T0, &["gc", "--open-prs", "99"]);
+    let gc = previews.preview(T0, &["gc", "--yes", "--open-prs", "99"]);
     assert_eq!(gc.code(), 1, "{}\n{}", gc.stdout(), gc.stderr());
     for pr in ["pr-1", "pr-2"] {
         assert!(
@@ -542,7 +562,7 @@ fn gc_carries_on_after_a_failed_destroy_and_reports_it() {
     std::fs::remove_file(markers.join("fail-1")).unwrap();
     std::fs::remove_file(markers.join("fail-2")).unwrap();
     previews
-        .preview(T0, &["gc", "--open-prs", "99"])
+        .preview(T0, &["gc", "--yes", "--open-prs", "99"])
         .expect_code(0);
     assert!(previews.list(T0).is_empty());
 }
@@ -562,7 +582,7 @@ impl PausedGc {
         let mut child = previews
             .run(now)
             .env("WILDSIDE_GC_PAUSE", &release)
-            .args(["--output", "json", "preview", "gc"])
+            .args(["--output", "json", "preview", "gc", "--yes"])
             .args(args)
             .spawn();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -602,26 +622,26 @@ fn gc_decides_each_removal_again_on_the_record_as_it_is_now() {
     let previews = Previews::new(5);
     for pr in ["1", "2", "3"] {
         previews
-            .preview(T0, &["up", "--pr", pr, "--sha", "first"])
+            .preview(T0, &["up", "--yes", "--pr", pr, "--sha", "first"])
             .expect_code(0);
     }
     // A workspace without a record: gc plans to remove it as an orphan.
     previews
         .run(T0)
-        .args(["up", "preview", "-w", "pr-4"])
+        .args(["up", "--yes", "preview", "-w", "pr-4"])
         .env("TF_VAR_commit_sha", "orphan")
         .output()
         .expect_code(0);
     let later = "2030-01-01T02:00:00Z";
     let gc = PausedGc::start(&previews, later, &["--open-prs", "1,2,3,4"]);
     previews
-        .preview(later, &["up", "--pr", "1", "--sha", "renewed"])
+        .preview(later, &["up", "--yes", "--pr", "1", "--sha", "renewed"])
         .expect_code(0);
     previews
         .preview(later, &["pin", "--pr", "2", "--for", "3h"])
         .expect_code(0);
     previews
-        .preview(later, &["up", "--pr", "4", "--sha", "adopted"])
+        .preview(later, &["up", "--yes", "--pr", "4", "--sha", "adopted"])
         .expect_code(0);
     let gc = gc.finish().expect_code(0);
     let report = gc.json();
@@ -666,7 +686,7 @@ fn gc_decides_each_removal_again_on_the_record_as_it_is_now() {
     assert_eq!(previews.message(1), "renewed");
     assert_eq!(previews.message(4), "adopted");
     let human = previews
-        .preview(later, &["gc", "--open-prs", "1,2,4", "--dry-run"])
+        .preview(later, &["gc", "--yes", "--open-prs", "1,2,4", "--dry-run"])
         .expect_code(0);
     assert_eq!(human.stdout(), "nothing to collect\n");
 }
@@ -684,7 +704,7 @@ fn a_record_without_a_workspace_is_an_orphan_only_after_the_grace_period() {
         }] }),
     );
     let planned = |now: &str, extra: &[&str]| -> Vec<serde_json::Value> {
-        let mut args = vec!["--output", "json", "gc", "--open-prs", "5"];
+        let mut args = vec!["--output", "json", "gc", "--yes", "--open-prs", "5"];
         args.extend(extra);
         previews.preview(now, &args).expect_code(0).json()["actions"]
             .as_array()
@@ -721,7 +741,7 @@ fn a_missing_ledger_is_refused_and_rebuilt_from_the_workspaces() {
     let previews = Previews::new(5);
     for pr in ["1", "2"] {
         previews
-            .preview(T0, &["up", "--pr", pr, "--sha", "s"])
+            .preview(T0, &["up", "--yes", "--pr", pr, "--sha", "s"])
             .expect_code(0);
     }
     let ledger = "wildside/preview/previews";
@@ -732,14 +752,14 @@ fn a_missing_ledger_is_refused_and_rebuilt_from_the_workspaces() {
     assert!(deleted.status.success(), "{deleted:?}");
     let refusals = |presence: &str| {
         for args in [
-            &["gc", "--open-prs", "1,2"][..],
-            &["gc", "--open-prs", "1,2", "--dry-run"],
+            &["gc", "--yes", "--open-prs", "1,2"][..],
+            &["gc", "--yes", "--open-prs", "1,2", "--dry-run"],
             &["gc"],
             &["list"],
-            &["up", "--pr", "3", "--sha", "s"],
+            &["up", "--yes", "--pr", "3", "--sha", "s"],
             &["pin", "--pr", "1", "--for", "1h"],
-            &["down", "--pr", "1"],
-            &["hibernate", "--pr", "1"],
+            &["down", "--yes", "--pr", "1"],
+            &["hibernate", "--yes", "--pr", "1"],
         ] {
             let done = previews.preview(T0, args);
             assert_eq!(done.code(), 1, "{args:?}: {}", done.stderr());
@@ -832,7 +852,7 @@ fn a_missing_ledger_is_refused_and_rebuilt_from_the_workspaces() {
         serde_json::json!({ "state": "deleted", "version": version })
     );
     let gc = previews
-        .preview("2030-01-01T00:20:00Z", &["gc", "--open-prs", "1"])
+        .preview("2030-01-01T00:20:00Z", &["gc", "--yes", "--open-prs", "1"])
         .expect_code(0);
     assert!(
         gc.stdout().contains("removed pr-2: Closed"),
@@ -881,7 +901,7 @@ fn a_preview_being_destroyed_is_not_brought_up_again_nor_pinned() {
     );
     let version = ledger_version(&previews);
     for args in [
-        &["up", "--pr", "7", "--sha", "new"][..],
+        &["up", "--yes", "--pr", "7", "--sha", "new"][..],
         &["pin", "--pr", "7", "--for", "1h"],
     ] {
         let refused = previews.preview(T0, args).expect_code(1);
@@ -894,10 +914,12 @@ fn a_preview_being_destroyed_is_not_brought_up_again_nor_pinned() {
         );
     }
     assert_eq!(ledger_version(&previews), version, "nothing was written");
-    previews.preview(T0, &["down", "--pr", "7"]).expect_code(0);
+    previews
+        .preview(T0, &["down", "--yes", "--pr", "7"])
+        .expect_code(0);
     assert!(previews.list(T0).is_empty());
     previews
-        .preview(T0, &["up", "--pr", "7", "--sha", "new"])
+        .preview(T0, &["up", "--yes", "--pr", "7", "--sha", "new"])
         .expect_code(0);
     assert_eq!(previews.message(7), "new");
 }

@@ -129,7 +129,7 @@ impl Race {
             Act::Down => vec!["down".into(), "--pr".into(), pr_text],
             Act::Idle => return None,
         };
-        Some(self.run(now).args(["preview"]).args(args).spawn())
+        Some(self.run(now).args(["preview", "--yes"]).args(args).spawn())
     }
 
     /// Runs gc and every preview's command of the round at once (`WORKERS` of the commands at a time).
@@ -137,7 +137,7 @@ impl Race {
         let open: Vec<String> = (1..=PREVIEWS).map(|pr| pr.to_string()).collect();
         let gc = self
             .run(now)
-            .args(["preview", "gc", "--open-prs", &open.join(",")])
+            .args(["preview", "gc", "--yes", "--open-prs", &open.join(",")])
             .spawn();
         let queue: Arc<Mutex<VecDeque<(u64, Act)>>> = Arc::new(Mutex::new(
             acts.iter().map(|(pr, act)| (*pr, *act)).collect(),

@@ -12,7 +12,7 @@ endpoint = "https://nyc3.digitaloceanspaces.com"
 [[modules]]
 name = "greeting"
 source = "example"
-inputs = { message = "hello ${not_a_template}", instances = 2, tags = ["a", "b"] }
+inputs = { message = "hello ${not_a_template}", instances = 2 }
 
 [[outputs]]
 name = "digest"
@@ -32,10 +32,6 @@ module "greeting" {
   source    = "../modules/example"
   instances = 2
   message   = "hello $${not_a_template}"
-  tags = [
-    "a",
-    "b"
-  ]
 }
 
 output "digest" {

@@ -240,7 +240,7 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
             .env("WILDSIDE_PROVIDER_MIRROR", &mirror)
     };
 
-    run().args(["up", "prod"]).output().expect_code(0);
+    run().args(["up", "--yes", "prod"]).output().expect_code(0);
     phase(&mut clock, "up prod");
 
     let outputs = run()
@@ -500,7 +500,10 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     phase(&mut clock, "writes with a follower down");
 
     project.stack("prod", &prod_stack(None));
-    run().args(["down", "prod"]).output().expect_code(0);
+    run()
+        .args(["down", "--yes", "prod"])
+        .output()
+        .expect_code(0);
     wait_for(
         "every server the sandbox started stops",
         &droplets_dir,

@@ -50,7 +50,7 @@ fn lifecycle(name: &str, resize: (&str, &str)) {
     let sandbox = Sandbox::start(project.path(), &[]);
 
     let up = on_sandbox(&project, &sandbox, &mirror)
-        .args(["--output", "json", "up", name])
+        .args(["--output", "json", "up", "--yes", name])
         .output()
         .expect_code(0);
     assert!(up.json()["changed"].as_bool().unwrap(), "{}", up.stdout());
@@ -69,7 +69,7 @@ fn lifecycle(name: &str, resize: (&str, &str)) {
     );
     project.stack(name, &resized);
     let update = on_sandbox(&project, &sandbox, &mirror)
-        .args(["--output", "json", "up", name])
+        .args(["--output", "json", "up", "--yes", name])
         .output()
         .expect_code(0);
     let changes: Vec<(String, String)> = update.json()["summary"]["changes"]
@@ -94,7 +94,7 @@ fn lifecycle(name: &str, resize: (&str, &str)) {
     );
 
     on_sandbox(&project, &sandbox, &mirror)
-        .args(["down", name])
+        .args(["down", "--yes", name])
         .output()
         .expect_code(0);
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
@@ -121,7 +121,7 @@ fn an_invalid_size_shows_digitaloceans_422_message() {
     project.stack("dev", &stack);
     let sandbox = Sandbox::start(project.path(), &[]);
     let failed = on_sandbox(&project, &sandbox, &mirror)
-        .args(["up", "dev"])
+        .args(["up", "--yes", "dev"])
         .output()
         .expect_code(1);
     assert!(
@@ -131,7 +131,7 @@ fn an_invalid_size_shows_digitaloceans_422_message() {
         failed.stderr()
     );
     on_sandbox(&project, &sandbox, &mirror)
-        .args(["down", "dev"])
+        .args(["down", "--yes", "dev"])
         .output()
         .expect_code(0);
 }
@@ -171,7 +171,7 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
     project.stack("prod", &toml::to_string(&stack).unwrap());
     let sandbox = Sandbox::start(project.path(), &[]);
     let run = || on_sandbox(&project, &sandbox, &mirror);
-    run().args(["up", "prod"]).output().expect_code(0);
+    run().args(["up", "--yes", "prod"]).output().expect_code(0);
     let awake = vec![
         ("app".to_string(), 2, true, 2, 10),
         ("core".to_string(), 3, false, 0, 0),
@@ -180,7 +180,7 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
     assert_eq!(sandbox_pools(&sandbox), awake);
 
     let hibernated = run()
-        .args(["--output", "json", "hibernate", "prod"])
+        .args(["--output", "json", "hibernate", "--yes", "prod"])
         .output()
         .expect_code(0);
     let report = hibernated.json();
@@ -247,14 +247,17 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
         .args(["plan", "prod", "--detailed-exitcode"])
         .output()
         .expect_code(0);
-    let refused = run().args(["up", "prod"]).output().expect_code(1);
+    let refused = run().args(["up", "--yes", "prod"]).output().expect_code(1);
     assert!(
         refused.stderr().contains("hibernated") && refused.stderr().contains("wake prod"),
         "{}",
         refused.stderr()
     );
 
-    let woken = run().args(["wake", "prod"]).output().expect_code(0);
+    let woken = run()
+        .args(["wake", "--yes", "prod"])
+        .output()
+        .expect_code(0);
     for line in [
         "prod (workspace default): awake; nodes 1–3 → 5–33; monthly cost $48.00 → $240.00",
         "  pool core (s-4vcpu-8gb): nodes 1 → 3, $48.00 → $144.00 a month  [/v2/sizes `s-4vcpu-8gb` read ",
@@ -269,10 +272,19 @@ fn a_hibernated_platform_plans_clean_refuses_up_and_wakes_to_its_stack_file() {
         .output()
         .expect_code(0);
 
-    run().args(["hibernate", "prod"]).output().expect_code(0);
-    run().args(["up", "prod", "--wake"]).output().expect_code(0);
+    run()
+        .args(["hibernate", "--yes", "prod"])
+        .output()
+        .expect_code(0);
+    run()
+        .args(["up", "--yes", "prod", "--wake"])
+        .output()
+        .expect_code(0);
     assert_eq!(sandbox_pools(&sandbox), awake);
-    run().args(["down", "prod"]).output().expect_code(0);
+    run()
+        .args(["down", "--yes", "prod"])
+        .output()
+        .expect_code(0);
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
 }
 
@@ -326,6 +338,7 @@ fn twenty_concurrent_cluster_previews_then_gc_keeps_the_two_open_ones() {
             let up = run().args([
                 "preview",
                 "up",
+                "--yes",
                 "--pr",
                 &pr.to_string(),
                 "--sha",
@@ -366,7 +379,7 @@ fn twenty_concurrent_cluster_previews_then_gc_keeps_the_two_open_ones() {
     );
 
     run()
-        .args(["preview", "gc", "--open-prs", "1,2"])
+        .args(["preview", "gc", "--yes", "--open-prs", "1,2"])
         .output()
         .expect_code(0);
     assert_eq!(
@@ -376,7 +389,7 @@ fn twenty_concurrent_cluster_previews_then_gc_keeps_the_two_open_ones() {
 
     for pr in ["1", "2"] {
         run()
-            .args(["preview", "down", "--pr", pr])
+            .args(["preview", "down", "--yes", "--pr", pr])
             .output()
             .expect_code(0);
     }
@@ -397,11 +410,21 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
             .env("WILDSIDE_NOW", now)
     };
     run("2026-11-25T08:00:00Z")
-        .args(["preview", "up", "--pr", "5", "--sha", "abc", "--ttl", "1h"])
+        .args([
+            "preview", "up", "--yes", "--pr", "5", "--sha", "abc", "--ttl", "1h",
+        ])
         .output()
         .expect_code(0);
     let gc = run("2026-11-25T10:00:00Z")
-        .args(["--output", "json", "preview", "gc", "--open-prs", "5"])
+        .args([
+            "--output",
+            "json",
+            "preview",
+            "gc",
+            "--yes",
+            "--open-prs",
+            "5",
+        ])
         .output()
         .expect_code(0);
     assert_eq!(
@@ -432,7 +455,7 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
         "the default pool keeps one node, the app pool may grow to one"
     );
     let woken = run("2026-11-25T10:05:00Z")
-        .args(["preview", "wake", "--pr", "5"])
+        .args(["preview", "wake", "--yes", "--pr", "5"])
         .output()
         .expect_code(0);
     for line in [
@@ -450,7 +473,7 @@ fn gc_hibernates_an_idle_preview_of_an_open_pull_request() {
         "awake again: the app pool may grow to three"
     );
     run("2026-11-25T10:05:00Z")
-        .args(["preview", "down", "--pr", "5"])
+        .args(["preview", "down", "--yes", "--pr", "5"])
         .output()
         .expect_code(0);
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
@@ -469,7 +492,7 @@ fn a_version_digitalocean_moved_the_cluster_to_is_kept_without_a_replacement() {
     project.stack("dev", &stack);
     let sandbox = Sandbox::start(project.path(), &[]);
     on_sandbox(&project, &sandbox, &mirror)
-        .args(["up", "dev"])
+        .args(["up", "--yes", "dev"])
         .output()
         .expect_code(0);
     let state: serde_json::Value =
@@ -514,7 +537,7 @@ fn a_version_digitalocean_moved_the_cluster_to_is_kept_without_a_replacement() {
         plan.stderr()
     );
     on_sandbox(&project, &sandbox, &mirror)
-        .args(["down", "dev"])
+        .args(["down", "--yes", "dev"])
         .output()
         .expect_code(0);
 }
@@ -552,7 +575,7 @@ fn pull_requests_256_apart_get_their_own_vpc_ranges() {
     let run = || on_sandbox(&project, &sandbox, &mirror).env("VAULT_TOKEN", DEV_ROOT_TOKEN);
     let up = |pr: &str| {
         run()
-            .args(["preview", "up", "--pr", pr, "--sha", "abc"])
+            .args(["preview", "up", "--yes", "--pr", pr, "--sha", "abc"])
             .output()
             .expect_code(0);
     };
@@ -591,7 +614,7 @@ fn pull_requests_256_apart_get_their_own_vpc_ranges() {
         "slot 1 is still held by pr-1"
     );
     run()
-        .args(["preview", "down", "--pr", "1"])
+        .args(["preview", "down", "--yes", "--pr", "1"])
         .output()
         .expect_code(0);
     up("769");
@@ -602,7 +625,7 @@ fn pull_requests_256_apart_get_their_own_vpc_ranges() {
     );
     for pr in ["257", "513", "769"] {
         run()
-            .args(["preview", "down", "--pr", pr])
+            .args(["preview", "down", "--yes", "--pr", pr])
             .output()
             .expect_code(0);
     }

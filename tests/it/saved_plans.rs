@@ -53,7 +53,11 @@ fn a_stale_plan_is_refused() {
         .args([&plan_file])
         .output()
         .expect_code(0);
-    project.run().args(["up", "stale"]).output().expect_code(0);
+    project
+        .run()
+        .args(["up", "--yes", "stale"])
+        .output()
+        .expect_code(0);
     let apply = project
         .run()
         .args(["apply", "stale", "--plan"])

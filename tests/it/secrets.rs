@@ -71,7 +71,7 @@ fn no_credential_of_wildside_tofu_reaches_a_local_exec_or_a_provider() {
     // No `[vault]`: the state is encrypted with the passphrase, so the passphrase is in use.
     project.stack("dump", &env_dump_stack("", &out, ""));
     with_canaries(project.run())
-        .args(["up", "dump"])
+        .args(["up", "--yes", "dump"])
         .output()
         .expect_code(0);
     assert_no_canary(&out);
@@ -102,7 +102,7 @@ fn no_credential_of_wildside_tofu_reaches_a_local_exec_or_a_provider() {
     );
     // A second run reads the state it wrote.
     with_canaries(project.run())
-        .args(["up", "dump"])
+        .args(["up", "--yes", "dump"])
         .output()
         .expect_code(0);
 }
@@ -124,7 +124,7 @@ fn the_vault_token_of_a_transit_stack_reaches_no_local_exec_or_provider() {
     let up = || {
         with_canaries(project.run())
             .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
-            .args(["up", "vaulted"])
+            .args(["up", "--yes", "vaulted"])
             .output()
             .expect_code(0)
     };
@@ -214,7 +214,7 @@ fn with_sandbox_the_real_provider_token_is_never_read_or_sent() {
         .env("DIGITALOCEAN_TOKEN", "canary-real-do-token-6a1f")
         .env("DIGITALOCEAN_ACCESS_TOKEN", "canary-real-do-token-6a1f")
         .env("SPACES_SECRET_ACCESS_KEY", "canary-real-spaces-key-0d3e")
-        .args(["--sandbox", &sandbox.url, "up", "tokened"])
+        .args(["--sandbox", &sandbox.url, "up", "--yes", "tokened"])
         .output()
         .expect_code(0);
     let seen = read_env(&out.join("local-exec.env"));
@@ -252,7 +252,7 @@ fn with_sandbox_a_remote_backend_is_replaced_and_the_command_says_so() {
     project.stack("remote", &env_dump_stack(&backend, &out, ""));
     let up = project
         .run()
-        .args(["--sandbox", &sandbox.url, "up", "remote"])
+        .args(["--sandbox", &sandbox.url, "up", "--yes", "remote"])
         .output()
         .expect_code(0);
     assert!(
@@ -281,7 +281,7 @@ fn with_sandbox_a_local_stack_keeps_sandbox_resources_out_of_its_real_state() {
     project.stack("local", &env_dump_stack("", &out, ""));
     project
         .run()
-        .args(["--sandbox", &sandbox.url, "up", "local"])
+        .args(["--sandbox", &sandbox.url, "up", "--yes", "local"])
         .output()
         .expect_code(0);
     let real = project

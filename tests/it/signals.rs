@@ -29,7 +29,7 @@ fn sigint_during_apply_saves_state_and_exits_130() {
     );
     project.run().args(["plan", "slow"]).output().expect_code(0);
     let started = Instant::now();
-    let child = project.run().args(["up", "slow"]).spawn();
+    let child = project.run().args(["up", "--yes", "slow"]).spawn();
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     // The local-exec sleep shows the apply is under way.
     wait_for(
@@ -68,7 +68,7 @@ fn sigint_during_apply_saves_state_and_exits_130() {
     );
     project
         .run()
-        .args(["up", "slow"])
+        .args(["up", "--yes", "slow"])
         .env("WILDSIDE_LOCK_TIMEOUT", "0s")
         .output()
         .expect_code(0);

@@ -176,8 +176,8 @@ fn lifecycle(format: Format) {
         0,
     );
     t.check("plan", project.run(), &["plan", "demo"], 0);
-    t.check("up", project.run(), &["up", "demo"], 0);
-    t.check("up_unchanged", project.run(), &["up", "demo"], 0);
+    t.check("up", project.run(), &["up", "--yes", "demo"], 0);
+    t.check("up_unchanged", project.run(), &["up", "--yes", "demo"], 0);
     t.check("output", project.run(), &["output", "demo"], 0);
     t.check("cost", project.run(), &["cost", "demo"], 0);
     t.check("drift", project.run(), &["drift", "demo"], 0);
@@ -185,8 +185,13 @@ fn lifecycle(format: Format) {
         .run()
         .env("WILDSIDE_PROVIDER_MIRROR", tool("WILDSIDE_PROVIDER_MIRROR"));
     t.check("doctor", tools_mirror, &["doctor", "demo"], 0);
-    t.check("hibernate", project.run(), &["hibernate", "demo"], 1);
-    t.check("wake", project.run(), &["wake", "demo"], 1);
+    t.check(
+        "hibernate",
+        project.run(),
+        &["hibernate", "--yes", "demo"],
+        1,
+    );
+    t.check("wake", project.run(), &["wake", "--yes", "demo"], 1);
 
     project.stack("demo", &stack("hello again"));
     t.check(
@@ -201,7 +206,7 @@ fn lifecycle(format: Format) {
         &["apply", "demo", "--plan", plan_file],
         0,
     );
-    t.check("down", project.run(), &["down", "demo"], 0);
+    t.check("down", project.run(), &["down", "--yes", "demo"], 0);
 
     t.check("missing_stack", project.run(), &["plan", "nosuch"], 1);
     project.stack("broken", "[backend]\ntype = \"lokal\"\n");
@@ -357,6 +362,7 @@ fn preview(format: Format) {
         &[
             "preview",
             "up",
+            "--yes",
             "--pr",
             "1",
             "--sha",
@@ -377,10 +383,10 @@ fn preview(format: Format) {
     t.check(
         "hibernate",
         run(),
-        &["preview", "hibernate", "--pr", "1"],
+        &["preview", "hibernate", "--yes", "--pr", "1"],
         1,
     );
-    t.check("wake", run(), &["preview", "wake", "--pr", "1"], 1);
+    t.check("wake", run(), &["preview", "wake", "--yes", "--pr", "1"], 1);
     t.check(
         "outputs_push",
         run(),
@@ -405,7 +411,7 @@ fn preview(format: Format) {
         &["preview", "gc", "--open-prs", "1", "--dry-run"],
         0,
     );
-    t.check("down", run(), &["preview", "down", "--pr", "1"], 0);
+    t.check("down", run(), &["preview", "down", "--yes", "--pr", "1"], 0);
     t.check("list_empty", run(), &["preview", "list"], 0);
     t.check(
         "not_a_preview",
@@ -481,7 +487,7 @@ fn vault(format: Format) {
     let run = || project.run().env("VAULT_TOKEN", DEV_ROOT_TOKEN);
     let written = project.path().join("kubeconfig.yaml");
 
-    t.check("up", run(), &["up", "vaulted"], 0);
+    t.check("up", run(), &["up", "--yes", "vaulted"], 0);
     t.check("outputs_push", run(), &["outputs", "push", "vaulted"], 0);
     t.check("kubeconfig", run(), &["kubeconfig", "vaulted"], 0);
     t.check(
@@ -495,7 +501,7 @@ fn vault(format: Format) {
         ],
         0,
     );
-    t.check("down", run(), &["down", "vaulted"], 0);
+    t.check("down", run(), &["down", "--yes", "vaulted"], 0);
 }
 
 #[test]
@@ -528,7 +534,7 @@ fn state(format: Format) {
         .literal(bao.address(), "[VAULT]");
     let run = || project.run().env("VAULT_TOKEN", DEV_ROOT_TOKEN);
 
-    t.check("up_unencrypted", run(), &["up", "vaulted"], 0);
+    t.check("up_unencrypted", run(), &["up", "--yes", "vaulted"], 0);
     project.stack("vaulted", &encrypted_stack(&bao.address(), ""));
     t.check("plan_refused", run(), &["plan", "vaulted"], 1);
     t.check("encrypt", run(), &["state", "encrypt", "vaulted"], 0);

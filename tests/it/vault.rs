@@ -116,7 +116,7 @@ fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
     let mut transcripts = String::new();
 
     let up = run()
-        .args(["--output", "json", "up", "vaulted"])
+        .args(["--output", "json", "up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     transcripts += &(up.stdout() + &up.stderr());
@@ -166,7 +166,7 @@ fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
     assert_eq!(metadata["data"]["current_version"], 1);
 
     let again = run()
-        .args(["--output", "json", "up", "vaulted"])
+        .args(["--output", "json", "up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     transcripts += &(again.stdout() + &again.stderr());
@@ -214,7 +214,7 @@ fn secrets_reach_tofu_outputs_reach_vault_and_the_canary_never_leaks() {
         .expect_code(0);
     transcripts += &(plan.stdout() + &plan.stderr());
     let down = run()
-        .args(["--output", "json", "down", "vaulted"])
+        .args(["--output", "json", "down", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     transcripts += &(down.stdout() + &down.stderr());
@@ -297,7 +297,7 @@ fn outputs_push_recovers_every_output_after_a_vault_outage() {
             .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
             .env("WILDSIDE_VAULT_RETRY_SECONDS", "1,1")
     };
-    let child = run().args(["up", "outage"]).spawn();
+    let child = run().args(["up", "--yes", "outage"]).spawn();
     wait_for_apply(3);
     bao.stop();
     let up = crate::support::Done(child.wait_with_output().unwrap()).expect_code(1);
@@ -339,7 +339,7 @@ fn ctrl_c_ends_the_wait_between_retries_of_a_vault_write() {
         .run()
         .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
         .env("WILDSIDE_VAULT_RETRY_SECONDS", "600")
-        .args(["up", "waits"])
+        .args(["up", "--yes", "waits"])
         .spawn();
     wait_for_apply(4);
     bao.stop();
@@ -448,5 +448,46 @@ fn vault_errors_name_the_address_and_the_path() {
             "FAIL stack down: Vault at http://127.0.0.1:{port} is unreachable"
         )),
         "{report}"
+    );
+}
+
+/// A secret Vault does not hold is named at its `[secrets]` line, with the command that writes it; an AppRole
+/// whose role id is not set points at `vault bootstrap`.
+#[test]
+fn a_missing_secret_names_its_line_and_a_missing_role_id_says_how_to_get_one() {
+    let bao = OpenBao::dev();
+    let project = Project::new().with_fixtures();
+    project.stack("absent", &vault_stack(&bao.address(), "", ""));
+    let missing = project
+        .run()
+        .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+        .args(["plan", "absent"])
+        .output()
+        .expect_code(1);
+    let file = project.path().join("stacks/absent.toml");
+    assert!(
+        missing
+            .stderr()
+            .contains(&format!("{}:6:1: secret `api_token`", file.display()))
+            && missing
+                .stderr()
+                .contains("bao kv put -mount=secret wildside/inputs token=..."),
+        "{}",
+        missing.stderr()
+    );
+
+    let approle = vault_stack(&bao.address(), "", "").replace(
+        &format!("address = \"{}\"", bao.address()),
+        &format!("address = \"{}\"\nauth = \"approle\"", bao.address()),
+    );
+    project.stack("approle", &approle);
+    let mut run = project.run();
+    run.command.env_remove("VAULT_ROLE_ID");
+    let unset = run.args(["plan", "approle"]).output().expect_code(1);
+    assert!(
+        unset.stderr().contains("$VAULT_ROLE_ID, which is not set")
+            && unset.stderr().contains("wildside-tofu vault bootstrap"),
+        "{}",
+        unset.stderr()
     );
 }

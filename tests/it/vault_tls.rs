@@ -150,7 +150,7 @@ fn a_long_run_renews_its_token_over_tls_with_the_stacks_ca() {
     let token = bao.short_token("4s");
     let up = project
         .run()
-        .args(["up", "slow"])
+        .args(["up", "--yes", "slow"])
         .env("VAULT_TOKEN", &token)
         .output()
         .expect_code(0);
@@ -174,7 +174,7 @@ fn a_vault_whose_certificate_the_stack_does_not_trust_is_refused() {
     project.stack("untrusted", &stack);
     let refused = project
         .run()
-        .args(["up", "untrusted"])
+        .args(["up", "--yes", "untrusted"])
         .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
         .output()
         .expect_code(1);

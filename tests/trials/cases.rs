@@ -94,7 +94,7 @@ fn done(child: Child) -> Done {
 fn converges(run: impl Fn() -> Run, stack: &str) -> Result<(), String> {
     let rerun = run()
         .env("WILDSIDE_LOCK_TIMEOUT", "0s")
-        .args(["up", stack])
+        .args(["up", "--yes", stack])
         .output();
     if rerun.code() != 0 {
         return Err(format!(
@@ -116,7 +116,7 @@ fn sigint_mid_apply(trial: u32) -> Result<(), String> {
     let project = Project::new();
     let delay = unique_delay(trial, 120);
     slow_stack(&project, &delay, "");
-    let child = project.run().args(["up", "slow"]).spawn();
+    let child = project.run().args(["up", "--yes", "slow"]).spawn();
     let child = apply_started(child, &delay)?;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let interrupted = done(child);
@@ -130,8 +130,8 @@ fn sigint_mid_apply(trial: u32) -> Result<(), String> {
 fn concurrent_ups(trial: u32) -> Result<(), String> {
     let project = Project::new();
     slow_stack(&project, &unique_delay(trial, 2), "");
-    let first = project.run().args(["up", "slow"]).spawn();
-    let second = project.run().args(["up", "slow"]).spawn();
+    let first = project.run().args(["up", "--yes", "slow"]).spawn();
+    let second = project.run().args(["up", "--yes", "slow"]).spawn();
     for (which, run) in [("first", done(first)), ("second", done(second))] {
         if run.code() != 0 {
             return Err(format!(
@@ -158,7 +158,9 @@ fn vault_down_at_output_capture(trial: u32) -> Result<(), String> {
             .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
             .env("WILDSIDE_VAULT_RETRY_SECONDS", "1,1")
     };
-    let child = run().args(["--output", "json", "up", "slow"]).spawn();
+    let child = run()
+        .args(["--output", "json", "up", "--yes", "slow"])
+        .spawn();
     let child = apply_started(child, &delay)?;
     let port = bao.port;
     bao.stop();
@@ -202,14 +204,14 @@ fn sandbox_faults(trial: u32) -> Result<(), String> {
             .args(["--sandbox", &sandbox.url])
             .env("WILDSIDE_PROVIDER_MIRROR", &mirror)
     };
-    let up = run().args(["up", "net"]).output();
+    let up = run().args(["up", "--yes", "net"]).output();
     // A fault may fail the run; what matters is that a rerun converges and nothing is orphaned.
     let result = converges(run, "net").and_then(|()| {
-        let down = run().args(["down", "net"]).output();
+        let down = run().args(["down", "--yes", "net"]).output();
         let down = if down.code() == 0 {
             down
         } else {
-            run().args(["down", "net"]).output()
+            run().args(["down", "--yes", "net"]).output()
         };
         if down.code() != 0 {
             return Err(format!(
@@ -235,13 +237,13 @@ fn kill_driver(trial: u32) -> Result<(), String> {
     let project = Project::new();
     let delay = unique_delay(trial, 3);
     slow_stack(&project, &delay, "");
-    let child = project.run().args(["up", "slow"]).spawn();
+    let child = project.run().args(["up", "--yes", "slow"]).spawn();
     let mut child = apply_started(child, &delay)?;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     let _ = child.wait();
     // tofu, in its own process group, finishes the apply it started and then releases its lock: the rerun
     // waits for it.
-    let rerun = project.run().args(["up", "slow"]).output();
+    let rerun = project.run().args(["up", "--yes", "slow"]).output();
     if rerun.code() != 0 {
         return Err(format!(
             "the rerun failed: {}",
@@ -270,11 +272,19 @@ fn gc_racing_preview_up(trial: u32) -> Result<(), String> {
     let pr = (trial + 1).to_string();
     let up = run()
         .args([
-            "preview", "up", "--stack", "preview", "--pr", &pr, "--sha", "abc1234",
+            "preview", "up", "--yes", "--stack", "preview", "--pr", &pr, "--sha", "abc1234",
         ])
         .spawn();
     let gc = run()
-        .args(["preview", "gc", "--stack", "preview", "--open-prs", &pr])
+        .args([
+            "preview",
+            "gc",
+            "--yes",
+            "--stack",
+            "preview",
+            "--open-prs",
+            &pr,
+        ])
         .spawn();
     let (up, gc) = (done(up), done(gc));
     if up.code() != 0 {
