@@ -72,7 +72,6 @@ fn run_action(
     inputs: &BTreeMap<&str, String>,
     environment: &[(&str, String)],
     directory: &Path,
-    adapt: impl Fn(&str) -> String,
 ) -> BTreeMap<String, String> {
     let document: serde_norway::Value =
         serde_norway::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
@@ -97,7 +96,7 @@ fn run_action(
             continue;
         }
         assert_eq!(step["shell"].as_str(), Some("bash"));
-        let script = adapt(step["run"].as_str().unwrap());
+        let script = step["run"].as_str().unwrap().to_string();
         let output_file = directory.join("github-output");
         std::fs::write(&output_file, "").unwrap();
         let mut command = Command::new("bash");
@@ -135,20 +134,6 @@ fn run_action(
         }
     }
     outputs
-}
-
-/// `up` takes `--yes` where its confirmation prompt exists; a binary without it gets the step without it.
-fn without_unknown_yes(script: &str) -> String {
-    let help = Command::new(env!("CARGO_BIN_EXE_wildside-tofu"))
-        .args(["up", "--help"])
-        .output()
-        .unwrap();
-    if String::from_utf8_lossy(&help.stdout).contains("--yes") {
-        script.to_string()
-    } else {
-        eprintln!("note: this `up` has no --yes yet; the step runs without it");
-        script.replace(" --yes", "")
-    }
 }
 
 #[test]
@@ -224,7 +209,6 @@ fn the_infra_action_brings_a_stack_up_and_commits_its_tree_once() {
         &inputs,
         &[],
         work.path(),
-        without_unknown_yes,
     );
     let commit = &first["push.outputs.commit"];
     assert_eq!(*commit, git(&repository, &["rev-parse", "main"]));
@@ -239,7 +223,6 @@ fn the_infra_action_brings_a_stack_up_and_commits_its_tree_once() {
         &inputs,
         &[],
         work.path(),
-        without_unknown_yes,
     );
     assert_eq!(again["push.outputs.commit"], "");
     assert_eq!(git(&repository, &["rev-list", "--count", "main"]), "1");
@@ -284,7 +267,6 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
         &inputs,
         &environment,
         work.path(),
-        str::to_string,
     );
     assert_eq!(
         opened["up.outputs.url"],
@@ -311,7 +293,6 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
         &inputs,
         &environment,
         work.path(),
-        str::to_string,
     );
     let tree = git(&apps, &["ls-tree", "-r", "--name-only", "main"]);
     assert!(!tree.contains("overlays/ephemeral/pr-7/"), "{tree}");

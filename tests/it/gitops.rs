@@ -265,7 +265,7 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
     let children: Vec<_> = (1..=10u64)
         .map(|pr| {
             run()
-                .args(["--output", "json", "preview", "up", "--pr", &pr.to_string()])
+                .args(["--output", "json", "preview", "up", "--yes", "--pr", &pr.to_string()])
                 .args(["--sha", &format!("{pr:040x}")])
                 .spawn()
         })
@@ -350,6 +350,7 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
         .args([
             "preview",
             "up",
+            "--yes",
             "--pr",
             "7",
             "--sha",
@@ -360,7 +361,7 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
     assert_eq!(git(&apps, &["rev-list", "--count", "main"]), "10");
 
     run()
-        .args(["preview", "down", "--pr", "3"])
+        .args(["preview", "down", "--yes", "--pr", "3"])
         .output()
         .expect_code(0);
     git(&work, &["pull", "--quiet", "origin", "main"]);
