@@ -118,7 +118,7 @@ pub fn fetch_ca(
             source,
         }
     })?;
-    let (Some(server), Some(ca)) = (chain.first(), chain.last()).filter(|_| chain.len() > 1) else {
+    let (Some(server), Some(ca)) = (chain.first(), chain.last().filter(|_| chain.len() > 1)) else {
         return Err(AttestationError::NoChain {
             address: address.into(),
         });
