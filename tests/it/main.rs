@@ -3,6 +3,7 @@
 
 mod support;
 
+mod attestation;
 mod bad_input;
 mod bootstrap;
 mod ci;
