@@ -164,3 +164,131 @@ fn an_address_with_nothing_listening_is_named_after_the_wait() {
     );
     assert!(error.to_string().contains(&address), "{error}");
 }
+
+/// Writes the module's TLS scripts and a `tls.env` under `root`, as a node's cloud-init does.
+fn node(root: &Path, settings: &[(&str, &str)]) {
+    let module = Path::new(env!("CARGO_MANIFEST_DIR")).join("modules/vault_appliance");
+    let sbin = root.join("usr/local/sbin");
+    std::fs::create_dir_all(&sbin).unwrap();
+    for script in ["vault-appliance-tls", "vault-appliance-signer"] {
+        std::fs::copy(module.join(script), sbin.join(script)).unwrap();
+    }
+    let env: String = settings
+        .iter()
+        .map(|(key, value)| format!("{key}=\"{value}\"\n"))
+        .collect();
+    std::fs::create_dir_all(root.join("etc/vault-appliance")).unwrap();
+    std::fs::write(root.join("etc/vault-appliance/tls.env"), env).unwrap();
+}
+
+fn run_tls_script(root: &Path) -> std::process::Output {
+    std::process::Command::new(root.join("usr/local/sbin/vault-appliance-tls"))
+        .env("ROOT", root)
+        .output()
+        .unwrap()
+}
+
+/// The module's own scripts, run for real under a scratch root: the leader makes an attested CA and its key,
+/// its signer signs a follower's request made with the same token, and refuses one made with another; no
+/// script writes a private key anywhere but the node's TLS directory.
+#[test]
+fn the_modules_scripts_make_keys_on_the_node_and_a_follower_enrolls_with_the_token() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let common = |token: &'static str| {
+        vec![
+            ("SERVER_NAME", "prod.vault.internal"),
+            ("CA_NAME", "prod Vault CA"),
+            ("DNS_NAMES", "prod.vault.internal localhost"),
+            ("IP_ADDRESSES", "127.0.0.1"),
+            ("ENROLLMENT_TOKEN", token),
+            ("CERTIFICATE_DAYS", "365"),
+        ]
+    };
+    let leader = tempfile::tempdir().unwrap();
+    let mut settings = common(TOKEN);
+    settings.extend([
+        ("ROLE", "leader"),
+        ("BIND_ADDRESS", "127.0.0.1"),
+        ("ENROLLMENT_PORT", port.as_str()),
+    ]);
+    node(leader.path(), &settings);
+    let made = run_tls_script(leader.path());
+    assert!(made.status.success(), "{made:?}");
+    let ca = std::fs::read_to_string(leader.path().join("mnt/vault-data/pki/ca.pem")).unwrap();
+    let der = rustls_pki_der(&ca);
+    wildside_tofu::vault::attest(&der, &SecretString::from(TOKEN)).unwrap();
+    assert!(wildside_tofu::vault::attest(&der, &SecretString::from("another")).is_err());
+    let key = leader.path().join("mnt/vault-data/pki/ca-key.pem");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions())
+            & 0o777,
+        0o600
+    );
+
+    let mut signer = std::process::Command::new("python3")
+        .arg(leader.path().join("usr/local/sbin/vault-appliance-signer"))
+        .env("ROOT", leader.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let follower = |token: &'static str| {
+        let root = tempfile::tempdir().unwrap();
+        let mut settings = common(token);
+        settings.extend([
+            ("ROLE", "follower"),
+            ("LEADER_ADDRESS", "127.0.0.1"),
+            ("ENROLLMENT_PORT", port.as_str()),
+        ]);
+        node(root.path(), &settings);
+        root
+    };
+    let enrolled = follower(TOKEN);
+    let made = run_tls_script(enrolled.path());
+    let tls = enrolled.path().join("mnt/vault-data/tls");
+    let follower_ca = std::fs::read_to_string(tls.join("ca.pem"));
+    // The impostor's script retries for minutes: it is stopped once its refusal is seen.
+    let impostor = follower("not-the-token");
+    let mut refused = std::process::Command::new(impostor.path().join("usr/local/sbin/vault-appliance-tls"))
+        .env("ROOT", impostor.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = refused.kill();
+    let refusal = refused.wait_with_output().unwrap();
+    let _ = signer.kill();
+    let _ = signer.wait();
+    assert!(made.status.success(), "{made:?}");
+    assert_eq!(follower_ca.unwrap(), ca, "the follower trusts the leader's CA");
+    let chain = std::fs::read_to_string(tls.join("server.pem")).unwrap();
+    assert!(chain.ends_with(&ca), "the follower's chain ends with the CA");
+    assert!(tls.join("server-key.pem").is_file());
+    assert!(
+        String::from_utf8_lossy(&refusal.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&refusal.stderr)
+    );
+    assert!(
+        !impostor
+            .path()
+            .join("mnt/vault-data/tls/server.pem")
+            .exists()
+    );
+}
+
+/// The DER of a PEM certificate.
+fn rustls_pki_der(pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = pem
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}
