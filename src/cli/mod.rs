@@ -578,7 +578,11 @@ pub enum VaultCommand {
 pub struct BootstrapArgs {
     /// The server's address, such as `https://vault.example:8200` (with `--appliance`, the stack's
     /// `vault_appliance.endpoint` unless given).
-    #[arg(long, env = "WILDSIDE_VAULT_ADDR", required_unless_present = "appliance")]
+    #[arg(
+        long,
+        env = "WILDSIDE_VAULT_ADDR",
+        required_unless_present = "appliance"
+    )]
     pub address: Option<String>,
     /// CA bundle that signed the server's certificate; with `--appliance`, where the appliance's CA is written
     /// once it has proved itself.

@@ -115,7 +115,9 @@ pub async fn appliance_ca(
                 .unwrap_or_default();
             SecretString::from(text)
         }
-        OutputValue::Plain(value) => SecretString::from(value.as_str().unwrap_or_default().to_string()),
+        OutputValue::Plain(value) => {
+            SecretString::from(value.as_str().unwrap_or_default().to_string())
+        }
     };
     if options.address.is_empty() {
         options.address = match output("endpoint")? {
@@ -124,7 +126,9 @@ pub async fn appliance_ca(
         };
     }
     let Some(path) = options.ca_cert.clone() else {
-        return Err(Error::Usage("--appliance needs --ca-cert: where to write the appliance's CA".into()));
+        return Err(Error::Usage(
+            "--appliance needs --ca-cert: where to write the appliance's CA".into(),
+        ));
     };
     let (address, wait) = (options.address.clone(), options.wait);
     tokio::task::spawn_blocking(move || fetch_ca(&address, &token, &path, wait))

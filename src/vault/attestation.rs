@@ -63,8 +63,8 @@ pub enum AttestationError {
 
 /// Whether `ca` (DER) attests itself with `token`: its subjectAltName holds the HMAC of its public key.
 pub fn attest(ca: &[u8], token: &SecretString) -> Result<(), &'static str> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(ca)
-        .map_err(|_| "its certificate does not parse")?;
+    let (_, certificate) =
+        x509_parser::parse_x509_certificate(ca).map_err(|_| "its certificate does not parse")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(token.expose_secret().as_bytes())
         .map_err(|_| "the enrollment token is unusable")?;
     mac.update(certificate.public_key().raw);
@@ -83,7 +83,10 @@ pub fn attest(ca: &[u8], token: &SecretString) -> Result<(), &'static str> {
     if claims.is_empty() {
         return Err("it carries no attestation");
     }
-    if claims.iter().any(|claim| mac.clone().verify_slice(claim).is_ok()) {
+    if claims
+        .iter()
+        .any(|claim| mac.clone().verify_slice(claim).is_ok())
+    {
         Ok(())
     } else {
         Err("its attestation does not match the stack's enrollment token")
@@ -106,7 +109,10 @@ pub fn fetch_ca(
             address: address.into(),
         });
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = url.port().unwrap_or(443);
     let name = ServerName::try_from(host.clone()).map_err(|_| AttestationError::Address {
         address: address.into(),
@@ -188,7 +194,9 @@ fn presented_chain(
         match handshake(host, port, name) {
             Ok(chain) => return Ok(chain),
             Err(error) if Instant::now() < deadline => {
-                tracing::info!("the appliance at {host}:{port} is not answering yet ({error}); retrying");
+                tracing::info!(
+                    "the appliance at {host}:{port} is not answering yet ({error}); retrying"
+                );
                 std::thread::sleep(Duration::from_secs(2));
             }
             Err(error) => return Err(error),

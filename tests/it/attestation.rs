@@ -24,7 +24,10 @@ struct Pki {
 fn attestation_of(key: &rcgen::KeyPair, token: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).unwrap();
     mac.update(&rcgen::PublicKeyData::subject_public_key_info(key));
-    format!("{ATTESTATION_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "{ATTESTATION_PREFIX}{}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 fn pki(attested_with: Option<&str>) -> Pki {
@@ -253,20 +256,28 @@ fn the_modules_scripts_make_keys_on_the_node_and_a_follower_enrolls_with_the_tok
     let follower_ca = std::fs::read_to_string(tls.join("ca.pem"));
     // The impostor's script retries for minutes: it is stopped once its refusal is seen.
     let impostor = follower("not-the-token");
-    let mut refused = std::process::Command::new(impostor.path().join("usr/local/sbin/vault-appliance-tls"))
-        .env("ROOT", impostor.path())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut refused =
+        std::process::Command::new(impostor.path().join("usr/local/sbin/vault-appliance-tls"))
+            .env("ROOT", impostor.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
     std::thread::sleep(Duration::from_secs(3));
     let _ = refused.kill();
     let refusal = refused.wait_with_output().unwrap();
     let _ = signer.kill();
     let _ = signer.wait();
     assert!(made.status.success(), "{made:?}");
-    assert_eq!(follower_ca.unwrap(), ca, "the follower trusts the leader's CA");
+    assert_eq!(
+        follower_ca.unwrap(),
+        ca,
+        "the follower trusts the leader's CA"
+    );
     let chain = std::fs::read_to_string(tls.join("server.pem")).unwrap();
-    assert!(chain.ends_with(&ca), "the follower's chain ends with the CA");
+    assert!(
+        chain.ends_with(&ca),
+        "the follower's chain ends with the CA"
+    );
     assert!(tls.join("server-key.pem").is_file());
     assert!(
         String::from_utf8_lossy(&refusal.stderr).contains("403"),

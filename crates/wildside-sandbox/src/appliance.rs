@@ -102,11 +102,7 @@ pub(super) fn prepare(
         } else {
             file.content.clone()
         };
-        write(
-            &inside(&root, &file.path)?,
-            content.as_bytes(),
-            file.mode(),
-        )?;
+        write(&inside(&root, &file.path)?, content.as_bytes(), file.mode())?;
     }
     let text = match &setup.placeholder {
         Some(placeholder) => setup
@@ -217,7 +213,11 @@ impl Rewrite<'_> {
             .map(|line| match line.split_once('=') {
                 Some((name, value)) if !name.trim_start().starts_with('#') => {
                     let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
-                    let bare = if quoted { &value[1..value.len() - 1] } else { value };
+                    let bare = if quoted {
+                        &value[1..value.len() - 1]
+                    } else {
+                        value
+                    };
                     match bare.parse::<Ipv4Addr>() {
                         Ok(_) if quoted => format!("{name}=\"{}\"\n", self.address(bare)),
                         Ok(_) => format!("{name}={}\n", self.address(bare)),
@@ -340,7 +340,10 @@ write_files:
         assert!(root.join("mnt/vault-data/raft").is_dir());
         let key = std::fs::metadata(root.join("etc/vault-tls/server-key.pem")).unwrap();
         assert_eq!(key.permissions().mode() & 0o777, 0o600);
-        assert!(Prepared::load(dir.path()).is_none(), "not ready before its scripts ran");
+        assert!(
+            Prepared::load(dir.path()).is_none(),
+            "not ready before its scripts ran"
+        );
         prepared.save(dir.path()).unwrap();
         assert_eq!(Prepared::load(dir.path()).unwrap().config, prepared.config);
         let env = std::fs::read_to_string(root.join("etc/node.env")).unwrap();

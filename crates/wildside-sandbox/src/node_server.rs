@@ -37,7 +37,10 @@ pub(super) struct NodeServer {
 impl NodeServer {
     /// Starts `binary server -config=<config>` with its log in `dir`.
     pub(super) fn start(binary: &Path, dir: &Path, config: &Path) -> std::io::Result<Self> {
-        let arguments = ["server".to_string(), format!("-config={}", config.display())];
+        let arguments = [
+            "server".to_string(),
+            format!("-config={}", config.display()),
+        ];
         Self::spawn(binary, &arguments, dir, None, dir.join("server.log"))
     }
 
