@@ -329,10 +329,6 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         server_name: None,
         token: None,
     };
-    assert!(
-        from_outside_allow_list(&endpoint).is_none(),
-        "the balancer's firewall refuses a source outside api_cidrs"
-    );
 
     let bootstrap_state = project.path().join("bootstrap.json");
     let secret_id_file = project.path().join("secret-id");
@@ -371,6 +367,10 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     assert!(
         through_balancer.status().is_some(),
         "the balancer's TLS verifies against the pinned CA"
+    );
+    assert!(
+        from_outside_allow_list(&endpoint).is_none(),
+        "the balancer's firewall refuses a source outside api_cidrs"
     );
     let keys: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&bootstrap_state).unwrap()).unwrap();
