@@ -148,16 +148,14 @@ impl SysHttp {
         })
     }
 
-    /// Waits until the node serves requests: the active one (`sys/health` answers 200), as raft needs a moment
-    /// after unseal, or an unsealed standby (429), which forwards every request to the active one (behind a
-    /// load balancer, the connection may stay with a standby).
+    /// Waits until the node is the active one (`sys/health` answers 200), as raft needs a moment after unseal.
     pub(crate) async fn wait_active(&self, limit: Duration) -> Result<(), VaultError> {
         let deadline = Instant::now() + limit;
         loop {
             let (status, _) = self
                 .call(reqwest::Method::GET, "sys/health", None, None)
                 .await?;
-            if status == 200 || status == 429 {
+            if status == 200 {
                 return Ok(());
             }
             if Instant::now() > deadline {
