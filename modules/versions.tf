@@ -7,9 +7,5 @@ terraform {
       source  = "digitalocean/digitalocean"
       version = "~> 2.50"
     }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
-    }
   }
 }

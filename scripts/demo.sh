@@ -64,7 +64,8 @@ else
 fi
 
 # The Vault appliance (demo/stacks/appliance.toml): up on the sandbox, where its droplet runs a real OpenBao;
-# `vault bootstrap` through its load balancer, TLS verified against the module's CA; the stack's [vault]
+# `vault bootstrap --appliance` through its load balancer, the CA the node made trusted only once it proves
+# itself with the stack's enrollment token, then TLS verified against it; the stack's [vault]
 # becomes the appliance, `outputs push` writes the kubeconfig into it and `kubeconfig` reads it back; down.
 appliance_flow() {
   if [ "$(id -u)" != 0 ] && [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 443 ]; then
@@ -77,20 +78,14 @@ appliance_flow() {
   wt up appliance --yes
   wt output appliance --json >"$work/appliance-outputs.json"
   endpoint="$(python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1]))["outputs"] if o["name"] == "vault_endpoint"))' "$work/appliance-outputs.json")"
-  python3 -c 'import json,sys; print(next(o["value"] for o in json.load(open(sys.argv[1]))["outputs"] if o["name"] == "vault_ca_certificate"), end="")' "$work/appliance-outputs.json" >"$ca"
-  step "waiting for the balancer to pass the node's health check ($endpoint)"
-  for _ in $(seq 60); do
-    curl -fs --cacert "$ca" "$endpoint/v1/sys/health?uninitcode=200" >/dev/null && break
-    sleep 1
-  done
-  step "vault bootstrap --address $endpoint --ca-cert appliance-ca.pem (through the balancer)"
+  step "vault bootstrap --appliance appliance --ca-cert appliance-ca.pem (through the balancer)"
   bootstrap_appliance() {
-    wt --output json vault bootstrap --address "$endpoint" --ca-cert "$ca" \
+    wt --output json vault bootstrap "$@" --ca-cert "$ca" \
       --state-file "$work/appliance-bootstrap.json" --secret-id-file "$work/appliance-secret-id" \
       --plan-secret-id-file "$work/appliance-plan-secret-id" |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["apply"]["role_id"])'
   }
-  role_id="$(bootstrap_appliance)"
+  role_id="$(bootstrap_appliance --appliance appliance)"
   echo "bootstrapped: apply role_id $role_id; unseal keys and root token in the bootstrap state file" >&2
   cat >>"$stack" <<TOML
 
@@ -102,8 +97,8 @@ auth = "approle"
 [outputs_to_vault]
 kubeconfig = "kubeconfig"
 TOML
-  step "vault bootstrap again: the apply role may now write the appliance stack's outputs"
-  role_id="$(bootstrap_appliance)"
+  step "vault bootstrap again (the CA now pinned): the apply role may now write the appliance stack's outputs"
+  role_id="$(bootstrap_appliance --address "$endpoint")"
   step "outputs push appliance (into the appliance itself)"
   VAULT_ROLE_ID="$role_id" VAULT_SECRET_ID="$(cat "$work/appliance-secret-id")" wt outputs push appliance
   step "kubeconfig appliance (read back from the appliance)"

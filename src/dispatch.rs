@@ -395,7 +395,12 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Vault {
             action: VaultCommand::Bootstrap(args),
         } => {
+            let appliance = args.appliance.clone();
             let mut options = bootstrap_options(*args);
+            if let Some(stack) = appliance {
+                let context = Context::new(global, interrupts).await?;
+                commands::appliance_ca(&context, &stack, &mut options).await?;
+            }
             let project = commands::project_vault(global.project.as_deref());
             options.state_keys = project.state_keys;
             options.stacks = project.stacks;
@@ -406,7 +411,11 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
 
 fn bootstrap_options(args: BootstrapArgs) -> BootstrapOptions {
     BootstrapOptions {
-        address: args.address.trim_end_matches('/').to_string(),
+        address: args
+            .address
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string(),
         ca_cert: args.ca_cert,
         state_file: args.state_file,
         key_shares: args.key_shares,

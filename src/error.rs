@@ -39,6 +39,8 @@ pub enum Error {
         source: Box<VaultError>,
     },
     #[error(transparent)]
+    Attestation(#[from] crate::vault::AttestationError),
+    #[error(transparent)]
     Encryption(#[from] crate::encryption::EncryptionError),
     #[error(
         "verifying the state of {stack} (workspace {workspace}) after the migration failed: {what}\n  hint: the fallback still reads the previous form; run the command again, and report this if it persists"
@@ -307,6 +309,7 @@ impl Error {
             Error::ModuleUnreadable { .. } => "module_unreadable",
             Error::BackendUnreachable { .. } => "backend_unreachable",
             Error::Vault(_) | Error::MissingSecret { .. } => "vault",
+            Error::Attestation(_) => "appliance_attestation",
             Error::Encryption(_) => "encryption",
             Error::StateVerification { .. } => "state_verification",
             Error::Undecryptable { .. } => "undecryptable_state",

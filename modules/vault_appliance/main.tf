@@ -1,6 +1,8 @@
 # The Vault (or OpenBao) appliance: droplets with attached raft volumes, installed and configured by
-# cloud-init; the first node leads and the others join it over TLS. A firewall keeps the API port inside the
-# VPC and the cluster port among the nodes. A load balancer passes TLS through to the nodes (the server key never leaves them),
+# cloud-init; the first node leads and the others join it over TLS. Each node makes its own TLS key; the
+# leader holds the CA and signs the followers' requests (vault-appliance-tls, vault-appliance-signer). A
+# firewall keeps the API port inside the VPC and the cluster and enrollment ports among the nodes. A load
+# balancer passes TLS through to the nodes (no private key ever leaves them),
 # selecting them by tag, so it exists before they do and its address can be in their certificate; its own
 # firewall admits only `api_cidrs`.
 
@@ -33,6 +35,20 @@ locals {
     local.api_open_to_anywhere ? [] : ["uninitcode=200"],
   ))
 
+  server_name = "${var.name}.vault.internal"
+
+  # What every node's TLS script reads (vault-appliance-tls): the names every node's certificate carries (the
+  # load balancer's address too, since it passes TLS through), and the token that authenticates enrollment.
+  tls_settings = {
+    SERVER_NAME      = local.server_name
+    CA_NAME          = "${var.name} Vault CA"
+    DNS_NAMES        = join(" ", concat([local.server_name, "localhost"], var.tls_names))
+    IP_ADDRESSES     = join(" ", concat(["127.0.0.1", digitalocean_loadbalancer.vault.ip], var.tls_ips))
+    ENROLLMENT_PORT  = tostring(var.enrollment_port)
+    ENROLLMENT_TOKEN = terraform_data.enrollment_token.output
+    CERTIFICATE_DAYS = "365"
+  }
+
   cloud_init = {
     for index in range(var.node_count) : index => {
       node_id      = "${var.name}-vault-${index}"
@@ -46,10 +62,21 @@ locals {
       api_port                  = var.api_port
       cluster_port              = var.cluster_port
       server_name               = local.server_name
-      ca_pem                    = tls_self_signed_cert.ca.cert_pem
-      cert_pem                  = tls_locally_signed_cert.server.cert_pem
-      key_pem                   = tls_private_key.server.private_key_pem
+      leader                    = index == 0
+      tls_script                = file("${path.module}/vault-appliance-tls")
+      signer_script             = file("${path.module}/vault-appliance-signer")
     }
+  }
+}
+
+# The enrollment token: followers authenticate their certificate requests to the leader with it, and
+# `vault bootstrap --appliance` tells the appliance's CA from an impostor's by it. Made once (uuid() is random
+# at every plan, so later changes are ignored) and kept in state; it is in the nodes' user data, see the README.
+resource "terraform_data" "enrollment_token" {
+  input = replace("${uuid()}${uuid()}", "-", "")
+
+  lifecycle {
+    ignore_changes = [input]
   }
 }
 
@@ -63,10 +90,12 @@ resource "digitalocean_droplet" "leader" {
   volume_ids = [digitalocean_volume.data[0].id]
   monitoring = true
   tags       = [digitalocean_tag.vault.id]
-  user_data  = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[0], { leader_address = "" }))
+  user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[0], {
+    tls_settings = merge(local.tls_settings, { ROLE = "leader", BIND_ADDRESS = "0.0.0.0" })
+  }))
 
-  # User data only seeds a new droplet. A renewed certificate or a new release must not replace every node
-  # at once (each would come back sealed): nodes are replaced one at a time instead (see the README).
+  # User data only seeds a new droplet. A new release must not replace every node at once (each would come
+  # back sealed): nodes are replaced one at a time instead (see the README).
   lifecycle {
     ignore_changes = [user_data]
   }
@@ -85,7 +114,10 @@ resource "digitalocean_droplet" "follower" {
   monitoring = true
   tags       = [digitalocean_tag.vault.id]
   user_data = templatefile("${path.module}/cloud-init.yaml.tftpl", merge(local.cloud_init[count.index + 1], {
-    leader_address = digitalocean_droplet.leader.ipv4_address_private
+    tls_settings = merge(local.tls_settings, {
+      ROLE           = "follower"
+      LEADER_ADDRESS = digitalocean_droplet.leader.ipv4_address_private
+    })
   }))
 
   # As for the leader: replaced one at a time, never all at once.
@@ -148,6 +180,13 @@ resource "digitalocean_firewall" "vault" {
   inbound_rule {
     protocol    = "tcp"
     port_range  = tostring(var.cluster_port)
+    source_tags = [digitalocean_tag.vault.id]
+  }
+
+  # Enrollment: the followers send their certificate requests to the leader's signer.
+  inbound_rule {
+    protocol    = "tcp"
+    port_range  = tostring(var.enrollment_port)
     source_tags = [digitalocean_tag.vault.id]
   }
 

@@ -3,9 +3,10 @@ output "endpoint" {
   value       = "https://${digitalocean_loadbalancer.vault.ip}"
 }
 
-output "ca_certificate" {
-  description = "The CA that signed Vault's certificate (PEM)."
-  value       = tls_self_signed_cert.ca.cert_pem
+output "enrollment_token" {
+  description = "The token the appliance's CA is attested with: `vault bootstrap --appliance` checks the CA it is served against it."
+  value       = terraform_data.enrollment_token.output
+  sensitive   = true
 }
 
 output "droplet_addresses" {

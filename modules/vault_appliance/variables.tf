@@ -131,6 +131,16 @@ variable "cluster_port" {
   }
 }
 
+variable "enrollment_port" {
+  description = "The leader's enrollment port, where followers have their certificate requests signed (open to the appliance's nodes only)."
+  type        = number
+  default     = 8210
+  validation {
+    condition     = !contains([var.api_port, var.cluster_port], var.enrollment_port)
+    error_message = "The enrollment port differs from the API and cluster ports."
+  }
+}
+
 variable "distribution" {
   description = "openbao or vault."
   type        = string

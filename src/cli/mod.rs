@@ -662,12 +662,23 @@ pub enum VaultCommand {
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
-    /// The server's address, such as `https://vault.example:8200`.
-    #[arg(long, env = "WILDSIDE_VAULT_ADDR")]
-    pub address: String,
-    /// CA bundle that signed the server's certificate.
+    /// The server's address, such as `https://vault.example:8200` (with `--appliance`, the stack's
+    /// `vault_appliance.endpoint` unless given).
+    #[arg(
+        long,
+        env = "WILDSIDE_VAULT_ADDR",
+        required_unless_present = "appliance"
+    )]
+    pub address: Option<String>,
+    /// CA bundle that signed the server's certificate; with `--appliance`, where the appliance's CA is written
+    /// once it has proved itself.
     #[arg(long)]
     pub ca_cert: Option<PathBuf>,
+    /// The stack whose `[vault_appliance]` this is: the CA the appliance presents is trusted only if it is
+    /// attested with the stack's enrollment token (its `vault_appliance.enrollment_token` output), then
+    /// written to `--ca-cert`.
+    #[arg(long, value_name = "STACK", requires = "ca_cert")]
+    pub appliance: Option<String>,
     /// Where the unseal keys, root token and AppRole credentials are kept (mode 0600).
     #[arg(long)]
     pub state_file: PathBuf,

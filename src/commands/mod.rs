@@ -61,5 +61,5 @@ pub use report::{
 };
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;
-pub use vault_bootstrap::{project_vault, vault_bootstrap};
+pub use vault_bootstrap::{appliance_ca, project_vault, vault_bootstrap};
 pub use version::{EngineFound, MODULES_VERSION, VersionInfo, version};

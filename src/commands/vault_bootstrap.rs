@@ -1,10 +1,14 @@
 //! `vault bootstrap`: initialise, unseal and configure a fresh Vault or OpenBao (see `vault::bootstrap`).
 
+use secrecy::SecretString;
+
 use super::report::Report;
+use crate::engine::OutputValue;
 use crate::error::Error;
 use crate::project::Project;
-use crate::stack::{CredentialRole, Stack, StateEncryption};
-use crate::vault::{BootstrapOptions, StackScope, bootstrap};
+use crate::run::context::{Context, prepare};
+use crate::stack::{CredentialRole, Stack, StateEncryption, VAULT_APPLIANCE};
+use crate::vault::{BootstrapOptions, StackScope, bootstrap, fetch_ca};
 
 /// What bootstrap takes from the project: its stacks' transit keys, and where its stacks with `[vault]` read
 /// and write.
@@ -70,6 +74,67 @@ fn secret_paths(stack: &Stack, role: CredentialRole) -> Vec<String> {
     paths.sort();
     paths.dedup();
     paths
+}
+
+/// With `--appliance <stack>`: the appliance's CA, learnt from the appliance and trusted only if it is attested
+/// with the stack's enrollment token (see `vault::attestation`), written to `--ca-cert`; the address is the
+/// stack's appliance endpoint unless one was given.
+pub async fn appliance_ca(
+    context: &Context,
+    stack: &str,
+    options: &mut BootstrapOptions,
+) -> Result<(), Error> {
+    const WORKSPACE: &str = "default";
+    let mut prepared = prepare(context, stack, WORKSPACE).await?;
+    let outputs = match prepared.tofu.outputs(WORKSPACE).await {
+        Ok(outputs) => outputs,
+        Err(error) => return Err(prepared.explain(error).await),
+    };
+    let output = |module_output: &str| {
+        let name = prepared
+            .stack
+            .outputs
+            .iter()
+            .find(|output| output.module == VAULT_APPLIANCE.name && output.output == module_output)
+            .map(|output| output.name.clone())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "stack {stack} has no output from {}.{module_output}\n  hint: add [[outputs]] with from = \"{}.{module_output}\" to stacks/{stack}.toml and run `wildside-tofu up {stack}`",
+                    VAULT_APPLIANCE.name, VAULT_APPLIANCE.name
+                ))
+            })?;
+        outputs.0.get(&name).cloned().ok_or_else(|| {
+            Error::Usage(format!(
+                "stack {stack} has no `{name}` in its state yet\n  hint: run `wildside-tofu up {stack}` first"
+            ))
+        })
+    };
+    let token = match output("enrollment_token")? {
+        OutputValue::Sensitive(value) => {
+            let text: String = serde_json::from_str(secrecy::ExposeSecret::expose_secret(&value))
+                .unwrap_or_default();
+            SecretString::from(text)
+        }
+        OutputValue::Plain(value) => {
+            SecretString::from(value.as_str().unwrap_or_default().to_string())
+        }
+    };
+    if options.address.is_empty() {
+        options.address = match output("endpoint")? {
+            OutputValue::Plain(value) => value.as_str().unwrap_or_default().to_string(),
+            OutputValue::Sensitive(_) => String::new(),
+        };
+    }
+    let Some(path) = options.ca_cert.clone() else {
+        return Err(Error::Usage(
+            "--appliance needs --ca-cert: where to write the appliance's CA".into(),
+        ));
+    };
+    let (address, wait) = (options.address.clone(), options.wait);
+    tokio::task::spawn_blocking(move || fetch_ca(&address, &token, &path, wait))
+        .await
+        .map_err(|error| Error::Usage(format!("learning the appliance's CA: {error}")))??;
+    Ok(())
 }
 
 pub async fn vault_bootstrap(options: &BootstrapOptions) -> Result<Report, Error> {

@@ -15,10 +15,8 @@ use crate::stack::{
 };
 
 /// The providers every module and every generated platform root requires: name, source, version.
-pub const PROVIDER_PINS: [(&str, &str, &str); 2] = [
-    ("digitalocean", "digitalocean/digitalocean", "~> 2.50"),
-    ("tls", "hashicorp/tls", "~> 4.0"),
-];
+pub const PROVIDER_PINS: [(&str, &str, &str); 1] =
+    [("digitalocean", "digitalocean/digitalocean", "~> 2.50")];
 
 /// Names of secrets that, when the stack declares one, become the DigitalOcean provider's token.
 pub const TOKEN_SECRETS: [&str; 2] = ["do_token", "digitalocean_token"];

@@ -5,6 +5,7 @@
 //! Every client setting is explicit (vaultrs would otherwise read `VAULT_*` variables silently), and errors
 //! name the address and the path that failed.
 
+mod attestation;
 mod bootstrap;
 mod client;
 mod error;
@@ -13,6 +14,7 @@ mod outputs;
 mod seal;
 mod secrets;
 
+pub use attestation::{ATTESTATION_PREFIX, AttestationError, attest, fetch_ca};
 pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, bootstrap};
 pub use client::Vault;
 pub use error::VaultError;

@@ -6,6 +6,7 @@ mod support;
 mod actions;
 mod adoption;
 mod approval;
+mod attestation;
 mod bad_input;
 mod bootstrap;
 mod ci;

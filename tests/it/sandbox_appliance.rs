@@ -1,7 +1,9 @@
 //! The platform's Vault appliance, for real, on the sandbox: `up prod` gives each of its three droplets a real
-//! OpenBao server configured by the module's cloud-init, behind the sandbox's load balancer, which refuses
-//! sources outside the stack's `api_cidrs`; `vault bootstrap`
-//! through the balancer (TLS verified against the module's CA), the followers unsealed and joined, KV writes
+//! OpenBao server configured by the module's cloud-init, whose scripts run for real: each node makes its own
+//! TLS key, the leader its CA, and the followers enroll with the leader's signer (no private key is in any
+//! user data). Behind the sandbox's load balancer, which refuses sources outside the stack's `api_cidrs`:
+//! `vault bootstrap --appliance prod` through the balancer (the CA trusted only once attested with the stack's
+//! enrollment token, then pinned), the followers unsealed and joined with the CA they enrolled with, KV writes
 //! and reads through the balancer, `outputs push` and `kubeconfig` against the appliance, writes that go on
 //! with a follower powered off, and a `down` that stops every server the sandbox started.
 //!
@@ -261,7 +263,6 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     };
     let endpoint = output("vault_endpoint");
     let ca = project.path().join("vault-ca.pem");
-    std::fs::write(&ca, output("vault_ca_certificate")).unwrap();
     let nodes = nodes(&sandbox);
     assert_eq!(
         nodes.iter().map(|node| node.0.as_str()).collect::<Vec<_>>(),
@@ -289,13 +290,28 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         ],
         "{firewall}"
     );
+    // So is the leader's enrollment signer.
+    let enrollment: Vec<&serde_json::Value> = firewall["inbound_rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|rule| rule["ports"] == "8210")
+        .collect();
+    assert_eq!(
+        enrollment,
+        [
+            &serde_json::json!({ "protocol": "tcp", "ports": "8210", "sources": { "tags": ["prod-vault"] } })
+        ],
+        "{firewall}"
+    );
     let droplets_dir = PathBuf::from(format!("{}.droplets", sandbox.state.display()));
     wait_for(
-        "three servers run",
+        "three servers run, once their cloud-init made their keys (the followers' signed by the leader)",
         &droplets_dir,
-        Duration::from_secs(30),
+        Duration::from_secs(120),
         || servers_under(&droplets_dir).len() == 3,
     );
+    no_private_key_leaves_the_nodes(&droplets_dir, &nodes);
 
     // Only the first node takes the bootstrap (see the module docs).
     for (_, id, _) in &nodes[1..] {
@@ -313,30 +329,15 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
         server_name: None,
         token: None,
     };
-    wait_for(
-        "the balancer reaches the first node, with TLS verified against the module's CA",
-        &droplets_dir,
-        Duration::from_secs(90),
-        || through_balancer.status().is_some(),
-    );
-    assert!(
-        from_outside_allow_list(&endpoint).is_none(),
-        "the balancer's firewall refuses a source outside api_cidrs"
-    );
-    phase(&mut clock, "the balancer forwards");
 
     let bootstrap_state = project.path().join("bootstrap.json");
     let secret_id_file = project.path().join("secret-id");
-    let bootstrap = || {
+    // The first time, the CA is learnt from the appliance (and must attest itself with the stack's enrollment
+    // token); later, it is the pinned one.
+    let bootstrap = |target: [&str; 2]| {
         run()
-            .args([
-                "--output",
-                "json",
-                "vault",
-                "bootstrap",
-                "--address",
-                &endpoint,
-            ])
+            .args(["--output", "json", "vault", "bootstrap"])
+            .args(target)
             .args([
                 "--ca-cert".as_ref(),
                 ca.as_os_str(),
@@ -348,10 +349,29 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
             .output()
             .expect_code(0)
     };
-    let role_id = bootstrap().json()["apply"]["role_id"]
+    let role_id = bootstrap(["--appliance", "prod"]).json()["apply"]["role_id"]
         .as_str()
         .unwrap()
         .to_string();
+    let pinned = std::fs::read_to_string(&ca).unwrap();
+    let leader_ca = std::fs::read_to_string(
+        droplets_dir
+            .join(nodes[0].1.to_string())
+            .join("fs/mnt/vault-data/pki/ca.pem"),
+    )
+    .unwrap();
+    assert_eq!(
+        pinned, leader_ca,
+        "the pinned CA is the one the leader made"
+    );
+    assert!(
+        through_balancer.status().is_some(),
+        "the balancer's TLS verifies against the pinned CA"
+    );
+    assert!(
+        from_outside_allow_list(&endpoint).is_none(),
+        "the balancer's firewall refuses a source outside api_cidrs"
+    );
     let keys: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&bootstrap_state).unwrap()).unwrap();
     let root_token = keys["root_token"].as_str().unwrap().to_string();
@@ -442,7 +462,7 @@ fn the_vault_appliance_bootstraps_through_its_load_balancer_and_keeps_writing_wi
     // Bootstrap again for the stack that now writes to this Vault: the apply role may write its outputs; the
     // plan role, which reads only plan secrets, is unchanged.
     assert_eq!(
-        bootstrap().json()["changed"],
+        bootstrap(["--address", endpoint.as_str()]).json()["changed"],
         serde_json::json!(["wrote policy wildside-apply"])
     );
     let secret_id = std::fs::read_to_string(&secret_id_file).unwrap();
@@ -544,6 +564,45 @@ runcmd:
 "#;
 
 /// `GET path` over plain HTTP at `address`: the status line, or nothing when the connection fails or closes.
+/// No droplet's user data (as cloud-init keeps it on the droplet, and as the metadata service would serve it)
+/// holds a private key; each node's key is on its own disk alone, mode 0600; only the leader holds the CA's
+/// key, and each follower trusts the leader's CA.
+fn no_private_key_leaves_the_nodes(droplets: &Path, nodes: &[(String, u64, String)]) {
+    let root = |id: u64| droplets.join(id.to_string()).join("fs");
+    let leader_ca =
+        std::fs::read_to_string(root(nodes[0].1).join("mnt/vault-data/pki/ca.pem")).unwrap();
+    for (index, (name, id, _)) in nodes.iter().enumerate() {
+        let user_data =
+            std::fs::read_to_string(root(*id).join("var/lib/cloud/instance/user-data.txt"))
+                .unwrap();
+        assert!(user_data.starts_with("#cloud-config"), "{name}");
+        assert!(
+            !user_data.contains("PRIVATE KEY"),
+            "{name}'s user data holds a private key"
+        );
+        let key = root(*id).join("mnt/vault-data/tls/server-key.pem");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&key).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{name}'s key");
+        assert!(
+            std::fs::read_to_string(&key)
+                .unwrap()
+                .contains("PRIVATE KEY")
+        );
+        assert_eq!(
+            root(*id).join("mnt/vault-data/pki/ca-key.pem").exists(),
+            index == 0,
+            "only the leader holds the CA's key ({name})"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root(*id).join("mnt/vault-data/tls/ca.pem")).unwrap(),
+            leader_ca,
+            "{name} trusts the leader's CA"
+        );
+    }
+}
+
 fn http_get(address: (&str, u16), path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(address).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;

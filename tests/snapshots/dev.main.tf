@@ -8,10 +8,6 @@ terraform {
       source  = "digitalocean/digitalocean"
       version = "~> 2.50"
     }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
-    }
   }
 
   backend "s3" {}

@@ -8,10 +8,6 @@ terraform {
       source  = "digitalocean/digitalocean"
       version = "~> 2.50"
     }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
-    }
   }
 
   backend "s3" {}
@@ -174,6 +170,7 @@ output "vault_endpoint" {
   value = module.vault_appliance.endpoint
 }
 
-output "vault_ca_certificate" {
-  value = module.vault_appliance.ca_certificate
+output "vault_enrollment_token" {
+  value     = module.vault_appliance.enrollment_token
+  sensitive = true
 }

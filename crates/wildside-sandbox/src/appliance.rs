@@ -1,15 +1,15 @@
 //! A droplet's disk as the appliance's cloud-init leaves it, under the droplet's own directory in the sandbox's
-//! data directory: the files `write_files` writes, and the server config rendered from its template, made to
-//! run here.
+//! data directory (`fs/` is its root): the files `write_files` writes, the user data where cloud-init keeps
+//! it, and the server config rendered from its template, made to run here.
 //!
 //! Making it run here changes addresses and paths only, never the settings: the setup script's placeholder
 //! becomes the droplet's reachable (public, loopback) address; a listener on `0.0.0.0` listens on that address
 //! alone, since every droplet shares this machine's ports; any droplet's private address (the leader's, in a
-//! follower's `retry_join`) becomes that droplet's reachable address; and absolute paths (`/etc/...`,
-//! `/mnt/vault-data/...`) move under the droplet's directory.
+//! follower's `retry_join`, or a `NAME="address"` line of an `.env` file) becomes that droplet's reachable
+//! address; and absolute paths (`/etc/...`, `/mnt/vault-data/...`) move under the droplet's directory.
 //!
-//! The TLS private key is written there with the mode cloud-init gives it (0600): that directory is the
-//! droplet's own disk, where cloud-init writes it too. It is never in the sandbox's state file or its log.
+//! The scripts that then run there (see `runtime`) make the TLS keys on this disk, as they do on a droplet.
+//! No key is in the user data, the sandbox's state file or its log.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -50,10 +50,20 @@ pub(super) struct Addresses {
     pub(super) reachable: BTreeMap<Ipv4Addr, Ipv4Addr>,
 }
 
-/// A prepared droplet: the config its server runs with.
+/// Where cloud-init keeps a droplet's user data, on the droplet.
+pub(super) const USER_DATA: &str = "/var/lib/cloud/instance/user-data.txt";
+
+/// A prepared droplet: the config its server runs with, and what runs beside it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Prepared {
     pub(super) config: PathBuf,
+    /// The droplet's root directory (`ROOT` of the scripts and services).
+    pub(super) root: PathBuf,
+    /// The `runcmd` scripts to run once, before anything starts (paths under `root`).
+    #[serde(skip)]
+    pub(super) commands: Vec<Vec<String>>,
+    /// The services that run beside the server (paths under `root`).
+    pub(super) services: Vec<Vec<String>>,
 }
 
 impl Prepared {
@@ -62,21 +72,37 @@ impl Prepared {
         let bytes = std::fs::read(dir.join(MARKER)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
+
+    /// Marks the droplet as ready to run its server and services: its cloud-init has done its work.
+    pub(super) fn save(&self, dir: &Path) -> Result<(), ApplianceError> {
+        write(
+            &dir.join(MARKER),
+            &serde_json::to_vec_pretty(self).unwrap_or_default(),
+            0o644,
+        )
+    }
 }
 
-/// Writes the droplet's files and its rendered server config under `dir`.
+/// Writes the droplet's files, its user data and its rendered server config under `dir`.
 pub(super) fn prepare(
     dir: &Path,
+    user_data: &str,
     setup: &ServerSetup,
     addresses: &Addresses,
 ) -> Result<Prepared, ApplianceError> {
     let root = dir.join("fs");
+    let rewrite = Rewrite {
+        root: &root,
+        addresses,
+    };
+    write(&inside(&root, USER_DATA)?, user_data.as_bytes(), 0o600)?;
     for file in &setup.files {
-        write(
-            &inside(&root, &file.path)?,
-            file.content.as_bytes(),
-            file.mode(),
-        )?;
+        let content = if file.path.ends_with(".env") {
+            rewrite.env(&file.content)
+        } else {
+            file.content.clone()
+        };
+        write(&inside(&root, &file.path)?, content.as_bytes(), file.mode())?;
     }
     let text = match &setup.placeholder {
         Some(placeholder) => setup
@@ -88,10 +114,6 @@ pub(super) fn prepare(
         path: setup.config.clone(),
         message: error.to_string(),
     })?;
-    let rewrite = Rewrite {
-        root: &root,
-        addresses,
-    };
     rewrite.body(&mut body)?;
     for path in storage_paths(&body) {
         std::fs::create_dir_all(&path).map_err(|source| ApplianceError::Io {
@@ -105,13 +127,30 @@ pub(super) fn prepare(
     })?;
     let config = inside(&root, &setup.config)?;
     write(&config, rendered.as_bytes(), 0o644)?;
-    let prepared = Prepared { config };
-    write(
-        &dir.join(MARKER),
-        &serde_json::to_vec_pretty(&prepared).unwrap_or_default(),
-        0o644,
-    )?;
-    Ok(prepared)
+    let written = |word: &String| setup.files.iter().any(|file| file.path == *word);
+    let relocate = |command: &Vec<String>| -> Result<Vec<String>, ApplianceError> {
+        command
+            .iter()
+            .map(|word| match written(word) {
+                true => Ok(inside(&root, word)?.display().to_string()),
+                false => Ok(word.clone()),
+            })
+            .collect()
+    };
+    Ok(Prepared {
+        config,
+        commands: setup
+            .commands
+            .iter()
+            .map(relocate)
+            .collect::<Result<_, _>>()?,
+        services: setup
+            .services
+            .iter()
+            .map(relocate)
+            .collect::<Result<_, _>>()?,
+        root,
+    })
 }
 
 /// `path` (absolute, on the droplet) under `root`; `..` and relative paths are refused.
@@ -168,6 +207,28 @@ impl Rewrite<'_> {
         Ok(())
     }
 
+    /// `NAME="address"` lines with the address made reachable; every other line as it is.
+    fn env(&self, text: &str) -> String {
+        text.lines()
+            .map(|line| match line.split_once('=') {
+                Some((name, value)) if !name.trim_start().starts_with('#') => {
+                    let quoted = value.len() >= 2 && value.starts_with('"') && value.ends_with('"');
+                    let bare = if quoted {
+                        &value[1..value.len() - 1]
+                    } else {
+                        value
+                    };
+                    match bare.parse::<Ipv4Addr>() {
+                        Ok(_) if quoted => format!("{name}=\"{}\"\n", self.address(bare)),
+                        Ok(_) => format!("{name}={}\n", self.address(bare)),
+                        Err(_) => format!("{line}\n"),
+                    }
+                }
+                _ => format!("{line}\n"),
+            })
+            .collect()
+    }
+
     fn value(&self, value: &str) -> Result<String, ApplianceError> {
         if value.starts_with('/') {
             return Ok(inside(self.root, value)?.display().to_string());
@@ -221,6 +282,11 @@ write_files:
     permissions: "0600"
     content: |
       key
+  - path: /etc/node.env
+    content: |
+      LEADER="10.20.0.2"
+      BIND=0.0.0.0
+      NAMES="10.20.0.2 10.20.0.3"
   - path: /etc/vault-server/server.hcl.in
     content: |
       api_addr     = "https://PRIVATE_IP:8200"
@@ -256,7 +322,7 @@ write_files:
                 (Ipv4Addr::new(10, 20, 0, 3), Ipv4Addr::new(127, 0, 9, 3)),
             ]),
         };
-        let prepared = prepare(dir.path(), &setup, &addresses).unwrap();
+        let prepared = prepare(dir.path(), USER_DATA, &setup, &addresses).unwrap();
         let root = dir.path().join("fs");
         assert_eq!(prepared.config, root.join("etc/vault-server/server.hcl"));
         let body = hcl::parse(&std::fs::read_to_string(&prepared.config).unwrap()).unwrap();
@@ -274,7 +340,19 @@ write_files:
         assert!(root.join("mnt/vault-data/raft").is_dir());
         let key = std::fs::metadata(root.join("etc/vault-tls/server-key.pem")).unwrap();
         assert_eq!(key.permissions().mode() & 0o777, 0o600);
+        assert!(
+            Prepared::load(dir.path()).is_none(),
+            "not ready before its scripts ran"
+        );
+        prepared.save(dir.path()).unwrap();
         assert_eq!(Prepared::load(dir.path()).unwrap().config, prepared.config);
+        let env = std::fs::read_to_string(root.join("etc/node.env")).unwrap();
+        assert_eq!(
+            env,
+            "LEADER=\"127.0.9.2\"\nBIND=127.0.9.3\nNAMES=\"10.20.0.2 10.20.0.3\"\n"
+        );
+        let kept = std::fs::read_to_string(root.join("var/lib/cloud/instance/user-data.txt"));
+        assert_eq!(kept.unwrap(), USER_DATA);
     }
 
     #[test]

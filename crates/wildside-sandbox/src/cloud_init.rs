@@ -1,12 +1,17 @@
 //! What cloud-init would do with a droplet's user data, as far as the sandbox acts it out: the files
-//! `write_files` writes, and the server the setup script starts (`<binary> server -config=<file>`), with the
-//! config rendered from its template as the script's `sed "s/PLACEHOLDER/$var/g" <template> > <config>` does.
+//! `write_files` writes; the `runcmd` scripts that run under a root directory (those that start with
+//! `ROOT="${ROOT:-}"` and put every path under it), run for real with the droplet's directory as their root;
+//! the services of the systemd units `write_files` writes (their `ExecStart`); and the server the setup script
+//! starts (`<binary> server -config=<file>`), with the config rendered from its template as the script's
+//! `sed "s/PLACEHOLDER/$var/g" <template> > <config>` does. What the other scripts do (mount a volume, install
+//! a package) the sandbox has no need of: a droplet's directory is its disk and its volume.
 //!
-//! It reads the user data rather than assuming the `vault_appliance` module's layout, so the server that runs is
-//! the one the module configured. User data that is not a `#cloud-config` document, or that starts no server,
-//! is not an appliance: the droplet simply has no server.
+//! It reads the user data rather than assuming the `vault_appliance` module's layout, so what runs is what the
+//! module configured. User data that is not a `#cloud-config` document, or that starts no server, is not an
+//! appliance: the droplet simply has no server.
 //!
-//! The user data holds the server's private key: errors here name a line and column, never the text.
+//! User data may hold secrets (the appliance's enrollment token): errors here name a line and column, never the
+//! text.
 
 use serde::Deserialize;
 
@@ -34,7 +39,32 @@ fn at(location: &Option<(usize, usize)>) -> String {
 struct CloudConfig {
     #[serde(default)]
     write_files: Vec<WriteFile>,
+    #[serde(default)]
+    runcmd: Vec<RunCommand>,
 }
+
+/// One entry of `runcmd`: an argument list, or a line for the shell.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RunCommand {
+    Arguments(Vec<String>),
+    Shell(String),
+}
+
+impl RunCommand {
+    fn arguments(&self) -> Vec<String> {
+        match self {
+            Self::Arguments(arguments) => arguments.clone(),
+            Self::Shell(line) => line.split_whitespace().map(str::to_string).collect(),
+        }
+    }
+}
+
+/// The first line (after `#!`, comments and `set` options) of a script that runs under a root directory.
+const ROOT_AWARE: &str = "ROOT=\"${ROOT:-}\"";
+
+/// Where systemd units are written.
+const UNITS: &str = "/etc/systemd/system/";
 
 /// One entry of `write_files`.
 #[derive(Deserialize)]
@@ -76,6 +106,10 @@ pub(super) struct ServerSetup {
     pub(super) template: String,
     /// The word the setup script replaces with the droplet's private address, if it renders a template.
     pub(super) placeholder: Option<String>,
+    /// The `runcmd` commands that run under a root directory, in order (paths as on the droplet).
+    pub(super) commands: Vec<Vec<String>>,
+    /// The `ExecStart` of each unit `write_files` writes (paths as on the droplet).
+    pub(super) services: Vec<Vec<String>>,
 }
 
 /// Reads user data; `Ok(None)` when it starts no server.
@@ -122,12 +156,50 @@ pub(super) fn read(user_data: &str) -> Result<Option<ServerSetup>, CloudInitErro
                 config: config.clone(),
             },
         })?;
+    let commands = document
+        .runcmd
+        .iter()
+        .map(RunCommand::arguments)
+        .filter(|arguments| {
+            arguments.first().is_some_and(|program| {
+                document
+                    .write_files
+                    .iter()
+                    .any(|file| file.path == *program && runs_under_a_root(&file.content))
+            })
+        })
+        .collect();
+    let services = document
+        .write_files
+        .iter()
+        .filter(|file| file.path.starts_with(UNITS) && file.path.ends_with(".service"))
+        .filter_map(|file| {
+            file.content.lines().find_map(|line| {
+                line.trim()
+                    .strip_prefix("ExecStart=")
+                    .map(|command| command.split_whitespace().map(str::to_string).collect())
+            })
+        })
+        .collect();
     Ok(Some(ServerSetup {
         files: document.write_files,
         config,
         template,
         placeholder,
+        commands,
+        services,
     }))
+}
+
+/// Whether a script puts every path under `ROOT`: it says so on its first line after `#!` and comments.
+fn runs_under_a_root(script: &str) -> bool {
+    script.starts_with("#!")
+        && script
+            .lines()
+            .skip(1)
+            .map(str::trim)
+            .find(|line| !line.is_empty() && !line.starts_with('#') && !line.starts_with("set "))
+            .is_some_and(|line| line == ROOT_AWARE)
 }
 
 /// The config file of a `... server -config=<file>` (or `-config <file>`) line of a script.
@@ -189,8 +261,22 @@ write_files:
       #!/bin/bash
       sed "s/PRIVATE_IP/$private_ip/g" /etc/server/server.hcl.in > /etc/server/server.hcl
       ExecStart=$binary server -config=/etc/server/server.hcl
+  - path: /usr/local/sbin/keys
+    permissions: "0755"
+    content: |
+      #!/bin/bash
+      # Makes keys.
+      set -euo pipefail
+      ROOT="${ROOT:-}"
+      touch "$ROOT/etc/key"
+  - path: /etc/systemd/system/signer.service
+    content: |
+      [Service]
+      ExecStart=/usr/bin/python3 /usr/local/sbin/signer --flag
 runcmd:
-  - [/usr/local/sbin/setup]
+  - [/usr/local/sbin/mount]
+  - [/usr/local/sbin/keys, now]
+  - /usr/local/sbin/setup
 "#;
 
     #[test]
@@ -201,6 +287,11 @@ runcmd:
         assert_eq!(setup.template, "api_addr = \"https://PRIVATE_IP:8200\"\n");
         assert_eq!(setup.files[0].mode(), 0o600);
         assert_eq!(setup.files[1].mode(), 0o644);
+        assert_eq!(setup.commands, [["/usr/local/sbin/keys", "now"]]);
+        assert_eq!(
+            setup.services,
+            [["/usr/bin/python3", "/usr/local/sbin/signer", "--flag"]]
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! One droplet's server process (`bao server -config=...`), as its init system would run it.
+//! One droplet's long-running process, as its init system would run it: its server (`bao server -config=...`)
+//! or a service its cloud-init installs (the appliance leader's enrollment signer).
 //!
 //! The process runs in its own process group, so a Ctrl-C meant for the sandbox never reaches it directly: the
 //! sandbox stops it deliberately, with SIGTERM to the group, then SIGKILL if it has not exited within
-//! [`GRACE`]. Its output goes to `server.log` in the droplet's directory (a file, so it can never block), and
-//! a server still running when its handle is dropped is killed, so none is ever left behind.
+//! [`GRACE`]. Its output goes to a log file in the droplet's directory (`server.log` for the server; a file, so
+//! it can never block), and a process still running when its handle is dropped is killed, so none is ever left
+//! behind.
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -35,15 +37,44 @@ pub(super) struct NodeServer {
 impl NodeServer {
     /// Starts `binary server -config=<config>` with its log in `dir`.
     pub(super) fn start(binary: &Path, dir: &Path, config: &Path) -> std::io::Result<Self> {
-        let log = dir.join("server.log");
+        let arguments = [
+            "server".to_string(),
+            format!("-config={}", config.display()),
+        ];
+        Self::spawn(binary, &arguments, dir, None, dir.join("server.log"))
+    }
+
+    /// Starts a service: `command` with `ROOT` set to the droplet's root, its log in `dir`.
+    pub(super) fn service(
+        command: &[String],
+        dir: &Path,
+        root: &Path,
+        index: usize,
+    ) -> std::io::Result<Self> {
+        let (program, arguments) = command.split_first().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "an empty ExecStart")
+        })?;
+        let log = dir.join(format!("service-{index}.log"));
+        Self::spawn(Path::new(program), arguments, dir, Some(root), log)
+    }
+
+    fn spawn(
+        program: &Path,
+        arguments: &[String],
+        dir: &Path,
+        root: Option<&Path>,
+        log: PathBuf,
+    ) -> std::io::Result<Self> {
         let output = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)?;
-        let mut command = tokio::process::Command::new(binary);
+        let mut command = tokio::process::Command::new(program);
+        if let Some(root) = root {
+            command.env("ROOT", root);
+        }
         command
-            .arg("server")
-            .arg(format!("-config={}", config.display()))
+            .args(arguments)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)

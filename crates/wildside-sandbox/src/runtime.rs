@@ -1,9 +1,15 @@
 //! What runs behind the sandbox's API: a server for each droplet whose cloud-init starts one (the Vault
-//! appliance), and a forwarding proxy for each load balancer.
+//! appliance), with the services its cloud-init installs, and a forwarding proxy for each load balancer.
+//!
+//! A new droplet's cloud-init is acted out when it is created: its files are written, then its scripts that
+//! run under a root directory run for real, in the background and in order, as cloud-init's `runcmd` runs
+//! them (the appliance's make its TLS keys there; a follower's waits for the leader to sign its request).
+//! Their output goes to `cloud-init.log` in the droplet's directory. Only when they have succeeded is the
+//! droplet's disk prepared, as a droplet whose cloud-init failed starts no server.
 //!
 //! The API changes the world; a reconciler, every [`TICK`], makes what runs match it: a powered-on droplet
-//! with a prepared disk has its server running, a powered-off one has it stopped, a deleted one has it stopped
-//! and its directory removed; each load balancer forwards to the droplets it has now.
+//! with a prepared disk has its server and services running, a powered-off one has them stopped, a deleted one
+//! has them stopped and its directory removed; each load balancer forwards to the droplets it has now.
 //!
 //! Droplet disks live in the sandbox's data directory: `<state file>.droplets/<droplet id>/`, or a temporary
 //! directory (removed on exit) without a state file. The user data itself is kept in memory only while the
@@ -47,9 +53,13 @@ impl DataDir {
     }
 }
 
-/// A droplet's server: running, or exited on its own (not restarted until the droplet is powered on again).
+/// How long a droplet's cloud-init scripts may run.
+const SCRIPTS_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A droplet's server and services: running, or one exited on its own (then the rest are stopped, and not
+/// restarted until the droplet is powered on again).
 enum Slot {
-    Running(Box<NodeServer>),
+    Running(Vec<NodeServer>),
     Exited,
 }
 
@@ -113,22 +123,39 @@ impl Runtime {
             return;
         };
         let dir = self.droplet_dir(droplet);
-        match appliance::prepare(&dir, &setup, &addresses) {
-            Ok(prepared) => match &self.binary {
-                Some(binary) => tracing::info!(
-                    "droplet {droplet}: its cloud-init starts `{} server -config={}` on {} (disk: {})",
-                    binary.display(),
-                    prepared.config.display(),
-                    addresses.own,
-                    dir.display()
-                ),
-                None => tracing::warn!(
-                    "droplet {droplet}: its cloud-init starts a server, but there is no `bao` binary (WILDSIDE_BAO_BIN \
-                     in tools.env, or PATH): it runs without one\n  hint: `make tools` installs OpenBao"
-                ),
-            },
-            Err(error) => tracing::warn!("droplet {droplet} runs no server: {error}"),
+        let prepared = match appliance::prepare(&dir, user_data, &setup, &addresses) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                tracing::warn!("droplet {droplet} runs no server: {error}");
+                return;
+            }
+        };
+        match &self.binary {
+            Some(binary) => tracing::info!(
+                "droplet {droplet}: its cloud-init starts `{} server -config={}` on {} (disk: {})",
+                binary.display(),
+                prepared.config.display(),
+                addresses.own,
+                dir.display()
+            ),
+            None => tracing::warn!(
+                "droplet {droplet}: its cloud-init starts a server, but there is no `bao` binary (WILDSIDE_BAO_BIN \
+                 in tools.env, or PATH): it runs without one\n  hint: `make tools` installs OpenBao"
+            ),
         }
+        tokio::spawn(async move {
+            match run_scripts(&dir, &prepared).await {
+                Ok(()) => {
+                    if let Err(error) = prepared.save(&dir) {
+                        tracing::warn!("droplet {droplet} runs no server: {error}");
+                    }
+                }
+                Err(why) => tracing::warn!(
+                    "droplet {droplet} runs no server: its cloud-init {why} (log: {})",
+                    dir.join(CLOUD_INIT_LOG).display()
+                ),
+            }
+        });
     }
 
     /// Reconciles until the task is aborted.
@@ -148,25 +175,33 @@ impl Runtime {
         for id in servers.keys().copied().collect::<Vec<_>>() {
             match snapshot.droplets.get(&id) {
                 Some((Power::On, _)) => {
-                    if let Some(Slot::Running(server)) = servers.get_mut(&id)
-                        && let Some(status) = server.exited()
-                    {
+                    let exited = match servers.get_mut(&id) {
+                        Some(Slot::Running(processes)) => {
+                            processes.iter_mut().find_map(|process| {
+                                process.exited().map(|status| (status, process.log.clone()))
+                            })
+                        }
+                        _ => None,
+                    };
+                    if let Some((status, log)) = exited {
                         tracing::warn!(
-                            "droplet {id}: its server exited ({status}); its log: {}",
-                            server.log.display()
+                            "droplet {id}: a process exited ({status}); its log: {}",
+                            log.display()
                         );
-                        servers.insert(id, Slot::Exited);
+                        if let Some(Slot::Running(processes)) = servers.insert(id, Slot::Exited) {
+                            stopping.extend(processes.into_iter().map(NodeServer::stop));
+                        }
                     }
                 }
                 state => {
-                    if let Some(Slot::Running(server)) = servers.remove(&id) {
+                    if let Some(Slot::Running(processes)) = servers.remove(&id) {
                         let why = if state.is_some() {
                             "is off"
                         } else {
                             "is deleted"
                         };
                         tracing::info!("droplet {id} {why}: its server stops");
-                        stopping.push(server.stop());
+                        stopping.extend(processes.into_iter().map(NodeServer::stop));
                     }
                 }
             }
@@ -203,9 +238,21 @@ impl Runtime {
         let Some(binary) = &self.binary else {
             return;
         };
+        let mut processes = Vec::new();
+        for (index, service) in prepared.services.iter().enumerate() {
+            match NodeServer::service(service, &dir, &prepared.root, index) {
+                Ok(process) => processes.push(process),
+                Err(error) => {
+                    tracing::warn!("droplet {id}: its service {service:?} does not start: {error}");
+                    servers.insert(id, Slot::Exited);
+                    return;
+                }
+            }
+        }
         match NodeServer::start(binary, &dir, &prepared.config) {
             Ok(server) => {
-                servers.insert(id, Slot::Running(Box::new(server)));
+                processes.push(server);
+                servers.insert(id, Slot::Running(processes));
             }
             Err(error) => {
                 tracing::warn!("droplet {id}: its server does not start: {error}");
@@ -234,10 +281,13 @@ impl Runtime {
     pub(super) async fn shutdown(&self) {
         self.balancers.lock().await.clear();
         let servers = std::mem::take(&mut *self.servers.lock().await);
-        let running = servers.into_values().filter_map(|slot| match slot {
-            Slot::Running(server) => Some(server.stop()),
-            Slot::Exited => None,
-        });
+        let running = servers
+            .into_values()
+            .flat_map(|slot| match slot {
+                Slot::Running(processes) => processes,
+                Slot::Exited => Vec::new(),
+            })
+            .map(NodeServer::stop);
         futures_util::future::join_all(running).await;
     }
 }
@@ -295,6 +345,50 @@ fn addresses(world: &World, droplet: u64) -> Option<Addresses> {
         .map(|droplet| (droplet.private_address, droplet.public_address))
         .collect();
     Some(Addresses { own, reachable })
+}
+
+/// Where a droplet's cloud-init scripts write their output, in its directory.
+const CLOUD_INIT_LOG: &str = "cloud-init.log";
+
+/// Runs the droplet's scripts in order, each with `ROOT` set to the droplet's root; the first failure stops.
+async fn run_scripts(dir: &Path, prepared: &Prepared) -> Result<(), String> {
+    let log = dir.join(CLOUD_INIT_LOG);
+    for command in &prepared.commands {
+        let Some((program, arguments)) = command.split_first() else {
+            continue;
+        };
+        let output = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|error| format!("could not open its log: {error}"))?;
+        let stderr = output
+            .try_clone()
+            .map_err(|error| format!("could not open its log: {error}"))?;
+        let mut child = tokio::process::Command::new(program)
+            .args(arguments)
+            .env("ROOT", &prepared.root)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(output)
+            .stderr(stderr)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| format!("could not start `{program}`: {error}"))?;
+        match tokio::time::timeout(SCRIPTS_TIMEOUT, child.wait()).await {
+            Ok(Ok(status)) if status.success() => {}
+            Ok(Ok(status)) => return Err(format!("script `{program}` failed ({status})")),
+            Ok(Err(error)) => return Err(format!("script `{program}`: {error}")),
+            Err(_) => {
+                return Err(format!(
+                    "script `{program}` did not finish within {}s",
+                    SCRIPTS_TIMEOUT.as_secs()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn remove_dir(path: &Path) {
