@@ -26,6 +26,7 @@ mod render;
 mod sandbox_appliance;
 mod sandbox_contract;
 mod sandbox_godo;
+mod sandbox_kube;
 mod sandbox_provider;
 mod sandbox_serve;
 mod saved_plans;

@@ -1,4 +1,5 @@
-//! One droplet's server process (`bao server -config=...`), as its init system would run it.
+//! One droplet's server process (`bao server -config=...`), as its init system would run it; also each process
+//! of a cluster's control plane (etcd, kube-apiserver, kube-controller-manager).
 //!
 //! The process runs in its own process group, so a Ctrl-C meant for the sandbox never reaches it directly: the
 //! sandbox stops it deliberately, with SIGTERM to the group, then SIGKILL if it has not exited within
@@ -35,15 +36,29 @@ pub(super) struct NodeServer {
 impl NodeServer {
     /// Starts `binary server -config=<config>` with its log in `dir`.
     pub(super) fn start(binary: &Path, dir: &Path, config: &Path) -> std::io::Result<Self> {
-        let log = dir.join("server.log");
+        Self::spawn(
+            binary,
+            &["server".into(), format!("-config={}", config.display())],
+            dir,
+            "server.log",
+        )
+    }
+
+    /// Starts `binary` with `args` in `dir`, its output appended to `log_name` there.
+    pub(super) fn spawn(
+        binary: &Path,
+        args: &[String],
+        dir: &Path,
+        log_name: &str,
+    ) -> std::io::Result<Self> {
+        let log = dir.join(log_name);
         let output = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)?;
         let mut command = tokio::process::Command::new(binary);
         command
-            .arg("server")
-            .arg(format!("-config={}", config.display()))
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)
@@ -75,7 +90,7 @@ impl NodeServer {
                 return;
             }
             tracing::warn!(
-                "a droplet's server did not stop within {}s of SIGTERM: killing it (log: {})",
+                "a server did not stop within {}s of SIGTERM: killing it (log: {})",
                 GRACE.as_secs(),
                 self.log.display()
             );
