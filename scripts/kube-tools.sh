@@ -6,6 +6,7 @@
 # document shipped in the k8s.io/kubernetes module and from those CRDs. Idempotent: what is already built at
 # its pinned version is left alone. Writes the manifest `kube-tools.env`.
 set -euo pipefail
+shopt -s inherit_errexit
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=versions.env
@@ -22,9 +23,11 @@ module_dir() {
 
 # A writable copy of a downloaded module, to edit its go.mod and build there.
 scratch_copy() {
-  local scratch
+  local dir scratch
+  dir="$(module_dir "$1" "$2")"
+  [ -d "$dir" ] || { log "no module directory for $1@$2"; return 1; }
   scratch="$(mktemp -d)"
-  cp -r "$(module_dir "$1" "$2")/." "$scratch/"
+  cp -r "$dir/." "$scratch/"
   chmod -R u+w "$scratch"
   printf '%s\n' "$scratch"
 }
