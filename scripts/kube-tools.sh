@@ -159,7 +159,7 @@ KUSTOMIZE=$cache/kustomize/$KUSTOMIZE_VERSION/kustomize
 KUBECONFORM=$cache/kubeconform/$KUBECONFORM_VERSION/kubeconform
 FLUX_CRDS=$FLUX_CRDS
 KUBECONFORM_SCHEMAS=$KUBECONFORM_SCHEMAS
-KUBECONFORM_SCHEMA_LOCATION=$KUBECONFORM_SCHEMAS/{{ .ResourceKind }}{{ .KindSuffix }}.json
+KUBECONFORM_SCHEMA_LOCATION=$KUBECONFORM_SCHEMAS/{{.ResourceKind}}{{.KindSuffix}}.json
 CONTROLLER_GEN=$CONTROLLER_GEN
 ENV
 mv "$cache/kube-tools.env.tmp" "$cache/kube-tools.env"
