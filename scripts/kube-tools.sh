@@ -95,8 +95,8 @@ install_etcd() {
 }
 
 go_install() {
-  local dir="$1" package="$2"
-  if [ ! -x "$dir/$(basename "${package%@*}")" ]; then
+  local dir="$1" package="$2" binary="$3"
+  if [ ! -x "$dir/$binary" ]; then
     log "building $package"
     mkdir -p "$dir"
     GOBIN="$dir" go install -trimpath -ldflags "-s -w" "$package"
@@ -141,9 +141,9 @@ install_schemas() {
 started=$SECONDS
 install_etcd
 install_kubernetes
-go_install "$cache/kustomize/$KUSTOMIZE_VERSION" "sigs.k8s.io/kustomize/kustomize/v5@v$KUSTOMIZE_VERSION"
-go_install "$cache/kubeconform/$KUBECONFORM_VERSION" "github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION"
-go_install "$cache/controller-gen/$CONTROLLER_TOOLS_VERSION" "sigs.k8s.io/controller-tools/cmd/controller-gen@v$CONTROLLER_TOOLS_VERSION"
+go_install "$cache/kustomize/$KUSTOMIZE_VERSION" "sigs.k8s.io/kustomize/kustomize/v5@v$KUSTOMIZE_VERSION" kustomize
+go_install "$cache/kubeconform/$KUBECONFORM_VERSION" "github.com/yannh/kubeconform/cmd/kubeconform@v$KUBECONFORM_VERSION" kubeconform
+go_install "$cache/controller-gen/$CONTROLLER_TOOLS_VERSION" "sigs.k8s.io/controller-tools/cmd/controller-gen@v$CONTROLLER_TOOLS_VERSION" controller-gen
 CONTROLLER_GEN="$cache/controller-gen/$CONTROLLER_TOOLS_VERSION/controller-gen"
 install_flux_crds
 install_schemas
