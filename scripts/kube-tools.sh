@@ -48,7 +48,7 @@ for r in json.load(sys.stdin).get("Replace") or []:
 install_kubernetes() {
   local dir="$cache/kubernetes/$KUBERNETES_VERSION" staging="v0.${KUBERNETES_VERSION#*.}"
   if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/kube-controller-manager" ] && [ -x "$dir/kubectl" ] \
-    && "$dir/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes v$KUBERNETES_VERSION"; then
+    && "$dir/kube-apiserver" --version 2>/dev/null | grep -x "Kubernetes v$KUBERNETES_VERSION" >/dev/null; then
     return
   fi
   log "building kube-apiserver, kube-controller-manager and kubectl $KUBERNETES_VERSION from k8s.io/kubernetes (about 15 minutes, once)"
@@ -76,7 +76,7 @@ install_kubernetes() {
 # uses the published sibling modules its go.mod already requires at the same version.
 install_etcd() {
   local dir="$cache/etcd/$ETCD_VERSION"
-  if [ -x "$dir/etcd" ] && "$dir/etcd" --version 2>/dev/null | grep -q "etcd Version: $ETCD_VERSION"; then
+  if [ -x "$dir/etcd" ] && "$dir/etcd" --version 2>/dev/null | grep "etcd Version: $ETCD_VERSION" >/dev/null; then
     return
   fi
   log "building etcd $ETCD_VERSION from go.etcd.io/etcd/server/v3"
