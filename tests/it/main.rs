@@ -35,6 +35,7 @@ mod sandbox_appliance;
 mod sandbox_classes;
 mod sandbox_contract;
 mod sandbox_godo;
+mod sandbox_kube;
 mod sandbox_provider;
 mod sandbox_serve;
 mod saved_plans;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use jsonschema::{Draft, Validator};
 use reqwest::Method;
 use serde_json::{Value, json};
-use wildside_sandbox::{self as sandbox, FaultSpec, ServeOptions};
+use wildside_sandbox::{self as sandbox, ClusterOptions, FaultSpec, ServeOptions};
 
 /// DigitalOcean's OpenAPI description, beside the repository (a missing file fails the test, never skips it).
 fn openapi() -> Value {
@@ -466,6 +466,10 @@ async fn every_exchange_matches_the_openapi_contract() {
         delay: Duration::from_millis(50),
         faults: FaultSpec::default(),
         read_tokens: Vec::new(),
+        clusters: ClusterOptions {
+            simulated: true,
+            ..ClusterOptions::default()
+        },
     })
     .await
     .unwrap();
@@ -1225,6 +1229,10 @@ pub(crate) async fn running() -> Running {
         delay: Duration::from_millis(50),
         faults: FaultSpec::default(),
         read_tokens: Vec::new(),
+        clusters: ClusterOptions {
+            simulated: true,
+            ..ClusterOptions::default()
+        },
     })
     .await
     .unwrap();

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::catalog;
 use super::error::ApiError;
+use super::kube_api::ControlPlane;
 use super::world::{Clock, World, new_id, timestamp};
 
 /// The tag the DigitalOcean provider gives a cluster's default pool.
@@ -210,6 +211,9 @@ pub(super) struct Cluster {
     /// The VPC subnet the workers are placed in, when one was asked for.
     #[serde(default)]
     pub(super) worker_subnet_uuid: Option<String>,
+    /// The real API server behind the cluster; none when clusters are simulated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) control_plane: Option<ControlPlane>,
 }
 
 fn default_cluster_subnet() -> String {
@@ -390,7 +394,11 @@ impl Cluster {
     }
 
     pub(super) fn state(&self, clock: &Clock) -> &'static str {
-        if clock.settled(self.phase_since) {
+        let serving = self
+            .control_plane
+            .as_ref()
+            .is_none_or(|control_plane| control_plane.ready);
+        if clock.settled(self.phase_since) && serving {
             "running"
         } else {
             match self.phase {
@@ -401,7 +409,10 @@ impl Cluster {
     }
 
     fn endpoint(&self) -> String {
-        format!("https://{}.k8s.sandbox.wildside-tofu.invalid", self.id)
+        match &self.control_plane {
+            Some(control_plane) => control_plane.url(),
+            None => format!("https://{}.k8s.sandbox.wildside-tofu.invalid", self.id),
+        }
     }
 
     pub(super) fn to_json(&self, clock: &Clock) -> Value {
@@ -557,6 +568,7 @@ pub(super) fn create(
     world: &mut World,
     clock: &Clock,
     request: CreateCluster,
+    control_plane: Option<ControlPlane>,
 ) -> Result<Value, ApiError> {
     if !valid_name(&request.name) {
         return Err(ApiError::unprocessable(
@@ -679,6 +691,7 @@ pub(super) fn create(
         service_subnet,
         isolated_workers: request.isolated_workers,
         worker_subnet_uuid,
+        control_plane,
     };
     let json = cluster.to_json(clock);
     world.clusters.insert(cluster.id.clone(), cluster);
@@ -891,14 +904,21 @@ pub(super) fn everything_associated(world: &World, id: &str) -> Result<Selection
     })
 }
 
+/// Issues a bearer token for a cluster, valid until the given time.
+pub(super) trait TokenIssuer {
+    fn issue(&self, cluster: &str, expires_at: SystemTime) -> String;
+}
+
+/// A kubeconfig for the cluster, whose token lasts `expiry`.
 pub(super) fn kubeconfig(
     world: &World,
     clock: &Clock,
     id: &str,
-    expiry: Option<Duration>,
+    expiry: Duration,
+    issuer: &impl TokenIssuer,
 ) -> Result<String, ApiError> {
     let cluster = get(world, id)?;
-    let credentials = credentials(world, clock, id, expiry)?;
+    let credentials = credentials(world, clock, id, expiry, issuer)?;
     let context = format!("sandbox-do-{}-{}", cluster.region, cluster.name);
     let config = json!({
         "apiVersion": "v1",
@@ -922,33 +942,46 @@ pub(super) fn kubeconfig(
         "current-context": context,
     });
     let body = serde_json::to_string_pretty(&config).expect("a JSON value serialises");
+    let what = if cluster.control_plane.is_some() {
+        "is a local kube-apiserver with no nodes"
+    } else {
+        "is simulated and no API server answers"
+    };
     Ok(format!(
-        "# A kubeconfig from the wildside-tofu sandbox: the cluster {} is simulated and no API server answers.\n{body}\n",
+        "# A kubeconfig from the wildside-tofu sandbox: the cluster {} {what}.\n{body}\n",
         cluster.name
     ))
 }
 
-/// How long credentials last when the request does not say.
-const DEFAULT_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
-
+/// The cluster's credentials, whose token lasts `expiry`.
 pub(super) fn credentials(
     world: &World,
     clock: &Clock,
     id: &str,
-    expiry: Option<Duration>,
+    expiry: Duration,
+    issuer: &impl TokenIssuer,
 ) -> Result<Value, ApiError> {
     let cluster = get(world, id)?;
-    let expires_at = clock.now + expiry.unwrap_or(DEFAULT_EXPIRY);
-    let authority = format!(
-        "-----BEGIN CERTIFICATE-----\nwildside-tofu sandbox certificate authority of cluster {}\n-----END CERTIFICATE-----\n",
-        cluster.id
-    );
+    let expires_at = clock.now + expiry;
+    let (authority, token) = match &cluster.control_plane {
+        Some(control_plane) => (
+            control_plane.certificate_authority.clone(),
+            issuer.issue(&cluster.id, expires_at),
+        ),
+        None => (
+            format!(
+                "-----BEGIN CERTIFICATE-----\nwildside-tofu sandbox certificate authority of cluster {}\n-----END CERTIFICATE-----\n",
+                cluster.id
+            ),
+            format!("sandbox-token-{}", cluster.id),
+        ),
+    };
     Ok(json!({
         "server": cluster.endpoint(),
         "certificate_authority_data": base64_encode(authority.as_bytes()),
         "client_certificate_data": null,
         "client_key_data": null,
-        "token": format!("sandbox-token-{}", cluster.id),
+        "token": token,
         "expires_at": timestamp(expires_at),
     }))
 }

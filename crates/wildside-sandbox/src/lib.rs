@@ -20,6 +20,7 @@ mod error;
 mod faults;
 mod firewalls;
 mod images;
+mod kube_api;
 mod kubernetes;
 mod load_balancers;
 mod node_server;
@@ -56,6 +57,25 @@ pub struct ServeOptions {
     /// Bearer tokens with DigitalOcean's read-only scope: any request but `GET` and `HEAD` gets 403, as a
     /// read-scoped token does there. Every other non-empty token has full access.
     pub read_tokens: Vec<String>,
+    pub clusters: ClusterOptions,
+}
+
+/// How the sandbox's Kubernetes clusters run.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Simulate clusters (no API server) even where kube-apiserver and etcd are installed.
+    pub simulated: bool,
+    /// How long a kubeconfig's token lasts when its request does not say (DOKS: seven days).
+    pub token_lifetime: Duration,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        Self {
+            simulated: false,
+            token_lifetime: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
 }
 
 /// Why the sandbox could not run.
@@ -83,8 +103,8 @@ pub struct Bound {
 
 /// Opens the state and binds the listener.
 pub async fn bind(options: ServeOptions) -> Result<Bound, SandboxError> {
-    let runtime =
-        runtime::Runtime::new(options.state_file.as_deref()).map_err(SandboxError::DataDir)?;
+    let runtime = runtime::Runtime::new(options.state_file.as_deref(), &options.clusters)
+        .map_err(SandboxError::DataDir)?;
     let store = store::Store::open(options.state_file, options.delay)?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await

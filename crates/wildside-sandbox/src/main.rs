@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
-use wildside_sandbox::{FaultSpec, ServeOptions};
+use wildside_sandbox::{ClusterOptions, FaultSpec, ServeOptions};
 
 /// A local stand-in for DigitalOcean's API v2, for offline runs and tests. Not DigitalOcean.
 #[derive(Debug, Parser)]
@@ -38,6 +38,13 @@ enum Command {
         /// have full access.
         #[arg(long = "read-token")]
         read_tokens: Vec<String>,
+        /// Simulate Kubernetes clusters (no API server answers their kubeconfigs) even where `make tools` has
+        /// built kube-apiserver and etcd.
+        #[arg(long)]
+        simulated_clusters: bool,
+        /// How long a cluster kubeconfig's token lasts when the request does not say (`7d` as on DOKS; `30s`).
+        #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
+        kube_token_lifetime: Duration,
     },
 }
 
@@ -48,6 +55,8 @@ fn main() -> ExitCode {
         delay,
         faults,
         read_tokens,
+        simulated_clusters,
+        kube_token_lifetime,
     } = Cli::parse().command;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -67,6 +76,10 @@ fn main() -> ExitCode {
         delay,
         faults,
         read_tokens,
+        clusters: ClusterOptions {
+            simulated: simulated_clusters,
+            token_lifetime: kube_token_lifetime,
+        },
     };
     match runtime.block_on(serve(options)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! One droplet's long-running process, as its init system would run it: its server (`bao server -config=...`)
-//! or a service its cloud-init installs (the appliance leader's enrollment signer).
+//! or a service its cloud-init installs (the appliance leader's enrollment signer); also each process of a
+//! cluster's control plane (etcd, kube-apiserver, kube-controller-manager).
 //!
 //! The process runs in its own process group, so a Ctrl-C meant for the sandbox never reaches it directly: the
 //! sandbox stops it deliberately, with SIGTERM to the group, then SIGKILL if it has not exited within
@@ -41,7 +42,7 @@ impl NodeServer {
             "server".to_string(),
             format!("-config={}", config.display()),
         ];
-        Self::spawn(binary, &arguments, dir, None, dir.join("server.log"))
+        Self::launch(binary, &arguments, dir, None, dir.join("server.log"))
     }
 
     /// Starts a service: `command` with `ROOT` set to the droplet's root, its log in `dir`.
@@ -55,10 +56,20 @@ impl NodeServer {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "an empty ExecStart")
         })?;
         let log = dir.join(format!("service-{index}.log"));
-        Self::spawn(Path::new(program), arguments, dir, Some(root), log)
+        Self::launch(Path::new(program), arguments, dir, Some(root), log)
     }
 
-    fn spawn(
+    /// Starts `binary` with `args` in `dir`, its output appended to `log_name` there.
+    pub(super) fn spawn(
+        binary: &Path,
+        args: &[String],
+        dir: &Path,
+        log_name: &str,
+    ) -> std::io::Result<Self> {
+        Self::launch(binary, args, dir, None, dir.join(log_name))
+    }
+
+    fn launch(
         program: &Path,
         arguments: &[String],
         dir: &Path,
@@ -106,7 +117,7 @@ impl NodeServer {
                 return;
             }
             tracing::warn!(
-                "a droplet's server did not stop within {}s of SIGTERM: killing it (log: {})",
+                "a server did not stop within {}s of SIGTERM: killing it (log: {})",
                 GRACE.as_secs(),
                 self.log.display()
             );

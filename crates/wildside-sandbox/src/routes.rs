@@ -401,9 +401,19 @@ async fn cluster_list(State(sandbox): Shared, page: PageRequest) -> Reply {
 
 async fn cluster_create(State(sandbox): Shared, bytes: Bytes) -> Reply {
     let request = body(&bytes)?;
+    let control_plane =
+        sandbox.runtime.kube.prepare().map_err(|error| {
+            ApiError::server_error(format!("the cluster's control plane: {error}"))
+        })?;
+    let dir = control_plane.as_ref().map(|plane| plane.dir.clone());
     let cluster = sandbox
         .store
-        .write(|world, clock| kubernetes::create(world, clock, request))?;
+        .write(|world, clock| kubernetes::create(world, clock, request, control_plane))
+        .inspect_err(|_| {
+            if let Some(dir) = &dir {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        })?;
     reply(
         StatusCode::CREATED,
         json!({ "kubernetes_cluster": cluster }),
@@ -466,7 +476,9 @@ async fn cluster_delete_dangerous(State(sandbox): Shared, Path(id): Path<String>
     no_content()
 }
 
-fn expiry(page: &PageRequest) -> Result<Option<Duration>, ApiError> {
+/// How long the requested credentials last: `expiry_seconds` if the request gives it (as DigitalOcean's API
+/// reads it), else the sandbox's token lifetime.
+fn expiry(sandbox: &Sandbox, page: &PageRequest) -> Result<Duration, ApiError> {
     page.param("expiry_seconds")
         .map(|seconds| {
             seconds
@@ -475,7 +487,11 @@ fn expiry(page: &PageRequest) -> Result<Option<Duration>, ApiError> {
                 .map_err(|_| ApiError::bad_request("expiry_seconds must be a whole number"))
         })
         .transpose()
-        .map(|expiry| expiry.filter(|expiry| !expiry.is_zero()))
+        .map(|expiry| {
+            expiry
+                .filter(|expiry| !expiry.is_zero())
+                .unwrap_or(sandbox.runtime.kube.lifetime)
+        })
 }
 
 async fn cluster_kubeconfig(
@@ -483,10 +499,10 @@ async fn cluster_kubeconfig(
     Path(id): Path<String>,
     query: PageRequest,
 ) -> Reply {
-    let expiry = expiry(&query)?;
-    let config = sandbox
-        .store
-        .read(|world, clock| kubernetes::kubeconfig(world, clock, &id, expiry))?;
+    let expiry = expiry(&sandbox, &query)?;
+    let config = sandbox.store.read(|world, clock| {
+        kubernetes::kubeconfig(world, clock, &id, expiry, &sandbox.runtime.kube)
+    })?;
     Ok(([("content-type", "application/yaml")], config).into_response())
 }
 
@@ -495,10 +511,10 @@ async fn cluster_credentials(
     Path(id): Path<String>,
     query: PageRequest,
 ) -> Reply {
-    let expiry = expiry(&query)?;
-    let credentials = sandbox
-        .store
-        .read(|world, clock| kubernetes::credentials(world, clock, &id, expiry))?;
+    let expiry = expiry(&sandbox, &query)?;
+    let credentials = sandbox.store.read(|world, clock| {
+        kubernetes::credentials(world, clock, &id, expiry, &sandbox.runtime.kube)
+    })?;
     reply(StatusCode::OK, credentials)
 }
 

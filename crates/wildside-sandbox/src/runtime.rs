@@ -1,5 +1,6 @@
 //! What runs behind the sandbox's API: a server for each droplet whose cloud-init starts one (the Vault
-//! appliance), with the services its cloud-init installs, and a forwarding proxy for each load balancer.
+//! appliance), with the services its cloud-init installs, a forwarding proxy for each load balancer, and a
+//! control plane for each Kubernetes cluster (see `kube_api`).
 //!
 //! A new droplet's cloud-init is acted out when it is created: its files are written, then its scripts that
 //! run under a root directory run for real, in the background and in order, as cloud-init's `runcmd` runs
@@ -31,10 +32,12 @@ use super::appliance::{self, Addresses, Prepared};
 use super::balancer_proxy::{Backend, BalancerProxy, ProxySpec};
 use super::cloud_init;
 use super::droplets::Power;
+use super::kube_api::KubeApis;
 use super::node_server::NodeServer;
 use super::routes::Sandbox;
 use super::store::Store;
 use super::world::World;
+use crate::ClusterOptions;
 
 /// How often the reconciler compares what runs with the world.
 const TICK: Duration = Duration::from_millis(250);
@@ -65,6 +68,8 @@ enum Slot {
 
 pub(super) struct Runtime {
     data: DataDir,
+    /// The clusters' API servers.
+    pub(super) kube: KubeApis,
     binary: Option<PathBuf>,
     servers: tokio::sync::Mutex<BTreeMap<u64, Slot>>,
     balancers: tokio::sync::Mutex<BTreeMap<String, BalancerProxy>>,
@@ -80,7 +85,10 @@ struct Snapshot {
 
 impl Runtime {
     /// The runtime of a sandbox whose state is in `state_file`, if it has one.
-    pub(super) fn new(state_file: Option<&Path>) -> std::io::Result<Self> {
+    pub(super) fn new(
+        state_file: Option<&Path>,
+        clusters: &ClusterOptions,
+    ) -> std::io::Result<Self> {
         let data = match state_file {
             // Made when the first droplet disk is written.
             Some(path) => {
@@ -94,7 +102,13 @@ impl Runtime {
                     .tempdir()?,
             ),
         };
+        let kube = KubeApis::new(
+            data.path().join("clusters"),
+            clusters.simulated,
+            clusters.token_lifetime,
+        )?;
         Ok(Self {
+            kube,
             data,
             binary: find_binary(),
             servers: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -160,13 +174,17 @@ impl Runtime {
 
     /// Reconciles until the task is aborted.
     pub(super) async fn run(self: Arc<Self>, sandbox: Arc<Sandbox>) {
-        loop {
-            if let Ok(snapshot) = sandbox.store.read(|world, _| Ok(snapshot(world))) {
-                self.reconcile_servers(&snapshot).await;
-                self.reconcile_balancers(snapshot).await;
+        let reconcile = async {
+            loop {
+                if let Ok(snapshot) = sandbox.store.read(|world, _| Ok(snapshot(world))) {
+                    self.reconcile_servers(&snapshot).await;
+                    self.reconcile_balancers(snapshot).await;
+                }
+                self.kube.reconcile(&sandbox.store).await;
+                tokio::time::sleep(TICK).await;
             }
-            tokio::time::sleep(TICK).await;
-        }
+        };
+        tokio::join!(self.kube.serve_webhook(), reconcile);
     }
 
     async fn reconcile_servers(&self, snapshot: &Snapshot) {
@@ -280,6 +298,7 @@ impl Runtime {
     /// Stops every server and balancer; what runs is gone when this returns.
     pub(super) async fn shutdown(&self) {
         self.balancers.lock().await.clear();
+        self.kube.shutdown().await;
         let servers = std::mem::take(&mut *self.servers.lock().await);
         let running = servers
             .into_values()

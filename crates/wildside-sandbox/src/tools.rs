@@ -1,5 +1,5 @@
-//! Where the sandbox finds the programs its droplets run (OpenBao): the manifest `make tools` writes, so the
-//! sandbox runs the same pinned binaries as the tool and its tests.
+//! Where the sandbox finds the programs its droplets and clusters run (OpenBao; etcd and kube-apiserver): the
+//! manifests `make tools` writes, so the sandbox runs the same pinned binaries as the tool and its tests.
 
 use std::path::PathBuf;
 
@@ -16,7 +16,16 @@ fn cache_dir() -> Option<PathBuf> {
 
 /// The path `key` names in the manifest `tools.env`, if the manifest names one that exists.
 pub(crate) fn installed(key: &str) -> Option<PathBuf> {
-    let manifest = std::fs::read_to_string(cache_dir()?.join("tools.env")).ok()?;
+    installed_in("tools.env", key)
+}
+
+/// The path `key` names in the manifest `kube-tools.env` (the Kubernetes tools), if it names one that exists.
+pub(crate) fn kube_installed(key: &str) -> Option<PathBuf> {
+    installed_in("kube-tools.env", key)
+}
+
+fn installed_in(manifest: &str, key: &str) -> Option<PathBuf> {
+    let manifest = std::fs::read_to_string(cache_dir()?.join(manifest)).ok()?;
     manifest
         .lines()
         .filter(|line| !line.trim_start().starts_with('#'))

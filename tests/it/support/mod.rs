@@ -764,7 +764,15 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// A sandbox whose Kubernetes clusters are simulated (no API server), which is all most tests need.
     pub fn start(dir: &Path, args: &[&str]) -> Self {
+        let mut args = args.to_vec();
+        args.push("--simulated-clusters");
+        Self::start_with_clusters(dir, &args)
+    }
+
+    /// A sandbox whose Kubernetes clusters are real API servers where `make tools` built them.
+    pub fn start_with_clusters(dir: &Path, args: &[&str]) -> Self {
         let state = dir.join("sandbox.json");
         let mut child = Command::new(sandbox_binary())
             .args([
