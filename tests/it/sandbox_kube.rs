@@ -193,10 +193,8 @@ fn a_cluster_kubeconfig_works_with_kubectl_until_its_token_expires() {
     );
     assert_eq!(status, 200, "{credentials}");
     let credentials: Value = serde_json::from_str(&credentials).unwrap();
-    let expires_at = humantime::parse_rfc3339(credentials["expires_at"].as_str().unwrap()).unwrap();
-    let lasts = expires_at
-        .duration_since(std::time::SystemTime::now())
-        .unwrap();
+    let expires_at: jiff::Timestamp = credentials["expires_at"].as_str().unwrap().parse().unwrap();
+    let lasts = Duration::try_from(expires_at.duration_since(jiff::Timestamp::now())).unwrap();
     assert!(
         lasts > Duration::from_secs(3500) && lasts <= Duration::from_secs(3600),
         "expiry_seconds=3600 gives a token for an hour, not {lasts:?}"
