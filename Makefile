@@ -1,5 +1,5 @@
 # The two commands a fresh machine needs: `make demo` and `make test`. Both install what they need first.
-.PHONY: tools build demo test bench trials lint
+.PHONY: tools build install demo test bench trials lint
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
@@ -8,6 +8,10 @@ tools:
 
 build:
 	cargo build --release --locked --workspace
+
+# `wildside-tofu` into Cargo's bin directory (~/.cargo/bin), as `cargo install --path .` does.
+install:
+	cargo install --locked --path .
 
 demo: tools build
 	bash scripts/demo.sh

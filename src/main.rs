@@ -13,6 +13,8 @@ use wildside_tofu::{dispatch, views};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // ring is the one crypto provider the release carries; every TLS client and verifier uses it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match wildside_tofu::cli::command()
         .try_get_matches_from(wildside_tofu::cli::normalise_args(std::env::args_os()))
         .and_then(|matches| Cli::from_arg_matches(&matches))

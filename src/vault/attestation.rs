@@ -161,7 +161,7 @@ fn pem_certificate(der: &[u8]) -> String {
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The server's certificate verifies against `ca` alone, for `name`.

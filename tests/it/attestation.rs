@@ -60,7 +60,7 @@ fn pki(attested_with: Option<&str>) -> Pki {
 
 /// Serves TLS with `pki`'s chain on a free port of 127.0.0.1 until the test ends; its address.
 fn serve(pki: &Pki) -> String {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
