@@ -1,10 +1,15 @@
 # The two commands a fresh machine needs: `make demo` and `make test`. Both install what they need first.
-.PHONY: tools build install demo test bench trials lint
+.PHONY: tools test-tools build install demo test bench trials lint
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
+# What the tool needs to run: OpenTofu, providers, OpenBao for the demo.
 tools:
 	bash scripts/tools.sh
+
+# What only the tests and benchmarks add: PostgreSQL, moto, actionlint, conftest, cargo-fuzz, Kubernetes.
+test-tools: tools
+	bash scripts/test-tools.sh
 
 build:
 	cargo build --release --locked --workspace
@@ -16,13 +21,13 @@ install:
 demo: tools build
 	bash scripts/demo.sh
 
-test: tools
+test: test-tools
 	bash scripts/test.sh
 
-bench: tools build
+bench: test-tools build
 	python3 scripts/bench.py
 
-trials: tools
+trials: test-tools
 	bash scripts/trials.sh
 
 lint:

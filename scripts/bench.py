@@ -39,8 +39,11 @@ PLAIN = "\n[encryption]\nenabled = false\n"
 def tools():
     cache = os.environ.get("WILDSIDE_TOOLS_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wildside-tofu")
-    with open(os.path.join(cache, "tools.env")) as manifest:
-        return dict(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
+    entries = {}
+    for name in ("tools.env", "test-tools.env"):
+        with open(os.path.join(cache, name)) as manifest:
+            entries.update(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
+    return entries
 
 
 def timed(command, cwd=None, env=None, ok=(0, 2)):

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${WILDSIDE_FUZZ_SECONDS:-10}"
 targets=(stack_loader tofu_ui plan_json ledger)
 cache="${WILDSIDE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wildside-tofu}"
-cargo_fuzz="$(sed -n 's/^WILDSIDE_CARGO_FUZZ_BIN=//p' "$cache/tools.env" 2>/dev/null || true)"
+cargo_fuzz="$(sed -n 's/^WILDSIDE_CARGO_FUZZ_BIN=//p' "$cache/test-tools.env" 2>/dev/null || true)"
 
 report_all() {
   local target

