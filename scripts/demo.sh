@@ -47,6 +47,21 @@ done
 BAO_ADDR="http://$bao_address" BAO_TOKEN=demo-root "$bao" secrets enable transit >/dev/null
 export WILDSIDE_STATE_PASSPHRASE="${WILDSIDE_STATE_PASSPHRASE:-demo-state-passphrase-not-for-real-use}"
 
+# Said in a box, at the start and again at the end, so nobody takes the shortened demo for the whole one.
+missing_provider=""
+provider_box() {
+  local lines=("THE DIGITALOCEAN PROVIDER CANNOT BE INSTALLED HERE")
+  local line rule
+  while IFS= read -r line; do lines+=("$line"); done < <(printf '%s\n' "$missing_provider" | fold -s -w 106)
+  lines+=("Skipped: the platform (VPC, DOKS cluster) and the Vault appliance." "Ran: every step that needs no provider.")
+  rule="$(printf '%*s' 110 '' | tr ' ' '#')"
+  printf '\n%s\n' "$rule" >&2
+  for line in "${lines[@]}"; do
+    printf '# %-106.106s #\n' "$line" >&2
+  done
+  printf '%s\n\n' "$rule" >&2
+}
+
 if mirror="$(digitalocean_provider_mirror)"; then
   export WILDSIDE_PROVIDER_MIRROR="$mirror"
   step "starting the DigitalOcean sandbox on $sandbox_address"
@@ -59,7 +74,8 @@ if mirror="$(digitalocean_provider_mirror)"; then
   head -1 "$work/sandbox.log" >&2
   platform=(platform)
 else
-  echo "demo: the DigitalOcean provider cannot be installed here: $mirror; skipping the platform and the Vault appliance, running the steps that need no provider" >&2
+  missing_provider="$mirror"
+  provider_box
   platform=()
 fi
 
@@ -150,3 +166,6 @@ for stack in example "${platform[@]}"; do
   wt down "$stack" --yes
 done
 step "done: everything the demo started is stopped"
+if [ -n "$missing_provider" ]; then
+  provider_box
+fi

@@ -28,14 +28,6 @@ install_postgresql() {
   POSTGRES_BIN_DIR="$bin"
 }
 
-# The preview race test's module calls the sandbox with curl from a local-exec.
-install_curl() {
-  if ! command -v curl >/dev/null; then
-    log "installing curl from Debian's packages"
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq curl >/dev/null
-  fi
-}
 
 install_actionlint() {
   local dir="$cache/actionlint/$ACTIONLINT_VERSION"
@@ -72,7 +64,6 @@ install_conftest
 install_cargo_fuzz
 install_s3_server
 install_postgresql
-install_curl
 # Kubernetes test tools (API server, etcd, kubectl, kustomize, kubeconform, Flux CRDs): manifest kube-tools.env.
 bash "$here/kube-tools.sh"
 

@@ -28,3 +28,12 @@ python_venv() {
   [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
   "$dir/bin/pip" install --quiet "$@"
 }
+
+# The demo waits for its servers with curl, and the preview race test's module calls the sandbox with it.
+install_curl() {
+  if ! command -v curl >/dev/null; then
+    log "installing curl from Debian's packages"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq curl >/dev/null
+  fi
+}
