@@ -35,6 +35,12 @@ const WORKFLOWS: [(&str, &str); 4] = [
     ),
 ];
 
+/// The action the workflows install a released wildside-tofu with (`uses: ./actions/setup`), by file name.
+const SETUP_ACTION: [(&str, &str); 2] = [
+    ("action.yml", include_str!("../../actions/setup/action.yml")),
+    ("install.sh", include_str!("../../actions/setup/install.sh")),
+];
+
 /// `.taplo.toml`: taplo (and editors built on it, such as Even Better TOML) validate and complete the files
 /// its rules include against their schema.
 #[derive(Serialize)]
@@ -77,6 +83,9 @@ fn scaffold() -> Result<Vec<(PathBuf, String)>, Error> {
             Path::new(".github/workflows").join(name),
             (*text).to_string(),
         )
+    }));
+    files.extend(SETUP_ACTION.iter().map(|(name, text)| {
+        (Path::new("actions/setup").join(name), (*text).to_string())
     }));
     Ok(files)
 }

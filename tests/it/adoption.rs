@@ -26,6 +26,8 @@ fn init_scaffolds_a_project_that_renders_with_the_shipped_modules() {
         ".github/workflows/apply.yml",
         ".github/workflows/drift.yml",
         ".github/workflows/manual.yml",
+        "actions/setup/action.yml",
+        "actions/setup/install.sh",
     ] {
         assert!(dir.join(file).is_file(), "{file} in {said}");
     }
