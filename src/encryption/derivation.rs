@@ -10,7 +10,7 @@
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha256};
 
 /// PBKDF2-HMAC-SHA512 iterations: OWASP's recommendation for SHA-512 (210,000).
 pub(crate) const ITERATIONS: u32 = 210_000;
@@ -129,17 +129,23 @@ impl Derivation {
         }
     }
 
-    /// Derives the key (slow by design: call it once per derivation and keep the key).
+    /// Derives the key (slow by design: call it once per derivation and keep the key). AWS-LC's PBKDF2, which TLS
+    /// already brings into the binary, and which is as fast in a debug build as in a release.
     pub fn derive(&self, passphrase: &SecretString) -> DerivedKey {
         let mut key = Box::new([0u8; KEY_LENGTH]);
-        match self.hash_function {
-            HashFunction::Sha512 => pbkdf2::pbkdf2_hmac::<Sha512>(
-                passphrase.expose_secret().as_bytes(),
-                &self.salt.0,
-                self.iterations.0,
-                &mut key[..],
-            ),
-        }
+        let algorithm = match self.hash_function {
+            HashFunction::Sha512 => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA512,
+        };
+        // Iterations are at least 1,000 (see `ITERATION_RANGE`).
+        let iterations =
+            std::num::NonZeroU32::new(self.iterations.0).unwrap_or(std::num::NonZeroU32::MIN);
+        aws_lc_rs::pbkdf2::derive(
+            algorithm,
+            iterations,
+            &self.salt.0,
+            passphrase.expose_secret().as_bytes(),
+            &mut key[..],
+        );
         SecretBox::new(key)
     }
 }

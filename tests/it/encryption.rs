@@ -567,10 +567,11 @@ fn derived_key(passphrase: &str, stack: &str, workspace: &str) -> [u8; 32] {
         hasher.update(name.as_bytes());
     }
     let mut key = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha512>(
-        passphrase.as_bytes(),
+    aws_lc_rs::pbkdf2::derive(
+        aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA512,
+        std::num::NonZeroU32::new(210_000).unwrap(),
         &hasher.finalize(),
-        210_000,
+        passphrase.as_bytes(),
         &mut key,
     );
     key
