@@ -12,7 +12,8 @@ asserts nothing.
 - `render --all` of 1,000 and 2,000 generated platform stacks;
 - policy evaluation of a 2,000-resource plan with the built-in rules: `wildside-tofu policy check` (regorus,
   in-process) vs `conftest test` given the same Rego files and plan JSON (target <= 0.2x conftest's time).
-- `plan` of a 500-resource state, encrypted (passphrase, and an OpenBao transit key) vs unencrypted, alternated.
+- `plan` of a 500-resource state, encrypted (passphrase, and an OpenBao transit key) vs unencrypted, alternated
+  (alone with `BENCH_ONLY=encryption`; `BENCH_BIN` runs another build of wildside-tofu, e.g. to compare two).
 
 The comparisons with raw tofu use stacks with `[encryption] enabled = false`, so both sides do the same work;
 the cost of encryption is measured on its own.
@@ -29,7 +30,7 @@ import time
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-BIN = os.path.join(TARGET, "release", "wildside-tofu")
+BIN = os.environ.get("BENCH_BIN") or os.path.join(TARGET, "release", "wildside-tofu")
 SANDBOX_BIN = os.path.join(TARGET, "release", "wildside-sandbox")
 # Stacks without [vault] encrypt their state with a passphrase; the bench's own.
 os.environ.setdefault("WILDSIDE_STATE_PASSPHRASE", "bench-state-passphrase-0123456789")
@@ -400,7 +401,7 @@ def bench_encryption(manifest):
                   '[[outputs]]\nname = "secret"\nfrom = "many.secret"\nsensitive = true\n')
         stacks = {
             "unencrypted": module + PLAIN,
-            "passphrase (PBKDF2)": module,
+            "passphrase (PBKDF2, once per run)": module,
             "transit (OpenBao)": f'[vault]\naddress = "{address}"\n\n' + module,
         }
         names = {label: f"s{i}" for i, label in enumerate(stacks)}
@@ -431,6 +432,9 @@ def main():
     manifest = tools()
     bench_policy(manifest)
     if os.environ.get("BENCH_ONLY") == "policy":
+        return
+    if os.environ.get("BENCH_ONLY") == "encryption":
+        bench_encryption(manifest)
         return
     project = tempfile.mkdtemp(prefix="wildside-bench-")
     try:

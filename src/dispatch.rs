@@ -80,20 +80,28 @@ pub fn completions(shell: crate::cli::CompletionShell) -> String {
     String::from_utf8_lossy(&script).into_owned()
 }
 
-/// Answers tofu's external key provider with the state passphrase the running wildside-tofu lends
-/// (`state-key`); the exit status.
-pub fn serve_state_key() -> i32 {
-    use crate::encryption::{SOCKET_ENV, StateKeyError, TOKEN_ENV, borrow, serve_passphrase};
-    let result = match (std::env::var_os(SOCKET_ENV), std::env::var(TOKEN_ENV)) {
-        (Some(socket), Ok(token)) => borrow(std::path::Path::new(&socket), &token),
+/// Answers tofu's external key provider with the state passphrase the running wildside-tofu lends, or with the
+/// key it derived from it (`state-key [--derived]`); the exit status.
+pub fn serve_state_key(derived: bool) -> i32 {
+    use crate::encryption::{
+        SOCKET_ENV, StateKeyError, TOKEN_ENV, borrow, borrow_key, serve_key, serve_passphrase,
+    };
+    let lender = match (std::env::var_os(SOCKET_ENV), std::env::var(TOKEN_ENV)) {
+        (Some(socket), Ok(token)) => Ok((std::path::PathBuf::from(socket), token)),
         _ => Err(StateKeyError::NotInARun),
-    }
-    .and_then(|passphrase| {
-        serve_passphrase(
-            &passphrase,
-            &mut std::io::stdin().lock(),
-            &mut std::io::stdout().lock(),
-        )
+    };
+    let (mut input, mut output) = (std::io::stdin().lock(), std::io::stdout().lock());
+    let result = lender.and_then(|(socket, token)| {
+        if derived {
+            serve_key(
+                |recorded| borrow_key(&socket, &token, recorded),
+                &mut input,
+                &mut output,
+            )
+        } else {
+            borrow(&socket, &token)
+                .and_then(|passphrase| serve_passphrase(&passphrase, &mut input, &mut output))
+        }
     });
     match result {
         Ok(()) => 0,
@@ -132,7 +140,7 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             "`{}` is run by tofu during a wildside-tofu run, not by hand",
             crate::encryption::KEY_PROVIDER_COMMAND
         ))),
-        Command::StateKey => Err(Error::Usage(format!(
+        Command::StateKey { .. } => Err(Error::Usage(format!(
             "`{}` is run by tofu during a wildside-tofu run, not by hand",
             crate::encryption::STATE_KEY_COMMAND
         ))),

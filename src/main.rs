@@ -33,8 +33,8 @@ fn main() {
     if matches!(cli.command, Command::PlanKey) {
         std::process::exit(dispatch::serve_plan_key());
     }
-    if matches!(cli.command, Command::StateKey) {
-        std::process::exit(dispatch::serve_state_key());
+    if let Command::StateKey { derived } = cli.command {
+        std::process::exit(dispatch::serve_state_key(derived));
     }
     init_tracing(
         cli.global.verbose,

@@ -402,7 +402,11 @@ pub enum Command {
     PlanKey,
     /// The key provider tofu runs for a passphrase the run lends it (run by tofu, not by hand).
     #[command(name = "state-key", hide = true)]
-    StateKey,
+    StateKey {
+        /// Answer with the key the run derived from the passphrase, not the passphrase itself.
+        #[arg(long)]
+        derived: bool,
+    },
     /// Print the shell completion script (bash: `source <(wildside-tofu completions bash)`).
     Completions {
         /// The shell.
@@ -788,7 +792,7 @@ impl Command {
             } => "state rotate-key",
             Command::Completions { .. } => "completions",
             Command::PlanKey => "plan-key",
-            Command::StateKey => "state-key",
+            Command::StateKey { .. } => "state-key",
             Command::Providers { .. } => "providers lock",
         }
     }

@@ -198,7 +198,8 @@ async fn stack_check(project: &Project, name: &str) -> Check {
         }
     }
     if stack.encryption == crate::stack::StateEncryption::Passphrase
-        && let Err(error) = crate::encryption::KeySource::passphrase_from_env(&stack.name)
+        && let Err(error) =
+            crate::encryption::KeySource::passphrase_from_env(&stack.name, "default")
     {
         return Check {
             name: check_name,

@@ -3,11 +3,13 @@
 //! The configuration goes into tofu's environment, never into the rendered root, so rendered files stay free
 //! of secrets and byte-stable. Keys come from the stack's Vault transit engine (`key_provider "openbao"`, pointed
 //! at the run's own endpoint, see `vault::local_transit`, so tofu never gets the Vault token) or from a passphrase in `$WILDSIDE_STATE_PASSPHRASE`
-//! (`key_provider "pbkdf2"`, which gets it from this run through `wildside-tofu state-key`: see `lender`). Migrations (`state encrypt`, `state decrypt`, `state rotate-key`) use the same
+//! (`key_provider "external"`, `wildside-tofu state-key --derived`, which gets a key this run derived from it
+//! once: see `lender` and `derivation`). Migrations (`state encrypt`, `state decrypt`, `state rotate-key`) use the same
 //! configuration with a `fallback` method, so the old form can be read once and the new one is written. A
 //! saved plan of a stack whose state is not encrypted gets a one-time key (`one_time_key`).
 
 mod config;
+mod derivation;
 mod error;
 mod lender;
 mod one_time_key;
@@ -16,7 +18,8 @@ mod transit;
 pub use config::{KeySource, Mode, PASSPHRASE_ENV, encryption_env};
 pub use error::EncryptionError;
 pub use lender::{
-    Lender, SOCKET_ENV, STATE_KEY_COMMAND, StateKeyError, TOKEN_ENV, borrow, serve_passphrase,
+    DERIVED_FLAG, Lender, SOCKET_ENV, STATE_KEY_COMMAND, StateKeyError, TOKEN_ENV, borrow,
+    borrow_key, serve_key, serve_passphrase,
 };
 pub use one_time_key::{KEY_PROVIDER_COMMAND, ONE_TIME_KEY_ENV, OneTimeKeyError, new_key, serve};
 pub(crate) use transit::create_backed_up_key;

@@ -306,7 +306,9 @@ pub(crate) async fn prepare_with(
             local_transit = Some(endpoint);
             Some(source)
         }
-        (StateEncryption::Passphrase, _) => Some(KeySource::passphrase_from_env(&stack.name)?),
+        (StateEncryption::Passphrase, _) => {
+            Some(KeySource::passphrase_from_env(&stack.name, workspace)?)
+        }
         _ => None,
     };
     let mut plan_key_lender = None;

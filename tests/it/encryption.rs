@@ -552,3 +552,267 @@ fn a_stack_with_secrets_is_migrated_rotated_and_decrypted_with_its_plan_verified
         .output()
         .expect_code(0);
 }
+
+/// A passphrase no other run on this machine uses, so finding it anywhere is this test's doing.
+const LENT_PASSPHRASE: &str = "lent-passphrase-canary-7c2f-0123456789";
+
+/// The key wildside-tofu derives for new states of `workspace` of `stack` from `passphrase`: PBKDF2-HMAC-SHA512,
+/// 210,000 iterations, over SHA-256 of a fixed label and the two length-prefixed names.
+fn derived_key(passphrase: &str, stack: &str, workspace: &str) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"wildside-tofu state key v1");
+    for name in [stack, workspace] {
+        hasher.update((name.len() as u64).to_be_bytes());
+        hasher.update(name.as_bytes());
+    }
+    let mut key = [0u8; 32];
+    aws_lc_rs::pbkdf2::derive(
+        aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA512,
+        std::num::NonZeroU32::new(210_000).unwrap(),
+        &hasher.finalize(),
+        passphrase.as_bytes(),
+        &mut key,
+    );
+    key
+}
+
+/// Writes the local state of `stack`, now unencrypted, in the form earlier versions wrote: AES-GCM keyed by
+/// tofu's own `pbkdf2` key provider with `passphrase`, run by the real tofu in the stack's build directory.
+fn write_in_pbkdf2_form(project: &Project, stack: &str, passphrase: &str) {
+    let path = project
+        .path()
+        .join(".wildside/state")
+        .join(stack)
+        .join("terraform.tfstate");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["serial"] = serde_json::json!(state["serial"].as_u64().unwrap() + 1);
+    let build = project.path().join(".wildside/build").join(stack);
+    let pushed = build.join("pushed.tfstate");
+    std::fs::write(&pushed, state.to_string()).unwrap();
+    let config = format!(
+        r#"
+key_provider "pbkdf2" "wildside" {{
+  passphrase = "{passphrase}"
+  iterations = 210000
+  hash_function = "sha512"
+}}
+method "aes_gcm" "wildside" {{
+  keys = key_provider.pbkdf2.wildside
+}}
+method "unencrypted" "wildside" {{}}
+state {{
+  method = method.aes_gcm.wildside
+  fallback {{
+    method = method.unencrypted.wildside
+  }}
+}}
+"#
+    );
+    let push = std::process::Command::new(tool("WILDSIDE_TOFU_BIN"))
+        .current_dir(&build)
+        .args(["state", "push", "pushed.tfstate"])
+        .env("TF_ENCRYPTION", config)
+        .env("TF_CLI_CONFIG_FILE", tool("WILDSIDE_TOFU_CLI_CONFIG"))
+        .env("TF_IN_AUTOMATION", "1")
+        .env_remove("TF_WORKSPACE")
+        .output()
+        .unwrap();
+    std::fs::remove_file(&pushed).unwrap();
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+}
+
+/// The pids of `root`'s descendants.
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The fields after the command's closing parenthesis: state, then the parent's pid.
+        let Some(parent) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|parent| parent.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        parents.push((pid, parent));
+    }
+    let mut found = vec![root];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, candidate)| *candidate == parent)
+                .map(|(pid, _)| *pid),
+        );
+        index += 1;
+    }
+    found.split_off(1)
+}
+
+/// Runs `run` to its end while watching every process it starts: returns the run's output and the names of the
+/// processes seen, and fails if any process's arguments or environment holds one of `secrets`.
+fn watched(run: Run, secrets: &[Vec<u8>]) -> (std::process::Output, Vec<String>) {
+    let mut command = run.command;
+    let child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let root = child.id();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (done, secrets) = (done.clone(), secrets.to_vec());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                for pid in descendants(root) {
+                    let dir = std::path::PathBuf::from(format!("/proc/{pid}"));
+                    let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+                    for file in ["cmdline", "environ"] {
+                        let bytes = std::fs::read(dir.join(file)).unwrap_or_default();
+                        for secret in &secrets {
+                            assert!(
+                                !bytes.windows(secret.len()).any(|window| window == secret),
+                                "process {pid} ({}) has a secret in its {file}",
+                                name.trim()
+                            );
+                        }
+                    }
+                    seen.push(name.trim().to_string());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            seen
+        })
+    };
+    let output = child.wait_with_output().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    (output, watcher.join().unwrap())
+}
+
+/// Every file under `dir` that holds one of `secrets`.
+fn files_holding(dir: &Path, secrets: &[Vec<u8>]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().map(|kind| kind.is_dir()).unwrap_or(false) {
+            found.extend(files_holding(&path, secrets));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && secrets
+                .iter()
+                .any(|secret| bytes.windows(secret.len()).any(|window| window == secret))
+        {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_state_in_the_pbkdf2_form_is_read_and_written_back_with_the_derived_key() {
+    use base64::Engine;
+    let project = Project::new();
+    let opted_out = canary_stack("[encryption]\nenabled = false");
+    project.stack("vaulted", &opted_out);
+    project
+        .run()
+        .args(["up", "vaulted"])
+        .output()
+        .expect_code(0);
+    write_in_pbkdf2_form(&project, "vaulted", LENT_PASSPHRASE);
+    let stored = local_state(&project, "vaulted", "default");
+    assert!(contains(&stored, "key_provider.pbkdf2.wildside"));
+    assert!(!contains(&stored, CANARY));
+
+    // The stack encrypts with the same passphrase: the state in the earlier form still plans clean.
+    project.stack("vaulted", &canary_stack(""));
+    let with_passphrase = || {
+        project
+            .run()
+            .env("WILDSIDE_STATE_PASSPHRASE", LENT_PASSPHRASE)
+    };
+    with_passphrase()
+        .args(["plan", "vaulted", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+
+    // A change writes the state back with the derived key, and no process sees the passphrase or the key.
+    let key = derived_key(LENT_PASSPHRASE, "vaulted", "default");
+    let secrets = vec![
+        LENT_PASSPHRASE.as_bytes().to_vec(),
+        key.to_vec(),
+        base64::engine::general_purpose::STANDARD
+            .encode(key)
+            .into_bytes(),
+        hex::encode(key).into_bytes(),
+    ];
+    project.stack(
+        "vaulted",
+        &canary_stack("").replace("hello in the clear", "hello again in the clear"),
+    );
+    let (output, seen) = watched(with_passphrase().args(["up", "vaulted"]), &secrets);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        seen.iter().any(|name| name == "tofu"),
+        "no tofu process was seen: {seen:?}"
+    );
+    let stored = local_state(&project, "vaulted", "default");
+    assert!(
+        contains(&stored, "key_provider.external.wildside_key"),
+        "{}",
+        String::from_utf8_lossy(&stored)
+    );
+    assert!(!contains(&stored, "key_provider.pbkdf2.wildside"));
+    assert!(!contains(&stored, CANARY));
+    let on_disk = files_holding(project.path(), &secrets);
+    assert!(on_disk.is_empty(), "{on_disk:?}");
+
+    with_passphrase()
+        .args(["plan", "vaulted", "--detailed-exitcode"])
+        .output()
+        .expect_code(0);
+    let wrong = project
+        .run()
+        .env(
+            "WILDSIDE_STATE_PASSPHRASE",
+            "not-the-right-passphrase-at-all",
+        )
+        .args(["plan", "vaulted"])
+        .output()
+        .expect_code(1);
+    assert!(
+        wrong.stderr().contains("cannot be decrypted")
+            && wrong.stderr().contains("WILDSIDE_STATE_PASSPHRASE"),
+        "{}",
+        wrong.stderr()
+    );
+    // Without the key, tofu cannot read what is stored.
+    project.stack("vaulted", &opted_out);
+    project
+        .run()
+        .args(["plan", "vaulted"])
+        .output()
+        .expect_code(1);
+}
