@@ -129,17 +129,17 @@ impl Derivation {
         }
     }
 
-    /// Derives the key (slow by design: call it once per derivation and keep the key). AWS-LC's PBKDF2, which TLS
-    /// already brings into the binary, and which is as fast in a debug build as in a release.
+    /// Derives the key (slow by design: call it once per derivation and keep the key). ring's PBKDF2, which TLS
+    /// already brings into the binary.
     pub fn derive(&self, passphrase: &SecretString) -> DerivedKey {
         let mut key = Box::new([0u8; KEY_LENGTH]);
         let algorithm = match self.hash_function {
-            HashFunction::Sha512 => aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA512,
+            HashFunction::Sha512 => ring::pbkdf2::PBKDF2_HMAC_SHA512,
         };
         // Iterations are at least 1,000 (see `ITERATION_RANGE`).
         let iterations =
             std::num::NonZeroU32::new(self.iterations.0).unwrap_or(std::num::NonZeroU32::MIN);
-        aws_lc_rs::pbkdf2::derive(
+        ring::pbkdf2::derive(
             algorithm,
             iterations,
             &self.salt.0,
