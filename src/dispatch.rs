@@ -3,9 +3,9 @@
 use secrecy::SecretString;
 
 use crate::cli::{
-    BootstrapArgs, CiCommand, Cli, Command, GitopsCommand, GlobalArgs, LedgerCommand, LockfileArg,
-    OutputArg, OutputsCommand, PolicyCommand, PreviewCommand, ProvidersCommand, StackSet,
-    StateCommand, VaultCommand,
+    BootstrapArgs, CiCommand, Cli, Command, GitopsCommand, GlobalArgs, KubeconfigCommand,
+    LedgerCommand, LockfileArg, OutputArg, OutputsCommand, PolicyCommand, PreviewCommand,
+    ProvidersCommand, StackSet, StateCommand, VaultCommand,
 };
 use crate::commands::{
     self, CiCommentArgs, Context, OpenPrs, PlanArgs, PlanSetArgs, PreviewUpArgs, Report, Selection,
@@ -386,19 +386,26 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             commands::state_migrate(&context, stack, workspace, action).await
         }
         Command::Kubeconfig {
-            target,
+            action: Some(KubeconfigCommand::Refresh { target }),
+            ..
+        } => {
+            let context = Context::new(global, interrupts).await?;
+            commands::kubeconfig_refresh(&context, &target.stack, &target.workspace).await
+        }
+        Command::Kubeconfig {
+            action: None,
+            stack,
+            workspace,
             write,
             name,
         } => {
             let project = Project::locate(global.project.as_deref())?;
-            commands::kubeconfig(
-                &project,
-                &target.stack,
-                &target.workspace,
-                &name,
-                write.as_deref(),
-            )
-            .await
+            let Some(stack) = stack else {
+                return Err(Error::Usage(
+                    "kubeconfig needs a stack: `wildside-tofu kubeconfig <stack>`".into(),
+                ));
+            };
+            commands::kubeconfig(&project, &stack, &workspace, &name, write.as_deref()).await
         }
         Command::Vault {
             action: VaultCommand::Bootstrap(args),

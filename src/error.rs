@@ -258,6 +258,12 @@ pub enum Error {
         "stack `{stack}` is not a preview stack\n  hint: add a [preview] section (and [vault])"
     )]
     NotAPreview { stack: String },
+    #[error(transparent)]
+    DigitalOcean(#[from] crate::digitalocean::DigitalOceanError),
+    #[error(
+        "{stack} (workspace {workspace}) has no Kubernetes cluster in its state\n  hint: run `wildside-tofu up {stack} --workspace {workspace}` first"
+    )]
+    NoCluster { stack: String, workspace: String },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -348,6 +354,8 @@ impl Error {
             Error::InvalidDuration { .. } => "invalid_duration",
             Error::GitHub(_) => "github",
             Error::NotAPreview { .. } => "not_a_preview",
+            Error::DigitalOcean(_) => "digitalocean",
+            Error::NoCluster { .. } => "no_cluster",
             Error::Io { .. } => "io",
         }
     }

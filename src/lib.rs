@@ -10,6 +10,7 @@ pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod cost;
+pub mod digitalocean;
 pub mod dispatch;
 pub mod duration;
 pub mod encryption;

@@ -349,10 +349,17 @@ pub enum Command {
         #[command(subcommand)]
         action: OutputsCommand,
     },
-    /// Read the cluster's kubeconfig back from Vault.
+    /// Read the cluster's kubeconfig back from Vault; `kubeconfig refresh <stack>` renews the one Vault holds.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Kubeconfig {
-        #[command(flatten)]
-        target: Target,
+        #[command(subcommand)]
+        action: Option<KubeconfigCommand>,
+        /// The stack: `stacks/<STACK>.toml`.
+        #[arg(required = true)]
+        stack: Option<String>,
+        /// The OpenTofu workspace.
+        #[arg(long, short, default_value = "default")]
+        workspace: Workspace,
         /// Write it to this file (mode 0600) instead of stdout.
         #[arg(long)]
         write: Option<PathBuf>,
@@ -649,6 +656,16 @@ pub enum StateCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum KubeconfigCommand {
+    /// Get a fresh kubeconfig for the stack's cluster from DigitalOcean and write it to Vault, where
+    /// `outputs push` writes the `kubeconfig` output (its token expires after seven days).
+    Refresh {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum OutputsCommand {
     /// Write the stack's `[outputs_to_vault]` outputs from state to Vault (after a Vault outage, say).
     Push {
@@ -774,6 +791,10 @@ impl Command {
             Command::Ci {
                 action: CiCommand::Changed { .. },
             } => "ci changed",
+            Command::Kubeconfig {
+                action: Some(KubeconfigCommand::Refresh { .. }),
+                ..
+            } => "kubeconfig refresh",
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::Vault { .. } => "vault bootstrap",
             Command::Policy {

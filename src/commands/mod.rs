@@ -12,6 +12,7 @@ mod gitops_bootstrap;
 mod hibernate;
 mod init;
 mod kubeconfig;
+mod kubeconfig_refresh;
 mod output;
 mod outputs_push;
 mod plan;
@@ -42,6 +43,7 @@ pub use gitops_bootstrap::{BootstrapArgs as GitopsBootstrapArgs, gitops_bootstra
 pub use hibernate::{check_awake, hibernate, wake};
 pub use init::init;
 pub use kubeconfig::kubeconfig;
+pub use kubeconfig_refresh::kubeconfig_refresh;
 pub use output::{output, output_raw};
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};

@@ -15,7 +15,7 @@ use crate::hibernation::Summary;
 use crate::policy::{PolicyReport, TestResult};
 use crate::preview::{GcAction, GcKeep, Presence, PreviewRecord};
 use crate::stack::{SecretInState, Stack};
-use crate::vault::{BootstrapReport, OutputsPush};
+use crate::vault::{BootstrapReport, OutputWrite, OutputsPush};
 
 /// The result of one command.
 #[derive(Debug, Serialize)]
@@ -64,6 +64,13 @@ pub enum Report {
         written_to: Option<PathBuf>,
         #[serde(skip)]
         text: Option<SecretString>,
+    },
+    KubeconfigRefresh {
+        stack: String,
+        workspace: String,
+        cluster_id: String,
+        /// The kubeconfig's Vault entry (its value is never in a report).
+        vault: OutputWrite,
     },
     VaultBootstrap(BootstrapReport),
     /// `gitops render`, `gitops push`, and a namespace preview's overlay: a tree written or committed.
@@ -404,6 +411,7 @@ impl Report {
             | Report::Down { .. }
             | Report::OutputsPush { .. }
             | Report::Kubeconfig { .. }
+            | Report::KubeconfigRefresh { .. }
             | Report::VaultBootstrap(_)
             | Report::Gitops { .. }
             | Report::ProvidersLock { .. }

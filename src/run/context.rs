@@ -533,7 +533,7 @@ fn sandboxed(stack: &mut Stack) {
 }
 
 /// A secret Vault does not hold, located at its line in the stack's `[secrets]`.
-fn missing_secret(stack: &Stack, variable: &str, source: Box<VaultError>) -> Error {
+pub(crate) fn missing_secret(stack: &Stack, variable: &str, source: Box<VaultError>) -> Error {
     let hint = match stack
         .secrets
         .iter()

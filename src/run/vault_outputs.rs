@@ -25,14 +25,7 @@ pub(crate) async fn push(
         Ok(outputs) => outputs,
         Err(error) => return Err(prepared.explain(error).await),
     };
-    let metadata = PushMetadata {
-        git_commit: git_commit(&context.project.root),
-        engine_version: format!(
-            "{} {}",
-            context.engine.binary.kind.name(),
-            context.engine.binary.version
-        ),
-    };
+    let metadata = metadata(context);
     let delays = retry_delays();
     let mut attempt = 0;
     loop {
@@ -68,6 +61,18 @@ pub(crate) async fn push(
                 });
             }
         }
+    }
+}
+
+/// Who writes outputs in this run: the commit deployed and the engine.
+pub(crate) fn metadata(context: &Context) -> PushMetadata {
+    PushMetadata {
+        git_commit: git_commit(&context.project.root),
+        engine_version: format!(
+            "{} {}",
+            context.engine.binary.kind.name(),
+            context.engine.binary.version
+        ),
     }
 }
 

@@ -21,7 +21,7 @@ pub use error::VaultError;
 pub(crate) use error::http_status;
 pub use local_transit::{DataKeys, LocalTransit};
 pub use outputs::{
-    OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output,
+    OutputWrite, OutputsPush, PushMetadata, delete_outputs, push_outputs, read_output, write_output,
 };
 pub use seal::probe;
 pub use secrets::read_secrets;

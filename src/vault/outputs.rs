@@ -11,7 +11,7 @@ use vaultrs::error::ClientError;
 use super::client::Vault;
 use super::error::{VaultError, http_status};
 use crate::engine::{OutputValue, Outputs};
-use crate::stack::Stack;
+use crate::stack::{Stack, VaultOutput};
 
 /// Who wrote an output, recorded as the secret's custom metadata.
 #[derive(Debug, Clone)]
@@ -64,6 +64,24 @@ pub async fn push_outputs(
         });
     }
     Ok(push)
+}
+
+/// Writes one `[outputs_to_vault]` entry with a value that did not come from state (a fresh kubeconfig, say),
+/// as [`push_outputs`] writes it: check-and-set, custom metadata, an unchanged value left alone.
+pub async fn write_output(
+    vault: &Vault,
+    stack: &Stack,
+    workspace: &str,
+    target: &VaultOutput,
+    value: &SecretString,
+    metadata: &PushMetadata,
+) -> Result<OutputWrite, VaultError> {
+    let path = vault.output_path(&stack.name, workspace, &target.path);
+    let write = write_one(vault, &path, value, stack, workspace, metadata).await?;
+    Ok(OutputWrite {
+        output: target.output.clone(),
+        ..write
+    })
 }
 
 /// The text stored for an output: strings as they are, anything else as JSON.

@@ -558,6 +558,23 @@ pub(super) fn render(report: &Report) -> String {
                     .unwrap_or_default(),
             );
         }
+        Report::KubeconfigRefresh {
+            stack,
+            workspace,
+            cluster_id,
+            vault,
+        } => {
+            let _ = writeln!(
+                text,
+                "kubeconfig of {stack} (workspace {workspace}) refreshed from cluster {cluster_id}"
+            );
+            vault_section(
+                &mut text,
+                &OutputsPush {
+                    writes: vec![vault.clone()],
+                },
+            );
+        }
         Report::VaultBootstrap(report) => {
             let _ = writeln!(text, "address: {}", report.address);
             if let Some(ca) = &report.ca_cert {

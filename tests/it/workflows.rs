@@ -42,7 +42,8 @@ fn actionlint_rejects_a_broken_workflow() {
 }
 
 /// Workflows that plan pull-request code (and drift, which only plans) get the plan role's credentials,
-/// previews the preview role's; only the apply and manual workflows get the apply role's.
+/// previews the preview role's; only the apply, manual and kubeconfig (which writes to Vault) workflows get the
+/// apply role's.
 #[test]
 fn only_applying_workflows_get_the_apply_role() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/workflows");
@@ -52,6 +53,7 @@ fn only_applying_workflows_get_the_apply_role() {
         ("drift.yml", "PLAN"),
         ("apply.yml", "APPLY"),
         ("manual.yml", "APPLY"),
+        ("kubeconfig.yml", "APPLY"),
     ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
         let others = ["PLAN", "PREVIEW", "APPLY"];

@@ -1,0 +1,196 @@
+//! `kubeconfig refresh <stack>`: a fresh kubeconfig for the stack's cluster, from DigitalOcean's API, written
+//! where `outputs push` writes the `kubeconfig` output. DigitalOcean expires a kubeconfig's token after seven
+//! days, so the one state (and Vault) got at apply time goes stale; this keeps what Vault holds working.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::report::Report;
+use crate::digitalocean::{API, Api};
+use crate::error::Error;
+use crate::render::TOKEN_SECRETS;
+use crate::run::context::{
+    Context, PrepareOptions, Prepared, Secrets, missing_secret, prepare_with,
+};
+use crate::run::vault_outputs;
+use crate::stack::CredentialRole;
+use crate::vault::{VaultError, read_secrets, write_output};
+
+/// The output that holds the cluster's kubeconfig.
+const OUTPUT: &str = "kubeconfig";
+
+/// The platform module's cluster, as state addresses it.
+const CLUSTER: &str = "module.cluster.digitalocean_kubernetes_cluster.this";
+
+pub async fn kubeconfig_refresh(
+    context: &Context,
+    stack: &str,
+    workspace: &str,
+) -> Result<Report, Error> {
+    let mut prepared = prepare_with(
+        context,
+        stack,
+        workspace,
+        PrepareOptions {
+            secrets: Secrets::Skip,
+            ..PrepareOptions::default()
+        },
+    )
+    .await?;
+    let (Some(vault), Some(target)) = (
+        &prepared.vault,
+        prepared
+            .stack
+            .outputs_to_vault
+            .iter()
+            .find(|target| target.output == OUTPUT),
+    ) else {
+        return Err(Error::Usage(format!(
+            "stack `{stack}` does not write an output `{OUTPUT}` to Vault\n  hint: add `{OUTPUT} = \"<path>\"` to [outputs_to_vault]"
+        )));
+    };
+    let target = target.clone();
+    let json = match prepared.tofu.show_state_json(workspace).await {
+        Ok(json) => json,
+        Err(error) => return Err(prepared.explain(error).await),
+    };
+    let Some(cluster_id) = cluster_id(&json) else {
+        return Err(Error::NoCluster {
+            stack: prepared.stack.name.clone(),
+            workspace: workspace.to_string(),
+        });
+    };
+    let api = api(context, &prepared).await?;
+    let kubeconfig = api.cluster_kubeconfig(&cluster_id).await?;
+    let write = write_output(
+        vault,
+        &prepared.stack,
+        workspace,
+        &target,
+        &kubeconfig,
+        &vault_outputs::metadata(context),
+    )
+    .await
+    .map_err(|source| Error::OutputsNotPushed {
+        stack: prepared.stack.name.clone(),
+        workspace: workspace.to_string(),
+        source: Box::new(source),
+    })?;
+    Ok(Report::KubeconfigRefresh {
+        stack: prepared.stack.name.clone(),
+        workspace: workspace.to_string(),
+        cluster_id,
+        vault: write,
+    })
+}
+
+/// The API a run talks to: the sandbox with its token (`--sandbox`), else DigitalOcean's with the stack's
+/// token secret as a run that applies reads it, else `$DIGITALOCEAN_TOKEN`.
+async fn api(context: &Context, prepared: &Prepared) -> Result<Api, Error> {
+    if let Some(sandbox) = &context.engine.sandbox {
+        return Ok(Api {
+            url: sandbox.clone(),
+            token: SecretString::from(crate::settings::SANDBOX_TOKEN),
+        });
+    }
+    let url = url::Url::parse(API).expect("a constant, valid URL");
+    let secret = prepared
+        .stack
+        .secrets
+        .iter()
+        .find(|secret| TOKEN_SECRETS.contains(&secret.variable.as_str()));
+    let token = match (secret, &prepared.vault) {
+        (Some(secret), Some(vault)) => {
+            match read_secrets(vault, std::slice::from_ref(secret), CredentialRole::Apply).await {
+                Ok(mut values) => values.pop().map(|(_, value)| value),
+                Err(VaultError::SecretAbsent { variable, source }) => {
+                    return Err(missing_secret(&prepared.stack, &variable, source));
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        _ => std::env::var("DIGITALOCEAN_TOKEN")
+            .ok()
+            .filter(|token| !token.is_empty())
+            .map(SecretString::from),
+    };
+    let token = token.ok_or(Error::MissingEnv {
+        name: "DIGITALOCEAN_TOKEN",
+        hint: "\n  hint: declare the DigitalOcean token in [secrets] (do_token), or export DIGITALOCEAN_TOKEN",
+    })?;
+    Ok(Api { url, token })
+}
+
+#[derive(Deserialize)]
+struct State {
+    values: Option<Values>,
+}
+
+#[derive(Deserialize)]
+struct Values {
+    root_module: Module,
+}
+
+#[derive(Deserialize)]
+struct Module {
+    #[serde(default)]
+    resources: Vec<Resource>,
+    #[serde(default)]
+    child_modules: Vec<Module>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    address: String,
+    values: ResourceValues,
+}
+
+#[derive(Deserialize)]
+struct ResourceValues {
+    id: Option<String>,
+}
+
+/// The cluster's id in `show -json` state; `None` when state holds no cluster.
+fn cluster_id(json: &str) -> Option<String> {
+    let state: State = serde_json::from_str(json).ok()?;
+    let mut modules = vec![state.values?.root_module];
+    while let Some(module) = modules.pop() {
+        if let Some(id) = module
+            .resources
+            .iter()
+            .find(|resource| resource.address == CLUSTER)
+            .and_then(|resource| resource.values.id.clone())
+        {
+            return Some(id);
+        }
+        modules.extend(module.child_modules);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_id;
+
+    #[test]
+    fn the_cluster_id_is_found_in_the_cluster_module() {
+        let state = serde_json::json!({
+            "values": {"root_module": {
+                "resources": [],
+                "child_modules": [{
+                    "address": "module.cluster",
+                    "resources": [
+                        {"address": "module.cluster.digitalocean_kubernetes_node_pool.extra", "values": {"id": "pool"}},
+                        {"address": "module.cluster.digitalocean_kubernetes_cluster.this", "values": {"id": "c-1"}},
+                    ],
+                }],
+            }},
+        });
+        assert_eq!(cluster_id(&state.to_string()), Some("c-1".to_string()));
+    }
+
+    #[test]
+    fn an_empty_state_has_no_cluster() {
+        assert_eq!(cluster_id(r#"{"format_version": "1.0"}"#), None);
+    }
+}
