@@ -453,10 +453,12 @@ fn changed_stacks_follow_local_module_calls() {
         std::fs::create_dir_all(root.join("modules").join(module)).unwrap();
         std::fs::write(root.join("modules").join(module).join("main.tf"), body).unwrap();
     }
-    let uses = |module: &str| format!("[[modules]]\nname = \"x\"\nsource = \"{module}\"\n");
-    project.stack("a", &uses("app"));
+    let uses = |module: &str, inputs: &str| {
+        format!("[[modules]]\nname = \"x\"\nsource = \"{module}\"\ninputs = {{ {inputs} }}\n")
+    };
+    project.stack("a", &uses("app", ""));
     project.stack("b", &stack_with_module("m", "message = \"b\""));
-    project.stack("c", &uses("vpc"));
+    project.stack("c", &uses("vpc", "name = \"c\""));
     git(root, &["init", "-q", "-b", "main"]);
     git(root, &["add", "-A"]);
     git(root, &["commit", "-q", "-m", "base"]);
