@@ -407,19 +407,19 @@ fn scoped_project(bao: &OpenBao) -> Project {
     project.stack(
         "app",
         &format!(
-            "{vault}[[modules]]\nname = \"echo\"\nsource = \"example\"\n\n[[outputs]]\nname = \"digest\"\nfrom = \"echo.digest\"\n\n[outputs_to_vault]\ndigest = \"digest\"\n"
+            "{vault}[[modules]]\nname = \"echo\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n\n[[outputs]]\nname = \"digest\"\nfrom = \"echo.digest\"\n\n[outputs_to_vault]\ndigest = \"digest\"\n"
         ),
     );
     project.stack(
         "web",
         &format!(
-            "{vault}[preview]\nmax_concurrent = 5\nmax_pins = 1\nttl = \"1h\"\n\n[[modules]]\nname = \"echo\"\nsource = \"example\"\n"
+            "{vault}[preview]\nmax_concurrent = 5\nmax_pins = 1\nttl = \"1h\"\n\n[[modules]]\nname = \"echo\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n"
         ),
     );
     project.stack(
         "quiet",
         &format!(
-            "{vault}[secrets]\nquiet_token = {{ path = \"wildside/quiet/token\", key = \"token\" }}\n\n[[modules]]\nname = \"echo\"\nsource = \"example\"\n"
+            "{vault}[secrets]\nquiet_token = {{ path = \"wildside/quiet/token\", key = \"token\" }}\n\n[[modules]]\nname = \"echo\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n"
         ),
     );
     project
