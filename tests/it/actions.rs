@@ -204,12 +204,7 @@ fn the_infra_action_brings_a_stack_up_and_commits_its_tree_once() {
         ("binary", env!("CARGO_BIN_EXE_wildside-tofu").to_string()),
     ]);
     let work = tempfile::tempdir().unwrap();
-    let first = run_action(
-        &action("infra-k8s"),
-        &inputs,
-        &[],
-        work.path(),
-    );
+    let first = run_action(&action("infra-k8s"), &inputs, &[], work.path());
     let commit = &first["push.outputs.commit"];
     assert_eq!(*commit, git(&repository, &["rev-parse", "main"]));
     assert!(
@@ -218,12 +213,7 @@ fn the_infra_action_brings_a_stack_up_and_commits_its_tree_once() {
             .join(".wildside/gitops/dev/platform/vault")
             .is_dir()
     );
-    let again = run_action(
-        &action("infra-k8s"),
-        &inputs,
-        &[],
-        work.path(),
-    );
+    let again = run_action(&action("infra-k8s"), &inputs, &[], work.path());
     assert_eq!(again["push.outputs.commit"], "");
     assert_eq!(git(&repository, &["rev-list", "--count", "main"]), "1");
 }
@@ -262,12 +252,7 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
         ("GITHUB_API_URL", github.api_url()),
     ];
     let work = tempfile::tempdir().unwrap();
-    let opened = run_action(
-        &action("app-preview"),
-        &inputs,
-        &environment,
-        work.path(),
-    );
+    let opened = run_action(&action("app-preview"), &inputs, &environment, work.path());
     assert_eq!(
         opened["up.outputs.url"],
         "https://wildside-pr-7.wildside.example"
@@ -288,12 +273,7 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
     );
 
     inputs.insert("action", "closed".to_string());
-    run_action(
-        &action("app-preview"),
-        &inputs,
-        &environment,
-        work.path(),
-    );
+    run_action(&action("app-preview"), &inputs, &environment, work.path());
     let tree = git(&apps, &["ls-tree", "-r", "--name-only", "main"]);
     assert!(!tree.contains("overlays/ephemeral/pr-7/"), "{tree}");
     assert_eq!(github.comments.lock().unwrap().len(), 1);

@@ -265,7 +265,15 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
     let children: Vec<_> = (1..=10u64)
         .map(|pr| {
             run()
-                .args(["--output", "json", "preview", "up", "--yes", "--pr", &pr.to_string()])
+                .args([
+                    "--output",
+                    "json",
+                    "preview",
+                    "up",
+                    "--yes",
+                    "--pr",
+                    &pr.to_string(),
+                ])
                 .args(["--sha", &format!("{pr:040x}")])
                 .spawn()
         })
