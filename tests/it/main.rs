@@ -14,6 +14,7 @@ mod concurrency;
 mod conventions;
 mod cost;
 mod encryption;
+mod first_environment;
 mod gate;
 mod gitops;
 mod gitops_build;
