@@ -165,10 +165,7 @@ impl SysHttp {
                 return Err(VaultError::Api {
                     address: self.address.clone(),
                     path: "sys/health".into(),
-                    detail: format!(
-                        "no active node after {}s (HTTP {status})",
-                        limit.as_secs()
-                    ),
+                    detail: format!("no active node after {}s (HTTP {status})", limit.as_secs()),
                 });
             }
             crate::engine::pause(Duration::from_millis(250)).await?;
