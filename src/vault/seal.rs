@@ -148,25 +148,39 @@ impl SysHttp {
         })
     }
 
-    /// Waits until the node is the active one (`sys/health` answers 200), as raft needs a moment after unseal.
+    /// Waits until the server serves requests: the node answering is the active one (`sys/health` answers
+    /// 200), as raft needs a moment after unseal, or an unsealed standby (429) that knows the active node it
+    /// forwards to. Behind a load balancer, which sends connections to standbys as well as to the active node,
+    /// the client's connection may stay with a standby.
     pub(crate) async fn wait_active(&self, limit: Duration) -> Result<(), VaultError> {
         let deadline = Instant::now() + limit;
         loop {
             let (status, _) = self
                 .call(reqwest::Method::GET, "sys/health", None, None)
                 .await?;
-            if status == 200 {
+            if status == 200 || (status == 429 && self.knows_leader().await?) {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 return Err(VaultError::Api {
                     address: self.address.clone(),
                     path: "sys/health".into(),
-                    detail: format!("not active after {}s (HTTP {status})", limit.as_secs()),
+                    detail: format!("no active node after {}s (HTTP {status})", limit.as_secs()),
                 });
             }
             crate::engine::pause(Duration::from_millis(250)).await?;
         }
+    }
+
+    /// Whether the node answering knows the active node (`sys/leader` names its address).
+    async fn knows_leader(&self) -> Result<bool, VaultError> {
+        let (status, body) = self
+            .call(reqwest::Method::GET, "sys/leader", None, None)
+            .await?;
+        Ok(status == 200
+            && body["leader_address"]
+                .as_str()
+                .is_some_and(|address| !address.is_empty()))
     }
 
     /// The type (and KV version) mounted at `path/` under `sys/mounts` or `sys/auth`, if any.
