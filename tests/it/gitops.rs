@@ -80,6 +80,7 @@ const MODULE: &str = r#"
 [[modules]]
 name = "greeting"
 source = "example"
+inputs = { message = "hi" }
 "#;
 
 fn read(root: &Path, path: &str) -> String {

@@ -81,7 +81,7 @@ fn rendered_trees_build_with_kustomize() {
     project.stack(
         "dev",
         &format!(
-            "[[modules]]\nname = \"greeting\"\nsource = \"example\"\n{}",
+            "[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n{}",
             gitops_section(Path::new("/nowhere"), "ops@wildside.example")
         ),
     );
