@@ -84,9 +84,11 @@ fn scaffold() -> Result<Vec<(PathBuf, String)>, Error> {
             (*text).to_string(),
         )
     }));
-    files.extend(SETUP_ACTION.iter().map(|(name, text)| {
-        (Path::new("actions/setup").join(name), (*text).to_string())
-    }));
+    files.extend(
+        SETUP_ACTION
+            .iter()
+            .map(|(name, text)| (Path::new("actions/setup").join(name), (*text).to_string())),
+    );
     Ok(files)
 }
 

@@ -31,11 +31,9 @@ pub fn tools() -> BTreeMap<String, String> {
 }
 
 pub fn tool(key: &str) -> PathBuf {
-    PathBuf::from(
-        tools()
-            .get(key)
-            .unwrap_or_else(|| panic!("`{key}` missing from tools.env and test-tools.env: run `make test`")),
-    )
+    PathBuf::from(tools().get(key).unwrap_or_else(|| {
+        panic!("`{key}` missing from tools.env and test-tools.env: run `make test`")
+    }))
 }
 
 /// The `wildside-sandbox` binary, built once per test run. It is its own package (the released binary carries
