@@ -567,8 +567,8 @@ fn derived_key(passphrase: &str, stack: &str, workspace: &str) -> [u8; 32] {
         hasher.update(name.as_bytes());
     }
     let mut key = [0u8; 32];
-    aws_lc_rs::pbkdf2::derive(
-        aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA512,
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA512,
         std::num::NonZeroU32::new(210_000).unwrap(),
         &hasher.finalize(),
         passphrase.as_bytes(),
