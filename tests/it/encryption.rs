@@ -734,7 +734,7 @@ fn a_state_in_the_pbkdf2_form_is_read_and_written_back_with_the_derived_key() {
     project.stack("vaulted", &opted_out);
     project
         .run()
-        .args(["up", "vaulted"])
+        .args(["up", "--yes", "vaulted"])
         .output()
         .expect_code(0);
     write_in_pbkdf2_form(&project, "vaulted", LENT_PASSPHRASE);
@@ -768,7 +768,7 @@ fn a_state_in_the_pbkdf2_form_is_read_and_written_back_with_the_derived_key() {
         "vaulted",
         &canary_stack("").replace("hello in the clear", "hello again in the clear"),
     );
-    let (output, seen) = watched(with_passphrase().args(["up", "vaulted"]), &secrets);
+    let (output, seen) = watched(with_passphrase().args(["up", "--yes", "vaulted"]), &secrets);
     assert!(
         output.status.success(),
         "{}",

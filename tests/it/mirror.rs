@@ -60,10 +60,10 @@ fn a_mirror_path_is_written_into_the_cli_configuration_exactly() {
 }
 
 /// A mirror holding a provider package (an empty stand-in: nothing here installs it).
-fn mirror_with_tls(dir: &std::path::Path) {
-    let package = dir.join("registry.opentofu.org/hashicorp/tls/4.2.1/linux_amd64");
+fn mirror_with_digitalocean(dir: &std::path::Path) {
+    let package = dir.join("registry.opentofu.org/digitalocean/digitalocean/2.99.1/linux_amd64");
     std::fs::create_dir_all(&package).unwrap();
-    std::fs::write(package.join("terraform-provider-tls_v4.2.1"), "").unwrap();
+    std::fs::write(package.join("terraform-provider-digitalocean_v2.99.1"), "").unwrap();
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn a_mirror_adds_to_the_tools_mirror_and_the_registry_serves_the_rest() {
     let project = Project::new();
     project.stack("added", &example_stack("", "message = \"added\""));
     let other = tempfile::tempdir().unwrap();
-    mirror_with_tls(other.path());
+    mirror_with_digitalocean(other.path());
     let run = || project.run().env("WILDSIDE_PROVIDER_MIRROR", other.path());
     // The example module's provider is in the tools mirror only: it still installs.
     run().args(["plan", "added"]).output().expect_code(0);
@@ -83,7 +83,7 @@ fn a_mirror_adds_to_the_tools_mirror_and_the_registry_serves_the_rest() {
         "{config}"
     );
     assert!(
-        config.contains("\"registry.opentofu.org/hashicorp/tls\""),
+        config.contains("\"registry.opentofu.org/digitalocean/digitalocean\""),
         "{config}"
     );
     assert!(config.contains("direct"), "{config}");
@@ -99,7 +99,7 @@ fn a_mirror_adds_to_the_tools_mirror_and_the_registry_serves_the_rest() {
     let detail = providers["detail"].as_str().unwrap();
     assert!(
         detail.contains(&format!(
-            "registry.opentofu.org/hashicorp/tls from the mirror {}",
+            "registry.opentofu.org/digitalocean/digitalocean from the mirror {}",
             other.path().display()
         )),
         "{detail}"
@@ -111,12 +111,12 @@ fn a_mirror_with_a_link_tofu_does_not_follow_is_an_error() {
     let project = Project::new();
     project.stack("linked", &example_stack("", "message = \"linked\""));
     let real = tempfile::tempdir().unwrap();
-    mirror_with_tls(real.path());
+    mirror_with_digitalocean(real.path());
     let linked = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(linked.path().join("registry.opentofu.org")).unwrap();
     std::os::unix::fs::symlink(
-        real.path().join("registry.opentofu.org/hashicorp"),
-        linked.path().join("registry.opentofu.org/hashicorp"),
+        real.path().join("registry.opentofu.org/digitalocean"),
+        linked.path().join("registry.opentofu.org/digitalocean"),
     )
     .unwrap();
     let run = || project.run().env("WILDSIDE_PROVIDER_MIRROR", linked.path());
