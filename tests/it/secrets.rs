@@ -83,22 +83,20 @@ fn no_credential_of_wildside_tofu_reaches_a_local_exec_or_a_provider() {
     )
     .unwrap();
     assert!(!stored.contains("terraform_data"), "{stored}");
-    // And it is the same key as before: tofu given the passphrase itself, as a literal, reads the state.
-    let literal = format!(
-        "key_provider \"pbkdf2\" \"wildside\" {{\n  passphrase = \"{}\"\n  iterations = 210000\n  hash_function = \"sha512\"\n}}\nmethod \"aes_gcm\" \"wildside\" {{\n  keys = key_provider.pbkdf2.wildside\n}}\nstate {{\n  method = method.aes_gcm.wildside\n  enforced = true\n}}\n",
-        CANARIES[4].1
-    );
-    let pulled = std::process::Command::new(crate::support::tool("WILDSIDE_TOFU_BIN"))
-        .args(["state", "pull"])
-        .current_dir(project.path().join(".wildside/build/dump"))
-        .env("TF_ENCRYPTION", literal)
-        .env("TF_WORKSPACE", "default")
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&pulled.stdout).contains("terraform_data"),
-        "{}",
-        String::from_utf8_lossy(&pulled.stderr)
+    // And the passphrase is the key: another passphrase cannot read the state, and nothing is written.
+    let wrong = with_canaries(project.run())
+        .env("WILDSIDE_STATE_PASSPHRASE", "another-passphrase-entirely")
+        .args(["plan", "dump"])
+        .output();
+    assert_ne!(wrong.code(), 0, "{}", wrong.stderr());
+    assert_eq!(
+        std::fs::read_to_string(
+            project
+                .path()
+                .join(".wildside/state/dump/terraform.tfstate"),
+        )
+        .unwrap(),
+        stored
     );
     // A second run reads the state it wrote.
     with_canaries(project.run())
