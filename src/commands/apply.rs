@@ -9,7 +9,9 @@ use super::up::up;
 use crate::ci::StackPlanReport;
 use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
 use crate::error::Error;
-use crate::run::context::{Context, Prepared, prepare, run_plan_file};
+use crate::run::context::{
+    Context, PrepareOptions, Prepared, prepare, prepare_with, run_plan_file,
+};
 use crate::run::gate;
 use crate::run::vault_outputs;
 
@@ -89,7 +91,11 @@ async fn apply_if_unchanged(
             });
         }
     }
-    let mut prepared = prepare(context, stack, workspace).await?;
+    let options = PrepareOptions {
+        check_account: true,
+        ..PrepareOptions::default()
+    };
+    let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     let planned = async {
         match prepared.tofu.plan(workspace, &plan_file, false).await? {

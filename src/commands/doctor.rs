@@ -1,5 +1,6 @@
 //! `doctor`: is this machine ready? The engine and its version, the provider mirrors and where each provider
-//! comes from, every stack's modules and backend.
+//! comes from, every stack's modules and backend, and each platform stack against its DigitalOcean account
+//! (the token, and every size, region, version, project and VPC range the stack names).
 
 use secrecy::SecretString;
 
@@ -9,8 +10,11 @@ use crate::engine::{EngineBinary, EngineError, Mirror, ProviderAddress, Toolchai
 use crate::error::Error;
 use crate::project::Project;
 use crate::render::PROVIDER_PINS;
+use crate::render::TOKEN_SECRETS;
+use crate::run::{account_check, digitalocean_api};
 use crate::settings::{GlobalSettings, locate_engine, provider_mirrors, resolve_engine};
-use crate::stack::Backend;
+use crate::stack::{Backend, CredentialRole, Stack};
+use crate::vault::Vault;
 
 pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report, Error> {
     let project = Project::locate(global.project.as_deref())?;
@@ -65,6 +69,11 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
     };
     for name in names {
         checks.push(stack_check(&project, &name).await);
+        if let Ok(stack) = project.load_stack(&name)
+            && stack.platform.is_some()
+        {
+            checks.push(account_check(global, &project, &stack).await);
+        }
     }
     let healthy = checks.iter().all(|check| check.ok);
     Ok(Report::Doctor { healthy, checks })
@@ -107,6 +116,57 @@ async fn sandbox_check(url: &url::Url) -> Check {
             detail: format!(
                 "{url} does not answer as a DigitalOcean API: {reason}\n  hint: start it with `wildside-sandbox serve`, or drop --sandbox"
             ),
+        },
+    }
+}
+
+/// A platform stack against its DigitalOcean account: a token to be had and accepted with the read scopes a
+/// plan needs, and every problem the account check finds.
+async fn account_check(global: &GlobalSettings, project: &Project, stack: &Stack) -> Check {
+    let name = format!("stack {} on DigitalOcean", stack.name);
+    let outcome = async {
+        let vault = match &stack.vault {
+            // Under --sandbox the stack's real token is not read.
+            Some(settings)
+                if global.sandbox.is_none()
+                    && stack
+                        .secrets
+                        .iter()
+                        .any(|secret| TOKEN_SECRETS.contains(&secret.variable.as_str())) =>
+            {
+                Some(Vault::connect(settings, &project.root).await?)
+            }
+            _ => None,
+        };
+        let Some(api) = digitalocean_api::resolve_for(
+            global.sandbox.as_ref(),
+            stack,
+            vault.as_ref(),
+            CredentialRole::Plan,
+        )
+        .await?
+        else {
+            return Err(Error::MissingEnv {
+                name: "DIGITALOCEAN_TOKEN",
+                hint: "\n  hint: declare the DigitalOcean token in [secrets] (do_token), or export DIGITALOCEAN_TOKEN",
+            });
+        };
+        account_check::check_with(&api, stack).await?;
+        Ok(api.url)
+    }
+    .await;
+    match outcome {
+        Ok(url) => Check {
+            name,
+            ok: true,
+            detail: format!(
+                "{url} accepts the token; the account offers the stack's region, sizes and Kubernetes version, holds its project, and no other VPC overlaps its range"
+            ),
+        },
+        Err(error) => Check {
+            name,
+            ok: false,
+            detail: error.to_string(),
         },
     }
 }

@@ -2,19 +2,14 @@
 //! where `outputs push` writes the `kubeconfig` output. DigitalOcean expires a kubeconfig's token after seven
 //! days, so the one state (and Vault) got at apply time goes stale; this keeps what Vault holds working.
 
-use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::report::Report;
-use crate::digitalocean::{API, Api};
 use crate::error::Error;
-use crate::render::TOKEN_SECRETS;
-use crate::run::context::{
-    Context, PrepareOptions, Prepared, Secrets, missing_secret, prepare_with,
-};
-use crate::run::vault_outputs;
+use crate::run::context::{Context, PrepareOptions, Secrets, prepare_with};
+use crate::run::{digitalocean_api, vault_outputs};
 use crate::stack::CredentialRole;
-use crate::vault::{VaultError, read_secrets, write_output};
+use crate::vault::write_output;
 
 /// The output that holds the cluster's kubeconfig.
 const OUTPUT: &str = "kubeconfig";
@@ -60,7 +55,7 @@ pub async fn kubeconfig_refresh(
             workspace: workspace.to_string(),
         });
     };
-    let api = api(context, &prepared).await?;
+    let api = digitalocean_api::require(context, &prepared, CredentialRole::Apply).await?;
     let kubeconfig = api.cluster_kubeconfig(&cluster_id).await?;
     let write = write_output(
         vault,
@@ -82,43 +77,6 @@ pub async fn kubeconfig_refresh(
         cluster_id,
         vault: write,
     })
-}
-
-/// The API a run talks to: the sandbox with its token (`--sandbox`), else DigitalOcean's with the stack's
-/// token secret as a run that applies reads it, else `$DIGITALOCEAN_TOKEN`.
-async fn api(context: &Context, prepared: &Prepared) -> Result<Api, Error> {
-    if let Some(sandbox) = &context.engine.sandbox {
-        return Ok(Api {
-            url: sandbox.clone(),
-            token: SecretString::from(crate::settings::SANDBOX_TOKEN),
-        });
-    }
-    let url = url::Url::parse(API).expect("a constant, valid URL");
-    let secret = prepared
-        .stack
-        .secrets
-        .iter()
-        .find(|secret| TOKEN_SECRETS.contains(&secret.variable.as_str()));
-    let token = match (secret, &prepared.vault) {
-        (Some(secret), Some(vault)) => {
-            match read_secrets(vault, std::slice::from_ref(secret), CredentialRole::Apply).await {
-                Ok(mut values) => values.pop().map(|(_, value)| value),
-                Err(VaultError::SecretAbsent { variable, source }) => {
-                    return Err(missing_secret(&prepared.stack, &variable, source));
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        _ => std::env::var("DIGITALOCEAN_TOKEN")
-            .ok()
-            .filter(|token| !token.is_empty())
-            .map(SecretString::from),
-    };
-    let token = token.ok_or(Error::MissingEnv {
-        name: "DIGITALOCEAN_TOKEN",
-        hint: "\n  hint: declare the DigitalOcean token in [secrets] (do_token), or export DIGITALOCEAN_TOKEN",
-    })?;
-    Ok(Api { url, token })
 }
 
 #[derive(Deserialize)]

@@ -23,6 +23,7 @@ pub async fn plan(context: &Context, args: PlanArgs) -> Result<Report, Error> {
     // A plan changes nothing: it takes the read credentials.
     let options = PrepareOptions {
         role: CredentialRole::Plan,
+        check_account: true,
         ..PrepareOptions::default()
     };
     let mut prepared = prepare_with(context, &args.stack, &args.workspace, options).await?;

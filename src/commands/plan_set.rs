@@ -95,6 +95,7 @@ async fn plan_one(
         PrepareOptions {
             keep_together: true,
             role: CredentialRole::Plan,
+            check_account: true,
             ..PrepareOptions::default()
         },
     )

@@ -38,6 +38,10 @@ pub(super) async fn up_with(
     options: PrepareOptions,
     reads: UpReads,
 ) -> Result<(Report, Option<String>), Error> {
+    let options = PrepareOptions {
+        check_account: true,
+        ..options
+    };
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
     tracing::info!("planning {} (workspace {workspace})", prepared.stack.name);

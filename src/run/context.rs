@@ -237,6 +237,9 @@ pub(crate) struct PrepareOptions {
     /// Whose credentials the run takes: a run that only plans reads the plan secrets, and a transit key only
     /// to decrypt.
     pub(crate) role: CredentialRole,
+    /// Check a platform against its DigitalOcean account before anything runs (a run that plans for an
+    /// apply).
+    pub(crate) check_account: bool,
 }
 
 /// [`prepare`] with options.
@@ -386,6 +389,9 @@ pub(crate) async fn prepare_with(
         key_source,
         lock_file,
     };
+    if options.check_account {
+        super::account_check::check(context, &prepared, options.role).await?;
+    }
     let lock = lock_build_dir(&prepared.build_dir, context.interrupts.clone()).await?;
     let module_dirs = write_root(context, &prepared)?;
     lock_file_in(&prepared, context.engine.lockfile)?;

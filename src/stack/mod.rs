@@ -5,6 +5,7 @@
 //! a [`StackError`] naming the file, line and column, and what would fix it. This module imports nothing else
 //! from the crate, so the model can be reasoned about (and tested) on its own.
 
+mod account;
 mod choices;
 mod encryption;
 mod error;
@@ -22,6 +23,7 @@ pub use suggest::closest;
 mod validate;
 mod vault;
 
+pub use account::{Account, AccountVpc, check_against_account};
 pub use choices::{Distribution, TaintEffect, Weekday};
 pub use error::{StackError, StackErrors};
 pub use gitops::{

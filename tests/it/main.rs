@@ -3,6 +3,7 @@
 
 mod support;
 
+mod account_checks;
 mod actions;
 mod adoption;
 mod approval;

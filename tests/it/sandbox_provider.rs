@@ -114,7 +114,7 @@ fn prod_with_three_pools_and_the_vault_appliance_goes_up_and_comes_down_empty() 
 
 #[test]
 #[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
-fn an_invalid_size_shows_digitaloceans_422_message() {
+fn an_invalid_size_is_refused_before_anything_is_created() {
     let mirror = provider_mirror();
     let project = Project::new();
     let stack = shipped_stack("dev").replacen("s-2vcpu-4gb", "s-2vcpu-999gb", 1);
@@ -125,15 +125,14 @@ fn an_invalid_size_shows_digitaloceans_422_message() {
         .output()
         .expect_code(1);
     assert!(
-        failed.stderr().contains("422")
-            && failed.stderr().contains("invalid size \"s-2vcpu-999gb\""),
+        failed.stderr().contains("stacks/dev.toml:")
+            && failed
+                .stderr()
+                .contains("DOKS offers no node size `s-2vcpu-999gb`"),
         "{}",
         failed.stderr()
     );
-    on_sandbox(&project, &sandbox, &mirror)
-        .args(["down", "--yes", "dev"])
-        .output()
-        .expect_code(0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
 }
 
 /// The pools the sandbox runs for the stack's cluster, by name: name, node count, autoscaled, min, max.

@@ -17,7 +17,7 @@ const REGIONS: [&str; 13] = [
     "atl1",
 ];
 /// The ranges DOKS gives pods and services by default; a VPC must not overlap them.
-const DOKS_RANGES: [(&str, Ipv4Addr, u8); 2] = [
+pub(in crate::stack) const DOKS_RANGES: [(&str, Ipv4Addr, u8); 2] = [
     ("the DOKS pod range", Ipv4Addr::new(10, 244, 0, 0), 16),
     ("the DOKS service range", Ipv4Addr::new(10, 245, 0, 0), 16),
 ];
@@ -27,7 +27,7 @@ fn text(value: &Option<Spanned<String>>) -> Option<String> {
 }
 
 /// `10.10.0.0/16` as an address and prefix length.
-fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
+pub(in crate::stack) fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
     let (address, prefix) = text.split_once('/')?;
     let address: Ipv4Addr = address.parse().ok()?;
     let prefix: u8 = digits(prefix).filter(|prefix| *prefix <= 32)?;
@@ -44,7 +44,7 @@ fn digits(text: &str) -> Option<u8> {
     }
 }
 
-fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
+pub(in crate::stack) fn overlaps(a: (Ipv4Addr, u8), b: (Ipv4Addr, u8)) -> bool {
     let prefix = a.1.min(b.1);
     let mask = if prefix == 0 {
         0

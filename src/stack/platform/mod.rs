@@ -6,6 +6,7 @@
 mod check;
 mod raw;
 
+pub(super) use check::{DOKS_RANGES, overlaps, parse_cidr};
 pub(super) use raw::{
     RawCluster, RawDigitalOcean, RawNodePool, RawPlatform, RawVaultAppliance, RawVpc,
 };

@@ -6,22 +6,22 @@ use toml::Spanned;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::stack) struct RawDigitalOcean {
-    pub(super) region: Spanned<String>,
-    pub(super) project: Option<Spanned<String>>,
+    pub(in crate::stack) region: Spanned<String>,
+    pub(in crate::stack) project: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::stack) struct RawVpc {
-    pub(super) name: Option<Spanned<String>>,
-    pub(super) cidr: Option<Spanned<String>>,
+    pub(in crate::stack) name: Option<Spanned<String>>,
+    pub(in crate::stack) cidr: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::stack) struct RawCluster {
-    pub(super) name: Option<Spanned<String>>,
-    pub(super) version: Option<Spanned<String>>,
+    pub(in crate::stack) name: Option<Spanned<String>>,
+    pub(in crate::stack) version: Option<Spanned<String>>,
     pub(super) ha: Option<bool>,
     pub(super) auto_upgrade: Option<bool>,
     pub(super) surge_upgrade: Option<bool>,
@@ -42,8 +42,8 @@ pub(in crate::stack) struct RawMaintenance {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::stack) struct RawNodePool {
-    pub(super) name: Spanned<String>,
-    pub(super) size: Option<Spanned<String>>,
+    pub(in crate::stack) name: Spanned<String>,
+    pub(in crate::stack) size: Option<Spanned<String>>,
     pub(super) count: Option<Spanned<i64>>,
     pub(super) autoscale: Option<Spanned<RawAutoscale>>,
     #[serde(default)]
@@ -73,7 +73,7 @@ pub(in crate::stack) struct RawTaint {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(in crate::stack) struct RawVaultAppliance {
-    pub(super) size: Option<Spanned<String>>,
+    pub(in crate::stack) size: Option<Spanned<String>>,
     pub(super) image: Option<String>,
     pub(super) count: Option<Spanned<i64>>,
     pub(super) volume_size_gb: Option<Spanned<i64>>,
