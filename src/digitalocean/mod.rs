@@ -11,6 +11,10 @@ use secrecy::{ExposeSecret, SecretString};
 /// DigitalOcean's API.
 pub const API: &str = "https://api.digitalocean.com/";
 
+/// How long a refreshed kubeconfig's credentials last: thirty days, what the platform's `doks` module asks for
+/// at apply (its `kubeconfig_expire_seconds`), rather than DigitalOcean's default of seven.
+pub const KUBECONFIG_LIFETIME_SECONDS: u64 = 30 * 24 * 3600;
+
 /// Where the API is and the token it takes.
 pub struct Api {
     pub url: url::Url,
@@ -101,7 +105,9 @@ impl Api {
         &self,
         cluster_id: &str,
     ) -> Result<SecretString, DigitalOceanError> {
-        let url = self.address(&format!("v2/kubernetes/clusters/{cluster_id}/kubeconfig"))?;
+        let mut url = self.address(&format!("v2/kubernetes/clusters/{cluster_id}/kubeconfig"))?;
+        url.query_pairs_mut()
+            .append_pair("expiry_seconds", &KUBECONFIG_LIFETIME_SECONDS.to_string());
         let transport = |source| DigitalOceanError::Transport {
             url: url.to_string(),
             source,

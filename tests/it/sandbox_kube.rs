@@ -390,7 +390,9 @@ fn kubeconfig_refresh_renews_the_expired_kubeconfig_in_vault() {
     let bao = OpenBao::dev();
     let project = Project::new();
     project.stack("dev", &dev_stack_with_vault(&bao));
-    let sandbox = Sandbox::start_with_clusters(project.path(), &["--kube-token-lifetime", "30s"]);
+    // The stack asks for thirty-day credentials; the sandbox caps every token at thirty seconds.
+    let sandbox =
+        Sandbox::start_with_clusters(project.path(), &["--kube-token-max-lifetime", "30s"]);
     let run = || on_sandbox(&project, &sandbox, &mirror).env("VAULT_TOKEN", DEV_ROOT_TOKEN);
     let kubeconfig = project.path().join("kubeconfig");
     let from_vault = || {
@@ -450,4 +452,58 @@ fn kubeconfig_refresh_renews_the_expired_kubeconfig_in_vault() {
         text(&works)
     );
     sandbox.stop();
+}
+
+#[test]
+fn a_capped_sandbox_shortens_what_a_request_asks_for_and_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    // Simulated clusters: credentials need a cluster, not its API server.
+    let sandbox = Sandbox::start(dir.path(), &["--kube-token-max-lifetime", "20s"]);
+    let (_, options) = api(
+        reqwest::Method::GET,
+        &format!("{}/v2/kubernetes/options", sandbox.url),
+        None,
+    );
+    let options: Value = serde_json::from_str(&options).unwrap();
+    let (status, created) = api(
+        reqwest::Method::POST,
+        &format!("{}/v2/kubernetes/clusters", sandbox.url),
+        Some(json!({
+            "name": "capped", "region": "nyc3", "version": options["options"]["versions"][0]["slug"],
+            "node_pools": [{"name": "default", "size": "s-2vcpu-4gb", "count": 1}],
+        })),
+    );
+    assert_eq!(status, 201, "{created}");
+    let created: Value = serde_json::from_str(&created).unwrap();
+    let id = created["kubernetes_cluster"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lasts = |query: &str| {
+        let (status, credentials) = api(
+            reqwest::Method::GET,
+            &format!(
+                "{}/v2/kubernetes/clusters/{id}/credentials{query}",
+                sandbox.url
+            ),
+            None,
+        );
+        assert_eq!(status, 200, "{credentials}");
+        let credentials: Value = serde_json::from_str(&credentials).unwrap();
+        let expires_at: jiff::Timestamp =
+            credentials["expires_at"].as_str().unwrap().parse().unwrap();
+        Duration::try_from(expires_at.duration_since(jiff::Timestamp::now())).unwrap()
+    };
+    for query in ["?expiry_seconds=2592000", ""] {
+        let lasts = lasts(query);
+        assert!(
+            lasts <= Duration::from_secs(20),
+            "`{query}` is capped at 20 s, not {lasts:?}"
+        );
+    }
+    let short = lasts("?expiry_seconds=5");
+    assert!(
+        short <= Duration::from_secs(5),
+        "a shorter request is honoured, not {short:?}"
+    );
 }

@@ -112,6 +112,8 @@ pub(super) struct KubeApis {
     tools: Option<KubeTools>,
     /// How long a token lasts when the request does not say.
     pub(super) lifetime: Duration,
+    /// The longest a token lasts whatever the request asks for, if capped.
+    pub(super) max_lifetime: Option<Duration>,
     root: PathBuf,
     tokens: Arc<Mutex<HashMap<String, Issued>>>,
     webhook: Mutex<Option<std::net::TcpListener>>,
@@ -121,7 +123,12 @@ pub(super) struct KubeApis {
 
 impl KubeApis {
     /// Clusters whose files live under `root`; simulated if asked, or if the tools are not installed.
-    pub(super) fn new(root: PathBuf, simulated: bool, lifetime: Duration) -> std::io::Result<Self> {
+    pub(super) fn new(
+        root: PathBuf,
+        simulated: bool,
+        lifetime: Duration,
+        max_lifetime: Option<Duration>,
+    ) -> std::io::Result<Self> {
         let tools = if simulated {
             None
         } else {
@@ -139,6 +146,7 @@ impl KubeApis {
         Ok(Self {
             tools,
             lifetime,
+            max_lifetime,
             root,
             tokens: Arc::new(Mutex::new(HashMap::new())),
             webhook: Mutex::new(Some(listener)),

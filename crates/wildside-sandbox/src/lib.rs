@@ -67,6 +67,8 @@ pub struct ClusterOptions {
     pub simulated: bool,
     /// How long a kubeconfig's token lasts when its request does not say (DOKS: seven days).
     pub token_lifetime: Duration,
+    /// The longest a token lasts whatever its request asks for (tests of expiry); `None` honours requests.
+    pub token_max_lifetime: Option<Duration>,
 }
 
 impl Default for ClusterOptions {
@@ -74,6 +76,7 @@ impl Default for ClusterOptions {
         Self {
             simulated: false,
             token_lifetime: Duration::from_secs(7 * 24 * 3600),
+            token_max_lifetime: None,
         }
     }
 }

@@ -45,6 +45,10 @@ enum Command {
         /// How long a cluster kubeconfig's token lasts when the request does not say (`7d` as on DOKS; `30s`).
         #[arg(long, default_value = "7d", value_parser = humantime::parse_duration)]
         kube_token_lifetime: Duration,
+        /// The longest any kubeconfig's token lasts, whatever the request asks for: a test of expiry need not
+        /// wait for the thirty days a stack asks for. Unset, requests are honoured as DigitalOcean honours them.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        kube_token_max_lifetime: Option<Duration>,
     },
 }
 
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         read_tokens,
         simulated_clusters,
         kube_token_lifetime,
+        kube_token_max_lifetime,
     } = Cli::parse().command;
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         clusters: ClusterOptions {
             simulated: simulated_clusters,
             token_lifetime: kube_token_lifetime,
+            token_max_lifetime: kube_token_max_lifetime,
         },
     };
     match runtime.block_on(serve(options)) {

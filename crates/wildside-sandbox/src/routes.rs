@@ -477,7 +477,7 @@ async fn cluster_delete_dangerous(State(sandbox): Shared, Path(id): Path<String>
 }
 
 /// How long the requested credentials last: `expiry_seconds` if the request gives it (as DigitalOcean's API
-/// reads it), else the sandbox's token lifetime.
+/// reads it), else the sandbox's token lifetime; either way no longer than the sandbox's cap, if it has one.
 fn expiry(sandbox: &Sandbox, page: &PageRequest) -> Result<Duration, ApiError> {
     page.param("expiry_seconds")
         .map(|seconds| {
@@ -488,9 +488,14 @@ fn expiry(sandbox: &Sandbox, page: &PageRequest) -> Result<Duration, ApiError> {
         })
         .transpose()
         .map(|expiry| {
-            expiry
+            let asked = expiry
                 .filter(|expiry| !expiry.is_zero())
-                .unwrap_or(sandbox.runtime.kube.lifetime)
+                .unwrap_or(sandbox.runtime.kube.lifetime);
+            sandbox
+                .runtime
+                .kube
+                .max_lifetime
+                .map_or(asked, |cap| asked.min(cap))
         })
 }
 

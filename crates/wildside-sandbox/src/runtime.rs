@@ -106,6 +106,7 @@ impl Runtime {
             data.path().join("clusters"),
             clusters.simulated,
             clusters.token_lifetime,
+            clusters.token_max_lifetime,
         )?;
         Ok(Self {
             kube,
