@@ -1,9 +1,12 @@
 //! `doctor`: is this machine ready? The engine and its version, the provider mirrors and where each provider
-//! comes from, every stack's modules and backend, and each platform stack against its DigitalOcean account
-//! (the token, and every size, region, version, project and VPC range the stack names).
+//! comes from, every stack's modules and backend, what its Vault token may do (`doctor_vault`), its lock file
+//! (`doctor_lock`), and each platform stack against its DigitalOcean account (the token, and every size,
+//! region, version, project and VPC range the stack names).
 
 use secrecy::SecretString;
 
+use super::doctor_lock::lock_check;
+use super::doctor_vault::vault_check;
 use super::report::{Check, Report};
 use crate::backend_probe;
 use crate::engine::{EngineBinary, EngineError, Mirror, ProviderAddress, Toolchain, source_of};
@@ -69,9 +72,12 @@ pub async fn doctor(global: &GlobalSettings, stacks: &[String]) -> Result<Report
     };
     for name in names {
         checks.push(stack_check(&project, &name).await);
-        if let Ok(stack) = project.load_stack(&name)
-            && stack.platform.is_some()
-        {
+        let Ok(stack) = project.load_stack(&name) else {
+            continue;
+        };
+        checks.extend(vault_check(&project, &stack).await);
+        checks.push(lock_check(&stack));
+        if stack.platform.is_some() {
             checks.push(account_check(global, &project, &stack).await);
         }
     }

@@ -6,6 +6,8 @@ mod ci_changed;
 mod ci_comment;
 mod cost;
 mod doctor;
+mod doctor_lock;
+mod doctor_vault;
 mod down;
 mod gitops;
 mod gitops_bootstrap;

@@ -7,6 +7,7 @@
 
 mod attestation;
 mod bootstrap;
+mod capabilities;
 mod client;
 mod error;
 mod local_transit;
@@ -16,6 +17,7 @@ mod secrets;
 
 pub use attestation::{ATTESTATION_PREFIX, AttestationError, attest, fetch_ca};
 pub use bootstrap::{BootstrapOptions, BootstrapReport, RoleReport, StackScope, bootstrap};
+pub use capabilities::Need;
 pub use client::Vault;
 pub use error::VaultError;
 pub(crate) use error::http_status;

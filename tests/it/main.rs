@@ -14,6 +14,7 @@ mod ci;
 mod concurrency;
 mod conventions;
 mod cost;
+mod doctor_checks;
 mod encryption;
 mod first_environment;
 mod gate;
