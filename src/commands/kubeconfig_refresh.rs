@@ -1,6 +1,7 @@
 //! `kubeconfig refresh <stack>`: a fresh kubeconfig for the stack's cluster, from DigitalOcean's API, written
-//! where `outputs push` writes the `kubeconfig` output. DigitalOcean expires a kubeconfig's token after seven
-//! days, so the one state (and Vault) got at apply time goes stale; this keeps what Vault holds working.
+//! where `outputs push` writes the `kubeconfig` output. DigitalOcean expires a kubeconfig's token (after the
+//! thirty days the `doks` module asks for), so the one state (and Vault) got at apply time goes stale; this
+//! keeps what Vault holds working.
 
 use serde::Deserialize;
 
