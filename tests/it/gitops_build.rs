@@ -1,11 +1,14 @@
-//! The rendered trees build: `kustomize build` of the platform repository's cluster path and of every platform
-//! directory, and of a namespace preview's overlay over the application's base, each yields the objects the
-//! tree declares. kustomize comes from `make tools` (`KUSTOMIZE` in `kube-tools.env`); without that manifest
-//! the test is skipped and says why.
+//! The rendered trees build and validate: `kustomize build` of the platform repository's cluster path and of
+//! every platform directory, and of a namespace preview's overlay over the application's base, each yields the
+//! objects the tree declares, and kubeconform finds every one of them valid, strictly, against the schemas of
+//! Kubernetes, Flux and the operators the platform installs (cert-manager, External Secrets, CloudNativePG). An
+//! object of a kind without a schema fails the test. kustomize, kubeconform and the schemas come from
+//! `make tools` (`kube-tools.env`); without them the test is skipped and says why.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use wildside_tofu::gitops::{PreviewOverlay, render_base, render_index, render_overlay};
 use wildside_tofu::stack::{AppsSettings, ChartPin, GitRemote, PostgresPlacement, PreviewDatabase};
@@ -39,20 +42,100 @@ pub(crate) fn kube_tools() -> Option<BTreeMap<String, String>> {
     }
 }
 
-/// `kustomize build` of `directory`: the objects, as (kind, namespace/name).
-fn build(kustomize: &Path, directory: &Path) -> Vec<(String, String)> {
-    let output = Command::new(kustomize)
-        .arg("build")
-        .arg(directory)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "kustomize build {}: {}",
-        directory.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+/// The tools this file's test needs, or `None` (with the reason printed) when `make tools` has not made them.
+pub(crate) fn build_tools() -> Option<BuildTools> {
+    let tools = kube_tools()?;
+    let missing: Vec<&str> = [
+        "KUSTOMIZE",
+        "KUBECONFORM",
+        "KUBECONFORM_SCHEMA_LOCATION",
+        "OPERATOR_CRDS",
+    ]
+    .into_iter()
+    .filter(|key| !tools.contains_key(*key))
+    .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "skipped: kube-tools.env names no {} (`make tools` writes them with scripts/kube-tools.sh)",
+            missing.join(", ")
+        );
+        return None;
+    }
+    Some(BuildTools {
+        kustomize: PathBuf::from(&tools["KUSTOMIZE"]),
+        kubeconform: PathBuf::from(&tools["KUBECONFORM"]),
+        schema_location: tools["KUBECONFORM_SCHEMA_LOCATION"].clone(),
+    })
+}
+
+pub(crate) struct BuildTools {
+    pub(crate) kustomize: PathBuf,
+    kubeconform: PathBuf,
+    schema_location: String,
+}
+
+impl BuildTools {
+    /// `kustomize build` of `directory`, its output validated by kubeconform: the YAML stream.
+    pub(crate) fn build(&self, directory: &Path) -> String {
+        let output = Command::new(&self.kustomize)
+            .arg("build")
+            .arg(directory)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "kustomize build {}: {}",
+            directory.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        self.validate(directory, &text);
+        text
+    }
+
+    /// kubeconform over `stream`, strictly (no unknown field) and with no kind left without a schema. Only
+    /// the local schemas are searched: kubeconform's default location is on GitHub, which is not reachable.
+    fn validate(&self, directory: &Path, stream: &str) {
+        let mut child = Command::new(&self.kubeconform)
+            .args(["-strict", "-summary", "-output", "text"])
+            .arg("-schema-location")
+            .arg(&self.schema_location)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stream.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success(),
+            "kubeconform finds the build of {} invalid:\n{report}",
+            directory.display()
+        );
+        let count = objects(stream).len();
+        assert!(
+            report.contains(&format!(
+                "{count} resources found parsing stdin - Valid: {count}, Invalid: 0, Errors: 0, Skipped: 0"
+            )),
+            "kubeconform validates all {count} objects of {}:\n{report}",
+            directory.display()
+        );
+    }
+}
+
+/// The objects of a YAML stream, as (kind, namespace/name).
+pub(crate) fn objects(text: &str) -> Vec<(String, String)> {
     text.split("\n---\n")
         .filter(|document| !document.trim().is_empty())
         .map(|document| {
@@ -71,11 +154,10 @@ fn build(kustomize: &Path, directory: &Path) -> Vec<(String, String)> {
 }
 
 #[test]
-fn rendered_trees_build_with_kustomize() {
-    let Some(tools) = kube_tools() else {
+fn rendered_trees_build_with_kustomize_and_validate_with_kubeconform() {
+    let Some(tools) = build_tools() else {
         return;
     };
-    let kustomize = PathBuf::from(&tools["KUSTOMIZE"]);
     let project = Project::new();
     let out = project.path().join("infra");
     project.stack(
@@ -91,7 +173,7 @@ fn rendered_trees_build_with_kustomize() {
         .args([&out])
         .output()
         .expect_code(0);
-    let cluster = build(&kustomize, &out.join("clusters/dev"));
+    let cluster = objects(&tools.build(&out.join("clusters/dev")));
     assert!(
         cluster.contains(&(
             "Kustomization".to_string(),
@@ -108,10 +190,10 @@ fn rendered_trees_build_with_kustomize() {
         "databases",
         "redis",
     ] {
-        let objects = build(&kustomize, &out.join("platform").join(directory));
+        let built = objects(&tools.build(&out.join("platform").join(directory)));
         assert!(
-            objects.iter().any(|(kind, _)| kind != "Namespace"),
-            "{directory}: {objects:?}"
+            built.iter().any(|(kind, _)| kind != "Namespace"),
+            "{directory}: {built:?}"
         );
     }
 
@@ -146,7 +228,7 @@ fn rendered_trees_build_with_kustomize() {
         .unwrap()
         .write_to(&repository)
         .unwrap();
-    let previews = build(&kustomize, &repository.join("overlays/ephemeral"));
+    let previews = objects(&tools.build(&repository.join("overlays/ephemeral")));
     for expected in [
         ("Namespace", "/wildside-pr-4"),
         ("ResourceQuota", "wildside-pr-4/preview"),
