@@ -199,6 +199,7 @@ fn rendered_trees_build_with_kustomize_and_validate_with_kubeconform() {
 
     let apps = AppsSettings {
         repository: GitRemote::Path(PathBuf::from("/nowhere")),
+        source_url: "https://git.wildside.example/wildside-apps.git".to_string(),
         branch: "main".to_string(),
         project: "wildside".to_string(),
         image: "ghcr.io/example/wildside-app".to_string(),
