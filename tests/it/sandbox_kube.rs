@@ -20,7 +20,7 @@ use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Sandbox};
 pub(crate) const PATIENCE: Duration = Duration::from_secs(180);
 
 /// `key` from `make tools`' Kubernetes manifest, if it names a file that exists.
-pub(crate) fn kube_tool(key: &str) -> Option<PathBuf> {
+fn kube_tool(key: &str) -> Option<PathBuf> {
     let cache = std::env::var_os("WILDSIDE_TOOLS_DIR")
         .map(PathBuf::from)
         .or_else(|| {
