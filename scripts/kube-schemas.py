@@ -1,7 +1,7 @@
 """Writes kubeconform's JSON schemas, one standalone file per kind and version, as kubeconform's
 openapi2jsonschema does: from the Kubernetes OpenAPI (swagger) document and from CRD files.
 
-Usage: kube-schemas.py SWAGGER_JSON CRD_DIR OUT_DIR
+Usage: kube-schemas.py SWAGGER_JSON OUT_DIR CRD_DIR...
 
 Files are named as kubeconform's `{{ .ResourceKind }}{{ .KindSuffix }}.json` template expects:
 `namespace-v1.json`, `deployment-apps-v1.json`, `gitrepository-source-v1.json`. Objects that declare
@@ -98,11 +98,11 @@ def crds(crd_dir, out):
 
 
 def main():
-    swagger_path, crd_dir, out_dir = sys.argv[1:4]
+    swagger_path, out_dir, crd_dirs = sys.argv[1], sys.argv[2], sys.argv[3:]
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     core = kubernetes(swagger_path, out)
-    custom = crds(crd_dir, out)
+    custom = sum(crds(crd_dir, out) for crd_dir in crd_dirs)
     print(f"kube-schemas: {core} Kubernetes and {custom} CRD schemas in {out}", file=sys.stderr)
 
 

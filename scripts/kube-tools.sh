@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Kubernetes tools the tests need, pinned (scripts/versions.env), into the tools cache keyed by
 # version: kube-apiserver, kube-controller-manager, kubectl and etcd built from their Go modules, kustomize,
-# kubeconform, and Flux's CRDs generated with controller-gen from Flux's Go API modules (Flux's release
-# downloads are not reachable from CI), plus JSON schemas for kubeconform made from the Kubernetes OpenAPI
-# document shipped in the k8s.io/kubernetes module and from those CRDs. Idempotent: what is already built at
+# kubeconform, Flux's CRDs generated with controller-gen from Flux's Go API modules (Flux's release
+# downloads are not reachable from CI), the CRDs of cert-manager, External Secrets and CloudNativePG taken
+# from their Go modules, plus JSON schemas for kubeconform made from the Kubernetes OpenAPI document shipped
+# in the k8s.io/kubernetes module and from those CRDs. Idempotent: what is already built at
 # its pinned version is left alone. Writes the manifest `kube-tools.env`.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -122,19 +123,41 @@ install_flux_crds() {
   touch "$dir/.complete"
 }
 
+# A Python with PyYAML, for the scripts that read CRDs.
+yaml_python() {
+  local venv="$cache/pyyaml/$PYYAML_VERSION"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2
+  "$venv/bin/python" -c 'import yaml' 2>/dev/null || "$venv/bin/pip" install --quiet "pyyaml==$PYYAML_VERSION" >&2
+  printf '%s\n' "$venv/bin/python"
+}
+
+# The CRDs of the operators the platform installs, as their repositories keep them (in the Go modules).
+install_operator_crds() {
+  local dir="$cache/operator-crds/cert-manager-$CERT_MANAGER_VERSION-external-secrets-$EXTERNAL_SECRETS_VERSION-cloudnative-pg-$CLOUDNATIVE_PG_VERSION"
+  OPERATOR_CRDS="$dir/crds"
+  [ -f "$dir/.complete" ] && return
+  log "taking the operators' CRDs from their Go modules"
+  rm -rf "$dir"
+  local cert_manager external_secrets cloudnative_pg
+  cert_manager="$(module_dir github.com/cert-manager/cert-manager "v$CERT_MANAGER_VERSION")"
+  external_secrets="$(module_dir github.com/external-secrets/external-secrets "v$EXTERNAL_SECRETS_VERSION")"
+  cloudnative_pg="$(module_dir github.com/cloudnative-pg/cloudnative-pg "v$CLOUDNATIVE_PG_VERSION")"
+  "$(yaml_python)" "$here/operator-crds.py" "$OPERATOR_CRDS" "$cert_manager/deploy/crds" \
+    "$external_secrets/config/crds/bases" "$cloudnative_pg/config/crd/bases"
+  touch "$dir/.complete"
+}
+
 # kubeconform's default schema location (GitHub) is not reachable: its schemas are made here, in its
-# file layout, from the Kubernetes OpenAPI document and from the Flux CRDs.
+# file layout, from the Kubernetes OpenAPI document, the Flux CRDs and the operators' CRDs.
 install_schemas() {
-  local dir="$cache/kubeconform-schemas/kubernetes-$KUBERNETES_VERSION-$(basename "$(dirname "$FLUX_CRDS")")"
+  local dir="$cache/kubeconform-schemas/kubernetes-$KUBERNETES_VERSION-$(basename "$(dirname "$FLUX_CRDS")")-$(basename "$(dirname "$OPERATOR_CRDS")")"
   KUBECONFORM_SCHEMAS="$dir"
   [ -f "$dir/.complete" ] && return
   log "writing kubeconform schemas"
   rm -rf "$dir"
   mkdir -p "$dir"
-  local venv="$cache/pyyaml/$PYYAML_VERSION"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/python" -c 'import yaml' 2>/dev/null || "$venv/bin/pip" install --quiet "pyyaml==$PYYAML_VERSION"
-  "$venv/bin/python" "$here/kube-schemas.py" "$cache/kubernetes/$KUBERNETES_VERSION/swagger.json" "$FLUX_CRDS" "$dir"
+  "$(yaml_python)" "$here/kube-schemas.py" "$cache/kubernetes/$KUBERNETES_VERSION/swagger.json" "$dir" \
+    "$FLUX_CRDS" "$OPERATOR_CRDS"
   touch "$dir/.complete"
 }
 
@@ -146,6 +169,7 @@ go_install "$cache/kubeconform/$KUBECONFORM_VERSION" "github.com/yannh/kubeconfo
 go_install "$cache/controller-gen/$CONTROLLER_TOOLS_VERSION" "sigs.k8s.io/controller-tools/cmd/controller-gen@v$CONTROLLER_TOOLS_VERSION" controller-gen
 CONTROLLER_GEN="$cache/controller-gen/$CONTROLLER_TOOLS_VERSION/controller-gen"
 install_flux_crds
+install_operator_crds
 install_schemas
 
 kube="$cache/kubernetes/$KUBERNETES_VERSION"
@@ -158,6 +182,7 @@ ETCD=$cache/etcd/$ETCD_VERSION/etcd
 KUSTOMIZE=$cache/kustomize/$KUSTOMIZE_VERSION/kustomize
 KUBECONFORM=$cache/kubeconform/$KUBECONFORM_VERSION/kubeconform
 FLUX_CRDS=$FLUX_CRDS
+OPERATOR_CRDS=$OPERATOR_CRDS
 KUBECONFORM_SCHEMAS=$KUBECONFORM_SCHEMAS
 KUBECONFORM_SCHEMA_LOCATION=$KUBECONFORM_SCHEMAS/{{.ResourceKind}}{{.KindSuffix}}.json
 CONTROLLER_GEN=$CONTROLLER_GEN

@@ -17,11 +17,10 @@ use super::report::Report;
 use crate::error::Error;
 use crate::gitops::{
     APPS_CREDENTIALS, Documents, FLUX_NAMESPACE, GitopsError, PLATFORM_SOURCE, needs_credential,
-    remote_of, remote_url,
 };
 use crate::private_file::write_private;
 use crate::run::context::Context;
-use crate::stack::{GitRemote, Stack};
+use crate::stack::Stack;
 use crate::vault::{Vault, VaultError, http_status, read_output};
 
 pub struct BootstrapArgs {
@@ -92,11 +91,11 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
             settings.flux_version
         ));
     }
-    let platform_credential = needs_credential(&settings.repository);
+    let platform_credential = needs_credential(&settings.source_url);
     let apps_credential = settings
         .apps
         .as_ref()
-        .is_some_and(|apps| needs_credential(&apps.repository));
+        .is_some_and(|apps| needs_credential(&apps.source_url));
     let mut documents = Documents::default();
     if platform_credential || apps_credential {
         let vault = vault.as_ref().ok_or_else(|| {
@@ -117,13 +116,7 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
             applied.push(format!("Secret/{name}"));
         }
     }
-    let url = match &settings.repository {
-        GitRemote::Url(url) => url.clone(),
-        GitRemote::Path(_) => remote_url(&GitRemote::Path(PathBuf::from(remote_of(
-            &settings.repository,
-            &context.project.root,
-        )))),
-    };
+    let url = settings.source_url.clone();
     let mut source_spec = json!({
         "interval": "1m",
         "url": url,

@@ -17,7 +17,7 @@ pub use overlay::{
 };
 pub use platform::{
     APPS_CREDENTIALS, APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE,
-    needs_credential, remote_url, render_platform,
+    needs_credential, render_platform,
 };
 pub use repo::{Branch, Pushed, commit_and_push, git, remote_of};
 pub use tree::{Documents, Tree};

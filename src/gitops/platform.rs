@@ -18,7 +18,7 @@ use super::objects::{
     namespace,
 };
 use super::tree::{Documents, Tree};
-use crate::stack::{DnsProvider, GitRemote, GitopsSettings};
+use crate::stack::{DnsProvider, GitopsSettings};
 
 /// The namespace Flux runs in, and its sources live in.
 pub const FLUX_NAMESPACE: &str = "flux-system";
@@ -228,11 +228,11 @@ fn sources(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), GitopsError
             body: Spec {
                 spec: GitRepository {
                     interval: "1m",
-                    url: remote_url(&apps.repository),
+                    url: apps.source_url.clone(),
                     reference: GitReference {
                         branch: apps.branch.clone(),
                     },
-                    secret_ref: needs_credential(&apps.repository).then(|| LocalReference {
+                    secret_ref: needs_credential(&apps.source_url).then(|| LocalReference {
                         name: APPS_CREDENTIALS.to_string(),
                     }),
                 },
@@ -247,18 +247,10 @@ fn sources(tree: &mut Tree, settings: &GitopsSettings) -> Result<(), GitopsError
     )
 }
 
-/// Whether Flux needs a credential to clone `remote`: an HTTP(S) URL (a local path or `file://` needs none).
-pub fn needs_credential(remote: &GitRemote) -> bool {
-    matches!(remote, GitRemote::Url(url) if url.starts_with("https://") || url.starts_with("http://"))
-}
-
-/// The URL Flux clones a repository from (a path becomes a `file://` URL).
-pub fn remote_url(remote: &GitRemote) -> String {
-    match remote {
-        GitRemote::Url(url) => url.clone(),
-        GitRemote::Path(path) => url::Url::from_file_path(path)
-            .map_or_else(|()| path.display().to_string(), String::from),
-    }
+/// Whether Flux needs a username and password to clone from `source_url`: an HTTP(S) URL (an ssh URL takes a
+/// key instead).
+pub fn needs_credential(source_url: &str) -> bool {
+    source_url.starts_with("https://") || source_url.starts_with("http://")
 }
 
 fn release(

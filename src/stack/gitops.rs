@@ -24,6 +24,7 @@ pub(super) const REDIS_CHART: &str = "22.0.7";
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGitops {
     repository: Spanned<String>,
+    source_url: Option<Spanned<String>>,
     branch: Option<Spanned<String>>,
     cluster_path: Option<Spanned<String>>,
     domain: Spanned<String>,
@@ -75,6 +76,7 @@ struct RawGitopsVault {
 #[serde(deny_unknown_fields)]
 struct RawApps {
     repository: Spanned<String>,
+    source_url: Option<Spanned<String>>,
     branch: Option<Spanned<String>>,
     project: Spanned<String>,
     image: Spanned<String>,
@@ -90,6 +92,8 @@ struct RawApps {
 pub struct GitopsSettings {
     /// The platform repository (`wildside-infra`).
     pub repository: GitRemote,
+    /// The URL Flux clones the platform repository from.
+    pub source_url: String,
     pub branch: String,
     /// The directory Flux's root Kustomization watches, such as `clusters/dev`.
     pub cluster_path: String,
@@ -177,6 +181,8 @@ pub enum ValueSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppsSettings {
     pub repository: GitRemote,
+    /// The URL Flux clones the application repository from.
+    pub source_url: String,
     pub branch: String,
     /// The project id: namespaces are `<project>-pr-<n>`.
     pub project: String,
@@ -289,6 +295,7 @@ impl Checker<'_> {
         let apps = raw.apps.as_ref().map(|apps| self.apps(apps)).transpose()?;
         Ok(GitopsSettings {
             repository: self.remote(&raw.repository)?,
+            source_url: self.source_url(&raw.repository, raw.source_url.as_ref())?,
             branch: self.branch(raw.branch.as_ref())?,
             cluster_path,
             domain,
@@ -396,6 +403,7 @@ impl Checker<'_> {
         };
         Ok(AppsSettings {
             repository: self.remote(&raw.repository)?,
+            source_url: self.source_url(&raw.repository, raw.source_url.as_ref())?,
             branch: self.branch(raw.branch.as_ref())?,
             project: project.clone(),
             image: image.clone(),
@@ -424,6 +432,31 @@ impl Checker<'_> {
         } else {
             GitRemote::Path(PathBuf::from(text))
         })
+    }
+
+    /// The URL Flux clones a repository from: `source_url`, or else the repository's own URL. Flux's
+    /// `GitRepository` takes only http, https and ssh URLs, so a local path, a `file://` URL or an scp-style
+    /// `git@host:path` needs a `source_url`.
+    fn source_url(
+        &self,
+        repository: &Spanned<String>,
+        explicit: Option<&Spanned<String>>,
+    ) -> Result<String, StackError> {
+        let clonable = |url: &str| {
+            ["https://", "http://", "ssh://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+        };
+        match explicit {
+            Some(url) if clonable(url.get_ref()) => Ok(url.get_ref().clone()),
+            Some(url) => Err(self
+                .error(url, format!("Flux cannot clone `{}`: it clones only http, https and ssh URLs", url.get_ref()))
+                .with_hint("such as `source_url = \"https://github.com/example/wildside-infra.git\"` or `ssh://git@github.com/example/wildside-infra.git`")),
+            None if clonable(repository.get_ref()) => Ok(repository.get_ref().clone()),
+            None => Err(self
+                .error(repository, format!("Flux cannot clone `{}`: it clones only http, https and ssh URLs", repository.get_ref()))
+                .with_hint("add `source_url`, the http, https or ssh URL Flux clones this repository from, such as `source_url = \"https://github.com/example/wildside-infra.git\"`")),
+        }
     }
 
     fn branch(&self, raw: Option<&Spanned<String>>) -> Result<String, StackError> {
@@ -536,7 +569,7 @@ mod tests {
     use crate::stack::{PreviewKind, parse_stack};
 
     const MODULE: &str = "[[modules]]\nname = \"m\"\nsource = \"./m\"\n";
-    const GITOPS: &str = "[gitops]\nrepository = \"../infra.git\"\ndomain = \"example.com\"\n[gitops.cert_manager]\nacme_email = \"ops@example.com\"\n[gitops.vault]\naddress_output = \"vault_endpoint\"\n";
+    const GITOPS: &str = "[gitops]\nrepository = \"../infra.git\"\nsource_url = \"https://git.example/infra.git\"\ndomain = \"example.com\"\n[gitops.cert_manager]\nacme_email = \"ops@example.com\"\n[gitops.vault]\naddress_output = \"vault_endpoint\"\n";
 
     fn parse(text: &str) -> Result<crate::stack::Stack, crate::stack::StackError> {
         parse_stack(Path::new("stacks/dev.toml"), text, &[])
@@ -547,6 +580,7 @@ mod tests {
         let stack = parse(&format!("{MODULE}{GITOPS}")).unwrap();
         let gitops = stack.gitops.unwrap();
         assert_eq!(gitops.repository, GitRemote::Path("../infra.git".into()));
+        assert_eq!(gitops.source_url, "https://git.example/infra.git");
         assert_eq!(gitops.branch, "main");
         assert_eq!(gitops.cluster_path, "clusters/dev");
         assert_eq!(gitops.environment(), "dev");
@@ -562,7 +596,7 @@ mod tests {
     fn a_chart_range_is_refused_where_it_is_written() {
         let text = format!("{MODULE}{GITOPS}[gitops.traefik]\nchart_version = \"25.x\"\n");
         let error = parse(&text).unwrap_err();
-        assert_eq!((error.line, error.column), (12, 17), "{error}");
+        assert_eq!((error.line, error.column), (13, 17), "{error}");
         assert!(error.message.contains("not an exact version"), "{error}");
     }
 
@@ -600,8 +634,7 @@ mod tests {
         assert_eq!(apps.ingress_namespace, "traefik");
         let with_module = format!(
             "{vault}{preview}{GITOPS}{apps_text}{MODULE}",
-            apps_text =
-                "[gitops.apps]\nrepository = \"r\"\nproject = \"wildside\"\nimage = \"i\"\n"
+            apps_text = "[gitops.apps]\nrepository = \"r\"\nsource_url = \"https://git.example/apps.git\"\nproject = \"wildside\"\nimage = \"i\"\n"
         );
         let error = parse(&with_module).unwrap_err();
         assert!(error.message.contains("applies no modules"), "{error}");
@@ -610,5 +643,28 @@ mod tests {
         );
         let error = parse(&bad_project).unwrap_err();
         assert!(error.message.contains("not a valid project id"), "{error}");
+    }
+
+    #[test]
+    fn a_repository_flux_cannot_clone_needs_a_source_url() {
+        let without = format!("{MODULE}{GITOPS}")
+            .replace("source_url = \"https://git.example/infra.git\"\n", "");
+        let error = parse(&without).unwrap_err();
+        assert_eq!((error.line, error.column), (5, 14), "{error}");
+        assert!(
+            error.message.contains("Flux cannot clone `../infra.git`"),
+            "{error}"
+        );
+        assert!(error.hint.unwrap().contains("source_url"));
+        let scp = without.replace("../infra.git", "git@github.com:example/infra.git");
+        let error = parse(&scp).unwrap_err();
+        assert!(error.message.contains("Flux cannot clone"), "{error}");
+        let file = format!("{MODULE}{GITOPS}")
+            .replace("https://git.example/infra.git", "file:///srv/infra.git");
+        let error = parse(&file).unwrap_err();
+        assert_eq!((error.line, error.column), (6, 14), "{error}");
+        let url = without.replace("../infra.git", "ssh://git@github.com/example/infra.git");
+        let gitops = parse(&url).unwrap().gitops.unwrap();
+        assert_eq!(gitops.source_url, "ssh://git@github.com/example/infra.git");
     }
 }

@@ -235,6 +235,7 @@ fn gitops() -> Value {
         "description": "The platform repository Flux reconciles the cluster from, and the pinned services rendered into it.",
         "properties": {
             "repository": string("The platform repository: a URL, or a path from the project root."),
+            "source_url": string("The http, https or ssh URL Flux clones the platform repository from (default: `repository`, when it is such a URL)."),
             "branch": { "type": "string", "default": "main" },
             "cluster_path": string("The directory Flux watches; default clusters/<stack>."),
             "domain": string("The domain hostnames and certificates are under."),
@@ -281,6 +282,7 @@ fn gitops() -> Value {
                 "description": "The application repository namespace previews write overlays to.",
                 "properties": {
                     "repository": string("A URL, or a path from the project root."),
+                    "source_url": string("The http, https or ssh URL Flux clones the application repository from (default: `repository`, when it is such a URL)."),
                     "branch": { "type": "string", "default": "main" },
                     "project": string("The project id: namespaces are <project>-pr-<n>."),
                     "image": string("The image repository; each preview's tag is its commit."),

@@ -228,7 +228,7 @@ fn the_preview_action_writes_the_overlay_comments_the_address_and_tears_down_on_
     project.stack(
         "apps",
         &format!(
-            "[vault]\naddress = \"{}\"\n\n[preview]\nkind = \"namespace\"\n{}\n[gitops.apps]\nrepository = \"{}\"\nproject = \"wildside\"\nimage = \"ghcr.io/example/wildside-app\"\ndatabases = [\"postgres\"]\n",
+            "[vault]\naddress = \"{}\"\n\n[preview]\nkind = \"namespace\"\n{}\n[gitops.apps]\nrepository = \"{}\"\nsource_url = \"https://git.wildside.example/wildside-apps.git\"\nproject = \"wildside\"\nimage = \"ghcr.io/example/wildside-app\"\ndatabases = [\"postgres\"]\n",
             bao.address(),
             gitops_section(&infra, "ops@wildside.example"),
             apps.display()

@@ -60,6 +60,7 @@ pub(crate) fn gitops_section(repository: &Path, email: &str) -> String {
         r#"
 [gitops]
 repository = "{}"
+source_url = "https://git.wildside.example/wildside-infra.git"
 cluster_path = "clusters/dev"
 domain = "wildside.example"
 
@@ -225,7 +226,7 @@ fn push_commits_only_changes_and_replays_over_commits_made_by_others() {
     assert!(issuer.contains("platform@wildside.example"), "{issuer}");
 }
 
-fn namespace_preview_stack(vault: &str, apps: &Path, infra: &Path) -> String {
+pub(crate) fn namespace_preview_stack(vault: &str, apps: &Path, infra: &Path) -> String {
     format!(
         r#"
 [vault]
@@ -238,6 +239,7 @@ ttl = "24h"
 {}
 [gitops.apps]
 repository = "{}"
+source_url = "https://git.wildside.example/wildside-apps.git"
 project = "wildside"
 image = "ghcr.io/example/wildside-app"
 databases = ["postgres", "redis"]

@@ -1,11 +1,14 @@
-//! The rendered trees build: `kustomize build` of the platform repository's cluster path and of every platform
-//! directory, and of a namespace preview's overlay over the application's base, each yields the objects the
-//! tree declares. kustomize comes from `make tools` (`KUSTOMIZE` in `kube-tools.env`); without that manifest
-//! the test is skipped and says why.
+//! The rendered trees build and validate: `kustomize build` of the platform repository's cluster path and of
+//! every platform directory, and of a namespace preview's overlay over the application's base, each yields the
+//! objects the tree declares, and kubeconform finds every one of them valid, strictly, against the schemas of
+//! Kubernetes, Flux and the operators the platform installs (cert-manager, External Secrets, CloudNativePG). An
+//! object of a kind without a schema fails the test. kustomize, kubeconform and the schemas come from
+//! `make tools` (`kube-tools.env`); without them the test is skipped and says why.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use wildside_tofu::gitops::{PreviewOverlay, render_base, render_index, render_overlay};
 use wildside_tofu::stack::{AppsSettings, ChartPin, GitRemote, PostgresPlacement, PreviewDatabase};
@@ -39,20 +42,101 @@ pub(crate) fn kube_tools() -> Option<BTreeMap<String, String>> {
     }
 }
 
-/// `kustomize build` of `directory`: the objects, as (kind, namespace/name).
-fn build(kustomize: &Path, directory: &Path) -> Vec<(String, String)> {
-    let output = Command::new(kustomize)
-        .arg("build")
-        .arg(directory)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "kustomize build {}: {}",
-        directory.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+/// The tools this file's test needs, or `None` (with the reason printed) when `make tools` has not made them.
+pub(crate) fn build_tools() -> Option<BuildTools> {
+    let tools = kube_tools()?;
+    let missing: Vec<&str> = [
+        "KUSTOMIZE",
+        "KUBECONFORM",
+        "KUBECONFORM_SCHEMA_LOCATION",
+        "OPERATOR_CRDS",
+    ]
+    .into_iter()
+    .filter(|key| !tools.contains_key(*key))
+    .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "skipped: kube-tools.env names no {} (`make tools` writes them with scripts/kube-tools.sh)",
+            missing.join(", ")
+        );
+        return None;
+    }
+    Some(BuildTools {
+        kustomize: PathBuf::from(&tools["KUSTOMIZE"]),
+        kubeconform: PathBuf::from(&tools["KUBECONFORM"]),
+        schema_location: tools["KUBECONFORM_SCHEMA_LOCATION"].clone(),
+    })
+}
+
+pub(crate) struct BuildTools {
+    pub(crate) kustomize: PathBuf,
+    kubeconform: PathBuf,
+    schema_location: String,
+}
+
+impl BuildTools {
+    /// `kustomize build` of `directory`, its output validated by kubeconform: the YAML stream.
+    pub(crate) fn build(&self, directory: &Path) -> String {
+        let output = Command::new(&self.kustomize)
+            .arg("build")
+            .arg(directory)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "kustomize build {}: {}",
+            directory.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        if let Err(report) = self.validate(&text) {
+            panic!(
+                "kubeconform finds the build of {} invalid:\n{report}",
+                directory.display()
+            );
+        }
+        text
+    }
+
+    /// kubeconform over `stream`, strictly (no unknown field) and with no kind left without a schema: its
+    /// report, as the error unless every object is valid. Only the local schemas are searched: kubeconform's
+    /// default location is on GitHub, which is not reachable.
+    fn validate(&self, stream: &str) -> Result<(), String> {
+        let mut child = Command::new(&self.kubeconform)
+            .args(["-strict", "-summary", "-output", "text"])
+            .arg("-schema-location")
+            .arg(&self.schema_location)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stream.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let count = objects(stream).len();
+        let all_valid =
+            format!("found parsing stdin - Valid: {count}, Invalid: 0, Errors: 0, Skipped: 0");
+        if output.status.success() && report.contains(&all_valid) {
+            Ok(())
+        } else {
+            Err(report)
+        }
+    }
+}
+
+/// The objects of a YAML stream, as (kind, namespace/name).
+pub(crate) fn objects(text: &str) -> Vec<(String, String)> {
     text.split("\n---\n")
         .filter(|document| !document.trim().is_empty())
         .map(|document| {
@@ -70,18 +154,27 @@ fn build(kustomize: &Path, directory: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The application repository, so that the platform tree has its `GitRepository` and `Kustomization` too.
+const APPS: &str = r#"
+[gitops.apps]
+repository = "/nowhere-apps"
+source_url = "https://git.wildside.example/wildside-apps.git"
+project = "wildside"
+image = "ghcr.io/example/wildside-app"
+databases = ["postgres", "redis"]
+"#;
+
 #[test]
-fn rendered_trees_build_with_kustomize() {
-    let Some(tools) = kube_tools() else {
+fn rendered_trees_build_with_kustomize_and_validate_with_kubeconform() {
+    let Some(tools) = build_tools() else {
         return;
     };
-    let kustomize = PathBuf::from(&tools["KUSTOMIZE"]);
     let project = Project::new();
     let out = project.path().join("infra");
     project.stack(
         "dev",
         &format!(
-            "[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n{}",
+            "[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n{}{APPS}",
             gitops_section(Path::new("/nowhere"), "ops@wildside.example")
         ),
     );
@@ -91,13 +184,20 @@ fn rendered_trees_build_with_kustomize() {
         .args([&out])
         .output()
         .expect_code(0);
-    let cluster = build(&kustomize, &out.join("clusters/dev"));
+    let cluster = objects(&tools.build(&out.join("clusters/dev")));
+    for expected in ["platform-cert-manager", "apps-previews"] {
+        assert!(
+            cluster.contains(&(
+                "Kustomization".to_string(),
+                format!("flux-system/{expected}")
+            )),
+            "{expected} in {cluster:?}"
+        );
+    }
+    let sources = objects(&tools.build(&out.join("platform/sources")));
     assert!(
-        cluster.contains(&(
-            "Kustomization".to_string(),
-            "flux-system/platform-cert-manager".to_string()
-        )),
-        "{cluster:?}"
+        sources.contains(&("GitRepository".to_string(), "flux-system/apps".to_string())),
+        "{sources:?}"
     );
     for directory in [
         "sources",
@@ -108,15 +208,16 @@ fn rendered_trees_build_with_kustomize() {
         "databases",
         "redis",
     ] {
-        let objects = build(&kustomize, &out.join("platform").join(directory));
+        let built = objects(&tools.build(&out.join("platform").join(directory)));
         assert!(
-            objects.iter().any(|(kind, _)| kind != "Namespace"),
-            "{directory}: {objects:?}"
+            built.iter().any(|(kind, _)| kind != "Namespace"),
+            "{directory}: {built:?}"
         );
     }
 
     let apps = AppsSettings {
         repository: GitRemote::Path(PathBuf::from("/nowhere")),
+        source_url: "https://git.wildside.example/wildside-apps.git".to_string(),
         branch: "main".to_string(),
         project: "wildside".to_string(),
         image: "ghcr.io/example/wildside-app".to_string(),
@@ -146,7 +247,7 @@ fn rendered_trees_build_with_kustomize() {
         .unwrap()
         .write_to(&repository)
         .unwrap();
-    let previews = build(&kustomize, &repository.join("overlays/ephemeral"));
+    let previews = objects(&tools.build(&repository.join("overlays/ephemeral")));
     for expected in [
         ("Namespace", "/wildside-pr-4"),
         ("ResourceQuota", "wildside-pr-4/preview"),
@@ -161,5 +262,34 @@ fn rendered_trees_build_with_kustomize() {
             previews.contains(&(expected.0.to_string(), expected.1.to_string())),
             "{expected:?} in {previews:?}"
         );
+    }
+}
+
+/// The validation can fail: an unknown field, a kind no schema knows and a value outside a CRD's pattern are
+/// each refused.
+#[test]
+fn kubeconform_refuses_unknown_fields_kinds_without_a_schema_and_invalid_values() {
+    let Some(tools) = build_tools() else {
+        return;
+    };
+    let namespace = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: valid\n";
+    assert_eq!(tools.validate(namespace), Ok(()));
+    for (invalid, why) in [
+        (
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: typo\nspek: {}\n",
+            "additional properties 'spek' not allowed",
+        ),
+        (
+            "apiVersion: example.com/v1\nkind: Unknown\nmetadata:\n  name: nothing\n",
+            "could not find schema for Unknown",
+        ),
+        (
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: local\n  namespace: flux-system\nspec:\n  interval: 1m\n  url: file:///srv/apps.git\n",
+            "does not match pattern",
+        ),
+    ] {
+        let stream = format!("{namespace}---\n{invalid}");
+        let report = tools.validate(&stream).unwrap_err();
+        assert!(report.contains(why), "{why} in {report}");
     }
 }

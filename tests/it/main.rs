@@ -20,6 +20,7 @@ mod first_environment;
 mod gate;
 mod gitops;
 mod gitops_build;
+mod gitops_cluster;
 mod json_reports;
 mod lifecycle;
 mod lock_files;

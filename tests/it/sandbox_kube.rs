@@ -17,7 +17,7 @@ use crate::sandbox_provider::{on_sandbox, provider_mirror};
 use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Sandbox};
 
 /// How long a loaded machine gets for an API server to start, or for the controller manager to act.
-const PATIENCE: Duration = Duration::from_secs(180);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(180);
 
 /// `key` from `make tools`' Kubernetes manifest, if it names a file that exists.
 fn kube_tool(key: &str) -> Option<PathBuf> {
@@ -36,7 +36,7 @@ fn kube_tool(key: &str) -> Option<PathBuf> {
 }
 
 /// kubectl, if every tool a real cluster needs is installed; otherwise prints why the test is skipped.
-fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
+pub(crate) fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
     let missing: Vec<&str> = [
         "ETCD",
         "KUBE_APISERVER",
@@ -79,7 +79,7 @@ fn api(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, String)
 }
 
 /// Creates a cluster and waits until DigitalOcean's API says it runs (its API server answers); returns its id.
-fn running_cluster(sandbox: &Sandbox, name: &str) -> String {
+pub(crate) fn running_cluster(sandbox: &Sandbox, name: &str) -> String {
     let (status, options) = api(
         reqwest::Method::GET,
         &format!("{}/v2/kubernetes/options", sandbox.url),
@@ -127,7 +127,7 @@ fn running_cluster(sandbox: &Sandbox, name: &str) -> String {
 }
 
 /// Writes the cluster's kubeconfig, as DigitalOcean's API returns it, to `path`.
-fn write_kubeconfig(sandbox: &Sandbox, id: &str, query: &str, path: &Path) {
+pub(crate) fn write_kubeconfig(sandbox: &Sandbox, id: &str, query: &str, path: &Path) {
     let (status, text) = api(
         reqwest::Method::GET,
         &format!(
@@ -150,7 +150,7 @@ fn kubectl(kubectl: &Path, kubeconfig: &Path, args: &[&str]) -> std::process::Ou
         .unwrap()
 }
 
-fn text(output: &std::process::Output) -> String {
+pub(crate) fn text(output: &std::process::Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
