@@ -131,19 +131,26 @@ yaml_python() {
   printf '%s\n' "$venv/bin/python"
 }
 
-# The CRDs of the operators the platform installs, as their repositories keep them (in the Go modules).
+# The CRDs of the operators the platform installs, generated as their own builds generate them: controller-gen
+# over the API packages of cert-manager's, External Secrets' and CloudNativePG's pinned Go modules.
 install_operator_crds() {
-  local dir="$cache/operator-crds/cert-manager-$CERT_MANAGER_VERSION-external-secrets-$EXTERNAL_SECRETS_VERSION-cloudnative-pg-$CLOUDNATIVE_PG_VERSION"
+  local dir="$cache/operator-crds/controller-gen-$CONTROLLER_TOOLS_VERSION-cert-manager-$CERT_MANAGER_VERSION-external-secrets-$EXTERNAL_SECRETS_VERSION-cloudnative-pg-$CLOUDNATIVE_PG_VERSION"
   OPERATOR_CRDS="$dir/crds"
   [ -f "$dir/.complete" ] && return
-  log "taking the operators' CRDs from their Go modules"
+  log "generating the operators' CRDs with controller-gen $CONTROLLER_TOOLS_VERSION"
   rm -rf "$dir"
-  local cert_manager external_secrets cloudnative_pg
-  cert_manager="$(module_dir github.com/cert-manager/cert-manager "v$CERT_MANAGER_VERSION")"
-  external_secrets="$(module_dir github.com/external-secrets/external-secrets "v$EXTERNAL_SECRETS_VERSION")"
-  cloudnative_pg="$(module_dir github.com/cloudnative-pg/cloudnative-pg "v$CLOUDNATIVE_PG_VERSION")"
-  "$(yaml_python)" "$here/operator-crds.py" "$OPERATOR_CRDS" "$cert_manager/deploy/crds" \
-    "$external_secrets/config/crds/bases" "$cloudnative_pg/config/crd/bases"
+  mkdir -p "$OPERATOR_CRDS"
+  local entry module version packages scratch path
+  for entry in "cert-manager/cert-manager@$CERT_MANAGER_VERSION:./pkg/apis/certmanager/v1/... ./pkg/apis/acme/v1/..." \
+    "external-secrets/external-secrets@$EXTERNAL_SECRETS_VERSION:./apis/..." \
+    "cloudnative-pg/cloudnative-pg@$CLOUDNATIVE_PG_VERSION:./api/..."; do
+    module="github.com/${entry%%@*}" version="${entry#*@}" packages="${version#*:}" version="v${version%%:*}"
+    scratch="$(scratch_copy "$module" "$version")"
+    local args=()
+    for path in $packages; do args+=("paths=$path"); done
+    (cd "$scratch" && "$CONTROLLER_GEN" crd "${args[@]}" output:crd:dir="$OPERATOR_CRDS")
+    rm -rf "$scratch"
+  done
   touch "$dir/.complete"
 }
 
