@@ -1,6 +1,6 @@
 //! The sandbox behaves as DigitalOcean does for the droplet-side resources the platform and its previews touch:
-//! SSH keys, images, droplet snapshots and backups, resizes and IPv6, volume snapshots, and domains with their
-//! records. Each test drives one class through the in-process sandbox and checks every exchange against
+//! SSH keys, images, droplet snapshots and backups, resizes and IPv6, volume snapshots, domains with their
+//! records, VPC subnets, and regional and global load balancers. Each test drives one class through the in-process sandbox and checks every exchange against
 //! DigitalOcean's OpenAPI description (`Running::finish`).
 
 use reqwest::Method as M;
@@ -966,6 +966,113 @@ async fn vpc_subnets_hold_a_clusters_isolated_workers_and_newer_options_read_bac
         M::DELETE,
         "/v2/vpcs/{vpc_id}",
         &format!("/v2/vpcs/{vpc_id}"),
+        None,
+    )
+    .await;
+    run.finish().await;
+}
+
+/// A global load balancer forwards by its `glb_settings` to the regional ones behind it: it is created without
+/// forwarding rules (the provider sends none; they conflict with `glb_settings`) and reads none back, with its
+/// settings, domains, health check and targets as created. DigitalOcean's description requires forwarding
+/// rules on every load balancer, so these exchanges are left out of the contract check. A dual-stack regional
+/// one reads back an IPv6 address beside its IPv4 one, and a health check given in part takes DigitalOcean's
+/// documented defaults for the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_load_balancers_need_no_rules_health_checks_take_defaults_dual_stack_has_ipv6() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    let (droplet_id, _) = droplet(
+        c,
+        json!({"name": "web", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}),
+    )
+    .await;
+    let regional = c
+        .ok(
+            M::POST,
+            "/v2/load_balancers",
+            "/v2/load_balancers",
+            Some(json!({
+                "name": "regional", "region": "nyc3", "size_unit": 1, "network_stack": "DUALSTACK",
+                "droplet_ids": [droplet_id], "health_check": {"protocol": "tcp", "port": 22},
+                "forwarding_rules": [{"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80}],
+            })),
+        )
+        .await;
+    let regional_id = regional["load_balancer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let regional_path = format!("/v2/load_balancers/{regional_id}");
+    let read = c
+        .ok(M::GET, "/v2/load_balancers/{lb_id}", &regional_path, None)
+        .await;
+    let ipv6 = read["load_balancer"]["ipv6"].as_str().unwrap();
+    assert!(
+        ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        "a dual-stack load balancer has an IPv6 address: {read}"
+    );
+    assert_eq!(
+        read["load_balancer"]["health_check"],
+        json!({
+            "protocol": "tcp", "port": 22, "path": "/", "check_interval_seconds": 10,
+            "response_timeout_seconds": 5, "unhealthy_threshold": 5, "healthy_threshold": 3,
+        })
+    );
+
+    let settings = json!({
+        "target_protocol": "http", "target_port": 80, "cdn": {"is_enabled": true},
+        "region_priorities": {"nyc3": 1}, "failover_threshold": 50,
+    });
+    let domains = json!([{"name": "app.example.com", "is_managed": false}]);
+    let (status, created) = c
+        .off_contract(
+            M::POST,
+            "/v2/load_balancers",
+            Some(json!({
+                "name": "global", "type": "GLOBAL", "glb_settings": settings, "domains": domains,
+                "health_check": {"protocol": "http", "port": 80, "path": "/"},
+                "target_load_balancer_ids": [regional_id],
+            })),
+        )
+        .await;
+    assert_eq!(status, 202, "{created}");
+    let global_path = format!(
+        "/v2/load_balancers/{}",
+        created["load_balancer"]["id"].as_str().unwrap()
+    );
+    let (status, read) = c.off_contract(M::GET, &global_path, None).await;
+    assert_eq!(status, 200, "{read}");
+    let global = &read["load_balancer"];
+    assert_eq!(global["type"], "GLOBAL", "{global}");
+    assert_eq!(global["forwarding_rules"], json!([]), "{global}");
+    assert_eq!(global["glb_settings"], settings, "{global}");
+    assert_eq!(global["domains"][0]["name"], "app.example.com", "{global}");
+    assert_eq!(global["target_load_balancer_ids"], json!([regional_id]));
+    assert_eq!(global["health_check"]["path"], "/", "{global}");
+    assert_eq!(
+        global["ipv6"], "",
+        "an IPv4-only load balancer has no IPv6 address"
+    );
+    let (status, _) = c.off_contract(M::DELETE, &global_path, None).await;
+    assert_eq!(status, 204);
+
+    let (status, body) = c
+        .status(
+            M::POST,
+            "/v2/load_balancers",
+            "/v2/load_balancers",
+            Some(json!({"name": "ruleless", "region": "nyc3", "size_unit": 1})),
+        )
+        .await;
+    assert_eq!(
+        status, 422,
+        "a regional load balancer still needs forwarding rules: {body}"
+    );
+    c.ok(
+        M::DELETE,
+        "/v2/load_balancers/{lb_id}",
+        &regional_path,
         None,
     )
     .await;

@@ -793,3 +793,198 @@ fn every_droplet_side_resource_type_creates_imports_plans_clean_and_destroys() {
     run(&["destroy", "-auto-approve", "-input=false"], 0);
     assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
 }
+
+/// A self-signed certificate and its key for `name`, as PEM: what a `custom` certificate uploads.
+fn self_signed_pem(name: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (certificate.pem(), key.serialize_pem())
+}
+
+/// The platform-side resource types, each once, in one configuration: a VPC, a tag, a droplet carrying the tag
+/// in that VPC, a volume attached to it, a firewall around it, a custom certificate, a regional load balancer
+/// in front of the droplet and a global one in front of that, a DOKS cluster with a second node pool, and a
+/// project holding the droplet, the volume and the regional load balancer.
+fn platform_side_configuration() -> serde_json::Value {
+    let (leaf_certificate, private_key) = self_signed_pem("app.example.com");
+    serde_json::json!({
+        "terraform": {"required_providers": {"digitalocean": {"source": "digitalocean/digitalocean"}}},
+        "provider": {"digitalocean": {}},
+        "data": {"digitalocean_kubernetes_versions": {"current": {"version_prefix": "1.33."}}},
+        "resource": {
+            "digitalocean_vpc": {"platform": {
+                "name": "platform",
+                "region": "nyc3",
+                "ip_range": "10.10.0.0/20",
+                "description": "the platform's network",
+            }},
+            "digitalocean_tag": {"web": {"name": "web"}},
+            "digitalocean_droplet": {"web": {
+                "name": "web",
+                "region": "nyc3",
+                "size": "s-1vcpu-1gb",
+                "image": "ubuntu-24-04-x64",
+                "vpc_uuid": "${digitalocean_vpc.platform.id}",
+                "tags": ["${digitalocean_tag.web.id}"],
+                "monitoring": true,
+            }},
+            "digitalocean_volume": {"data": {
+                "name": "data",
+                "region": "nyc3",
+                "size": 10,
+                "initial_filesystem_type": "ext4",
+                "description": "the droplet's data",
+                // DigitalOcean reads back the filesystem a volume has, never the one it was asked to make.
+                "lifecycle": {"ignore_changes": ["initial_filesystem_type"]},
+            }},
+            "digitalocean_volume_attachment": {"data": {
+                "droplet_id": "${digitalocean_droplet.web.id}",
+                "volume_id": "${digitalocean_volume.data.id}",
+            }},
+            "digitalocean_firewall": {"web": {
+                "name": "web",
+                "tags": ["${digitalocean_tag.web.id}"],
+                "inbound_rule": [
+                    {"protocol": "tcp", "port_range": "22", "source_addresses": ["10.10.0.0/20"]},
+                    {"protocol": "tcp", "port_range": "80", "source_load_balancer_uids": ["${digitalocean_loadbalancer.regional.id}"]},
+                    {"protocol": "icmp", "source_addresses": ["0.0.0.0/0", "::/0"]},
+                ],
+                "outbound_rule": [
+                    {"protocol": "tcp", "port_range": "1-65535", "destination_addresses": ["0.0.0.0/0", "::/0"]},
+                    {"protocol": "udp", "port_range": "53", "destination_addresses": ["0.0.0.0/0", "::/0"]},
+                ],
+            }},
+            "digitalocean_certificate": {"app": {
+                "name": "app",
+                "type": "custom",
+                "private_key": private_key,
+                "leaf_certificate": leaf_certificate,
+                // DigitalOcean never returns a certificate's key or PEM, only what it read from them.
+                "lifecycle": {"ignore_changes": ["private_key", "leaf_certificate"]},
+            }},
+            "digitalocean_loadbalancer": {
+                "regional": {
+                    "name": "regional",
+                    "region": "nyc3",
+                    "size": "lb-small",
+                    "vpc_uuid": "${digitalocean_vpc.platform.id}",
+                    "droplet_ids": ["${digitalocean_droplet.web.id}"],
+                    "forwarding_rule": [
+                        {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80},
+                        {"entry_protocol": "https", "entry_port": 443, "target_protocol": "http", "target_port": 80, "certificate_name": "${digitalocean_certificate.app.name}"},
+                    ],
+                    "healthcheck": {
+                        "protocol": "http",
+                        "port": 80,
+                        "path": "/healthz",
+                        "check_interval_seconds": 15,
+                        "response_timeout_seconds": 3,
+                        "unhealthy_threshold": 4,
+                        "healthy_threshold": 2,
+                    },
+                    "sticky_sessions": {"type": "cookies", "cookie_name": "lb", "cookie_ttl_seconds": 300},
+                    "firewall": {"allow": ["cidr:10.0.0.0/8"], "deny": ["ip:203.0.113.9"]},
+                    "redirect_http_to_https": true,
+                    "enable_proxy_protocol": true,
+                    "enable_backend_keepalive": true,
+                    "http_idle_timeout_seconds": 90,
+                    "disable_lets_encrypt_dns_records": true,
+                    "network": "EXTERNAL",
+                    "network_stack": "DUALSTACK",
+                    "tls_cipher_policy": "STRONG",
+                    // The provider's read sets none of these three, whatever DigitalOcean returns.
+                    "lifecycle": {"ignore_changes": ["network", "network_stack", "tls_cipher_policy"]},
+                },
+                "global": {
+                    "name": "global",
+                    "type": "GLOBAL",
+                    "domains": [{"name": "app.example.com", "is_managed": false, "certificate_name": "${digitalocean_certificate.app.name}"}],
+                    "glb_settings": {
+                        "target_protocol": "http",
+                        "target_port": 80,
+                        "cdn": {"is_enabled": true},
+                        "region_priorities": {"nyc3": 1},
+                        "failover_threshold": 50,
+                    },
+                    "healthcheck": {"protocol": "http", "port": 80, "path": "/"},
+                    "target_load_balancer_ids": ["${digitalocean_loadbalancer.regional.id}"],
+                },
+            },
+            "digitalocean_kubernetes_cluster": {"platform": {
+                "name": "platform",
+                "region": "nyc3",
+                "version": "${data.digitalocean_kubernetes_versions.current.latest_version}",
+                "vpc_uuid": "${digitalocean_vpc.platform.id}",
+                "node_pool": {"name": "default", "size": "s-2vcpu-4gb", "node_count": 2},
+            }},
+            "digitalocean_kubernetes_node_pool": {"app": {
+                "cluster_id": "${digitalocean_kubernetes_cluster.platform.id}",
+                "name": "app",
+                "size": "s-2vcpu-4gb",
+                "auto_scale": true,
+                "min_nodes": 1,
+                "max_nodes": 3,
+                "labels": {"role": "app"},
+            }},
+            "digitalocean_project": {"platform": {
+                "name": "platform",
+                "purpose": "Web Application",
+            }},
+            "digitalocean_project_resources": {"platform": {
+                "project": "${digitalocean_project.platform.id}",
+                "resources": [
+                    "${digitalocean_droplet.web.urn}",
+                    "${digitalocean_volume.data.urn}",
+                    "${digitalocean_loadbalancer.regional.urn}",
+                ],
+            }},
+        },
+    })
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() {
+    let mirror = provider_mirror();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let sandbox = Sandbox::start(dir, &[]);
+    std::fs::write(
+        dir.join("main.tf.json"),
+        serde_json::to_string_pretty(&platform_side_configuration()).unwrap(),
+    )
+    .unwrap();
+    let run = |args: &[&str], expected: i32| {
+        let (code, text) = tofu_on_sandbox(dir, &sandbox, &mirror, args);
+        assert_eq!(code, expected, "{text}");
+        text
+    };
+    run(&["init", "-input=false"], 0);
+    run(&["apply", "-auto-approve", "-input=false"], 0);
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    // Each resource forgotten and imported again reads back what its create set. Two types are left out because
+    // the provider has no importer for them: a volume attachment and a project's resources.
+    let imported: Vec<(String, String)> = import_ids(dir, &sandbox, &mirror)
+        .into_iter()
+        .filter(|(address, _)| {
+            ![
+                "digitalocean_volume_attachment.data",
+                "digitalocean_project_resources.platform",
+            ]
+            .contains(&address.as_str())
+        })
+        .collect();
+    assert_eq!(imported.len(), 11, "{imported:?}");
+    for (address, id) in &imported {
+        run(&["state", "rm", address], 0);
+        run(&["import", "-input=false", address, id], 0);
+    }
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    run(&["destroy", "-auto-approve", "-input=false"], 0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
