@@ -1,7 +1,7 @@
-//! The sandbox behaves as DigitalOcean does for the droplet-side resources the platform and its previews touch:
-//! SSH keys, images, droplet snapshots and backups, resizes and IPv6, volume snapshots, domains with their
-//! records, VPC subnets, and regional and global load balancers. Each test drives one class through the in-process sandbox and checks every exchange against
-//! DigitalOcean's OpenAPI description (`Running::finish`).
+//! The sandbox behaves as DigitalOcean does for the resources the platform and its previews touch: SSH keys,
+//! images, droplet snapshots and backups, resizes and IPv6, volume snapshots, domains with their records, VPC
+//! subnets, and regional and global load balancers. Each test drives one class through the in-process sandbox
+//! and checks every exchange against DigitalOcean's OpenAPI description (`Running::finish`).
 
 use reqwest::Method as M;
 use serde_json::{Value, json};
