@@ -1078,3 +1078,103 @@ async fn global_load_balancers_need_no_rules_health_checks_take_defaults_dual_st
     .await;
     run.finish().await;
 }
+
+/// Assigning resources answers with every resource the project holds. A resource deleted before it is moved
+/// (the provider moves a project's resources back to the default project while it destroys them) is reported
+/// `not_found` and the rest are moved, rather than the whole request refused; a URN that is not
+/// `do:<type>:<id>` is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assigning_a_deleted_resource_reports_it_not_found_and_moves_the_rest() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    const ASSIGN: &str = "/v2/projects/{project_id}/resources";
+    let project = c
+        .ok(
+            M::POST,
+            "/v2/projects",
+            "/v2/projects",
+            Some(json!({"name": "platform", "purpose": "Web Application"})),
+        )
+        .await;
+    let resources = format!(
+        "/v2/projects/{}/resources",
+        project["project"]["id"].as_str().unwrap()
+    );
+    let (kept, _) = droplet(
+        c,
+        json!({"name": "kept", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}),
+    )
+    .await;
+    let (gone, gone_path) = droplet(
+        c,
+        json!({"name": "gone", "region": "nyc3", "size": "s-1vcpu-1gb", "image": "ubuntu-24-04-x64"}),
+    )
+    .await;
+    let volume = c
+        .ok(
+            M::POST,
+            "/v2/volumes",
+            "/v2/volumes",
+            Some(json!({"name": "data", "region": "nyc3", "size_gigabytes": 10})),
+        )
+        .await;
+    let volume_urn = format!("do:volume:{}", volume["volume"]["id"].as_str().unwrap());
+    let assigned = c
+        .ok(
+            M::POST,
+            ASSIGN,
+            &resources,
+            Some(
+                json!({"resources": [format!("do:droplet:{kept}"), format!("do:droplet:{gone}")]}),
+            ),
+        )
+        .await;
+    assert_eq!(assigned["resources"].as_array().unwrap().len(), 2);
+    c.ok(M::DELETE, "/v2/droplets/{droplet_id}", &gone_path, None)
+        .await;
+    settle().await;
+
+    let moved = c
+        .ok(
+            M::POST,
+            ASSIGN,
+            "/v2/projects/default/resources",
+            Some(json!({"resources": [format!("do:droplet:{gone}"), volume_urn.clone()]})),
+        )
+        .await;
+    let status_of = |urn: &str| {
+        moved["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|resource| resource["urn"] == urn)
+            .map(|resource| resource["status"].clone())
+    };
+    assert_eq!(
+        status_of(&format!("do:droplet:{gone}")),
+        Some(json!("not_found")),
+        "{moved}"
+    );
+    assert_eq!(status_of(&volume_urn), Some(json!("ok")), "{moved}");
+    assert_eq!(
+        status_of(&format!("do:droplet:{kept}")),
+        None,
+        "the answer lists the default project's resources: {moved}"
+    );
+    let listed = c.ok(M::GET, ASSIGN, &resources, None).await;
+    assert_eq!(
+        listed["resources"],
+        json!([assigned["resources"][0].clone()]),
+        "the deleted droplet left the project"
+    );
+    let (status, body) = c
+        .status(
+            M::POST,
+            ASSIGN,
+            &resources,
+            Some(json!({"resources": [format!("droplet:{kept}")]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    run.finish().await;
+}

@@ -830,6 +830,7 @@ fn platform_side_configuration() -> serde_json::Value {
                 "vpc_uuid": "${digitalocean_vpc.platform.id}",
                 "tags": ["${digitalocean_tag.web.id}"],
                 "monitoring": true,
+                "ipv6": true,
             }},
             "digitalocean_volume": {"data": {
                 "name": "data",
@@ -837,6 +838,7 @@ fn platform_side_configuration() -> serde_json::Value {
                 "size": 10,
                 "initial_filesystem_type": "ext4",
                 "description": "the droplet's data",
+                "tags": ["${digitalocean_tag.web.id}"],
                 // DigitalOcean reads back the filesystem a volume has, never the one it was asked to make.
                 "lifecycle": {"ignore_changes": ["initial_filesystem_type"]},
             }},
@@ -847,10 +849,18 @@ fn platform_side_configuration() -> serde_json::Value {
             "digitalocean_firewall": {"web": {
                 "name": "web",
                 "tags": ["${digitalocean_tag.web.id}"],
+                "droplet_ids": ["${digitalocean_droplet.web.id}"],
                 "inbound_rule": [
                     {"protocol": "tcp", "port_range": "22", "source_addresses": ["10.10.0.0/20"]},
                     {"protocol": "tcp", "port_range": "80", "source_load_balancer_uids": ["${digitalocean_loadbalancer.regional.id}"]},
                     {"protocol": "icmp", "source_addresses": ["0.0.0.0/0", "::/0"]},
+                    {
+                        "protocol": "tcp",
+                        "port_range": "443",
+                        "source_tags": ["${digitalocean_tag.web.id}"],
+                        "source_droplet_ids": ["${digitalocean_droplet.web.id}"],
+                        "source_kubernetes_ids": ["${digitalocean_kubernetes_cluster.platform.id}"],
+                    },
                 ],
                 "outbound_rule": [
                     {"protocol": "tcp", "port_range": "1-65535", "destination_addresses": ["0.0.0.0/0", "::/0"]},
@@ -918,7 +928,24 @@ fn platform_side_configuration() -> serde_json::Value {
                 "region": "nyc3",
                 "version": "${data.digitalocean_kubernetes_versions.current.latest_version}",
                 "vpc_uuid": "${digitalocean_vpc.platform.id}",
-                "node_pool": {"name": "default", "size": "s-2vcpu-4gb", "node_count": 2},
+                "cluster_subnet": "10.244.0.0/16",
+                "service_subnet": "10.245.0.0/16",
+                "ha": true,
+                "auto_upgrade": true,
+                "surge_upgrade": false,
+                "registry_integration": false,
+                "tags": ["platform"],
+                "maintenance_policy": {"day": "sunday", "start_time": "03:00"},
+                "control_plane_firewall": {"enabled": true, "allowed_addresses": ["203.0.113.0/24"]},
+                "routing_agent": {"enabled": true},
+                "node_pool": {
+                    "name": "default",
+                    "size": "s-2vcpu-4gb",
+                    "node_count": 2,
+                    "labels": {"role": "system"},
+                    "tags": ["system"],
+                    "taint": [{"key": "dedicated", "value": "system", "effect": "NoSchedule"}],
+                },
             }},
             "digitalocean_kubernetes_node_pool": {"app": {
                 "cluster_id": "${digitalocean_kubernetes_cluster.platform.id}",
@@ -928,10 +955,14 @@ fn platform_side_configuration() -> serde_json::Value {
                 "min_nodes": 1,
                 "max_nodes": 3,
                 "labels": {"role": "app"},
+                "tags": ["app"],
+                "taint": [{"key": "workload", "value": "app", "effect": "PreferNoSchedule"}],
             }},
             "digitalocean_project": {"platform": {
                 "name": "platform",
+                "description": "the platform",
                 "purpose": "Web Application",
+                "environment": "Production",
             }},
             "digitalocean_project_resources": {"platform": {
                 "project": "${digitalocean_project.platform.id}",
