@@ -726,6 +726,34 @@ fn tofu_on_sandbox(dir: &Path, sandbox: &Sandbox, mirror: &Path, args: &[&str]) 
     (output.status.code().unwrap_or(-1), text)
 }
 
+/// What each data source read, by address without the `data.` prefix.
+fn data_sources(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> serde_json::Value {
+    let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
+    assert_eq!(code, 0, "{text}");
+    let json = text
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("`tofu show -json` prints the state: {text}"));
+    let state: serde_json::Value = serde_json::from_str(json).unwrap();
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|resource| resource["mode"] == "data")
+        .map(|resource| {
+            (
+                format!(
+                    "{}.{}",
+                    resource["type"].as_str().unwrap(),
+                    resource["name"].as_str().unwrap()
+                ),
+                resource["values"].clone(),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// The id `tofu import` takes for each managed resource in the state: a record's is `domain,id`.
 fn import_ids(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> Vec<(String, String)> {
     let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
@@ -807,13 +835,27 @@ fn self_signed_pem(name: &str) -> (String, String) {
 /// The platform-side resource types, each once, in one configuration: a VPC, a tag, a droplet carrying the tag
 /// in that VPC, a volume attached to it, a firewall around it, a custom certificate, a regional load balancer
 /// in front of the droplet and a global one in front of that, a DOKS cluster with a second node pool, and a
-/// project holding the droplet, the volume and the regional load balancer.
+/// project holding the droplet, the volume and the regional load balancer; and data sources reading the
+/// region's default VPC, the regional load balancer, the tag and the project.
 fn platform_side_configuration() -> serde_json::Value {
     let (leaf_certificate, private_key) = self_signed_pem("app.example.com");
     serde_json::json!({
         "terraform": {"required_providers": {"digitalocean": {"source": "digitalocean/digitalocean"}}},
         "provider": {"digitalocean": {}},
-        "data": {"digitalocean_kubernetes_versions": {"current": {"version_prefix": "1.33."}}},
+        "data": {
+            "digitalocean_kubernetes_versions": {"current": {"version_prefix": "1.33."}},
+            // Reads through the data sources, once what they read exists.
+            "digitalocean_vpc": {"nyc3": {"region": "nyc3", "depends_on": ["digitalocean_vpc.platform"]}},
+            "digitalocean_loadbalancer": {"regional": {"name": "${digitalocean_loadbalancer.regional.name}"}},
+            "digitalocean_tag": {"web": {
+                "name": "${digitalocean_tag.web.name}",
+                "depends_on": ["digitalocean_droplet.web", "digitalocean_volume.data"],
+            }},
+            "digitalocean_project": {"platform": {
+                "name": "${digitalocean_project.platform.name}",
+                "depends_on": ["digitalocean_project_resources.platform"],
+            }},
+        },
         "resource": {
             "digitalocean_vpc": {"platform": {
                 "name": "platform",
@@ -996,10 +1038,43 @@ fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() 
     run(&["init", "-input=false"], 0);
     run(&["apply", "-auto-approve", "-input=false"], 0);
     run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+    let ids = import_ids(dir, &sandbox, &mirror);
+    let droplet_id: u64 = ids
+        .iter()
+        .find(|(address, _)| address == "digitalocean_droplet.web")
+        .and_then(|(_, id)| id.parse().ok())
+        .unwrap();
+    let read = data_sources(dir, &sandbox, &mirror);
+    assert_eq!(read["digitalocean_vpc.nyc3"]["default"], true, "{read:#}");
+    let balancer = &read["digitalocean_loadbalancer.regional"];
+    assert_eq!(
+        balancer["droplet_ids"],
+        serde_json::json!([droplet_id]),
+        "{balancer:#}"
+    );
+    assert_eq!(balancer["size_unit"], 1, "{balancer:#}");
+    assert!(
+        balancer["ipv6"]
+            .as_str()
+            .is_some_and(|ipv6| !ipv6.is_empty()),
+        "a dual-stack load balancer has an IPv6 address: {balancer:#}"
+    );
+    let tag = &read["digitalocean_tag.web"];
+    assert_eq!(
+        (&tag["droplets_count"], &tag["volumes_count"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{tag:#}"
+    );
+    let project = &read["digitalocean_project.platform"];
+    assert_eq!(
+        project["resources"].as_array().map(Vec::len),
+        Some(3),
+        "{project:#}"
+    );
 
     // Each resource forgotten and imported again reads back what its create set. Two types are left out because
     // the provider has no importer for them: a volume attachment and a project's resources.
-    let imported: Vec<(String, String)> = import_ids(dir, &sandbox, &mirror)
+    let imported: Vec<(String, String)> = ids
         .into_iter()
         .filter(|(address, _)| {
             ![
