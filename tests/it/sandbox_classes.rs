@@ -1178,3 +1178,74 @@ async fn assigning_a_deleted_resource_reports_it_not_found_and_moves_the_rest() 
     assert_eq!(status, 400, "{body}");
     run.finish().await;
 }
+
+/// A cluster update as the provider sends it: every add-on the configuration leaves unset as
+/// `{"enabled": null}` and the autoscaler configuration with every member `null` (godo's fields have no
+/// `omitempty`). DigitalOcean takes these as "not asked for": the update changes what it names and keeps the
+/// add-ons the cluster has, and a cluster without an autoscaler configuration still reads none back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_update_with_null_add_ons_keeps_what_the_cluster_has() {
+    let mut run = running().await;
+    let c = &mut run.c;
+    const ONE: &str = "/v2/kubernetes/clusters/{cluster_id}";
+    let cluster = c
+        .ok(
+            M::POST,
+            "/v2/kubernetes/clusters",
+            "/v2/kubernetes/clusters",
+            Some(json!({
+                "name": "platform", "region": "nyc3", "version": "1.33.1-do.2",
+                "routing_agent": {"enabled": true},
+                "node_pools": [{"name": "default", "size": "s-1vcpu-2gb", "count": 1}],
+            })),
+        )
+        .await;
+    let path = format!(
+        "/v2/kubernetes/clusters/{}",
+        cluster["kubernetes_cluster"]["id"].as_str().unwrap()
+    );
+    let unset = json!({"enabled": null});
+    let updated = c
+        .ok_as_sent(
+            M::PUT,
+            ONE,
+            &path,
+            json!({
+                "name": "platform", "tags": ["edge"], "surge_upgrade": true,
+                "maintenance_policy": {"start_time": "03:00", "day": "monday"},
+                "control_plane_firewall": {"enabled": null, "allowed_addresses": null},
+                "cluster_autoscaler_configuration": {
+                    "scale_down_utilization_threshold": null, "scale_down_unneeded_time": null, "expanders": null,
+                },
+                "routing_agent": unset, "amd_gpu_device_plugin": unset,
+                "amd_gpu_device_metrics_exporter_plugin": unset, "nvidia_gpu_device_plugin": unset,
+                "nvidia_gpu_dra_driver": unset, "amd_gpu_dra_driver": unset, "rdma_shared_dev_plugin": unset,
+                "coredns_autoscaler": unset, "p2p_oci_registry_plugin": unset,
+            }),
+        )
+        .await;
+    for read in [updated, c.ok(M::GET, ONE, &path, None).await] {
+        let cluster = &read["kubernetes_cluster"];
+        assert_eq!(cluster["surge_upgrade"], true, "{cluster}");
+        assert_eq!(cluster["maintenance_policy"]["day"], "monday", "{cluster}");
+        assert_eq!(
+            cluster["routing_agent"],
+            json!({"enabled": true}),
+            "{cluster}"
+        );
+        assert!(
+            cluster
+                .get("cluster_autoscaler_configuration")
+                .is_none_or(Value::is_null),
+            "no autoscaler configuration was asked for: {cluster}"
+        );
+        assert!(
+            cluster
+                .get("amd_gpu_device_plugin")
+                .is_none_or(Value::is_null),
+            "{cluster}"
+        );
+    }
+    c.ok(M::DELETE, ONE, &path, None).await;
+    run.finish().await;
+}
