@@ -1018,6 +1018,42 @@ fn platform_side_configuration() -> serde_json::Value {
     })
 }
 
+/// The platform-side configuration changed in place wherever the provider updates rather than replaces: the
+/// droplet and volume resized, rules, health check and settings changed, a cluster's maintenance, tags and
+/// default pool and the other pool's bounds, labels and taint changed, and the volume left the project.
+fn platform_side_update(configuration: &mut serde_json::Value) {
+    let resource = &mut configuration["resource"];
+    resource["digitalocean_vpc"]["platform"]["description"] =
+        "the platform's network, renamed".into();
+    resource["digitalocean_droplet"]["web"]["size"] = "s-1vcpu-2gb".into();
+    resource["digitalocean_volume"]["data"]["size"] = 20.into();
+    resource["digitalocean_firewall"]["web"]["outbound_rule"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"protocol": "icmp", "destination_addresses": ["0.0.0.0/0"]}));
+    let regional = &mut resource["digitalocean_loadbalancer"]["regional"];
+    regional["healthcheck"]["path"] = "/ready".into();
+    regional["firewall"]["allow"] = serde_json::json!(["cidr:10.0.0.0/8", "ip:198.51.100.1"]);
+    let global = &mut resource["digitalocean_loadbalancer"]["global"]["glb_settings"];
+    global["failover_threshold"] = 40.into();
+    global["cdn"]["is_enabled"] = false.into();
+    let cluster = &mut resource["digitalocean_kubernetes_cluster"]["platform"];
+    cluster["maintenance_policy"]["day"] = "monday".into();
+    cluster["tags"] = serde_json::json!(["platform", "edge"]);
+    cluster["surge_upgrade"] = true.into();
+    cluster["node_pool"]["node_count"] = 3.into();
+    cluster["node_pool"]["labels"] = serde_json::json!({"role": "system", "tier": "core"});
+    let pool = &mut resource["digitalocean_kubernetes_node_pool"]["app"];
+    pool["max_nodes"] = 5.into();
+    pool["labels"] = serde_json::json!({"role": "web"});
+    pool["taint"][0]["effect"] = "NoSchedule".into();
+    resource["digitalocean_project"]["platform"]["description"] = "the platform, described".into();
+    resource["digitalocean_project_resources"]["platform"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|urn| urn != "${digitalocean_volume.data.urn}");
+}
+
 #[test]
 #[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
 fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() {
@@ -1025,9 +1061,10 @@ fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() 
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let sandbox = Sandbox::start(dir, &[]);
+    let mut configuration = platform_side_configuration();
     std::fs::write(
         dir.join("main.tf.json"),
-        serde_json::to_string_pretty(&platform_side_configuration()).unwrap(),
+        serde_json::to_string_pretty(&configuration).unwrap(),
     )
     .unwrap();
     let run = |args: &[&str], expected: i32| {
@@ -1072,8 +1109,22 @@ fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() 
         "{project:#}"
     );
 
-    // Each resource forgotten and imported again reads back what its create set. Two types are left out because
-    // the provider has no importer for them: a volume attachment and a project's resources.
+    // Changed in place, each reads back what its update set.
+    platform_side_update(&mut configuration);
+    std::fs::write(
+        dir.join("main.tf.json"),
+        serde_json::to_string_pretty(&configuration).unwrap(),
+    )
+    .unwrap();
+    let updated = run(&["apply", "-auto-approve", "-input=false"], 0);
+    assert!(
+        updated.contains("0 added, 10 changed, 0 destroyed"),
+        "{updated}"
+    );
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    // Each resource forgotten and imported again reads back what its create and update set. Two types are left
+    // out because the provider has no importer for them: a volume attachment and a project's resources.
     let imported: Vec<(String, String)> = ids
         .into_iter()
         .filter(|(address, _)| {
