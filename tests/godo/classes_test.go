@@ -335,3 +335,119 @@ func subnetWorkers(t *testing.T, client *godo.Client) {
 	_, err = client.VPCs.Delete(ctx, vpc.ID)
 	must(t, "deleting the VPC", err)
 }
+
+// globalLoadBalancer puts a global load balancer, which forwards by its settings and has no forwarding
+// rules, in front of a dual-stack regional one whose health check names only its protocol and port: the
+// regional one reads back an IPv6 address and the documented defaults for the rest of its health check, the
+// global one its settings, domain and target, and no rules.
+func globalLoadBalancer(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	regional, _, err := client.LoadBalancers.Create(ctx, &godo.LoadBalancerRequest{
+		Name: "behind-global", Region: region, SizeUnit: 1, NetworkStack: godo.LoadBalancerNetworkStackDualstack,
+		HealthCheck: &godo.HealthCheck{Protocol: "tcp", Port: 22},
+		ForwardingRules: []godo.ForwardingRule{{
+			EntryProtocol: "http", EntryPort: 80, TargetProtocol: "http", TargetPort: 80,
+		}},
+	})
+	must(t, "creating a dual-stack load balancer", err)
+	cleanup(t, "load balancer "+regional.ID, func(ctx context.Context) (*godo.Response, error) {
+		return client.LoadBalancers.Delete(ctx, regional.ID)
+	})
+	read, _, err := client.LoadBalancers.Get(ctx, regional.ID)
+	must(t, "reading the regional load balancer", err)
+	if read.IPv6 == "" {
+		t.Fatalf("the dual-stack load balancer has no IPv6 address: %+v", read)
+	}
+	if check := read.HealthCheck; check == nil || check.CheckIntervalSeconds != 10 || check.ResponseTimeoutSeconds != 5 ||
+		check.UnhealthyThreshold != 5 || check.HealthyThreshold != 3 || check.Port != 22 {
+		t.Fatalf("the health check reads back as %+v, want port 22 and the documented defaults", read.HealthCheck)
+	}
+	global, _, err := client.LoadBalancers.Create(ctx, &godo.LoadBalancerRequest{
+		Name: "global", Type: "GLOBAL",
+		GLBSettings:           &godo.GLBSettings{TargetProtocol: "http", TargetPort: 80, CDN: &godo.CDNSettings{IsEnabled: true}},
+		Domains:               []*godo.LBDomain{{Name: "app.example.com"}},
+		TargetLoadBalancerIDs: []string{regional.ID},
+	})
+	must(t, "creating a global load balancer without forwarding rules", err)
+	cleanup(t, "load balancer "+global.ID, func(ctx context.Context) (*godo.Response, error) {
+		return client.LoadBalancers.Delete(ctx, global.ID)
+	})
+	read, _, err = client.LoadBalancers.Get(ctx, global.ID)
+	must(t, "reading the global load balancer", err)
+	if read.Type != "GLOBAL" || len(read.ForwardingRules) != 0 || read.GLBSettings == nil || read.GLBSettings.CDN == nil ||
+		!read.GLBSettings.CDN.IsEnabled || len(read.Domains) != 1 || read.Domains[0].Name != "app.example.com" ||
+		len(read.TargetLoadBalancerIDs) != 1 || read.TargetLoadBalancerIDs[0] != regional.ID {
+		t.Fatalf("the global load balancer reads back as %+v", read)
+	}
+	_, err = client.LoadBalancers.Delete(ctx, global.ID)
+	must(t, "deleting the global load balancer", err)
+	_, err = client.LoadBalancers.Delete(ctx, regional.ID)
+	must(t, "deleting the regional load balancer", err)
+}
+
+// assignDeletedResource moves a droplet that is already gone, with a volume that is not, back to the default
+// project, as the provider does while it destroys a project and its resources: the droplet is reported
+// not_found and the volume is moved.
+func assignDeletedResource(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	droplet, _, err := client.Droplets.Create(ctx, &godo.DropletCreateRequest{
+		Name: "short-lived", Region: region, Size: "s-1vcpu-1gb",
+		Image: godo.DropletCreateImage{Slug: "ubuntu-24-04-x64"},
+	})
+	must(t, "creating a droplet", err)
+	volume, _, err := client.Storage.CreateVolume(ctx, &godo.VolumeCreateRequest{Name: "kept", Region: region, SizeGigaBytes: 10})
+	must(t, "creating a volume", err)
+	cleanup(t, "volume kept", func(ctx context.Context) (*godo.Response, error) { return client.Storage.DeleteVolume(ctx, volume.ID) })
+	_, err = client.Droplets.Delete(ctx, droplet.ID)
+	must(t, "deleting the droplet", err)
+	waitGone(t, "the droplet", func() (*godo.Response, error) {
+		_, response, err := client.Droplets.Get(ctx, droplet.ID)
+		return response, err
+	})
+	project, _, err := client.Projects.GetDefault(ctx)
+	must(t, "reading the default project", err)
+	assigned, _, err := client.Projects.AssignResources(ctx, project.ID, droplet, volume)
+	must(t, "moving a deleted droplet and a volume to the default project", err)
+	statuses := map[string]string{}
+	for _, resource := range assigned {
+		statuses[resource.URN] = resource.Status
+	}
+	if statuses[droplet.URN()] != "not_found" || statuses[volume.URN()] != "ok" {
+		t.Fatalf("the assignment reports %v, want the droplet not_found and the volume ok", statuses)
+	}
+	_, err = client.Storage.DeleteVolume(ctx, volume.ID)
+	must(t, "deleting the volume", err)
+}
+
+// clusterUpdateWithNullAddOns updates a cluster the way the provider does, naming every add-on with a nil
+// `enabled` and an empty autoscaler configuration: the cluster keeps its routing agent and has no autoscaler
+// configuration.
+func clusterUpdateWithNullAddOns(t *testing.T, client *godo.Client) {
+	ctx := testContext(t)
+	enabled := true
+	cluster, _, err := client.Kubernetes.Create(ctx, &godo.KubernetesClusterCreateRequest{
+		Name: "null-add-ons", RegionSlug: region, VersionSlug: "1.33.1-do.2",
+		RoutingAgent: &godo.KubernetesRoutingAgent{Enabled: &enabled},
+		NodePools:    []*godo.KubernetesNodePoolCreateRequest{{Name: "default", Size: "s-1vcpu-2gb", Count: 1}},
+	})
+	must(t, "creating a cluster with the routing agent", err)
+	cleanup(t, "cluster null-add-ons", func(ctx context.Context) (*godo.Response, error) { return client.Kubernetes.Delete(ctx, cluster.ID) })
+	_, _, err = client.Kubernetes.Update(ctx, cluster.ID, &godo.KubernetesClusterUpdateRequest{
+		Name: "null-add-ons", SurgeUpgrade: true,
+		ControlPlaneFirewall:           &godo.KubernetesControlPlaneFirewall{},
+		ClusterAutoscalerConfiguration: &godo.KubernetesClusterAutoscalerConfiguration{},
+		RoutingAgent:                   &godo.KubernetesRoutingAgent{},
+		AmdGpuDevicePlugin:             &godo.KubernetesAmdGpuDevicePlugin{},
+		NvidiaGpuDevicePlugin:          &godo.KubernetesNvidiaGpuDevicePlugin{},
+		CorednsAutoscaler:              &godo.KubernetesCorednsAutoscaler{},
+	})
+	must(t, "updating the cluster with unset add-ons", err)
+	read, _, err := client.Kubernetes.Get(ctx, cluster.ID)
+	must(t, "reading the cluster", err)
+	if !read.SurgeUpgrade || read.RoutingAgent == nil || read.RoutingAgent.Enabled == nil || !*read.RoutingAgent.Enabled ||
+		read.ClusterAutoscalerConfiguration != nil {
+		t.Fatalf("the cluster reads back surge %v, routing agent %+v, autoscaler %+v", read.SurgeUpgrade, read.RoutingAgent, read.ClusterAutoscalerConfiguration)
+	}
+	_, err = client.Kubernetes.Delete(ctx, cluster.ID)
+	must(t, "deleting the cluster", err)
+}

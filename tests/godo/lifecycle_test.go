@@ -42,6 +42,9 @@ func TestLifecycle(t *testing.T) {
 	t.Run("VolumeSnapshots", func(t *testing.T) { volumeSnapshots(t, client) })
 	t.Run("DomainsAndRecords", func(t *testing.T) { domainsAndRecords(t, client) })
 	t.Run("SubnetWorkers", func(t *testing.T) { subnetWorkers(t, client) })
+	t.Run("GlobalLoadBalancer", func(t *testing.T) { globalLoadBalancer(t, client) })
+	t.Run("AssignDeletedResource", func(t *testing.T) { assignDeletedResource(t, client) })
+	t.Run("ClusterUpdateWithNullAddOns", func(t *testing.T) { clusterUpdateWithNullAddOns(t, client) })
 	t.Run("Empty", func(t *testing.T) { sandboxIsEmpty(t, client) })
 }
 

@@ -1063,10 +1063,10 @@ async fn every_exchange_matches_the_openapi_contract() {
             M::POST,
             "/v2/projects/{project_id}/resources",
             &format!("{project_path}/resources"),
-            Some(json!({"resources": ["do:droplet:1"]})),
+            Some(json!({"resources": ["droplet:1"]})),
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 400, "a URN is do:<type>:<id>");
     c.ok(
         M::POST,
         "/v2/tags",
@@ -1357,7 +1357,7 @@ async fn projects_take_a_blank_environment_and_buckets_and_domains() {
             Some(json!({"resources": ["do:space:Not_A_Bucket"]})),
         )
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 200, "no such bucket is reported, not refused");
     run.finish().await;
 }
 

@@ -725,6 +725,34 @@ fn tofu_on_sandbox(dir: &Path, sandbox: &Sandbox, mirror: &Path, args: &[&str]) 
     (output.status.code().unwrap_or(-1), text)
 }
 
+/// What each data source read, by address without the `data.` prefix.
+fn data_sources(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> serde_json::Value {
+    let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
+    assert_eq!(code, 0, "{text}");
+    let json = text
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .unwrap_or_else(|| panic!("`tofu show -json` prints the state: {text}"));
+    let state: serde_json::Value = serde_json::from_str(json).unwrap();
+    state["values"]["root_module"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|resource| resource["mode"] == "data")
+        .map(|resource| {
+            (
+                format!(
+                    "{}.{}",
+                    resource["type"].as_str().unwrap(),
+                    resource["name"].as_str().unwrap()
+                ),
+                resource["values"].clone(),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// The id `tofu import` takes for each managed resource in the state: a record's is `domain,id`.
 fn import_ids(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> Vec<(String, String)> {
     let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
@@ -783,6 +811,330 @@ fn every_droplet_side_resource_type_creates_imports_plans_clean_and_destroys() {
         })
         .collect();
     assert_eq!(imported.len(), 13, "{imported:?}");
+    for (address, id) in &imported {
+        run(&["state", "rm", address], 0);
+        run(&["import", "-input=false", address, id], 0);
+    }
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    run(&["destroy", "-auto-approve", "-input=false"], 0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
+
+/// A self-signed certificate and its key for `name`, as PEM: what a `custom` certificate uploads.
+fn self_signed_pem(name: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = rcgen::CertificateParams::new(vec![name.to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (certificate.pem(), key.serialize_pem())
+}
+
+/// The platform-side resource types, each once, in one configuration: a VPC, a tag, a droplet carrying the tag
+/// in that VPC, a volume attached to it, a firewall around it, a custom certificate, a regional load balancer
+/// in front of the droplet and a global one in front of that, a DOKS cluster with a second node pool, and a
+/// project holding the droplet, the volume and the regional load balancer; and data sources reading the
+/// region's default VPC, the regional load balancer, the tag and the project.
+fn platform_side_configuration() -> serde_json::Value {
+    let (leaf_certificate, private_key) = self_signed_pem("app.example.com");
+    serde_json::json!({
+        "terraform": {"required_providers": {"digitalocean": {"source": "digitalocean/digitalocean"}}},
+        "provider": {"digitalocean": {}},
+        "data": {
+            "digitalocean_kubernetes_versions": {"current": {"version_prefix": "1.33."}},
+            // Reads through the data sources, once what they read exists.
+            "digitalocean_vpc": {"nyc3": {"region": "nyc3", "depends_on": ["digitalocean_vpc.platform"]}},
+            "digitalocean_loadbalancer": {"regional": {"name": "${digitalocean_loadbalancer.regional.name}"}},
+            "digitalocean_tag": {"web": {
+                "name": "${digitalocean_tag.web.name}",
+                "depends_on": ["digitalocean_droplet.web", "digitalocean_volume.data"],
+            }},
+            "digitalocean_project": {"platform": {
+                "name": "${digitalocean_project.platform.name}",
+                "depends_on": ["digitalocean_project_resources.platform"],
+            }},
+        },
+        "resource": {
+            "digitalocean_vpc": {"platform": {
+                "name": "platform",
+                "region": "nyc3",
+                "ip_range": "10.10.0.0/20",
+                "description": "the platform's network",
+            }},
+            "digitalocean_tag": {"web": {"name": "web"}},
+            "digitalocean_droplet": {"web": {
+                "name": "web",
+                "region": "nyc3",
+                "size": "s-1vcpu-1gb",
+                "image": "ubuntu-24-04-x64",
+                "vpc_uuid": "${digitalocean_vpc.platform.id}",
+                "tags": ["${digitalocean_tag.web.id}"],
+                "monitoring": true,
+                "ipv6": true,
+            }},
+            "digitalocean_volume": {"data": {
+                "name": "data",
+                "region": "nyc3",
+                "size": 10,
+                "initial_filesystem_type": "ext4",
+                "description": "the droplet's data",
+                "tags": ["${digitalocean_tag.web.id}"],
+                // DigitalOcean reads back the filesystem a volume has, never the one it was asked to make.
+                "lifecycle": {"ignore_changes": ["initial_filesystem_type"]},
+            }},
+            "digitalocean_volume_attachment": {"data": {
+                "droplet_id": "${digitalocean_droplet.web.id}",
+                "volume_id": "${digitalocean_volume.data.id}",
+            }},
+            "digitalocean_firewall": {"web": {
+                "name": "web",
+                "tags": ["${digitalocean_tag.web.id}"],
+                "droplet_ids": ["${digitalocean_droplet.web.id}"],
+                "inbound_rule": [
+                    {"protocol": "tcp", "port_range": "22", "source_addresses": ["10.10.0.0/20"]},
+                    {"protocol": "tcp", "port_range": "80", "source_load_balancer_uids": ["${digitalocean_loadbalancer.regional.id}"]},
+                    {"protocol": "icmp", "source_addresses": ["0.0.0.0/0", "::/0"]},
+                    {
+                        "protocol": "tcp",
+                        "port_range": "443",
+                        "source_tags": ["${digitalocean_tag.web.id}"],
+                        "source_droplet_ids": ["${digitalocean_droplet.web.id}"],
+                        "source_kubernetes_ids": ["${digitalocean_kubernetes_cluster.platform.id}"],
+                    },
+                ],
+                "outbound_rule": [
+                    {"protocol": "tcp", "port_range": "1-65535", "destination_addresses": ["0.0.0.0/0", "::/0"]},
+                    {"protocol": "udp", "port_range": "53", "destination_addresses": ["0.0.0.0/0", "::/0"]},
+                ],
+            }},
+            "digitalocean_certificate": {"app": {
+                "name": "app",
+                "type": "custom",
+                "private_key": private_key,
+                "leaf_certificate": leaf_certificate,
+                // DigitalOcean never returns a certificate's key or PEM, only what it read from them.
+                "lifecycle": {"ignore_changes": ["private_key", "leaf_certificate"]},
+            }},
+            "digitalocean_loadbalancer": {
+                "regional": {
+                    "name": "regional",
+                    "region": "nyc3",
+                    "size": "lb-small",
+                    "vpc_uuid": "${digitalocean_vpc.platform.id}",
+                    "droplet_ids": ["${digitalocean_droplet.web.id}"],
+                    "forwarding_rule": [
+                        {"entry_protocol": "http", "entry_port": 80, "target_protocol": "http", "target_port": 80},
+                        {"entry_protocol": "https", "entry_port": 443, "target_protocol": "http", "target_port": 80, "certificate_name": "${digitalocean_certificate.app.name}"},
+                    ],
+                    "healthcheck": {
+                        "protocol": "http",
+                        "port": 80,
+                        "path": "/healthz",
+                        "check_interval_seconds": 15,
+                        "response_timeout_seconds": 3,
+                        "unhealthy_threshold": 4,
+                        "healthy_threshold": 2,
+                    },
+                    "sticky_sessions": {"type": "cookies", "cookie_name": "lb", "cookie_ttl_seconds": 300},
+                    "firewall": {"allow": ["cidr:10.0.0.0/8"], "deny": ["ip:203.0.113.9"]},
+                    "redirect_http_to_https": true,
+                    "enable_proxy_protocol": true,
+                    "enable_backend_keepalive": true,
+                    "http_idle_timeout_seconds": 90,
+                    "disable_lets_encrypt_dns_records": true,
+                    "network": "EXTERNAL",
+                    "network_stack": "DUALSTACK",
+                    "tls_cipher_policy": "STRONG",
+                    // The provider's read sets none of these three, whatever DigitalOcean returns.
+                    "lifecycle": {"ignore_changes": ["network", "network_stack", "tls_cipher_policy"]},
+                },
+                "global": {
+                    "name": "global",
+                    "type": "GLOBAL",
+                    "domains": [{"name": "app.example.com", "is_managed": false, "certificate_name": "${digitalocean_certificate.app.name}"}],
+                    "glb_settings": {
+                        "target_protocol": "http",
+                        "target_port": 80,
+                        "cdn": {"is_enabled": true},
+                        "region_priorities": {"nyc3": 1},
+                        "failover_threshold": 50,
+                    },
+                    "healthcheck": {"protocol": "http", "port": 80, "path": "/"},
+                    "target_load_balancer_ids": ["${digitalocean_loadbalancer.regional.id}"],
+                },
+            },
+            "digitalocean_kubernetes_cluster": {"platform": {
+                "name": "platform",
+                "region": "nyc3",
+                "version": "${data.digitalocean_kubernetes_versions.current.latest_version}",
+                "vpc_uuid": "${digitalocean_vpc.platform.id}",
+                "cluster_subnet": "10.244.0.0/16",
+                "service_subnet": "10.245.0.0/16",
+                "ha": true,
+                "auto_upgrade": true,
+                "surge_upgrade": false,
+                "registry_integration": false,
+                "tags": ["platform"],
+                "maintenance_policy": {"day": "sunday", "start_time": "03:00"},
+                "control_plane_firewall": {"enabled": true, "allowed_addresses": ["203.0.113.0/24"]},
+                "routing_agent": {"enabled": true},
+                "node_pool": {
+                    "name": "default",
+                    "size": "s-2vcpu-4gb",
+                    "node_count": 2,
+                    "labels": {"role": "system"},
+                    "tags": ["system"],
+                    "taint": [{"key": "dedicated", "value": "system", "effect": "NoSchedule"}],
+                },
+            }},
+            "digitalocean_kubernetes_node_pool": {"app": {
+                "cluster_id": "${digitalocean_kubernetes_cluster.platform.id}",
+                "name": "app",
+                "size": "s-2vcpu-4gb",
+                "auto_scale": true,
+                "min_nodes": 1,
+                "max_nodes": 3,
+                "labels": {"role": "app"},
+                "tags": ["app"],
+                "taint": [{"key": "workload", "value": "app", "effect": "PreferNoSchedule"}],
+            }},
+            "digitalocean_project": {"platform": {
+                "name": "platform",
+                "description": "the platform",
+                "purpose": "Web Application",
+                "environment": "Production",
+            }},
+            "digitalocean_project_resources": {"platform": {
+                "project": "${digitalocean_project.platform.id}",
+                "resources": [
+                    "${digitalocean_droplet.web.urn}",
+                    "${digitalocean_volume.data.urn}",
+                    "${digitalocean_loadbalancer.regional.urn}",
+                ],
+            }},
+        },
+    })
+}
+
+/// The platform-side configuration changed in place wherever the provider updates rather than replaces: the
+/// droplet and volume resized, rules, health check and settings changed, a cluster's maintenance, tags and
+/// default pool and the other pool's bounds, labels and taint changed, and the volume left the project.
+fn platform_side_update(configuration: &mut serde_json::Value) {
+    let resource = &mut configuration["resource"];
+    resource["digitalocean_vpc"]["platform"]["description"] =
+        "the platform's network, renamed".into();
+    resource["digitalocean_droplet"]["web"]["size"] = "s-1vcpu-2gb".into();
+    resource["digitalocean_volume"]["data"]["size"] = 20.into();
+    resource["digitalocean_firewall"]["web"]["outbound_rule"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"protocol": "icmp", "destination_addresses": ["0.0.0.0/0"]}));
+    let regional = &mut resource["digitalocean_loadbalancer"]["regional"];
+    regional["healthcheck"]["path"] = "/ready".into();
+    regional["firewall"]["allow"] = serde_json::json!(["cidr:10.0.0.0/8", "ip:198.51.100.1"]);
+    let global = &mut resource["digitalocean_loadbalancer"]["global"]["glb_settings"];
+    global["failover_threshold"] = 40.into();
+    global["cdn"]["is_enabled"] = false.into();
+    let cluster = &mut resource["digitalocean_kubernetes_cluster"]["platform"];
+    cluster["maintenance_policy"]["day"] = "monday".into();
+    cluster["tags"] = serde_json::json!(["platform", "edge"]);
+    cluster["surge_upgrade"] = true.into();
+    cluster["node_pool"]["node_count"] = 3.into();
+    cluster["node_pool"]["labels"] = serde_json::json!({"role": "system", "tier": "core"});
+    let pool = &mut resource["digitalocean_kubernetes_node_pool"]["app"];
+    pool["max_nodes"] = 5.into();
+    pool["labels"] = serde_json::json!({"role": "web"});
+    pool["taint"][0]["effect"] = "NoSchedule".into();
+    resource["digitalocean_project"]["platform"]["description"] = "the platform, described".into();
+    resource["digitalocean_project_resources"]["platform"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|urn| urn != "${digitalocean_volume.data.urn}");
+}
+
+#[test]
+#[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
+fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() {
+    let mirror = provider_mirror();
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let sandbox = Sandbox::start(dir, &[]);
+    let mut configuration = platform_side_configuration();
+    std::fs::write(
+        dir.join("main.tf.json"),
+        serde_json::to_string_pretty(&configuration).unwrap(),
+    )
+    .unwrap();
+    let run = |args: &[&str], expected: i32| {
+        let (code, text) = tofu_on_sandbox(dir, &sandbox, &mirror, args);
+        assert_eq!(code, expected, "{text}");
+        text
+    };
+    run(&["init", "-input=false"], 0);
+    run(&["apply", "-auto-approve", "-input=false"], 0);
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+    let ids = import_ids(dir, &sandbox, &mirror);
+    let droplet_id: u64 = ids
+        .iter()
+        .find(|(address, _)| address == "digitalocean_droplet.web")
+        .and_then(|(_, id)| id.parse().ok())
+        .unwrap();
+    let read = data_sources(dir, &sandbox, &mirror);
+    assert_eq!(read["digitalocean_vpc.nyc3"]["default"], true, "{read:#}");
+    let balancer = &read["digitalocean_loadbalancer.regional"];
+    assert_eq!(
+        balancer["droplet_ids"],
+        serde_json::json!([droplet_id]),
+        "{balancer:#}"
+    );
+    assert_eq!(balancer["size_unit"], 1, "{balancer:#}");
+    assert!(
+        balancer["ipv6"]
+            .as_str()
+            .is_some_and(|ipv6| !ipv6.is_empty()),
+        "a dual-stack load balancer has an IPv6 address: {balancer:#}"
+    );
+    let tag = &read["digitalocean_tag.web"];
+    assert_eq!(
+        (&tag["droplets_count"], &tag["volumes_count"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{tag:#}"
+    );
+    let project = &read["digitalocean_project.platform"];
+    assert_eq!(
+        project["resources"].as_array().map(Vec::len),
+        Some(3),
+        "{project:#}"
+    );
+
+    // Changed in place, each reads back what its update set.
+    platform_side_update(&mut configuration);
+    std::fs::write(
+        dir.join("main.tf.json"),
+        serde_json::to_string_pretty(&configuration).unwrap(),
+    )
+    .unwrap();
+    let updated = run(&["apply", "-auto-approve", "-input=false"], 0);
+    assert!(
+        updated.contains("0 added, 10 changed, 0 destroyed"),
+        "{updated}"
+    );
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    // Each resource forgotten and imported again reads back what its create and update set. Two types are left
+    // out because the provider has no importer for them: a volume attachment and a project's resources.
+    let imported: Vec<(String, String)> = ids
+        .into_iter()
+        .filter(|(address, _)| {
+            ![
+                "digitalocean_volume_attachment.data",
+                "digitalocean_project_resources.platform",
+            ]
+            .contains(&address.as_str())
+        })
+        .collect();
+    assert_eq!(imported.len(), 11, "{imported:?}");
     for (address, id) in &imported {
         run(&["state", "rm", address], 0);
         run(&["import", "-input=false", address, id], 0);

@@ -104,22 +104,53 @@ pub(super) struct AutoscalerConfiguration {
 pub(super) struct Features {
     #[serde(default)]
     pub(super) control_plane_firewall: Option<ControlPlaneFirewall>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "autoscaler_configuration")]
     pub(super) cluster_autoscaler_configuration: Option<AutoscalerConfiguration>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "toggle")]
     pub(super) routing_agent: Option<Toggle>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "toggle")]
     pub(super) amd_gpu_device_plugin: Option<Toggle>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "toggle")]
     pub(super) amd_gpu_device_metrics_exporter_plugin: Option<Toggle>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "toggle")]
     pub(super) nvidia_gpu_device_plugin: Option<Toggle>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "toggle")]
     pub(super) rdma_shared_dev_plugin: Option<Toggle>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "toggle")]
     pub(super) coredns_autoscaler: Option<Toggle>,
-    #[serde(default)]
-    pub p2p_oci_registry_plugin: Option<Toggle>,
+    #[serde(default, deserialize_with = "toggle")]
+    pub(super) p2p_oci_registry_plugin: Option<Toggle>,
+}
+
+/// An add-on as a request names it. godo sends `{"enabled": null}` for every add-on a configuration leaves
+/// unset (its `Enabled *bool` has no `omitempty`), on create and on every update, and DigitalOcean reads that as
+/// "not asked for": such an add-on is taken as absent, so an update keeps what the cluster has.
+fn toggle<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Toggle>, D::Error> {
+    #[derive(Deserialize)]
+    struct Asked {
+        #[serde(default)]
+        enabled: Option<bool>,
+    }
+    Ok(Option::<Asked>::deserialize(deserializer)?
+        .and_then(|asked| asked.enabled)
+        .map(|enabled| Toggle { enabled }))
+}
+
+/// An autoscaler configuration as a request names it. The provider sends one on every cluster update, each
+/// member `null` when its configuration has none (godo's fields have no `omitempty`), and says that such a
+/// body must not change the cluster; DigitalOcean keeps a cluster without one reading none back (the
+/// provider's acceptance test of a cluster configured without one plans clean). One whose every member is
+/// `null` is taken as absent.
+fn autoscaler_configuration<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<AutoscalerConfiguration>, D::Error> {
+    Ok(
+        Option::<AutoscalerConfiguration>::deserialize(deserializer)?.filter(|configuration| {
+            configuration.scale_down_utilization_threshold.is_some()
+                || configuration.scale_down_unneeded_time.is_some()
+                || configuration.expanders.is_some()
+        }),
+    )
 }
 
 impl Features {

@@ -295,6 +295,11 @@ pub(super) fn resources(world: &World, id: &str) -> Result<Vec<Value>, ApiError>
     Ok(listed)
 }
 
+/// Assigns resources to a project and answers with every resource the project holds, as DigitalOcean's
+/// description says. A URN that is not `do:<type>:<id>` is refused with a 400, as DigitalOcean refuses it; a
+/// well-formed one whose resource no longer exists (one deleted while the provider moves a project's resources
+/// back to the default project on destroy) is answered with the status `not_found` the description lists for
+/// it, not refused, and nothing else is assigned in its place.
 pub(super) fn assign(
     world: &mut World,
     now: SystemTime,
@@ -302,25 +307,39 @@ pub(super) fn assign(
     request: AssignResources,
 ) -> Result<Value, ApiError> {
     let id = resolve(world, id)?;
-    if let Some(urn) = request.resources.iter().find(|urn| !world.urn_exists(urn)) {
-        return Err(ApiError::unprocessable(format!(
-            "resource {urn} could not be found"
+    if let Some(urn) = request.resources.iter().find(|urn| !well_formed(urn)) {
+        return Err(ApiError::bad_request(format!(
+            "resource objects must have an urn in the following format: do:resource_type:resource_id, not {urn}"
         )));
     }
-    for urn in &request.resources {
+    let (present, missing): (Vec<String>, Vec<String>) = request
+        .resources
+        .into_iter()
+        .partition(|urn| world.urn_exists(urn));
+    for urn in &present {
         forget(world, urn);
     }
     let project = world.projects.get_mut(&id).expect("resolved above");
-    let mut assigned = Vec::new();
-    for urn in request.resources {
-        let assignment = Assignment {
+    project
+        .resources
+        .extend(present.into_iter().map(|urn| Assignment {
             urn,
             assigned_at: now,
-        };
-        assigned.push(assignment_json(&assignment));
-        project.resources.push(assignment);
-    }
-    Ok(json!({ "resources": assigned }))
+        }));
+    let mut listed = resources(world, &id)?;
+    listed.extend(
+        missing
+            .into_iter()
+            .map(|urn| json!({"urn": urn, "status": "not_found"})),
+    );
+    Ok(json!({ "resources": listed }))
+}
+
+/// Whether a URN reads `do:<type>:<id>`.
+fn well_formed(urn: &str) -> bool {
+    urn.strip_prefix("do:")
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(kind, id)| !kind.is_empty() && !id.is_empty())
 }
 
 /// Removes a resource from whichever project holds it (on deletion, or before it moves).
