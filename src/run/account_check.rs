@@ -2,27 +2,21 @@
 //! versions, the project and VPC ranges that DigitalOcean would otherwise refuse only at apply, after the
 //! resources before them were created. Every path that plans a platform for an apply runs it.
 
-use super::context::{Context, Prepared};
-use super::digitalocean_api;
 use crate::digitalocean::Api;
 use crate::error::Error;
-use crate::stack::{CredentialRole, Stack, check_against_account};
+use crate::stack::{Stack, check_against_account};
 
-/// Checks the prepared stack, if it is a platform; a run without a DigitalOcean token skips the check (tofu's
-/// provider then says the token is missing).
-pub(crate) async fn check(
-    context: &Context,
-    prepared: &Prepared,
-    role: CredentialRole,
-) -> Result<(), Error> {
-    if prepared.stack.platform.is_none() {
+/// Checks a run's stack, if it is a platform, against the account of `api` (the token the run has read); a run
+/// without a DigitalOcean token skips the check (tofu's provider then says the token is missing).
+pub(crate) async fn check(api: Option<&Api>, stack: &Stack) -> Result<(), Error> {
+    if stack.platform.is_none() {
         return Ok(());
     }
-    let Some(api) = digitalocean_api::resolve(context, prepared, role).await? else {
+    let Some(api) = api else {
         tracing::debug!("no DigitalOcean token: the account check is skipped");
         return Ok(());
     };
-    check_with(&api, &prepared.stack).await
+    check_with(api, stack).await
 }
 
 /// Checks `stack`'s platform (if it has one) against the account `api` answers for.

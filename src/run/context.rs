@@ -325,6 +325,13 @@ pub(crate) async fn prepare_with(
         }
     }
     let backend_label = backend_probe::describe(&stack.backend, conn_str.as_ref());
+    // The account check takes the token this run has just read, not a second read of Vault.
+    let account_api = options
+        .check_account
+        .then(|| {
+            super::digitalocean_api::from_read(context.engine.sandbox.as_ref(), &stack, &secret_env)
+        })
+        .flatten();
     let mut tofu = Tofu::new(
         context.engine.clone(),
         build_dir.clone(),
@@ -390,7 +397,7 @@ pub(crate) async fn prepare_with(
         lock_file,
     };
     if options.check_account {
-        super::account_check::check(context, &prepared, options.role).await?;
+        super::account_check::check(account_api.as_ref(), &prepared.stack).await?;
     }
     let lock = lock_build_dir(&prepared.build_dir, context.interrupts.clone()).await?;
     let module_dirs = write_root(context, &prepared)?;

@@ -33,33 +33,59 @@ pub(crate) async fn resolve_for(
     vault: Option<&Vault>,
     role: CredentialRole,
 ) -> Result<Option<Api>, Error> {
-    if let Some(sandbox) = sandbox {
-        return Ok(Some(Api {
-            url: sandbox.clone(),
-            token: SecretString::from(crate::settings::SANDBOX_TOKEN),
-        }));
-    }
-    let url = url::Url::parse(API).expect("a constant, valid URL");
-    let secret = stack
-        .secrets
-        .iter()
-        .find(|secret| TOKEN_SECRETS.contains(&secret.variable.as_str()));
-    let token = match (secret, vault) {
+    let secret = token_secret(stack).filter(|_| sandbox.is_none());
+    let read = match (secret, vault) {
         (Some(secret), Some(vault)) => {
             match read_secrets(vault, std::slice::from_ref(secret), role).await {
-                Ok(mut values) => values.pop().map(|(_, value)| value),
+                Ok(values) => values,
                 Err(VaultError::SecretAbsent { variable, source }) => {
                     return Err(missing_secret(stack, &variable, source));
                 }
                 Err(error) => return Err(error.into()),
             }
         }
-        _ => std::env::var("DIGITALOCEAN_TOKEN")
+        _ => Vec::new(),
+    };
+    Ok(from_read(sandbox, stack, &read))
+}
+
+/// The secret that holds the stack's DigitalOcean token, if it declares one.
+fn token_secret(stack: &Stack) -> Option<&crate::stack::SecretInput> {
+    stack
+        .secrets
+        .iter()
+        .find(|secret| TOKEN_SECRETS.contains(&secret.variable.as_str()))
+}
+
+/// The API for `stack` from secrets a run has read already (`TF_VAR_<variable>` values, as tofu gets them):
+/// the sandbox under `--sandbox`, else the stack's token secret, else `$DIGITALOCEAN_TOKEN`.
+pub(crate) fn from_read(
+    sandbox: Option<&url::Url>,
+    stack: &Stack,
+    read: &[(String, SecretString)],
+) -> Option<Api> {
+    if let Some(sandbox) = sandbox {
+        return Some(Api {
+            url: sandbox.clone(),
+            token: SecretString::from(crate::settings::SANDBOX_TOKEN),
+        });
+    }
+    let token = match token_secret(stack) {
+        Some(secret) => {
+            let name = format!("TF_VAR_{}", secret.variable);
+            read.iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, value)| value.clone())
+        }
+        None => std::env::var("DIGITALOCEAN_TOKEN")
             .ok()
             .filter(|token| !token.is_empty())
             .map(SecretString::from),
     };
-    Ok(token.map(|token| Api { url, token }))
+    token.map(|token| Api {
+        url: url::Url::parse(API).expect("a constant, valid URL"),
+        token,
+    })
 }
 
 /// The API, or the error that says how to give it a token.

@@ -78,8 +78,8 @@ fn api(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, String)
     })
 }
 
-/// Creates a cluster and waits until DigitalOcean's API says it runs (its API server answers); returns its id.
-pub(crate) fn running_cluster(sandbox: &Sandbox, name: &str) -> String {
+/// Creates a cluster of the newest version the sandbox offers, with one pool; returns its id.
+fn create_cluster(sandbox: &Sandbox, name: &str) -> String {
     let (status, options) = api(
         reqwest::Method::GET,
         &format!("{}/v2/kubernetes/options", sandbox.url),
@@ -98,10 +98,31 @@ pub(crate) fn running_cluster(sandbox: &Sandbox, name: &str) -> String {
     );
     assert_eq!(status, 201, "{created}");
     let created: Value = serde_json::from_str(&created).unwrap();
-    let id = created["kubernetes_cluster"]["id"]
+    created["kubernetes_cluster"]["id"]
         .as_str()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+/// How long the credentials the sandbox gives for cluster `id` with `query` last from now.
+fn credentials_last(sandbox: &Sandbox, id: &str, query: &str) -> Duration {
+    let (status, credentials) = api(
+        reqwest::Method::GET,
+        &format!(
+            "{}/v2/kubernetes/clusters/{id}/credentials{query}",
+            sandbox.url
+        ),
+        None,
+    );
+    assert_eq!(status, 200, "{credentials}");
+    let credentials: Value = serde_json::from_str(&credentials).unwrap();
+    let expires_at: jiff::Timestamp = credentials["expires_at"].as_str().unwrap().parse().unwrap();
+    Duration::try_from(expires_at.duration_since(jiff::Timestamp::now())).unwrap()
+}
+
+/// Creates a cluster and waits until DigitalOcean's API says it runs (its API server answers); returns its id.
+pub(crate) fn running_cluster(sandbox: &Sandbox, name: &str) -> String {
+    let id = create_cluster(sandbox, name);
     let started = Instant::now();
     loop {
         let (_, cluster) = api(
@@ -186,18 +207,7 @@ fn a_cluster_kubeconfig_works_with_kubectl_until_its_token_expires() {
     }
 
     // A request's own `expiry_seconds` is honoured, as DigitalOcean honours it.
-    let (status, credentials) = api(
-        reqwest::Method::GET,
-        &format!(
-            "{}/v2/kubernetes/clusters/{id}/credentials?expiry_seconds=3600",
-            sandbox.url
-        ),
-        None,
-    );
-    assert_eq!(status, 200, "{credentials}");
-    let credentials: Value = serde_json::from_str(&credentials).unwrap();
-    let expires_at: jiff::Timestamp = credentials["expires_at"].as_str().unwrap().parse().unwrap();
-    let lasts = Duration::try_from(expires_at.duration_since(jiff::Timestamp::now())).unwrap();
+    let lasts = credentials_last(&sandbox, &id, "?expiry_seconds=3600");
     assert!(
         lasts > Duration::from_secs(3500) && lasts <= Duration::from_secs(3600),
         "expiry_seconds=3600 gives a token for an hour, not {lasts:?}"
@@ -459,41 +469,8 @@ fn a_capped_sandbox_shortens_what_a_request_asks_for_and_no_more() {
     let dir = tempfile::tempdir().unwrap();
     // Simulated clusters: credentials need a cluster, not its API server.
     let sandbox = Sandbox::start(dir.path(), &["--kube-token-max-lifetime", "20s"]);
-    let (_, options) = api(
-        reqwest::Method::GET,
-        &format!("{}/v2/kubernetes/options", sandbox.url),
-        None,
-    );
-    let options: Value = serde_json::from_str(&options).unwrap();
-    let (status, created) = api(
-        reqwest::Method::POST,
-        &format!("{}/v2/kubernetes/clusters", sandbox.url),
-        Some(json!({
-            "name": "capped", "region": "nyc3", "version": options["options"]["versions"][0]["slug"],
-            "node_pools": [{"name": "default", "size": "s-2vcpu-4gb", "count": 1}],
-        })),
-    );
-    assert_eq!(status, 201, "{created}");
-    let created: Value = serde_json::from_str(&created).unwrap();
-    let id = created["kubernetes_cluster"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let lasts = |query: &str| {
-        let (status, credentials) = api(
-            reqwest::Method::GET,
-            &format!(
-                "{}/v2/kubernetes/clusters/{id}/credentials{query}",
-                sandbox.url
-            ),
-            None,
-        );
-        assert_eq!(status, 200, "{credentials}");
-        let credentials: Value = serde_json::from_str(&credentials).unwrap();
-        let expires_at: jiff::Timestamp =
-            credentials["expires_at"].as_str().unwrap().parse().unwrap();
-        Duration::try_from(expires_at.duration_since(jiff::Timestamp::now())).unwrap()
-    };
+    let id = create_cluster(&sandbox, "capped");
+    let lasts = |query: &str| credentials_last(&sandbox, &id, query);
     for query in ["?expiry_seconds=2592000", ""] {
         let lasts = lasts(query);
         assert!(
