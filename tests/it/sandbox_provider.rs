@@ -725,18 +725,24 @@ fn tofu_on_sandbox(dir: &Path, sandbox: &Sandbox, mirror: &Path, args: &[&str]) 
     (output.status.code().unwrap_or(-1), text)
 }
 
-/// What each data source read, by address without the `data.` prefix.
-fn data_sources(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> serde_json::Value {
+/// The root module's resources in the state, as `tofu show -json` prints them.
+fn state_resources(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> Vec<serde_json::Value> {
     let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
     assert_eq!(code, 0, "{text}");
     let json = text
         .lines()
         .find(|line| line.starts_with('{'))
         .unwrap_or_else(|| panic!("`tofu show -json` prints the state: {text}"));
-    let state: serde_json::Value = serde_json::from_str(json).unwrap();
-    state["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
+    let mut state: serde_json::Value = serde_json::from_str(json).unwrap();
+    match state["values"]["root_module"]["resources"].take() {
+        serde_json::Value::Array(resources) => resources,
+        other => panic!("the state lists no resources: {other}"),
+    }
+}
+
+/// What each data source read, by address without the `data.` prefix.
+fn data_sources(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> serde_json::Value {
+    state_resources(dir, sandbox, mirror)
         .iter()
         .filter(|resource| resource["mode"] == "data")
         .map(|resource| {
@@ -755,16 +761,7 @@ fn data_sources(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> serde_json::Val
 
 /// The id `tofu import` takes for each managed resource in the state: a record's is `domain,id`.
 fn import_ids(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> Vec<(String, String)> {
-    let (code, text) = tofu_on_sandbox(dir, sandbox, mirror, &["show", "-json"]);
-    assert_eq!(code, 0, "{text}");
-    let json = text
-        .lines()
-        .find(|line| line.starts_with('{'))
-        .unwrap_or_else(|| panic!("`tofu show -json` prints the state: {text}"));
-    let state: serde_json::Value = serde_json::from_str(json).unwrap();
-    state["values"]["root_module"]["resources"]
-        .as_array()
-        .unwrap()
+    state_resources(dir, sandbox, mirror)
         .iter()
         .filter(|resource| resource["mode"] == "managed")
         .map(|resource| {
