@@ -11,6 +11,9 @@ asserts nothing.
 - `preview up` + `preview down` against the same tofu commands run raw (OpenBao dev server for the ledger);
 - a cluster preview's `preview up` + `down` on the DigitalOcean sandbox against the same tofu commands run raw,
   and 20 concurrent previews against one (where a mirror holds the DigitalOcean provider);
+- namespace previews reconciled by Flux's controllers on a sandbox cluster's real API server: from the overlay
+  committed to the namespace ready, and from `preview down` to the namespace gone, p50 and p95, for 1 and for 20
+  concurrent previews (alone with `BENCH_ONLY=gitops`; needs the Kubernetes tools, `make test-tools`);
 - `render --all` of 1,000 and 2,000 generated platform stacks;
 - policy evaluation of a 2,000-resource plan with the built-in rules: `wildside-tofu policy check` (regorus,
   in-process) vs `conftest test` given the same Rego files and plan JSON (target <= 0.2x conftest's time).
@@ -432,6 +435,185 @@ def bench_encryption(manifest):
         shutil.rmtree(project, ignore_errors=True)
 
 
+def kube_tools():
+    cache = os.environ.get("WILDSIDE_TOOLS_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wildside-tofu")
+    try:
+        with open(os.path.join(cache, "kube-tools.env")) as manifest:
+            return dict(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
+    except OSError:
+        return {}
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def bench_gitops(manifest):
+    """Namespace previews reconciled by Flux on a sandbox cluster's real API server: from the overlay committed
+    (`preview up` returned) to the namespace ready (its quota computed by the controller manager), and from
+    `preview down` to the namespace gone, for 1 and for 20 concurrent previews. Flux's controllers run locally
+    (scripts/local-flux.py); each push is announced as a Git host's webhook would, by annotating the
+    GitRepository."""
+    import json as jsonlib
+    import socket
+    import threading
+    import urllib.request
+    kube = kube_tools()
+    missing = [key for key in ("KUBECTL", "FLUX_CRDS", "OPERATOR_CRDS", "FLUX_SOURCE_CONTROLLER",
+                               "FLUX_KUSTOMIZE_CONTROLLER", "KUBE_APISERVER", "ETCD")
+               if not os.path.exists(kube.get(key, ""))]
+    if missing:
+        print(f"\nGitOps previews: skipped: kube-tools.env names no {', '.join(missing)} (make test-tools builds them)")
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    project = tempfile.mkdtemp(prefix="wildside-bench-gitops-")
+    children = []
+    try:
+        children.append(subprocess.Popen([manifest["WILDSIDE_BAO_BIN"], "server", "-dev", "-dev-root-token-id=bench",
+                                          f"-dev-listen-address=127.0.0.1:{port}"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        sandbox = subprocess.Popen([SANDBOX_BIN, "serve", "--listen", "127.0.0.1:0", "--delay", "100ms",
+                                    "--state", os.path.join(project, "sandbox.json")],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        children.append(sandbox)
+        url = next(line.split("listening on ")[1].split()[0] for line in sandbox.stderr if "listening on" in line)
+        threading.Thread(target=lambda: [None for _ in sandbox.stderr], daemon=True).start()
+
+        def api(method, path, body=None):
+            request = urllib.request.Request(url + path, method=method, headers={
+                "Authorization": "Bearer bench", "Content-Type": "application/json"},
+                data=None if body is None else jsonlib.dumps(body).encode())
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return jsonlib.load(response) if response.status != 204 else None
+
+        version = api("GET", "/v2/kubernetes/options")["options"]["versions"][0]["slug"]
+        cluster = api("POST", "/v2/kubernetes/clusters", {
+            "name": "bench-gitops", "region": "nyc3", "version": version,
+            "node_pools": [{"name": "default", "size": "s-2vcpu-4gb", "count": 1}]})["kubernetes_cluster"]["id"]
+        deadline = time.monotonic() + 300
+        while api("GET", f"/v2/kubernetes/clusters/{cluster}")["kubernetes_cluster"]["status"]["state"] != "running":
+            if time.monotonic() > deadline:
+                raise SystemExit("GitOps previews: the sandbox cluster's API server did not start")
+            time.sleep(0.5)
+        kubeconfig = os.path.join(project, "kubeconfig")
+        request = urllib.request.Request(f"{url}/v2/kubernetes/clusters/{cluster}/kubeconfig",
+                                         headers={"Authorization": "Bearer bench"})
+        with urllib.request.urlopen(request, timeout=60) as response, open(kubeconfig, "wb") as out:
+            out.write(response.read())
+        kubectl = [kube["KUBECTL"], "--kubeconfig", kubeconfig, "--request-timeout", "60s"]
+        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(kubectl + ["apply", "--server-side", "-f", kube["OPERATOR_CRDS"]], check=True, **quiet)
+
+        repositories = os.path.join(project, "repositories")
+        for name in ("wildside-infra.git", "wildside-apps.git"):
+            subprocess.run(["git", "init", "--quiet", "--bare", "--initial-branch", "main",
+                            os.path.join(repositories, name)], check=True)
+        flux = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "local-flux.py"), "--kubeconfig",
+                                 kubeconfig, "--repositories", repositories, "--work", os.path.join(project, "flux")],
+                                stdout=subprocess.PIPE, text=True)
+        children.insert(0, flux)
+        git_url = flux.stdout.readline().strip().removeprefix("git ")
+        os.makedirs(os.path.join(project, "stacks"))
+        with open(os.path.join(project, "stacks", "apps.toml"), "w") as stack:
+            stack.write(
+                f'[vault]\naddress = "http://127.0.0.1:{port}"\n\n[preview]\nkind = "namespace"\nmax_concurrent = 50\n\n'
+                f'[gitops]\nrepository = "{repositories}/wildside-infra.git"\n'
+                f'source_url = "{git_url}/wildside-infra.git"\ndomain = "wildside.example"\n'
+                '[gitops.cert_manager]\nacme_email = "ops@wildside.example"\n'
+                f'[gitops.vault]\naddress = "http://127.0.0.1:{port}"\n'
+                f'[gitops.apps]\nrepository = "{repositories}/wildside-apps.git"\n'
+                f'source_url = "{git_url}/wildside-apps.git"\nproject = "wildside"\n'
+                'image = "ghcr.io/example/wildside-app"\ndatabases = ["postgres", "redis"]\n')
+        env = dict(os.environ, VAULT_TOKEN="bench", WILDSIDE_GITOPS_TOKEN="bench-git-token")
+        cli = [BIN, "--project", project]
+        subprocess.run(cli + ["gitops", "push", "apps"], check=True, env=env, **quiet)
+        subprocess.run(cli + ["gitops", "bootstrap", "apps", "--kubeconfig", kubeconfig, "--crds", kube["FLUX_CRDS"]],
+                       check=True, env=env, **quiet)
+        if flux.stdout.readline().strip() != "ready":
+            raise SystemExit("GitOps previews: Flux's controllers did not start")
+        subprocess.run(kubectl + ["-n", "flux-system", "wait", "--for=condition=Ready", "--timeout=300s",
+                                  "kustomization/flux-system", "kustomization/platform-databases"], check=True, **quiet)
+
+        def announce():
+            subprocess.run(kubectl + ["-n", "flux-system", "annotate", "--overwrite", "gitrepository/wildside-apps",
+                                      f"reconcile.fluxcd.io/requestedAt={time.time_ns()}"], check=True, **quiet)
+
+        def quotas():
+            listed = subprocess.run(kubectl + ["get", "resourcequota", "-A", "-o", "json"], check=True,
+                                    capture_output=True).stdout
+            return {item["metadata"]["namespace"] for item in jsonlib.loads(listed)["items"]
+                    if item.get("status", {}).get("hard")}
+
+        def namespaces():
+            listed = subprocess.run(kubectl + ["get", "namespaces", "-o", "name"], check=True,
+                                    capture_output=True, text=True).stdout
+            return {line.removeprefix("namespace/") for line in listed.split()}
+
+        def round_trip(prs, action, done):
+            """Runs `preview <action>` for every pull request at once; each one's commit time, announced as it
+            lands, then when each namespace reached `done`, relative to its commit."""
+            committed = {}
+
+            def one(pr):
+                command = ["up", "--yes", "--pr", str(pr), "--sha", f"{pr:040x}"] if action == "up" else \
+                    ["down", "--yes", "--pr", str(pr)]
+                subprocess.run(cli + ["preview", "--stack", "apps"] + command, check=True, env=env, **quiet)
+                committed[pr] = time.monotonic()
+                announce()
+
+            threads = [threading.Thread(target=one, args=(pr,)) for pr in prs]
+            for thread in threads:
+                thread.start()
+            reached = {}
+            deadline = time.monotonic() + 600
+            while len(reached) < len(prs):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"GitOps previews: {action}: {sorted(set(prs) - set(reached))} never got there")
+                state = done()
+                now = time.monotonic()
+                for pr in prs:
+                    if pr in committed and pr not in reached and state(f"wildside-pr-{pr}"):
+                        reached[pr] = now - committed[pr]
+                time.sleep(0.1)
+            for thread in threads:
+                thread.join()
+            return list(reached.values())
+
+        def ready():
+            computed = quotas()
+            return lambda namespace: namespace in computed
+
+        def gone():
+            present = namespaces()
+            return lambda namespace: namespace not in present
+
+        print("\nGitOps previews on a sandbox cluster's real API server, reconciled by Flux's controllers"
+              " (design targets: a URL in under 10 minutes, destruction in under 5)")
+        print(f"{'':34} {'p50':>8} {'p95':>8}  samples")
+        rounds = {1: 5, 20: 1}
+        next_pr = 1
+        for count, repeat in rounds.items():
+            up, down = [], []
+            for _ in range(repeat):
+                prs = list(range(next_pr, next_pr + count))
+                next_pr += count
+                up += round_trip(prs, "up", ready)
+                down += round_trip(prs, "down", gone)
+            for name, values in ((f"{count:2} preview(s): committed -> ready", up),
+                                 (f"{count:2} preview(s): down -> namespace gone", down)):
+                print(f"{name:34} {percentile(values, 0.5):7.1f}s {percentile(values, 0.95):7.1f}s  {len(values)}")
+    finally:
+        import signal
+        for child in children:
+            child.send_signal(signal.SIGINT)
+            child.wait()
+        shutil.rmtree(project, ignore_errors=True)
+
+
 def bench_binary():
     """The release binary's size, and the start-up time of `--help` and of `render` of one stack."""
     size = os.path.getsize(BIN)
@@ -457,6 +639,9 @@ def main():
         return
     if os.environ.get("BENCH_ONLY") == "encryption":
         bench_encryption(manifest)
+        return
+    if os.environ.get("BENCH_ONLY") == "gitops":
+        bench_gitops(manifest)
         return
     project = tempfile.mkdtemp(prefix="wildside-bench-")
     try:
@@ -514,6 +699,7 @@ def main():
     bench_plan_all()
     bench_preview(manifest)
     bench_cluster_preview(manifest)
+    bench_gitops(manifest)
     bench_render()
 
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The README's main command. Starts an OpenBao dev server and the local DigitalOcean sandbox, brings the demo
 # platform up on the sandbox with the real provider, reads its kubeconfig back from OpenBao, hibernates and wakes
-# it, runs the Vault appliance (up, bootstrap through its load balancer, outputs into it, kubeconfig back, down),
-# opens and closes a preview for pull request 1, writes the pull-request comment, and takes everything down again. Where the
-# DigitalOcean provider cannot be installed it says why and runs every step that needs no provider.
+# it, lets Flux (its controllers run locally) reconcile the cluster from the platform repository and a namespace
+# preview for pull request 1 from the application repository, runs the Vault appliance (up, bootstrap through its
+# load balancer, outputs into it, kubeconfig back, down), opens and closes a preview for pull request 1, writes
+# the pull-request comment, and takes everything down again. Where the DigitalOcean provider cannot be installed
+# it says why and runs every step that needs no provider.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/provider.sh
@@ -11,8 +13,11 @@ repo="$(pwd)"
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/wildside-tofu"
 sandbox_bin="${CARGO_TARGET_DIR:-$repo/target}/release/wildside-sandbox"
 bao="$(sed -n 's/^WILDSIDE_BAO_BIN=//p' "${WILDSIDE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wildside-tofu}/tools.env")"
+kube_tool() { sed -n "s/^$1=//p" "$tools_dir/kube-tools.env" 2>/dev/null; }
 bao_address=127.0.0.1:18200
 sandbox_address=127.0.0.1:18686
+git_address=127.0.0.1:18687
+tools_dir="${WILDSIDE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/wildside-tofu}"
 
 work="$(mktemp -d)"
 pids=()
@@ -24,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 step() { printf '\n==> %s\n' "$*" >&2; }
 
-for address in "$bao_address" "$sandbox_address"; do
+for address in "$bao_address" "$sandbox_address" "$git_address"; do
   if (exec 3<>"/dev/tcp/${address%:*}/${address#*:}") 2>/dev/null; then
     echo "demo: $address is in use; stop what listens there and run make demo again" >&2
     exit 1
@@ -129,6 +134,65 @@ TOML
   echo "the sandbox stopped $(grep -c 'is deleted: its server stops' "$work/sandbox.log") appliance server(s); droplet disks left: $(ls -A "$sandbox_data" 2>/dev/null | wc -l)" >&2
 }
 
+# GitOps past the platform: Flux's source-controller and kustomize-controller (built from their Go modules by
+# `make kube-tools`) run as local processes against the platform cluster's real API server and clone the two
+# bare repositories from a local Git server. `gitops push` commits the platform tree, `gitops bootstrap` installs
+# Flux's CRDs and points it at the cluster path; Flux applies the platform. A namespace preview for pull request
+# 1 commits its overlay and Flux makes the namespace with its quota; closing it removes the overlay and Flux
+# prunes the namespace. A Git host's webhook would tell Flux of each push; here kubectl annotates the
+# GitRepository as Flux's webhook receiver does. The operators' CRDs stand in for the charts helm-controller
+# would install (it is not run: the sandbox's clusters have no nodes).
+gitops_flow() {
+  local kubectl flux_crds operator_crds missing="" key
+  for key in KUBECTL FLUX_CRDS OPERATOR_CRDS FLUX_SOURCE_CONTROLLER FLUX_KUSTOMIZE_CONTROLLER; do
+    [ -e "$(kube_tool "$key")" ] || missing="$missing $key"
+  done
+  if [ -n "$missing" ]; then
+    echo "demo: skipping GitOps: $tools_dir/kube-tools.env names no$missing (make kube-tools builds them)" >&2
+    return 0
+  fi
+  kubectl="$(kube_tool KUBECTL)" flux_crds="$(kube_tool FLUX_CRDS)" operator_crds="$(kube_tool OPERATOR_CRDS)"
+  local kubeconfig="$work/platform-kubeconfig" repositories="$work/project/gitops" namespace=wildside-pr-1
+  wt kubeconfig platform --write "$kubeconfig"
+  kube() { "$kubectl" --kubeconfig "$kubeconfig" --request-timeout 60s "$@"; }
+  mkdir -p "$repositories"
+  git init --quiet --bare --initial-branch main "$repositories/wildside-infra.git"
+  git init --quiet --bare --initial-branch main "$repositories/wildside-apps.git"
+  step "starting Flux's source-controller and kustomize-controller, and a Git server on $git_address"
+  python3 scripts/local-flux.py --kubeconfig "$kubeconfig" --repositories "$repositories" \
+    --work "$work/flux" --git-listen "$git_address" >"$work/flux.out" 2>&1 &
+  local flux_pid=$!
+  pids+=("$flux_pid")
+  kube apply --server-side -f "$operator_crds" >/dev/null
+  step "gitops push platform (the platform tree into wildside-infra)"
+  wt gitops push platform
+  step "gitops bootstrap platform (Flux's CRDs, its GitRepository and Kustomization; kubeconfig from OpenBao)"
+  WILDSIDE_GITOPS_TOKEN=demo-git-token wt gitops bootstrap platform --crds "$flux_crds"
+  for _ in $(seq 600); do grep -qx ready "$work/flux.out" && break; kill -0 "$flux_pid" 2>/dev/null || break; sleep 0.2; done
+  grep -qx ready "$work/flux.out" || { cat "$work/flux.out" >&2; echo "demo: Flux's controllers did not start (logs in $work/flux)" >&2; return 1; }
+  kube -n flux-system wait --for=condition=Ready --timeout=180s kustomization/flux-system kustomization/platform-databases
+  kube -n flux-system get gitrepositories,kustomizations
+  step "preview up for pull request 1 (namespace kind: its overlay committed to wildside-apps)"
+  local committed
+  wt preview --stack apps up --yes --pr 1 --sha "$(git rev-parse HEAD 2>/dev/null || echo demo)"
+  committed=$SECONDS
+  kube -n flux-system annotate --overwrite gitrepository/wildside-apps "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
+  for _ in $(seq 600); do
+    [ -n "$(kube -n "$namespace" get resourcequota preview -o jsonpath='{.status.hard.requests\.cpu}' 2>/dev/null)" ] && break
+    sleep 0.2
+  done
+  kube get namespace "$namespace" --show-labels
+  kube -n "$namespace" get resourcequota,limitrange,networkpolicy
+  echo "Flux made namespace $namespace with its quota $((SECONDS - committed))s after the commit" >&2
+  step "preview down for pull request 1 (the overlay removed; Flux prunes the namespace)"
+  wt preview --stack apps down --yes --pr 1
+  kube -n flux-system annotate --overwrite gitrepository/wildside-apps "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
+  kube wait --for=delete "namespace/$namespace" --timeout=180s
+  echo "namespace $namespace is gone" >&2
+  kill -INT "$flux_pid" 2>/dev/null || true
+  wait "$flux_pid" 2>/dev/null || true
+}
+
 step "doctor"
 wt doctor "${platform[@]}" example preview || true
 step "plan ${platform[*]:+${platform[*]} }example, as CI does for a pull request"
@@ -150,6 +214,7 @@ if [ ${#platform[@]} -gt 0 ]; then
   wt hibernate platform --yes
   wt plan platform --detailed-exitcode
   wt wake platform --yes
+  gitops_flow
   appliance_flow
 fi
 step "output example"

@@ -3,7 +3,7 @@
 # version: kube-apiserver, kube-controller-manager, kubectl and etcd built from their Go modules, kustomize,
 # kubeconform, Flux's CRDs generated with controller-gen from Flux's Go API modules (Flux's release
 # downloads are not reachable from CI), the CRDs of cert-manager, External Secrets and CloudNativePG taken
-# from their Go modules, plus JSON schemas for kubeconform made from the Kubernetes OpenAPI document shipped
+# from their Go modules, Flux's source-controller and kustomize-controller, plus JSON schemas for kubeconform made from the Kubernetes OpenAPI document shipped
 # in the k8s.io/kubernetes module and from those CRDs. Idempotent: what is already built at
 # its pinned version is left alone. Writes the manifest `kube-tools.env`.
 set -euo pipefail
@@ -123,6 +123,34 @@ install_flux_crds() {
   touch "$dir/.complete"
 }
 
+# Flux's source-controller and kustomize-controller, built from their pinned Go modules (the version of their
+# api modules) so that Flux itself can reconcile a sandbox cluster (scripts/local-flux.py runs them). Each
+# go.mod replaces its api module with ./api, which the module download lacks: the copy requires the published
+# api module instead. A dependency version the Go module proxy refuses is replaced by the one
+# FLUX_MODULE_SUBSTITUTES names.
+install_flux_controllers() {
+  local entry controller version dir substitute
+  for entry in "source-controller@$FLUX_SOURCE_API_VERSION" "kustomize-controller@$FLUX_KUSTOMIZE_API_VERSION"; do
+    controller="${entry%@*}" version="v${entry#*@}"
+    dir="$cache/flux/$controller/$version"
+    [ -x "$dir/$controller" ] && continue
+    log "building Flux's $controller $version from its Go module (several minutes, once)"
+    local scratch
+    scratch="$(scratch_copy "github.com/fluxcd/$controller" "$version")"
+    (
+      cd "$scratch"
+      go mod edit -dropreplace="github.com/fluxcd/$controller/api" -require="github.com/fluxcd/$controller/api@$version"
+      for substitute in $FLUX_MODULE_SUBSTITUTES; do
+        go mod edit -replace="${substitute%@*}=$substitute"
+      done
+      go build -trimpath -ldflags "-s -w" -o "$controller.out" .
+      mkdir -p "$dir"
+      mv "$controller.out" "$dir/$controller"
+    )
+    rm -rf "$scratch"
+  done
+}
+
 # A Python with PyYAML, for the scripts that read CRDs.
 yaml_python() {
   local venv="$cache/pyyaml/$PYYAML_VERSION"
@@ -178,6 +206,7 @@ CONTROLLER_GEN="$cache/controller-gen/$CONTROLLER_TOOLS_VERSION/controller-gen"
 install_flux_crds
 install_operator_crds
 install_schemas
+install_flux_controllers
 
 kube="$cache/kubernetes/$KUBERNETES_VERSION"
 cat >"$cache/kube-tools.env.tmp" <<ENV
@@ -193,6 +222,8 @@ OPERATOR_CRDS=$OPERATOR_CRDS
 KUBECONFORM_SCHEMAS=$KUBECONFORM_SCHEMAS
 KUBECONFORM_SCHEMA_LOCATION=$KUBECONFORM_SCHEMAS/{{.ResourceKind}}{{.KindSuffix}}.json
 CONTROLLER_GEN=$CONTROLLER_GEN
+FLUX_SOURCE_CONTROLLER=$cache/flux/source-controller/v$FLUX_SOURCE_API_VERSION/source-controller
+FLUX_KUSTOMIZE_CONTROLLER=$cache/flux/kustomize-controller/v$FLUX_KUSTOMIZE_API_VERSION/kustomize-controller
 ENV
 mv "$cache/kube-tools.env.tmp" "$cache/kube-tools.env"
 log "kube tools ready in $((SECONDS - started))s (manifest: $cache/kube-tools.env)"

@@ -21,6 +21,7 @@ mod gate;
 mod gitops;
 mod gitops_build;
 mod gitops_cluster;
+mod gitops_flux;
 mod json_reports;
 mod lifecycle;
 mod lock_files;
