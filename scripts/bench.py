@@ -539,7 +539,7 @@ def bench_gitops(manifest):
                                   "kustomization/flux-system", "kustomization/platform-databases"], check=True, **quiet)
 
         def announce():
-            subprocess.run(kubectl + ["-n", "flux-system", "annotate", "--overwrite", "gitrepository/wildside-apps",
+            subprocess.run(kubectl + ["-n", "flux-system", "annotate", "--overwrite", "gitrepository/apps",
                                       f"reconcile.fluxcd.io/requestedAt={time.time_ns()}"], check=True, **quiet)
 
         def quotas():

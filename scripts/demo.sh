@@ -176,7 +176,7 @@ gitops_flow() {
   local committed
   wt preview --stack apps up --yes --pr 1 --sha "$(git rev-parse HEAD 2>/dev/null || echo demo)"
   committed=$SECONDS
-  kube -n flux-system annotate --overwrite gitrepository/wildside-apps "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
+  kube -n flux-system annotate --overwrite gitrepository/apps "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
   for _ in $(seq 600); do
     [ -n "$(kube -n "$namespace" get resourcequota preview -o jsonpath='{.status.hard.requests\.cpu}' 2>/dev/null)" ] && break
     sleep 0.2
@@ -186,7 +186,7 @@ gitops_flow() {
   echo "Flux made namespace $namespace with its quota $((SECONDS - committed))s after the commit" >&2
   step "preview down for pull request 1 (the overlay removed; Flux prunes the namespace)"
   wt preview --stack apps down --yes --pr 1
-  kube -n flux-system annotate --overwrite gitrepository/wildside-apps "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
+  kube -n flux-system annotate --overwrite gitrepository/apps "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
   kube wait --for=delete "namespace/$namespace" --timeout=180s
   echo "namespace $namespace is gone" >&2
   kill -INT "$flux_pid" 2>/dev/null || true

@@ -162,7 +162,8 @@ yaml_python() {
 # The CRDs of the operators the platform installs, generated as their own builds generate them: controller-gen
 # over the API packages of cert-manager's, External Secrets' and CloudNativePG's pinned Go modules.
 install_operator_crds() {
-  local dir="$cache/operator-crds/controller-gen-$CONTROLLER_TOOLS_VERSION-cert-manager-$CERT_MANAGER_VERSION-external-secrets-$EXTERNAL_SECRETS_VERSION-cloudnative-pg-$CLOUDNATIVE_PG_VERSION"
+  # The leading number changes whenever how the CRDs are made changes, so that a cached set is made again.
+  local dir="$cache/operator-crds/2-controller-gen-$CONTROLLER_TOOLS_VERSION-cert-manager-$CERT_MANAGER_VERSION-external-secrets-$EXTERNAL_SECRETS_VERSION-cloudnative-pg-$CLOUDNATIVE_PG_VERSION"
   OPERATOR_CRDS="$dir/crds"
   [ -f "$dir/.complete" ] && return
   log "generating the operators' CRDs with controller-gen $CONTROLLER_TOOLS_VERSION"
@@ -179,6 +180,19 @@ install_operator_crds() {
     (cd "$scratch" && "$CONTROLLER_GEN" crd "${args[@]}" output:crd:dir="$OPERATOR_CRDS")
     rm -rf "$scratch"
   done
+  # cert-manager marks its cluster-scoped kind for its client generator (+genclient:nonNamespaced), which
+  # controller-gen does not read, so it makes ClusterIssuer namespaced; the API server would then refuse
+  # the platform's ClusterIssuer, which has no namespace.
+  "$(yaml_python)" - "$OPERATOR_CRDS/cert-manager.io_clusterissuers.yaml" <<'PY'
+import sys
+import yaml
+path = sys.argv[1]
+with open(path) as file:
+    definition = yaml.safe_load(file)
+definition["spec"]["scope"] = "Cluster"
+with open(path, "w") as file:
+    yaml.safe_dump(definition, file, sort_keys=False)
+PY
   touch "$dir/.complete"
 }
 

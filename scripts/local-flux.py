@@ -9,8 +9,9 @@ clones the repositories the GitRepository objects name and serves the artifacts,
 and applies them server-side and prunes what a commit removed.
 
 Usage: local-flux.py --kubeconfig FILE --repositories DIR --work DIR [--git-listen 127.0.0.1:PORT]
-Prints `git http://ADDRESS` and then `ready` once the controllers answer their health checks, and runs until
-it gets SIGINT or SIGTERM, which it passes on to them.
+Prints `git http://ADDRESS` once the Git server listens. Then it waits for Flux's CRDs (`gitops bootstrap`
+installs them), starts the controllers, prints `ready` once they answer their health checks, and runs until
+it gets SIGINT or SIGTERM, which it passes on to them (or one of them exits).
 """
 
 import argparse
@@ -34,7 +35,7 @@ def kube_tools():
     if not manifest.exists():
         sys.exit(f"local-flux: {manifest} is missing: run `make test-tools`")
     tools = dict(line.split("=", 1) for line in manifest.read_text().splitlines() if "=" in line)
-    for key in ("FLUX_SOURCE_CONTROLLER", "FLUX_KUSTOMIZE_CONTROLLER"):
+    for key in ("KUBECTL", "FLUX_CRDS", "FLUX_SOURCE_CONTROLLER", "FLUX_KUSTOMIZE_CONTROLLER"):
         if not tools.get(key):
             sys.exit(f"local-flux: {manifest} names no {key}: run `make test-tools`")
     return tools
@@ -60,32 +61,31 @@ def wait_healthy(name, address, process, deadline):
     sys.exit(f"local-flux: {name} did not become healthy at {address}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", required=True)
-    parser.add_argument("--repositories", required=True, help="the directory holding the bare repositories")
-    parser.add_argument("--work", required=True, help="a directory for the artifacts and the controllers' logs")
-    parser.add_argument("--git-listen", default="127.0.0.1:0")
-    args = parser.parse_args()
-    tools = kube_tools()
+def flux_crd_names(directory):
+    """The names of the CRDs in Flux's CRD directory (controller-gen names each file `<group>_<plural>.yaml`)."""
+    names = []
+    for file in sorted(Path(directory).glob("*.yaml")):
+        group, _, plural = file.stem.partition("_")
+        names.append(f"{plural}.{group}")
+    return names
+
+
+def wait_for_crds(tools, kubeconfig, deadline):
+    """Waits until every Flux CRD is established: the controllers refuse to start without them, and
+    `gitops bootstrap` installs them."""
+    command = [tools["KUBECTL"], "--kubeconfig", kubeconfig, "--request-timeout", "10s", "wait",
+               "--for=condition=established", "--timeout=5s"]
+    command += [f"crd/{name}" for name in flux_crd_names(tools["FLUX_CRDS"])]
+    while time.monotonic() < deadline:
+        if subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+            return
+        time.sleep(0.5)
+    sys.exit("local-flux: Flux's CRDs were not installed in time (run `wildside-tofu gitops bootstrap`)")
+
+
+def run(args, tools, children):
     work = Path(args.work)
     (work / "artifacts").mkdir(parents=True, exist_ok=True)
-    children = []
-
-    def stop(*_):
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
     git = subprocess.Popen(
         [sys.executable, str(HERE / "git-http.py"), args.repositories, "--listen", args.git_listen],
         stdout=subprocess.PIPE,
@@ -94,9 +94,10 @@ def main():
     children.append(git)
     line = git.stdout.readline().strip()
     if not line.startswith("listening on "):
-        stop()
+        sys.exit("local-flux: the Git server did not start")
     print(f"git {line.removeprefix('listening on ')}", flush=True)
 
+    wait_for_crds(tools, args.kubeconfig, time.monotonic() + 600)
     environment = dict(os.environ, KUBECONFIG=args.kubeconfig, RUNTIME_NAMESPACE="flux-system")
     storage = free_address()
     controllers = {
@@ -117,17 +118,48 @@ def main():
             "--enable-leader-election=false",
             "--log-level=info",
         ]
-        log = open(work / f"{name}.log", "wb")
-        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        with open(work / f"{name}.log", "wb") as log:
+            process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
         children.append(process)
         wait_healthy(name, health, process, deadline)
     print("ready", flush=True)
     while all(child.poll() is None for child in children):
         time.sleep(0.5)
+    sys.exit("local-flux: a child exited: " + ", ".join(
+        f"{' '.join(map(str, child.args[:1]))} ({child.returncode})" for child in children if child.poll() is not None))
+
+
+def stop(children):
     for child in children:
-        if child.poll() is not None:
-            print(f"local-flux: a child exited with {child.returncode}", file=sys.stderr)
-    stop()
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--repositories", required=True, help="the directory holding the bare repositories")
+    parser.add_argument("--work", required=True, help="a directory for the artifacts and the controllers' logs")
+    parser.add_argument("--git-listen", default="127.0.0.1:0")
+    args = parser.parse_args()
+    tools = kube_tools()
+
+    def interrupted(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+    children = []
+    try:
+        run(args, tools, children)
+    finally:
+        stop(children)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,27 @@ pub fn serve_state_key(derived: bool) -> i32 {
     }
 }
 
+/// The exit status of the key provider `args` asks for, when tofu runs this binary as one (`plan-key`,
+/// `state-key [--derived]`, exactly as the encryption configuration writes them); `None` for anything else.
+/// Tofu runs a key provider for every plan and state it reads or writes, so these answer before the command
+/// line parser is even built.
+pub fn key_provider(args: &[std::ffi::OsString]) -> Option<i32> {
+    use crate::encryption::{DERIVED_FLAG, KEY_PROVIDER_COMMAND, STATE_KEY_COMMAND};
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|arg| arg.to_str())
+        .collect::<Option<_>>()?;
+    match words.as_slice() {
+        [command] if *command == KEY_PROVIDER_COMMAND => Some(serve_plan_key()),
+        [command] if *command == STATE_KEY_COMMAND => Some(serve_state_key(false)),
+        [command, flag] if *command == STATE_KEY_COMMAND && *flag == DERIVED_FLAG => {
+            Some(serve_state_key(true))
+        }
+        _ => None,
+    }
+}
+
 /// Answers tofu's external key provider with a saved plan's one-time key (`plan-key`); the exit status.
 pub fn serve_plan_key() -> i32 {
     let key = std::env::var(crate::encryption::ONE_TIME_KEY_ENV)
@@ -574,5 +595,28 @@ mod tests {
         assert!(!use_color(ColorArg::Auto, None, false));
         assert!(use_color(ColorArg::Always, set, false));
         assert!(!use_color(ColorArg::Never, None, true));
+    }
+
+    #[test]
+    fn only_the_exact_key_provider_command_lines_skip_the_parser() {
+        let line = |words: &[&str]| -> Vec<std::ffi::OsString> {
+            std::iter::once("wildside-tofu")
+                .chain(words.iter().copied())
+                .map(Into::into)
+                .collect()
+        };
+        for other in [
+            &["plan"][..],
+            &["plan-key", "extra"],
+            &["--color", "never", "plan-key"],
+            &["state-key", "--other"],
+            &[],
+        ] {
+            assert_eq!(key_provider(&line(other)), None, "{other:?}");
+        }
+        // Outside a run there is no key to give: the provider answers, and fails.
+        if std::env::var_os(crate::encryption::ONE_TIME_KEY_ENV).is_none() {
+            assert_eq!(key_provider(&line(&["plan-key"])), Some(1));
+        }
     }
 }

@@ -13,10 +13,14 @@ use wildside_tofu::{dispatch, views};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(status) = dispatch::key_provider(&args) {
+        std::process::exit(status);
+    }
     // ring is the one crypto provider the release carries; every TLS client and verifier uses it.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = match wildside_tofu::cli::command()
-        .try_get_matches_from(wildside_tofu::cli::normalise_args(std::env::args_os()))
+        .try_get_matches_from(wildside_tofu::cli::normalise_args(args))
         .and_then(|matches| Cli::from_arg_matches(&matches))
     {
         Ok(cli) => cli,

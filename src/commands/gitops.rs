@@ -67,7 +67,7 @@ async fn resolve(
 }
 
 /// What the stack's outputs and platform sections tell the render.
-async fn platform_inputs(
+pub(super) async fn platform_inputs(
     context: &Context,
     stack: &Stack,
     settings: &GitopsSettings,

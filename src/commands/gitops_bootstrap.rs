@@ -17,10 +17,11 @@ use super::report::Report;
 use crate::error::Error;
 use crate::gitops::{
     APPS_CREDENTIALS, Documents, FLUX_NAMESPACE, GitopsError, PLATFORM_SOURCE, needs_credential,
+    preview_cluster_path,
 };
 use crate::private_file::write_private;
 use crate::run::context::Context;
-use crate::stack::Stack;
+use crate::stack::{GitopsSettings, PreviewKind, Stack};
 use crate::vault::{Vault, VaultError, http_status, read_output};
 
 pub struct BootstrapArgs {
@@ -138,7 +139,7 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
             "metadata": { "name": PLATFORM_SOURCE, "namespace": FLUX_NAMESPACE },
             "spec": {
                 "interval": "10m",
-                "path": format!("./{}", settings.cluster_path),
+                "path": format!("./{}", cluster_path(&stack, &settings, &args.workspace)),
                 "prune": true,
                 "sourceRef": { "kind": "GitRepository", "name": PLATFORM_SOURCE },
             },
@@ -154,6 +155,20 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
         changed: applied,
         commit: None,
     })
+}
+
+/// The directory Flux watches: a cluster preview that carries the application has its own
+/// (`<cluster_path>-pr-<n>`, which `preview up` writes); every other cluster the stack's `cluster_path`.
+fn cluster_path(stack: &Stack, settings: &GitopsSettings, workspace: &str) -> String {
+    let carries_app = settings.apps.is_some()
+        && stack
+            .preview
+            .as_ref()
+            .is_some_and(|preview| preview.kind == PreviewKind::Platform);
+    match crate::preview::pr_of(workspace) {
+        Some(pr) if carries_app => preview_cluster_path(settings, pr),
+        _ => settings.cluster_path.clone(),
+    }
 }
 
 /// The cluster's kubeconfig: the stack's `kubeconfig` output in Vault.

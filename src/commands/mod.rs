@@ -21,6 +21,7 @@ mod plan;
 mod plan_set;
 mod policy_test;
 mod preview;
+mod preview_cluster_app;
 mod preview_gc;
 mod preview_ledger;
 mod preview_namespace;

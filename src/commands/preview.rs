@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::down::down_with;
+use super::preview_cluster_app::{cluster_app_down, cluster_app_up};
 use super::preview_namespace::{namespace_down, namespace_up, overlays};
 use super::report::{Hibernation, Report};
 use super::up::{UpReads, up_with};
@@ -184,9 +185,13 @@ impl PreviewStack {
                 workspace_known: true,
                 ..PrepareOptions::default()
             };
-            if let Err(error) =
-                down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
-            {
+            let removed = match cluster_app_down(context, self, pr).await {
+                Ok(()) => {
+                    down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
+                }
+                Err(error) => Err(error),
+            };
+            if let Err(error) = removed {
                 self.mark_failed(pr).await?;
                 return Err(error);
             }
@@ -331,7 +336,7 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
                 outputs: false,
                 state: true,
             };
-            up_with(
+            match up_with(
                 context,
                 &preview.stack.name,
                 &workspace_of(args.pr),
@@ -339,7 +344,12 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
                 reads,
             )
             .await
-            .map(|(_, state)| state)
+            {
+                Ok((_, state)) => cluster_app_up(context, &preview, args.pr, &args.sha, expires)
+                    .await
+                    .map(|()| state),
+                Err(error) => Err(error),
+            }
         }
         PreviewKind::Namespace => namespace_up(context, &preview, args.pr, &args.sha, expires)
             .await

@@ -112,12 +112,12 @@ fn credentials_path(vault: &Vault, stack: &str, pr: u64, database: PreviewDataba
 }
 
 /// The base of [`credentials_path`], as the overlay's `ExternalSecret`s name it.
-fn credentials_base(vault: &Vault, stack: &str, pr: u64) -> String {
+pub(super) fn credentials_base(vault: &Vault, stack: &str, pr: u64) -> String {
     vault.output_path(stack, &workspace_of(pr), "services")
 }
 
 /// Writes each database's credentials to Vault unless they are there already (a new commit keeps them).
-async fn ensure_credentials(
+pub(super) async fn ensure_credentials(
     vault: &Vault,
     stack: &str,
     pr: u64,
@@ -148,7 +148,7 @@ async fn ensure_credentials(
     Ok(())
 }
 
-async fn delete_credentials(vault: &Vault, stack: &str, pr: u64) -> Result<(), Error> {
+pub(super) async fn delete_credentials(vault: &Vault, stack: &str, pr: u64) -> Result<(), Error> {
     for database in [PreviewDatabase::Postgres, PreviewDatabase::Redis] {
         let path = credentials_path(vault, stack, pr, database);
         match vaultrs::kv2::delete_metadata(&vault.client, &vault.mount, &path).await {

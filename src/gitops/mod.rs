@@ -13,11 +13,12 @@ pub use error::GitopsError;
 pub use objects::{Mebibytes, Millicores, Quantities};
 pub use overlay::{
     BASE_QUOTA, EPHEMERAL, PreviewOverlay, QUOTA, database_name, database_share, label_time,
-    namespace_of, overlay_directory, quota_of, render_base, render_index, render_overlay,
+    namespace_of, overlay_directory, quota_of, render_base, render_base_in, render_index,
+    render_overlay, render_overlay_in,
 };
 pub use platform::{
     APPS_CREDENTIALS, APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE,
-    needs_credential, render_platform,
+    needs_credential, preview_cluster_path, render_platform, render_preview_cluster,
 };
 pub use repo::{Branch, Pushed, commit_and_push, git, remote_of};
 pub use tree::{Documents, Tree};

@@ -113,7 +113,17 @@ pub fn label_time(time: Timestamp) -> String {
 
 /// The tree of one pull request's overlay; it owns the overlay's directory.
 pub fn render_overlay(preview: &PreviewOverlay<'_>) -> Result<Tree, GitopsError> {
-    let directory = preview.directory();
+    render_overlay_in(preview, &preview.directory(), "../../../base")
+}
+
+/// The pull request's overlay written into `directory`, patching the application's base found at `base`
+/// (relative to `directory`): a cluster preview carries it in the platform repository.
+pub fn render_overlay_in(
+    preview: &PreviewOverlay<'_>,
+    directory: &str,
+    base: &str,
+) -> Result<Tree, GitopsError> {
+    let directory = directory.to_string();
     let namespace_name = preview.namespace();
     let mut tree = Tree::owning([directory.clone()]);
     let put = |tree: &mut Tree, file: &str, documents: Documents| {
@@ -198,7 +208,7 @@ pub fn render_overlay(preview: &PreviewOverlay<'_>) -> Result<Tree, GitopsError>
         resources.push(file.to_string());
         values.insert(connection.0, connection.1);
     }
-    resources.push("../../../base".to_string());
+    resources.push(base.to_string());
     let host = preview.hostname();
     let mut operations = vec![
         JsonPatch {
@@ -440,6 +450,11 @@ fn redis(preview: &PreviewOverlay<'_>, namespace: &str) -> Result<Rendered, Gito
 /// `base/`: the application's canonical release, which each overlay patches. Written only where the
 /// repository has none, so an application team's own base is never replaced.
 pub fn render_base(apps: &AppsSettings) -> Result<Tree, GitopsError> {
+    render_base_in(apps, "base")
+}
+
+/// The application's base written into `directory`.
+pub fn render_base_in(apps: &AppsSettings, directory: &str) -> Result<Tree, GitopsError> {
     let mut tree = Tree::owning([]);
     let release: Object<Spec<HelmRelease>> = Object {
         api_version: "helm.toolkit.fluxcd.io/v2",
@@ -464,9 +479,9 @@ pub fn render_base(apps: &AppsSettings) -> Result<Tree, GitopsError> {
             },
         },
     };
-    tree.put_one("base/helmrelease.yaml", &release)?;
+    tree.put_one(&format!("{directory}/helmrelease.yaml"), &release)?;
     tree.put_one(
-        "base/kustomization.yaml",
+        &format!("{directory}/kustomization.yaml"),
         &KustomizeConfig::of(vec!["helmrelease.yaml".to_string()]),
     )?;
     Ok(tree)

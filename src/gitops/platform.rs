@@ -17,6 +17,7 @@ use super::objects::{
     SecretTarget, SourceReference, Spec, StoreReference, VaultProvider, VaultProviderAuth,
     namespace,
 };
+use super::overlay::{PreviewOverlay, render_base_in, render_overlay_in};
 use super::tree::{Documents, Tree};
 use crate::stack::{DnsProvider, GitopsSettings};
 
@@ -110,6 +111,44 @@ fn cluster_directory(
     settings: &GitopsSettings,
     inputs: &PlatformInputs,
 ) -> Result<(), GitopsError> {
+    let base = &settings.cluster_path;
+    tree.put(&format!("{base}/platform.yaml"), platform_kustomizations()?);
+    let mut resources = vec!["platform.yaml".to_string()];
+    if settings.apps.is_some() {
+        let previews = Object {
+            api_version: "kustomize.toolkit.fluxcd.io/v1",
+            kind: "Kustomization",
+            metadata: Metadata::namespaced("apps-previews", FLUX_NAMESPACE),
+            body: Spec {
+                spec: FluxKustomization {
+                    interval: "1m",
+                    path: "./overlays/ephemeral".to_string(),
+                    prune: true,
+                    source_ref: SourceReference {
+                        kind: "GitRepository",
+                        name: APPS_SOURCE.to_string(),
+                        namespace: None,
+                    },
+                    depends_on: app_dependencies(),
+                },
+            },
+        };
+        tree.put_one(&format!("{base}/apps.yaml"), &previews)?;
+        resources.push("apps.yaml".to_string());
+    }
+    tree.put_one(
+        &format!("{base}/cluster.yaml"),
+        &cluster_config(settings, inputs, settings.environment()),
+    )?;
+    resources.push("cluster.yaml".to_string());
+    tree.put_one(
+        &format!("{base}/kustomization.yaml"),
+        &KustomizeConfig::of(resources),
+    )
+}
+
+/// One Flux Kustomization per platform directory, each waiting for the directories it depends on.
+fn platform_kustomizations() -> Result<Documents, GitopsError> {
     let mut documents = Documents::default();
     for component in &COMPONENTS {
         documents = documents.push(&Object {
@@ -140,52 +179,100 @@ fn cluster_directory(
             },
         })?;
     }
-    let base = &settings.cluster_path;
-    tree.put(&format!("{base}/platform.yaml"), documents);
-    let mut resources = vec!["platform.yaml".to_string()];
-    if settings.apps.is_some() {
-        let previews = Object {
-            api_version: "kustomize.toolkit.fluxcd.io/v1",
-            kind: "Kustomization",
-            metadata: Metadata::namespaced("apps-previews", FLUX_NAMESPACE),
-            body: Spec {
-                spec: FluxKustomization {
-                    interval: "1m",
-                    path: "./overlays/ephemeral".to_string(),
-                    prune: true,
-                    source_ref: SourceReference {
-                        kind: "GitRepository",
-                        name: APPS_SOURCE.to_string(),
-                        namespace: None,
-                    },
-                    depends_on: vec![LocalReference {
-                        name: kustomization_name("databases"),
-                    }],
-                },
-            },
-        };
-        tree.put_one(&format!("{base}/apps.yaml"), &previews)?;
-        resources.push("apps.yaml".to_string());
-    }
-    let cluster = Object {
+    Ok(documents)
+}
+
+/// The platform directory an application waits for: the databases (the operator its own cluster needs, or the
+/// shared cluster its database is in).
+fn app_dependencies() -> Vec<LocalReference> {
+    vec![LocalReference {
+        name: kustomization_name("databases"),
+    }]
+}
+
+/// What the cluster is, for the objects and people that look.
+fn cluster_config(
+    settings: &GitopsSettings,
+    inputs: &PlatformInputs,
+    environment: &str,
+) -> Object<serde_json::Value> {
+    Object {
         api_version: "v1",
         kind: "ConfigMap",
         metadata: Metadata::namespaced("wildside-cluster", FLUX_NAMESPACE),
         body: json!({
             "data": {
                 "cluster": inputs.cluster_name,
-                "environment": settings.environment(),
+                "environment": environment,
                 "stack": inputs.stack,
                 "domain": settings.domain,
             }
         }),
+    }
+}
+
+/// The platform repository directory a cluster preview's Flux watches: `<cluster_path>-pr-<n>`.
+pub fn preview_cluster_path(settings: &GitopsSettings, pr: u64) -> String {
+    format!("{}-pr-{pr}", settings.cluster_path)
+}
+
+/// A cluster preview's directory in the platform repository: the same platform Kustomizations as the
+/// stack's own cluster path, and the pull request's application overlay (with its base) under `app/`,
+/// applied by a Kustomization that waits for the databases it needs. It owns the directory, so `preview
+/// down` removes it whole by writing an empty tree that owns it.
+pub fn render_preview_cluster(
+    settings: &GitopsSettings,
+    inputs: &PlatformInputs,
+    overlay: &PreviewOverlay<'_>,
+) -> Result<Tree, GitopsError> {
+    let directory = preview_cluster_path(settings, overlay.pr);
+    let mut tree = Tree::owning([directory.clone()]);
+    tree.put(
+        &format!("{directory}/platform.yaml"),
+        platform_kustomizations()?,
+    );
+    let app = Object {
+        api_version: "kustomize.toolkit.fluxcd.io/v1",
+        kind: "Kustomization",
+        metadata: Metadata::namespaced("preview-app", FLUX_NAMESPACE),
+        body: Spec {
+            spec: FluxKustomization {
+                interval: "1m",
+                path: format!("./{directory}/app"),
+                prune: true,
+                source_ref: SourceReference {
+                    kind: "GitRepository",
+                    name: PLATFORM_SOURCE.to_string(),
+                    namespace: None,
+                },
+                depends_on: app_dependencies(),
+            },
+        },
     };
-    tree.put_one(&format!("{base}/cluster.yaml"), &cluster)?;
-    resources.push("cluster.yaml".to_string());
+    tree.put_one(&format!("{directory}/app.yaml"), &app)?;
+    let environment = directory.rsplit('/').next().unwrap_or(&directory);
     tree.put_one(
-        &format!("{base}/kustomization.yaml"),
-        &KustomizeConfig::of(resources),
-    )
+        &format!("{directory}/cluster.yaml"),
+        &cluster_config(settings, inputs, environment),
+    )?;
+    tree.put_one(
+        &format!("{directory}/kustomization.yaml"),
+        &KustomizeConfig::of(vec![
+            "platform.yaml".to_string(),
+            "app.yaml".to_string(),
+            "cluster.yaml".to_string(),
+        ]),
+    )?;
+    tree.extend(render_overlay_in(
+        overlay,
+        &format!("{directory}/app"),
+        "base",
+    )?);
+    tree.extend(render_base_in(
+        overlay.apps,
+        &format!("{directory}/app/base"),
+    )?);
+    Ok(tree)
 }
 
 /// The Helm repositories the platform's charts come from: (name, URL).

@@ -45,6 +45,12 @@ impl Tree {
         }
     }
 
+    /// Adds `other`'s files and owned directories to this tree.
+    pub fn extend(&mut self, other: Tree) {
+        self.files.extend(other.files);
+        self.owned.extend(other.owned);
+    }
+
     pub fn put(&mut self, path: &str, documents: Documents) {
         self.files
             .insert(path.to_string(), documents.text.into_bytes());

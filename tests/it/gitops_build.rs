@@ -10,7 +10,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use wildside_tofu::gitops::{PreviewOverlay, render_base, render_index, render_overlay};
+use wildside_tofu::gitops::{
+    PlatformInputs, PreviewOverlay, Tree, render_base, render_index, render_overlay,
+    render_preview_cluster,
+};
 use wildside_tofu::stack::{AppsSettings, ChartPin, GitRemote, PostgresPlacement, PreviewDatabase};
 
 use crate::gitops::gitops_section;
@@ -263,6 +266,80 @@ fn rendered_trees_build_with_kustomize_and_validate_with_kubeconform() {
             "{expected:?} in {previews:?}"
         );
     }
+}
+
+/// A cluster preview's directory in the platform repository builds: the platform's Kustomizations, the
+/// cluster's ConfigMap and the Kustomization of the application; and the application directory it points at
+/// builds into the same objects a namespace preview's overlay holds.
+#[test]
+fn a_cluster_previews_directory_builds_with_its_application_overlay() {
+    let Some(tools) = build_tools() else {
+        return;
+    };
+    let project = Project::new();
+    project.stack(
+        "previews",
+        &format!(
+            "[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = {{ message = \"hi\" }}\n{}{APPS}",
+            gitops_section(Path::new("/nowhere"), "ops@wildside.example")
+        ),
+    );
+    let stack = wildside_tofu::stack::load_stack(
+        &project.path().join("stacks/previews.toml"),
+        &["example".to_string()],
+    )
+    .unwrap();
+    let settings = stack.gitops.unwrap();
+    let apps = settings.apps.clone().unwrap();
+    let overlay = PreviewOverlay {
+        apps: &apps,
+        domain: "wildside.example",
+        pr: 7,
+        sha: "0123456789abcdef0123456789abcdef01234567",
+        expires: "2030-03-17T12:00:00Z".parse().unwrap(),
+        vault_path: "wildside/previews/pr-7/services".to_string(),
+        redis_chart: "22.0.7",
+    };
+    let inputs = PlatformInputs {
+        stack: "previews".to_string(),
+        cluster_name: "previews-pr-7".to_string(),
+        vault_address: "https://vault.wildside.example:8200".to_string(),
+        vault_ca: None,
+    };
+    let repository = project.path().join("infra");
+    let tree = render_preview_cluster(&settings, &inputs, &overlay).unwrap();
+    tree.write_to(&repository).unwrap();
+    let directory = repository.join("clusters/dev-pr-7");
+    let cluster = objects(&tools.build(&directory));
+    for expected in [
+        ("Kustomization", "flux-system/platform-databases"),
+        ("Kustomization", "flux-system/preview-app"),
+        ("ConfigMap", "flux-system/wildside-cluster"),
+    ] {
+        assert!(
+            cluster.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {cluster:?}"
+        );
+    }
+    let app = objects(&tools.build(&directory.join("app")));
+    for expected in [
+        ("Namespace", "/wildside-pr-7"),
+        ("ResourceQuota", "wildside-pr-7/preview"),
+        ("NetworkPolicy", "wildside-pr-7/default-deny-ingress"),
+        ("Cluster", "wildside-pr-7/postgres"),
+        ("HelmRelease", "wildside-pr-7/wildside"),
+    ] {
+        assert!(
+            app.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {app:?}"
+        );
+    }
+    // Written again, the tree changes nothing; an empty tree owning the directory removes it whole.
+    assert_eq!(tree.write_to(&repository).unwrap(), Vec::<String>::new());
+    Tree::owning(["clusters/dev-pr-7".to_string()])
+        .write_to(&repository)
+        .unwrap();
+    assert!(!directory.exists());
 }
 
 /// The validation can fail: an unknown field, a kind no schema knows and a value outside a CRD's pattern are

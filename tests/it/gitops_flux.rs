@@ -254,8 +254,19 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
 
     eventually("Flux applies the platform repository", || {
         kube.flux_ready("gitrepository", "flux-system")?;
-        kube.flux_ready("kustomization", "flux-system")?;
-        kube.flux_ready("kustomization", "platform-databases")
+        for name in [
+            "flux-system",
+            "platform-sources",
+            "platform-vault",
+            "platform-traefik",
+            "platform-cert-manager",
+            "platform-external-dns",
+            "platform-databases",
+            "platform-redis",
+        ] {
+            kube.flux_ready("kustomization", name)?;
+        }
+        Ok(())
     });
     let issuer = kube.json(&["get", "clusterissuer", "letsencrypt"]).unwrap();
     assert_eq!(
@@ -268,7 +279,7 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
         .args([format!("{:040x}", 1)])
         .output()
         .expect_code(0);
-    kube.reconcile_source("wildside-apps");
+    kube.reconcile_source("apps");
     eventually("Flux applies pull request 1's overlay", || {
         let quota = kube
             .json(&["-n", "wildside-pr-1", "get", "resourcequota", "preview"])
@@ -299,7 +310,7 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
         .args(["preview", "down", "--yes", "--pr", "1"])
         .output()
         .expect_code(0);
-    kube.reconcile_source("wildside-apps");
+    kube.reconcile_source("apps");
     eventually(
         "Flux prunes the closed preview's namespace",
         || match kube.json(&["get", "namespace", "wildside-pr-1"]) {
