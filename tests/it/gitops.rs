@@ -414,3 +414,85 @@ fn ten_concurrent_namespace_previews_lose_no_commit_and_down_removes_one() {
         "{list}"
     );
 }
+
+/// A platform preview whose stack has `[gitops.apps]` carries the application: once its workspace is up,
+/// `preview up` commits a directory of its own to the platform repository, with the platform's Kustomizations
+/// and the pull request's overlay; `gitops bootstrap -w pr-<n>` would point that cluster's Flux there; and
+/// `preview down` removes the directory and the pull request's credentials.
+#[test]
+fn a_cluster_preview_carries_the_application_in_its_platform_repository_directory() {
+    let bao = OpenBao::dev();
+    let project = Project::new();
+    let apps = bare_repository(project.path(), "wildside-apps.git");
+    let infra = bare_repository(project.path(), "wildside-infra.git");
+    let stack = crate::preview::preview_stack(&bao.address(), 5)
+        + &gitops_section(&infra, "ops@wildside.example")
+        + &format!(
+            "[gitops.apps]\nrepository = \"{}\"\nsource_url = \"https://git.wildside.example/wildside-apps.git\"\nproject = \"wildside\"\nimage = \"ghcr.io/example/wildside-app\"\ndatabases = [\"postgres\"]\n",
+            apps.display()
+        );
+    project.stack("preview", &stack);
+    let run = || {
+        project
+            .run()
+            .env("VAULT_TOKEN", DEV_ROOT_TOKEN)
+            .env("WILDSIDE_NOW", "2030-03-17T12:00:00Z")
+    };
+    run()
+        .args(["preview", "up", "--yes", "--pr", "3", "--sha", "cafe0003"])
+        .output()
+        .expect_code(0);
+    let work = checkout(&infra, &project.path().join("infra-work"));
+    let app: serde_json::Value =
+        serde_norway::from_str(&read(&work, "clusters/dev-pr-3/app.yaml")).unwrap();
+    assert_eq!(app["spec"]["path"], "./clusters/dev-pr-3/app", "{app}");
+    let overlay: serde_json::Value =
+        serde_norway::from_str(&read(&work, "clusters/dev-pr-3/app/kustomization.yaml")).unwrap();
+    assert!(
+        overlay["resources"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("base")),
+        "{overlay}"
+    );
+    let patch = read(&work, "clusters/dev-pr-3/app/patch-release.yaml");
+    assert!(
+        patch.contains("cafe0003"),
+        "the image tag is the commit: {patch}"
+    );
+    assert!(
+        work.join("clusters/dev-pr-3/app/base/helmrelease.yaml")
+            .is_file()
+    );
+    let credentials = bao.kv_json(
+        DEV_ROOT_TOKEN,
+        "get",
+        "wildside/preview/pr-3/services/postgres",
+    );
+    assert!(
+        credentials.is_some(),
+        "the database credentials are in Vault"
+    );
+    assert!(
+        !git(&apps, &["log", "--oneline", "--all"]).contains("pr-3"),
+        "nothing goes to the application repository: the cluster has the overlay"
+    );
+
+    run()
+        .args(["preview", "down", "--yes", "--pr", "3"])
+        .output()
+        .expect_code(0);
+    git(&work, &["pull", "--quiet", "origin", "main"]);
+    assert!(!work.join("clusters/dev-pr-3").exists());
+    assert!(
+        git(&work, &["log", "-1", "--format=%s"]).contains("remove preview cluster pr-3"),
+        "{}",
+        git(&work, &["log", "--oneline"])
+    );
+    let credentials = bao.kv_json(
+        DEV_ROOT_TOKEN,
+        "get",
+        "wildside/preview/pr-3/services/postgres",
+    );
+    assert!(credentials.is_none(), "the credentials left Vault");
+}
