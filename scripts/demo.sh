@@ -67,16 +67,17 @@ provider_box() {
   printf '%s\n\n' "$rule" >&2
 }
 
+# The sandbox runs either way: without the provider, the GitOps part still gets a cluster from its API.
+step "starting the DigitalOcean sandbox on $sandbox_address"
+# Its state file puts the droplets' disks (the appliance's servers run from them) under $sandbox_data.
+sandbox_data="$work/sandbox.json.droplets"
+"$sandbox_bin" serve --listen "$sandbox_address" --delay 200ms --state "$work/sandbox.json" 2>"$work/sandbox.log" &
+pids+=($!)
+export WILDSIDE_SANDBOX="http://$sandbox_address"
+for _ in $(seq 50); do grep -q listening "$work/sandbox.log" && break; sleep 0.1; done
+head -1 "$work/sandbox.log" >&2
 if mirror="$(digitalocean_provider_mirror)"; then
   export WILDSIDE_PROVIDER_MIRROR="$mirror"
-  step "starting the DigitalOcean sandbox on $sandbox_address"
-  # Its state file puts the droplets' disks (the appliance's servers run from them) under $sandbox_data.
-  sandbox_data="$work/sandbox.json.droplets"
-  "$sandbox_bin" serve --listen "$sandbox_address" --delay 200ms --state "$work/sandbox.json" 2>"$work/sandbox.log" &
-  pids+=($!)
-  export WILDSIDE_SANDBOX="http://$sandbox_address"
-  for _ in $(seq 50); do grep -q listening "$work/sandbox.log" && break; sleep 0.1; done
-  head -1 "$work/sandbox.log" >&2
   platform=(platform)
 else
   missing_provider="$mirror"
@@ -142,6 +143,22 @@ TOML
 # prunes the namespace. A Git host's webhook would tell Flux of each push; here kubectl annotates the
 # GitRepository as Flux's webhook receiver does. The operators' CRDs stand in for the charts helm-controller
 # would install (it is not run: the sandbox's clusters have no nodes).
+# A running cluster made through the sandbox's API, its kubeconfig written to $1.
+sandbox_cluster() {
+  local api="$WILDSIDE_SANDBOX/v2/kubernetes/clusters" id version
+  version="$(curl -fsS -H 'Authorization: Bearer demo' "$WILDSIDE_SANDBOX/v2/kubernetes/options" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["options"]["versions"][0]["slug"])')"
+  id="$(curl -fsS -H 'Authorization: Bearer demo' -H 'Content-Type: application/json' "$api" \
+    -d "{\"name\": \"demo-gitops\", \"region\": \"nyc3\", \"version\": \"$version\", \"node_pools\": [{\"name\": \"default\", \"size\": \"s-2vcpu-4gb\", \"count\": 1}]}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["kubernetes_cluster"]["id"])')"
+  for _ in $(seq 600); do
+    curl -fsS -H 'Authorization: Bearer demo' "$api/$id" | grep -q '"state":"running"' && break
+    sleep 0.5
+  done
+  curl -fsS -H 'Authorization: Bearer demo' "$api/$id/kubeconfig" >"$1"
+  chmod 600 "$1"
+}
+
 gitops_flow() {
   local kubectl flux_crds operator_crds missing="" key
   for key in KUBECTL FLUX_CRDS OPERATOR_CRDS FLUX_SOURCE_CONTROLLER FLUX_KUSTOMIZE_CONTROLLER; do
@@ -152,8 +169,19 @@ gitops_flow() {
     return 0
   fi
   kubectl="$(kube_tool KUBECTL)" flux_crds="$(kube_tool FLUX_CRDS)" operator_crds="$(kube_tool OPERATOR_CRDS)"
-  local kubeconfig="$work/platform-kubeconfig" repositories="$work/project/gitops" namespace=wildside-pr-1
-  wt kubeconfig platform --write "$kubeconfig"
+  local kubeconfig="$work/cluster-kubeconfig" repositories="$work/project/gitops" namespace=wildside-pr-1
+  local gitops_stack bootstrap_args=()
+  if [ ${#platform[@]} -gt 0 ]; then
+    gitops_stack=platform
+    wt kubeconfig platform --write "$kubeconfig"
+  else
+    # Without the provider there is no platform stack: a cluster made through the sandbox's API stands in,
+    # and the namespace preview stack (which names the same repositories) is pushed and bootstrapped.
+    gitops_stack=apps
+    step "a cluster from the sandbox's API (the platform stack needs the provider)"
+    sandbox_cluster "$kubeconfig"
+    bootstrap_args=(--kubeconfig "$kubeconfig")
+  fi
   kube() { "$kubectl" --kubeconfig "$kubeconfig" --request-timeout 60s "$@"; }
   mkdir -p "$repositories"
   git init --quiet --bare --initial-branch main "$repositories/wildside-infra.git"
@@ -164,10 +192,10 @@ gitops_flow() {
   local flux_pid=$!
   pids+=("$flux_pid")
   kube apply --server-side -f "$operator_crds" >/dev/null
-  step "gitops push platform (the platform tree into wildside-infra)"
-  wt gitops push platform
-  step "gitops bootstrap platform (Flux's CRDs, its GitRepository and Kustomization; kubeconfig from OpenBao)"
-  WILDSIDE_GITOPS_TOKEN=demo-git-token wt gitops bootstrap platform --crds "$flux_crds"
+  step "gitops push $gitops_stack (the platform tree into wildside-infra)"
+  wt gitops push "$gitops_stack"
+  step "gitops bootstrap $gitops_stack (Flux's CRDs, its GitRepository and Kustomization)"
+  WILDSIDE_GITOPS_TOKEN=demo-git-token wt gitops bootstrap "$gitops_stack" --crds "$flux_crds" "${bootstrap_args[@]}"
   for _ in $(seq 600); do grep -qx ready "$work/flux.out" && break; kill -0 "$flux_pid" 2>/dev/null || break; sleep 0.2; done
   grep -qx ready "$work/flux.out" || { cat "$work/flux.out" >&2; echo "demo: Flux's controllers did not start (logs in $work/flux)" >&2; return 1; }
   kube -n flux-system wait --for=condition=Ready --timeout=180s kustomization/flux-system kustomization/platform-databases
@@ -214,7 +242,9 @@ if [ ${#platform[@]} -gt 0 ]; then
   wt hibernate platform --yes
   wt plan platform --detailed-exitcode
   wt wake platform --yes
-  gitops_flow
+fi
+gitops_flow
+if [ ${#platform[@]} -gt 0 ]; then
   appliance_flow
 fi
 step "output example"

@@ -340,16 +340,19 @@ pub(super) fn render(report: &Report) -> String {
                 (None, Some(remote)) => format!(" to {remote}"),
                 (None, None) => String::new(),
             };
+            let files = super::count(changed.len(), "file");
             let _ = match (commit, changed.len()) {
-                (Some(commit), count) => writeln!(
+                (None, _) if action == "bootstrap" => writeln!(
                     text,
-                    "gitops {action} {stack}: committed {commit}{place} ({count} files changed)"
+                    "gitops bootstrap {stack}: applied to the cluster; Flux reads {}",
+                    remote.as_deref().unwrap_or("the platform repository")
+                ),
+                (Some(commit), _) => writeln!(
+                    text,
+                    "gitops {action} {stack}: committed {commit}{place} ({files} changed)"
                 ),
                 (None, 0) => writeln!(text, "gitops {action} {stack}: nothing changed{place}"),
-                (None, count) => writeln!(
-                    text,
-                    "gitops {action} {stack}: {count} files changed{place}"
-                ),
+                (None, _) => writeln!(text, "gitops {action} {stack}: {files} changed{place}"),
             };
             for path in changed {
                 let _ = writeln!(text, "  {path}");
