@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 
 use super::report::Report;
 use crate::error::Error;
-use crate::gitops::{Branch, PlatformInputs, commit_and_push, git, remote_of, render_platform};
+use crate::gitops::{Branch, PlatformInputs, commit_and_push, git, render_platform};
 use crate::run::context::Context;
 use crate::stack::{GitopsSettings, Stack, ValueSource};
 use crate::vault::{Vault, read_output};
@@ -137,10 +137,11 @@ pub async fn gitops_push(context: &Context, name: &str, workspace: &str) -> Resu
     let (stack, settings) = gitops_stack(context, name)?;
     let inputs = platform_inputs(context, &stack, &settings, workspace).await?;
     let tree = render_platform(&settings, &inputs)?;
-    let branch = Branch {
-        remote: remote_of(&settings.repository, &context.project.root),
-        name: settings.branch.clone(),
-    };
+    let branch = Branch::of(
+        &settings.repository,
+        &settings.branch,
+        &context.project.root,
+    );
     let message = format!(
         "wildside-tofu: platform of stack {} at {}",
         stack.name,

@@ -8,12 +8,9 @@ use jiff::Timestamp;
 
 use super::gitops::platform_inputs;
 use super::preview::PreviewStack;
-use super::preview_namespace::{credentials_base, delete_credentials, ensure_credentials};
+use super::preview_namespace::{delete_credentials, preview_overlay};
 use crate::error::Error;
-use crate::gitops::{
-    Branch, PreviewOverlay, Tree, commit_and_push, preview_cluster_path, remote_of,
-    render_preview_cluster,
-};
+use crate::gitops::{Branch, Tree, commit_and_push, preview_cluster_path, render_preview_cluster};
 use crate::preview::workspace_of;
 use crate::run::context::Context;
 use crate::stack::{AppsSettings, GitopsSettings, PreviewKind};
@@ -28,10 +25,7 @@ fn carried_app(preview: &PreviewStack) -> Option<(&GitopsSettings, &AppsSettings
 }
 
 fn platform_branch(context: &Context, gitops: &GitopsSettings) -> Branch {
-    Branch {
-        remote: remote_of(&gitops.repository, &context.project.root),
-        name: gitops.branch.clone(),
-    }
+    Branch::of(&gitops.repository, &gitops.branch, &context.project.root)
 }
 
 /// Commits the preview cluster's directory, with the pull request's overlay, to the platform repository.
@@ -46,16 +40,7 @@ pub(super) async fn cluster_app_up(
         return Ok(());
     };
     let stack = &preview.stack.name;
-    ensure_credentials(&preview.vault, stack, pr, apps).await?;
-    let overlay = PreviewOverlay {
-        apps,
-        domain: &gitops.domain,
-        pr,
-        sha,
-        expires,
-        vault_path: credentials_base(&preview.vault, stack, pr),
-        redis_chart: &gitops.redis.version,
-    };
+    let overlay = preview_overlay(preview, (gitops, apps), pr, sha, expires).await?;
     let inputs = platform_inputs(context, &preview.stack, gitops, &workspace_of(pr)).await?;
     let tree = render_preview_cluster(gitops, &inputs, &overlay)?;
     let message = format!("wildside-tofu: preview cluster pr-{pr} of stack {stack} at {sha}");

@@ -17,7 +17,7 @@ use super::preview::PreviewStack;
 use crate::error::Error;
 use crate::gitops::{
     Branch, EPHEMERAL, GitopsError, PreviewOverlay, Pushed, Tree, commit_and_push, git,
-    overlay_directory, remote_of, render_base, render_index, render_overlay,
+    overlay_directory, render_base, render_index, render_overlay,
 };
 use crate::preview::workspace_of;
 use crate::run::context::Context;
@@ -40,10 +40,7 @@ pub(super) fn apps_of(preview: &PreviewStack) -> Result<(&GitopsSettings, &AppsS
 }
 
 fn apps_branch(context: &Context, apps: &AppsSettings) -> Branch {
-    Branch {
-        remote: remote_of(&apps.repository, &context.project.root),
-        name: apps.branch.clone(),
-    }
+    Branch::of(&apps.repository, &apps.branch, &context.project.root)
 }
 
 /// The pull requests that have an overlay in the application repository.
@@ -112,12 +109,12 @@ fn credentials_path(vault: &Vault, stack: &str, pr: u64, database: PreviewDataba
 }
 
 /// The base of [`credentials_path`], as the overlay's `ExternalSecret`s name it.
-pub(super) fn credentials_base(vault: &Vault, stack: &str, pr: u64) -> String {
+fn credentials_base(vault: &Vault, stack: &str, pr: u64) -> String {
     vault.output_path(stack, &workspace_of(pr), "services")
 }
 
 /// Writes each database's credentials to Vault unless they are there already (a new commit keeps them).
-pub(super) async fn ensure_credentials(
+async fn ensure_credentials(
     vault: &Vault,
     stack: &str,
     pr: u64,
@@ -163,6 +160,26 @@ pub(super) async fn delete_credentials(vault: &Vault, stack: &str, pr: u64) -> R
     Ok(())
 }
 
+/// The pull request's overlay, once its database credentials are in Vault (generated the first time).
+pub(super) async fn preview_overlay<'a>(
+    preview: &PreviewStack,
+    (gitops, apps): (&'a GitopsSettings, &'a AppsSettings),
+    pr: u64,
+    sha: &'a str,
+    expires: Timestamp,
+) -> Result<PreviewOverlay<'a>, Error> {
+    ensure_credentials(&preview.vault, &preview.stack.name, pr, apps).await?;
+    Ok(PreviewOverlay {
+        apps,
+        domain: &gitops.domain,
+        pr,
+        sha,
+        expires,
+        vault_path: credentials_base(&preview.vault, &preview.stack.name, pr),
+        redis_chart: &gitops.redis.version,
+    })
+}
+
 /// Writes the pull request's overlay (and the base, where the repository has none) and pushes it; returns the
 /// push and the preview's address.
 pub(super) async fn namespace_up(
@@ -173,16 +190,7 @@ pub(super) async fn namespace_up(
     expires: Timestamp,
 ) -> Result<(Pushed, String), Error> {
     let (gitops, apps) = apps_of(preview)?;
-    ensure_credentials(&preview.vault, &preview.stack.name, pr, apps).await?;
-    let overlay = PreviewOverlay {
-        apps,
-        domain: &gitops.domain,
-        pr,
-        sha,
-        expires,
-        vault_path: credentials_base(&preview.vault, &preview.stack.name, pr),
-        redis_chart: &gitops.redis.version,
-    };
+    let overlay = preview_overlay(preview, (gitops, apps), pr, sha, expires).await?;
     let tree = render_overlay(&overlay)?;
     let base = render_base(apps)?;
     let url = format!("https://{}", overlay.hostname());

@@ -20,5 +20,5 @@ pub use platform::{
     APPS_CREDENTIALS, APPS_SOURCE, FLUX_NAMESPACE, PLATFORM_SOURCE, PlatformInputs, SECRET_STORE,
     needs_credential, preview_cluster_path, render_platform, render_preview_cluster,
 };
-pub use repo::{Branch, Pushed, commit_and_push, git, remote_of};
+pub use repo::{Branch, Pushed, commit_and_push, git};
 pub use tree::{Documents, Tree};

@@ -21,6 +21,16 @@ pub struct Branch {
     pub name: String,
 }
 
+impl Branch {
+    /// Branch `name` of the repository a stack names (a path is made absolute from the project root).
+    pub fn of(remote: &crate::stack::GitRemote, name: &str, project_root: &Path) -> Self {
+        Self {
+            remote: remote_of(remote, project_root),
+            name: name.to_string(),
+        }
+    }
+}
+
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Pushed {
@@ -231,7 +241,7 @@ pub async fn git(directory: &Path, args: &[&str]) -> Result<String, GitopsError>
 }
 
 /// The remote a stack names: a URL as it is, a path made absolute from the project root.
-pub fn remote_of(remote: &crate::stack::GitRemote, project_root: &Path) -> String {
+fn remote_of(remote: &crate::stack::GitRemote, project_root: &Path) -> String {
     match remote {
         crate::stack::GitRemote::Url(url) => url.clone(),
         crate::stack::GitRemote::Path(path) => {

@@ -35,14 +35,14 @@ const INVENTORY_GROUP: &str = "test.wildside.example";
 const INVENTORY: &str = "previews";
 
 /// kubectl against one cluster, with ApplySets (alpha in kubectl 1.34) enabled.
-struct Kube {
-    kubectl: PathBuf,
-    kubeconfig: PathBuf,
-    scratch: PathBuf,
+pub(crate) struct Kube {
+    pub(crate) kubectl: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) scratch: PathBuf,
 }
 
 impl Kube {
-    fn run(&self, args: &[&str]) -> Output {
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
         Command::new(&self.kubectl)
             .env("KUBECTL_APPLYSET", "true")
             .arg("--kubeconfig")
@@ -54,7 +54,7 @@ impl Kube {
     }
 
     /// Runs kubectl, which must succeed; its standard output.
-    fn ok(&self, args: &[&str]) -> String {
+    pub(crate) fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
         assert!(
             output.status.success(),
@@ -68,6 +68,17 @@ impl Kube {
         let mut args = args.to_vec();
         args.extend(["-o", "json"]);
         serde_json::from_str(&self.ok(&args)).unwrap()
+    }
+
+    /// The object `args` gets, as JSON, or `None` when kubectl cannot get it (it does not exist).
+    pub(crate) fn get(&self, args: &[&str]) -> Option<Value> {
+        let mut args = args.to_vec();
+        args.extend(["-o", "json"]);
+        let output = self.run(&args);
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).unwrap())
     }
 
     /// Applies a YAML stream server-side with kustomize-controller's field manager, then finds every one of
@@ -104,7 +115,7 @@ impl Kube {
 }
 
 /// Polls `check` until it holds, for at most [`PATIENCE`]; the last reason it gave when it never does.
-fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
+pub(crate) fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
     let started = Instant::now();
     loop {
         match check() {

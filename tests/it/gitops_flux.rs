@@ -12,18 +12,16 @@
 //! Without the Kubernetes tools or the Flux controllers the test says why and is skipped.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use crate::gitops::{bare_repository, namespace_preview_stack};
 use crate::gitops_build::kube_tools;
-use crate::sandbox_kube::{PATIENCE, kubectl_or_skip, running_cluster, text, write_kubeconfig};
+use crate::gitops_cluster::{Kube, eventually};
+use crate::sandbox_kube::{kubectl_or_skip, running_cluster, write_kubeconfig};
 use crate::support::{DEV_ROOT_TOKEN, OpenBao, Project, Sandbox};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 /// Flux's controllers and the Git server, as `scripts/local-flux.py` runs them; stopped when dropped.
 pub(crate) struct LocalFlux {
@@ -122,81 +120,33 @@ fn flux_controllers_or_skip(test: &str) -> bool {
     false
 }
 
-struct Kube {
-    kubectl: PathBuf,
-    kubeconfig: PathBuf,
+/// Asks source-controller to fetch the repository now, as Flux's webhook receiver does on a push.
+fn reconcile_source(kube: &Kube, name: &str) {
+    let now = jiff::Timestamp::now().to_string();
+    kube.ok(&[
+        "-n",
+        "flux-system",
+        "annotate",
+        "--overwrite",
+        &format!("gitrepository/{name}"),
+        &format!("reconcile.fluxcd.io/requestedAt={now}"),
+    ]);
 }
 
-impl Kube {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.kubectl)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(["--request-timeout", "60s"])
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "kubectl {args:?}: {}",
-            text(&output)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn json(&self, args: &[&str]) -> Option<Value> {
-        let mut args = args.to_vec();
-        args.extend(["-o", "json"]);
-        let output = self.run(&args);
-        output
-            .status
-            .success()
-            .then(|| serde_json::from_slice(&output.stdout).unwrap())
-    }
-
-    /// Asks source-controller to fetch the repository now, as Flux's webhook receiver does on a push.
-    fn reconcile_source(&self, name: &str) {
-        let now = jiff::Timestamp::now().to_string();
-        self.ok(&[
-            "-n",
-            "flux-system",
-            "annotate",
-            "--overwrite",
-            &format!("gitrepository/{name}"),
-            &format!("reconcile.fluxcd.io/requestedAt={now}"),
-        ]);
-    }
-
-    /// Whether Flux's object `kind/name` says it is Ready; its status otherwise.
-    fn flux_ready(&self, kind: &str, name: &str) -> Result<(), String> {
-        let object = self
-            .json(&["-n", "flux-system", "get", &format!("{kind}/{name}")])
-            .ok_or_else(|| format!("{kind}/{name} does not exist"))?;
-        let ready = object["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|condition| condition["type"] == "Ready" && condition["status"] == "True");
-        if ready {
-            Ok(())
-        } else {
-            Err(format!("{kind}/{name}: {}", object["status"]))
-        }
-    }
-}
-
-fn eventually(what: &str, mut check: impl FnMut() -> Result<(), String>) {
-    let started = Instant::now();
-    loop {
-        match check() {
-            Ok(()) => return,
-            Err(reason) => assert!(started.elapsed() < PATIENCE, "{what}: {reason}"),
-        }
-        std::thread::sleep(Duration::from_millis(500));
+/// Whether Flux's object `kind/name` says it is Ready; its status otherwise.
+fn flux_ready(kube: &Kube, kind: &str, name: &str) -> Result<(), String> {
+    let object = kube
+        .get(&["-n", "flux-system", "get", &format!("{kind}/{name}")])
+        .ok_or_else(|| format!("{kind}/{name} does not exist"))?;
+    let ready = object["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|condition| condition["type"] == "Ready" && condition["status"] == "True");
+    if ready {
+        Ok(())
+    } else {
+        Err(format!("{kind}/{name}: {}", object["status"]))
     }
 }
 
@@ -225,6 +175,7 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
     let kube = Kube {
         kubectl,
         kubeconfig: kubeconfig.clone(),
+        scratch: scratch.path().to_path_buf(),
     };
     kube.ok(&["apply", "--server-side", "-f", &tools["OPERATOR_CRDS"]]);
 
@@ -253,7 +204,7 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
     flux.controllers_ready(&mut lines);
 
     eventually("Flux applies the platform repository", || {
-        kube.flux_ready("gitrepository", "flux-system")?;
+        flux_ready(&kube, "gitrepository", "flux-system")?;
         for name in [
             "flux-system",
             "platform-sources",
@@ -264,11 +215,11 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
             "platform-databases",
             "platform-redis",
         ] {
-            kube.flux_ready("kustomization", name)?;
+            flux_ready(&kube, "kustomization", name)?;
         }
         Ok(())
     });
-    let issuer = kube.json(&["get", "clusterissuer", "letsencrypt"]).unwrap();
+    let issuer = kube.get(&["get", "clusterissuer", "letsencrypt"]).unwrap();
     assert_eq!(
         issuer["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"], "platform-cert-manager",
         "{issuer}"
@@ -279,10 +230,10 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
         .args([format!("{:040x}", 1)])
         .output()
         .expect_code(0);
-    kube.reconcile_source("apps");
+    reconcile_source(&kube, "apps");
     eventually("Flux applies pull request 1's overlay", || {
         let quota = kube
-            .json(&["-n", "wildside-pr-1", "get", "resourcequota", "preview"])
+            .get(&["-n", "wildside-pr-1", "get", "resourcequota", "preview"])
             .ok_or("no quota in wildside-pr-1 yet")?;
         if quota["status"]["hard"]["requests.cpu"] == "650m" {
             Ok(())
@@ -290,13 +241,13 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
             Err(format!("the quota has no status yet: {quota}"))
         }
     });
-    let namespace = kube.json(&["get", "namespace", "wildside-pr-1"]).unwrap();
+    let namespace = kube.get(&["get", "namespace", "wildside-pr-1"]).unwrap();
     assert_eq!(
         namespace["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"], "apps-previews",
         "{namespace}"
     );
     assert!(
-        kube.json(&[
+        kube.get(&[
             "-n",
             "wildside-pr-1",
             "get",
@@ -310,10 +261,10 @@ fn flux_applies_the_platform_and_a_preview_namespace_and_prunes_it_when_the_prev
         .args(["preview", "down", "--yes", "--pr", "1"])
         .output()
         .expect_code(0);
-    kube.reconcile_source("apps");
+    reconcile_source(&kube, "apps");
     eventually(
         "Flux prunes the closed preview's namespace",
-        || match kube.json(&["get", "namespace", "wildside-pr-1"]) {
+        || match kube.get(&["get", "namespace", "wildside-pr-1"]) {
             None => Ok(()),
             Some(namespace) => Err(format!("still there: {}", namespace["status"])),
         },
