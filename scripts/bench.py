@@ -524,7 +524,7 @@ def bench_gitops(manifest):
                 f'[gitops]\nrepository = "{repositories}/wildside-infra.git"\n'
                 f'source_url = "{git_url}/wildside-infra.git"\ndomain = "wildside.example"\n'
                 '[gitops.cert_manager]\nacme_email = "ops@wildside.example"\n'
-                f'[gitops.vault]\naddress = "http://127.0.0.1:{port}"\n'
+                '[gitops.vault]\naddress = "https://vault.wildside.example:8200"\n'
                 f'[gitops.apps]\nrepository = "{repositories}/wildside-apps.git"\n'
                 f'source_url = "{git_url}/wildside-apps.git"\nproject = "wildside"\n'
                 'image = "ghcr.io/example/wildside-app"\ndatabases = ["postgres", "redis"]\n')
@@ -593,7 +593,7 @@ def bench_gitops(manifest):
 
         print("\nGitOps previews on a sandbox cluster's real API server, reconciled by Flux's controllers"
               " (design targets: a URL in under 10 minutes, destruction in under 5)")
-        print(f"{'':34} {'p50':>8} {'p95':>8}  samples")
+        print(f"{'':40} {'p50':>8} {'p95':>8}  samples")
         rounds = {1: 5, 20: 1}
         next_pr = 1
         for count, repeat in rounds.items():
@@ -605,7 +605,7 @@ def bench_gitops(manifest):
                 down += round_trip(prs, "down", gone)
             for name, values in ((f"{count:2} preview(s): committed -> ready", up),
                                  (f"{count:2} preview(s): down -> namespace gone", down)):
-                print(f"{name:34} {percentile(values, 0.5):7.1f}s {percentile(values, 0.95):7.1f}s  {len(values)}")
+                print(f"{name:40} {percentile(values, 0.5):7.1f}s {percentile(values, 0.95):7.1f}s  {len(values)}")
     finally:
         import signal
         for child in children:

@@ -658,7 +658,8 @@ pub enum StateCommand {
 #[derive(Debug, Subcommand)]
 pub enum KubeconfigCommand {
     /// Get a fresh kubeconfig for the stack's cluster from DigitalOcean and write it to Vault, where
-    /// `outputs push` writes the `kubeconfig` output (its token expires after seven days).
+    /// `outputs push` writes the `kubeconfig` output (its token expires: after thirty days as `up` asks,
+    /// seven by DigitalOcean's default).
     Refresh {
         #[command(flatten)]
         target: Target,
