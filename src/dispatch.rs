@@ -407,11 +407,21 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
             commands::state_migrate(&context, stack, workspace, action).await
         }
         Command::Kubeconfig {
-            action: Some(KubeconfigCommand::Refresh { target }),
+            action:
+                Some(KubeconfigCommand::Refresh {
+                    stack,
+                    all,
+                    workspace,
+                }),
             ..
         } => {
             let context = Context::new(global, interrupts).await?;
-            commands::kubeconfig_refresh(&context, &target.stack, &target.workspace).await
+            match stack {
+                Some(stack) if !all => {
+                    commands::kubeconfig_refresh(&context, &stack, &workspace).await
+                }
+                _ => commands::kubeconfig_refresh_all(&context, &workspace).await,
+            }
         }
         Command::Kubeconfig {
             action: None,

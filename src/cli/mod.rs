@@ -661,8 +661,16 @@ pub enum KubeconfigCommand {
     /// `outputs push` writes the `kubeconfig` output (its token expires: after thirty days as `up` asks,
     /// seven by DigitalOcean's default).
     Refresh {
-        #[command(flatten)]
-        target: Target,
+        /// The stack: `stacks/<STACK>.toml`.
+        #[arg(required_unless_present = "all")]
+        stack: Option<String>,
+        /// Every stack with a cluster that writes its `kubeconfig` output to Vault (preview stacks get theirs
+        /// at `preview up`).
+        #[arg(long, conflicts_with = "stack")]
+        all: bool,
+        /// The OpenTofu workspace.
+        #[arg(long, short, default_value = "default")]
+        workspace: Workspace,
     },
 }
 

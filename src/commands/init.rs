@@ -19,7 +19,7 @@ const DEV_STACK: &str = include_str!("../../templates/stacks/dev.toml");
 const GITIGNORE: &str = include_str!("../../templates/gitignore");
 
 /// The CI workflows, by file name.
-const WORKFLOWS: [(&str, &str); 4] = [
+const WORKFLOWS: [(&str, &str); 5] = [
     ("plan.yml", include_str!("../../.github/workflows/plan.yml")),
     (
         "apply.yml",
@@ -32,6 +32,10 @@ const WORKFLOWS: [(&str, &str); 4] = [
     (
         "manual.yml",
         include_str!("../../.github/workflows/manual.yml"),
+    ),
+    (
+        "kubeconfig.yml",
+        include_str!("../../.github/workflows/kubeconfig.yml"),
     ),
 ];
 

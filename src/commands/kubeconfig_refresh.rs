@@ -1,15 +1,16 @@
 //! `kubeconfig refresh <stack>`: a fresh kubeconfig for the stack's cluster, from DigitalOcean's API, written
 //! where `outputs push` writes the `kubeconfig` output. DigitalOcean expires a kubeconfig's token (after the
 //! thirty days the `doks` module asks for), so the one state (and Vault) got at apply time goes stale; this
-//! keeps what Vault holds working.
+//! keeps what Vault holds working. `--all` does it for every stack with a cluster whose kubeconfig is in Vault,
+//! so the daily workflow names no stacks and works in any repository.
 
 use serde::Deserialize;
 
-use super::report::Report;
+use super::report::{Report, SkipReason, SkippedStack};
 use crate::error::Error;
 use crate::run::context::{Context, PrepareOptions, Secrets, prepare_with};
 use crate::run::{digitalocean_api, vault_outputs};
-use crate::stack::CredentialRole;
+use crate::stack::{CredentialRole, Stack};
 use crate::vault::write_output;
 
 /// The output that holds the cluster's kubeconfig.
@@ -78,6 +79,52 @@ pub async fn kubeconfig_refresh(
         cluster_id,
         vault: write,
     })
+}
+
+/// Why `stack` has no kubeconfig of its own to refresh, if it has none.
+fn skip_reason(stack: &Stack) -> Option<SkipReason> {
+    if stack.preview.is_some() {
+        Some(SkipReason::Preview)
+    } else if stack.platform.is_none() {
+        Some(SkipReason::NoCluster)
+    } else if !stack
+        .outputs_to_vault
+        .iter()
+        .any(|target| target.output == OUTPUT)
+    {
+        Some(SkipReason::NoKubeconfigInVault)
+    } else {
+        None
+    }
+}
+
+/// Refreshes every stack that has a cluster and writes its kubeconfig to Vault. Every such stack is tried; the
+/// first failure is the error, once the others have had their turn (each failure is logged as it happens).
+pub async fn kubeconfig_refresh_all(context: &Context, workspace: &str) -> Result<Report, Error> {
+    let mut refreshed = Vec::new();
+    let mut skipped = Vec::new();
+    let mut first_failure = None;
+    for name in context.project.stack_names() {
+        let stack = context.project.load_stack(&name)?;
+        if let Some(reason) = skip_reason(&stack) {
+            skipped.push(SkippedStack {
+                stack: name,
+                reason,
+            });
+            continue;
+        }
+        match kubeconfig_refresh(context, &name, workspace).await {
+            Ok(report) => refreshed.push(report),
+            Err(error) => {
+                tracing::error!("the kubeconfig of stack `{name}` was not refreshed: {error}");
+                first_failure.get_or_insert(error);
+            }
+        }
+    }
+    match first_failure {
+        Some(error) => Err(error),
+        None => Ok(Report::KubeconfigRefreshAll { refreshed, skipped }),
+    }
 }
 
 #[derive(Deserialize)]

@@ -46,7 +46,7 @@ pub use gitops_bootstrap::{BootstrapArgs as GitopsBootstrapArgs, gitops_bootstra
 pub use hibernate::{check_awake, hibernate, wake};
 pub use init::init;
 pub use kubeconfig::kubeconfig;
-pub use kubeconfig_refresh::kubeconfig_refresh;
+pub use kubeconfig_refresh::{kubeconfig_refresh, kubeconfig_refresh_all};
 pub use output::{output, output_raw};
 pub use outputs_push::outputs_push;
 pub use plan::{PlanArgs, plan};
@@ -62,7 +62,7 @@ pub use providers_lock::{DEFAULT_PLATFORMS, providers_lock};
 pub use render::{render, render_all};
 pub use report::{
     Check, GcFailure, GcHibernation, Hibernation, HibernationAction, OutputEntry, RawOutput,
-    Report, StackRun,
+    Report, SkipReason, SkippedStack, StackRun,
 };
 pub use state::{StateAction, StateMigration, state_migrate};
 pub use up::up;

@@ -72,6 +72,12 @@ pub enum Report {
         /// The kubeconfig's Vault entry (its value is never in a report).
         vault: OutputWrite,
     },
+    /// `kubeconfig refresh --all`: a [`Report::KubeconfigRefresh`] per stack refreshed, and the stacks passed
+    /// over with why.
+    KubeconfigRefreshAll {
+        refreshed: Vec<Report>,
+        skipped: Vec<SkippedStack>,
+    },
     VaultBootstrap(BootstrapReport),
     /// `gitops render`, `gitops push`, and a namespace preview's overlay: a tree written or committed.
     Gitops {
@@ -305,6 +311,37 @@ pub struct GcHibernation {
     pub summary: Summary,
 }
 
+/// A stack `kubeconfig refresh --all` passed over.
+#[derive(Debug, Serialize)]
+pub struct SkippedStack {
+    pub stack: String,
+    pub reason: SkipReason,
+}
+
+/// Why a stack has no kubeconfig to refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// It makes no cluster.
+    NoCluster,
+    /// It does not write its `kubeconfig` output to Vault.
+    NoKubeconfigInVault,
+    /// A preview stack: each preview writes its kubeconfig at `preview up`.
+    Preview,
+}
+
+impl SkipReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::NoCluster => "it makes no cluster",
+            Self::NoKubeconfigInVault => "it does not write its `kubeconfig` output to Vault",
+            Self::Preview => {
+                "a preview stack: each preview's kubeconfig is written at `preview up`"
+            }
+        }
+    }
+}
+
 /// A provider a lock file records.
 #[derive(Debug, Serialize)]
 pub struct LockedEntry {
@@ -412,6 +449,7 @@ impl Report {
             | Report::OutputsPush { .. }
             | Report::Kubeconfig { .. }
             | Report::KubeconfigRefresh { .. }
+            | Report::KubeconfigRefreshAll { .. }
             | Report::VaultBootstrap(_)
             | Report::Gitops { .. }
             | Report::ProvidersLock { .. }

@@ -578,6 +578,22 @@ pub(super) fn render(report: &Report) -> String {
                 },
             );
         }
+        Report::KubeconfigRefreshAll { refreshed, skipped } => {
+            for report in refreshed {
+                text.push_str(&render(report));
+            }
+            for skipped in skipped {
+                let _ = writeln!(
+                    text,
+                    "{}: skipped: {}",
+                    skipped.stack,
+                    skipped.reason.describe()
+                );
+            }
+            if refreshed.is_empty() {
+                let _ = writeln!(text, "no stack has a kubeconfig in Vault to refresh");
+            }
+        }
         Report::VaultBootstrap(report) => {
             let _ = writeln!(text, "address: {}", report.address);
             if let Some(ca) = &report.ca_cert {

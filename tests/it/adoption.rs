@@ -26,6 +26,7 @@ fn init_scaffolds_a_project_that_renders_with_the_shipped_modules() {
         ".github/workflows/apply.yml",
         ".github/workflows/drift.yml",
         ".github/workflows/manual.yml",
+        ".github/workflows/kubeconfig.yml",
         "actions/setup/action.yml",
         "actions/setup/install.sh",
     ] {

@@ -627,6 +627,22 @@ state {{
     );
 }
 
+/// The pid of `pid`'s parent, from `/proc`.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's closing parenthesis: state, then the parent's pid.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+        .and_then(|parent| parent.parse::<u32>().ok())
+}
+
+/// Whether `pid` is a child `root` has forked and not yet turned into the program it runs: until its `exec`,
+/// a fork shows the run's own environment (which holds what the run was given), and it is no other program.
+fn unexecuted_fork(pid: u32, root: u32) -> bool {
+    let exe = |pid: u32| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    parent_of(pid) == Some(root) && exe(pid).is_some() && exe(pid) == exe(root)
+}
+
 /// The pids of `root`'s descendants.
 fn descendants(root: u32) -> Vec<u32> {
     let mut parents = Vec::new();
@@ -638,15 +654,7 @@ fn descendants(root: u32) -> Vec<u32> {
         else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // The fields after the command's closing parenthesis: state, then the parent's pid.
-        let Some(parent) = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|parent| parent.parse::<u32>().ok())
-        else {
+        let Some(parent) = parent_of(pid) else {
             continue;
         };
         parents.push((pid, parent));
@@ -684,6 +692,9 @@ fn watched(run: Run, secrets: &[Vec<u8>]) -> (std::process::Output, Vec<String>)
             let mut seen = Vec::new();
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 for pid in descendants(root) {
+                    if unexecuted_fork(pid, root) {
+                        continue;
+                    }
                     let dir = std::path::PathBuf::from(format!("/proc/{pid}"));
                     let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
                     for file in ["cmdline", "environ"] {

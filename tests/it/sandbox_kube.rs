@@ -461,6 +461,31 @@ fn kubeconfig_refresh_renews_the_expired_kubeconfig_in_vault() {
         "the refreshed kubeconfig from Vault works: {}",
         text(&works)
     );
+
+    // `--all`, as the daily workflow runs it: every stack with a cluster whose kubeconfig is in Vault, and
+    // the others passed over with why.
+    project.stack(
+        "greeting",
+        &crate::support::example_stack("[backend]\ntype = \"local\"", "message = \"hi\""),
+    );
+    let all = run()
+        .args(["--output", "json", "kubeconfig", "refresh", "--all"])
+        .output()
+        .expect_code(0);
+    let report = all.json();
+    assert_eq!(report["command"], "kubeconfig_refresh_all", "{report}");
+    assert_eq!(report["refreshed"][0]["stack"], "dev", "{report}");
+    assert_eq!(report["refreshed"][0]["vault"]["written"], true, "{report}");
+    assert_eq!(
+        report["skipped"],
+        json!([{ "stack": "greeting", "reason": "no_cluster" }]),
+        "{report}"
+    );
+    assert_ne!(
+        from_vault(),
+        refreshed,
+        "Vault holds another new kubeconfig"
+    );
     sandbox.stop();
 }
 
