@@ -44,14 +44,16 @@ os.environ.setdefault("WILDSIDE_STATE_PASSPHRASE", "bench-state-passphrase-01234
 PLAIN = "\n[encryption]\nenabled = false\n"
 
 
-def tools():
+def read_manifest(name):
+    """The entries of one of the tools cache's manifests (`tools.env`, `test-tools.env`, `kube-tools.env`)."""
     cache = os.environ.get("WILDSIDE_TOOLS_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wildside-tofu")
-    entries = {}
-    for name in ("tools.env", "test-tools.env"):
-        with open(os.path.join(cache, name)) as manifest:
-            entries.update(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
-    return entries
+    with open(os.path.join(cache, name)) as file:
+        return dict(line.strip().split("=", 1) for line in file if "=" in line and not line.startswith("#"))
+
+
+def tools():
+    return {**read_manifest("tools.env"), **read_manifest("test-tools.env")}
 
 
 def timed(command, cwd=None, env=None, ok=(0, 2)):
@@ -436,11 +438,8 @@ def bench_encryption(manifest):
 
 
 def kube_tools():
-    cache = os.environ.get("WILDSIDE_TOOLS_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "wildside-tofu")
     try:
-        with open(os.path.join(cache, "kube-tools.env")) as manifest:
-            return dict(line.strip().split("=", 1) for line in manifest if "=" in line and not line.startswith("#"))
+        return read_manifest("kube-tools.env")
     except OSError:
         return {}
 

@@ -409,18 +409,15 @@ pub async fn run(command: Command, global: &GlobalSettings) -> Result<Report, Er
         Command::Kubeconfig {
             action:
                 Some(KubeconfigCommand::Refresh {
-                    stack,
-                    all,
-                    workspace,
+                    stack, workspace, ..
                 }),
             ..
         } => {
             let context = Context::new(global, interrupts).await?;
+            // The parser takes a stack or `--all`, never both.
             match stack {
-                Some(stack) if !all => {
-                    commands::kubeconfig_refresh(&context, &stack, &workspace).await
-                }
-                _ => commands::kubeconfig_refresh_all(&context, &workspace).await,
+                Some(stack) => commands::kubeconfig_refresh(&context, &stack, &workspace).await,
+                None => commands::kubeconfig_refresh_all(&context, &workspace).await,
             }
         }
         Command::Kubeconfig {

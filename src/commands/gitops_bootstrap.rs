@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
+use super::preview_cluster_app::carried_app;
 use super::report::Report;
 use crate::error::Error;
 use crate::gitops::{
@@ -21,7 +22,7 @@ use crate::gitops::{
 };
 use crate::private_file::write_private;
 use crate::run::context::Context;
-use crate::stack::{GitopsSettings, PreviewKind, Stack};
+use crate::stack::{GitopsSettings, Stack};
 use crate::vault::{Vault, VaultError, http_status, read_output};
 
 pub struct BootstrapArgs {
@@ -160,13 +161,8 @@ pub async fn gitops_bootstrap(context: &Context, args: BootstrapArgs) -> Result<
 /// The directory Flux watches: a cluster preview that carries the application has its own
 /// (`<cluster_path>-pr-<n>`, which `preview up` writes); every other cluster the stack's `cluster_path`.
 fn cluster_path(stack: &Stack, settings: &GitopsSettings, workspace: &str) -> String {
-    let carries_app = settings.apps.is_some()
-        && stack
-            .preview
-            .as_ref()
-            .is_some_and(|preview| preview.kind == PreviewKind::Platform);
     match crate::preview::pr_of(workspace) {
-        Some(pr) if carries_app => preview_cluster_path(settings, pr),
+        Some(pr) if carried_app(stack).is_some() => preview_cluster_path(settings, pr),
         _ => settings.cluster_path.clone(),
     }
 }

@@ -185,12 +185,11 @@ impl PreviewStack {
                 workspace_known: true,
                 ..PrepareOptions::default()
             };
-            let removed = match cluster_app_down(context, self, pr).await {
-                Ok(()) => {
-                    down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
-                }
-                Err(error) => Err(error),
-            };
+            let removed = async {
+                cluster_app_down(context, self, pr).await?;
+                down_with(context, &self.stack.name, &workspace_of(pr), true, options).await
+            }
+            .await;
             if let Err(error) = removed {
                 self.mark_failed(pr).await?;
                 return Err(error);
@@ -336,20 +335,14 @@ pub async fn preview_up(context: &Context, args: PreviewUpArgs) -> Result<Report
                 outputs: false,
                 state: true,
             };
-            match up_with(
-                context,
-                &preview.stack.name,
-                &workspace_of(args.pr),
-                options,
-                reads,
-            )
-            .await
-            {
-                Ok((_, state)) => cluster_app_up(context, &preview, args.pr, &args.sha, expires)
-                    .await
-                    .map(|()| state),
-                Err(error) => Err(error),
+            let workspace = workspace_of(args.pr);
+            async {
+                let (_, state) =
+                    up_with(context, &preview.stack.name, &workspace, options, reads).await?;
+                cluster_app_up(context, &preview, args.pr, &args.sha, expires).await?;
+                Ok::<_, Error>(state)
             }
+            .await
         }
         PreviewKind::Namespace => namespace_up(context, &preview, args.pr, &args.sha, expires)
             .await

@@ -13,14 +13,14 @@ use crate::error::Error;
 use crate::gitops::{Branch, Tree, commit_and_push, preview_cluster_path, render_preview_cluster};
 use crate::preview::workspace_of;
 use crate::run::context::Context;
-use crate::stack::{AppsSettings, GitopsSettings, PreviewKind};
+use crate::stack::{AppsSettings, GitopsSettings, PreviewKind, Stack};
 
 /// The stack's `[gitops]` and `[gitops.apps]`, when its cluster previews carry the application.
-fn carried_app(preview: &PreviewStack) -> Option<(&GitopsSettings, &AppsSettings)> {
-    if preview.settings.kind != PreviewKind::Platform {
+pub(super) fn carried_app(stack: &Stack) -> Option<(&GitopsSettings, &AppsSettings)> {
+    if stack.preview.as_ref()?.kind != PreviewKind::Platform {
         return None;
     }
-    let gitops = preview.stack.gitops.as_ref()?;
+    let gitops = stack.gitops.as_ref()?;
     Some((gitops, gitops.apps.as_ref()?))
 }
 
@@ -36,7 +36,7 @@ pub(super) async fn cluster_app_up(
     sha: &str,
     expires: Timestamp,
 ) -> Result<(), Error> {
-    let Some((gitops, apps)) = carried_app(preview) else {
+    let Some((gitops, apps)) = carried_app(&preview.stack) else {
         return Ok(());
     };
     let stack = &preview.stack.name;
@@ -58,7 +58,7 @@ pub(super) async fn cluster_app_down(
     preview: &PreviewStack,
     pr: u64,
 ) -> Result<(), Error> {
-    let Some((gitops, _)) = carried_app(preview) else {
+    let Some((gitops, _)) = carried_app(&preview.stack) else {
         return Ok(());
     };
     let gone = Tree::owning([preview_cluster_path(gitops, pr)]);

@@ -776,6 +776,30 @@ fn import_ids(dir: &Path, sandbox: &Sandbox, mirror: &Path) -> Vec<(String, Stri
         .collect()
 }
 
+/// Forgets every resource of `ids` but those `left_out` (`expected` of them) and imports each again by its id;
+/// the plan is then clean. Then destroys everything, and the sandbox is left empty.
+fn reimport_plan_clean_and_destroy(
+    run: &impl Fn(&[&str], i32) -> String,
+    ids: Vec<(String, String)>,
+    left_out: &[&str],
+    expected: usize,
+    sandbox: &Sandbox,
+) {
+    let imported: Vec<(String, String)> = ids
+        .into_iter()
+        .filter(|(address, _)| !left_out.contains(&address.as_str()))
+        .collect();
+    assert_eq!(imported.len(), expected, "{imported:?}");
+    for (address, id) in &imported {
+        run(&["state", "rm", address], 0);
+        run(&["import", "-input=false", address, id], 0);
+    }
+    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
+
+    run(&["destroy", "-auto-approve", "-input=false"], 0);
+    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+}
+
 #[test]
 #[ignore = "needs the digitalocean provider: run by `make test` when WILDSIDE_PROVIDER_MIRROR or the tools mirror holds it"]
 fn every_droplet_side_resource_type_creates_imports_plans_clean_and_destroys() {
@@ -800,22 +824,9 @@ fn every_droplet_side_resource_type_creates_imports_plans_clean_and_destroys() {
     // Each resource forgotten and imported again reads back what its create set. Two are left out, for what
     // DigitalOcean never returns, so that they plan a replacement after an import there too: the droplet's
     // SSH keys and backup policy, and the snapshot a volume was made from.
-    let imported: Vec<(String, String)> = import_ids(dir, &sandbox, &mirror)
-        .into_iter()
-        .filter(|(address, _)| {
-            !["digitalocean_droplet.web", "digitalocean_volume.restored"]
-                .contains(&address.as_str())
-        })
-        .collect();
-    assert_eq!(imported.len(), 13, "{imported:?}");
-    for (address, id) in &imported {
-        run(&["state", "rm", address], 0);
-        run(&["import", "-input=false", address, id], 0);
-    }
-    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
-
-    run(&["destroy", "-auto-approve", "-input=false"], 0);
-    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+    let ids = import_ids(dir, &sandbox, &mirror);
+    let left_out = ["digitalocean_droplet.web", "digitalocean_volume.restored"];
+    reimport_plan_clean_and_destroy(&run, ids, &left_out, 13, &sandbox);
 }
 
 /// A self-signed certificate and its key for `name`, as PEM: what a `custom` certificate uploads.
@@ -1121,23 +1132,9 @@ fn every_platform_side_resource_type_creates_imports_plans_clean_and_destroys() 
 
     // Each resource forgotten and imported again reads back what its create and update set. Two types are left
     // out because the provider has no importer for them: a volume attachment and a project's resources.
-    let imported: Vec<(String, String)> = ids
-        .into_iter()
-        .filter(|(address, _)| {
-            ![
-                "digitalocean_volume_attachment.data",
-                "digitalocean_project_resources.platform",
-            ]
-            .contains(&address.as_str())
-        })
-        .collect();
-    assert_eq!(imported.len(), 11, "{imported:?}");
-    for (address, id) in &imported {
-        run(&["state", "rm", address], 0);
-        run(&["import", "-input=false", address, id], 0);
-    }
-    run(&["plan", "-detailed-exitcode", "-input=false"], 0);
-
-    run(&["destroy", "-auto-approve", "-input=false"], 0);
-    assert_eq!(sandbox.resources(), Vec::<(String, usize)>::new());
+    let left_out = [
+        "digitalocean_volume_attachment.data",
+        "digitalocean_project_resources.platform",
+    ];
+    reimport_plan_clean_and_destroy(&run, ids, &left_out, 11, &sandbox);
 }
