@@ -19,8 +19,9 @@ fn main() {
     }
     // ring is the one crypto provider the release carries; every TLS client and verifier uses it.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = match wildside_tofu::cli::command()
-        .try_get_matches_from(wildside_tofu::cli::normalise_args(args))
+    let args = wildside_tofu::cli::normalise_args(args);
+    let cli = match wildside_tofu::cli::command_for(&args)
+        .try_get_matches_from(args)
         .and_then(|matches| Cli::from_arg_matches(&matches))
     {
         Ok(cli) => cli,

@@ -48,6 +48,23 @@ pub const COMMAND_GROUPS: &[(&str, &[&str])] = &[
 /// The command line as parsed: the top-level help lists the commands by group and is the only help that shows
 /// the global options (a subcommand's help points to it).
 pub fn command() -> clap::Command {
+    command_hiding_globals_in(|_| true)
+}
+
+/// [`command`] for parsing `args`: the global options are hidden only from the subcommands `args` names, since
+/// only their help or usage can be shown. Hiding them everywhere costs every run of the tool a copy of each
+/// global option in each of the many subcommands.
+pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    command_hiding_globals_in(|sub| {
+        args.iter().any(|arg| {
+            arg.to_str().is_some_and(|word| {
+                sub.get_name() == word || sub.get_all_aliases().any(|alias| alias == word)
+            })
+        })
+    })
+}
+
+fn command_hiding_globals_in(named: impl Fn(&clap::Command) -> bool) -> clap::Command {
     use clap::CommandFactory;
     let cli = Cli::command();
     let globals: Vec<clap::Arg> = cli
@@ -61,7 +78,13 @@ pub fn command() -> clap::Command {
             "{about-with-newline}\n{usage-heading} {usage}\n\n{before-help}Options:\n{options}{after-help}",
         )
         .before_help(grouped);
-    cli.mut_subcommands(|sub| hide_globals(sub, &globals))
+    cli.mut_subcommands(|sub| {
+        if named(&sub) {
+            hide_globals(sub, &globals)
+        } else {
+            sub
+        }
+    })
 }
 
 /// A subcommand (and its own subcommands) with the global options hidden from its help, still accepted.
@@ -980,8 +1003,13 @@ mod tests {
         for global in &globals {
             assert!(top.contains(global.as_str()), "{global} in\n{top}");
         }
-        let mut cli = command();
         for path in [&["plan"][..], &["preview", "up"], &["vault", "bootstrap"]] {
+            let args: Vec<std::ffi::OsString> = std::iter::once("wildside-tofu")
+                .chain(path.iter().copied())
+                .chain(["--help"])
+                .map(Into::into)
+                .collect();
+            let mut cli = command_for(&args);
             let mut sub = &mut cli;
             for name in path {
                 sub = sub.find_subcommand_mut(name).unwrap();

@@ -8,6 +8,7 @@ use crate::engine::{EngineError, PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::run::approval::{Effect, approve};
 use crate::run::context::{Context, PrepareOptions, Prepared, prepare_with, run_plan_file};
+use crate::run::convergence::Convergence;
 use crate::run::gate;
 use crate::vault::delete_outputs;
 
@@ -63,6 +64,7 @@ async fn destroy_workspace(
 ) -> Result<Report, Error> {
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
+    Convergence::of(&prepared).forget();
     let result = destroy(context, &mut prepared, &plan_file).await;
     let _ = std::fs::remove_file(&plan_file);
     let result = match result {

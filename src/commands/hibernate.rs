@@ -165,12 +165,19 @@ pub fn check_awake(
     workspace: &str,
     wake: bool,
 ) -> Result<(), Error> {
-    let stack = context.project.load_stack(stack_name)?;
-    let records = Records::new(&context.project.work_dir(), &stack.name);
+    // A stack is named after its file, so the records are found without reading the stack (the run that follows
+    // reads it).
+    let Some(name) = std::path::Path::new(stack_name)
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+    else {
+        return Ok(());
+    };
+    let records = Records::new(&context.project.work_dir(), name);
     match records.read(workspace)? {
         Some(_) if wake => Ok(records.delete(workspace)?),
         Some(record) => Err(Error::Hibernated {
-            stack: stack.name,
+            stack: name.to_string(),
             workspace: workspace.to_string(),
             since: record.since,
         }),

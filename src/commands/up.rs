@@ -1,12 +1,15 @@
 //! `up <stack>`: render, init, plan, and apply only if the plan has changes and passes the policy and budget
 //! gate.
 
+use std::path::Path;
+
 use super::apply::is_stale;
 use super::report::{OutputEntry, Report, StackRun};
 use crate::engine::{EngineError, Outputs, PlanOutcome, PlanSummary};
 use crate::error::Error;
 use crate::run::approval::{Effect, approve};
-use crate::run::context::{Context, PrepareOptions, prepare_with, run_plan_file};
+use crate::run::context::{Context, PrepareOptions, Prepared, prepare_with, run_plan_file};
+use crate::run::convergence::Convergence;
 use crate::run::gate;
 use crate::run::vault_outputs;
 
@@ -44,23 +47,16 @@ pub(super) async fn up_with(
     };
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
+    let convergence = Convergence::of(&prepared);
+    let mut converged = convergence.expected();
     tracing::info!("planning {} (workspace {workspace})", prepared.stack.name);
     // A concurrent run may apply between our plan and our apply (tofu then calls the plan stale): plan again,
     // which usually finds the work done.
     let mut attempts = 0;
     let result = loop {
         attempts += 1;
-        let planned = async {
-            match prepared.tofu.plan(workspace, &plan_file, false).await? {
-                PlanOutcome::NoChanges => Ok(None),
-                PlanOutcome::Changes => prepared
-                    .tofu
-                    .show_plan_json(workspace, &plan_file)
-                    .await
-                    .map(Some),
-            }
-        }
-        .await;
+        let planned = plan_changes(&mut prepared, &plan_file, converged).await;
+        converged = false;
         let (summary, json) = match planned {
             Ok(Some(planned)) => planned,
             Ok(None) => break Ok((PlanSummary::default(), None)),
@@ -106,9 +102,17 @@ pub(super) async fn up_with(
     };
     let _ = std::fs::remove_file(&plan_file);
     let (summary, outputs) = match result {
-        Ok(done) => done,
-        Err(Failed::Engine(error)) => return Err(prepared.explain(error).await),
-        Err(Failed::Refused(refused)) => return Err(refused),
+        Ok(done) => {
+            convergence.record();
+            done
+        }
+        Err(failed) => {
+            convergence.forget();
+            return Err(match failed {
+                Failed::Engine(error) => prepared.explain(error).await,
+                Failed::Refused(refused) => refused,
+            });
+        }
     };
     let state = if reads.state {
         match prepared.tofu.show_state_json(workspace).await {
@@ -135,6 +139,34 @@ pub(super) async fn up_with(
         vault,
     };
     Ok((report, state))
+}
+
+/// Plans the workspace: `None` when it has no changes, else the saved plan's summary and `show -json` document.
+/// A workspace expected to be `converged` is first planned without saving (see [`Convergence`]); only when that
+/// plan finds changes is a saved plan made.
+async fn plan_changes(
+    prepared: &mut Prepared,
+    plan_file: &Path,
+    converged: bool,
+) -> Result<Option<(PlanSummary, String)>, EngineError> {
+    let workspace = prepared.workspace.clone();
+    if converged {
+        if prepared.tofu.plan_unsaved(&workspace).await? == PlanOutcome::NoChanges {
+            return Ok(None);
+        }
+        prepared.tofu.note(&format!(
+            "{} ({workspace}) has changed since its last up; planning again to save the plan",
+            prepared.stack.name
+        ));
+    }
+    match prepared.tofu.plan(&workspace, plan_file, false).await? {
+        PlanOutcome::NoChanges => Ok(None),
+        PlanOutcome::Changes => prepared
+            .tofu
+            .show_plan_json(&workspace, plan_file)
+            .await
+            .map(Some),
+    }
 }
 
 /// Why a plan was not applied: tofu failed, or the gate refused the plan.

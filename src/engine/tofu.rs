@@ -51,7 +51,7 @@ pub enum LockfileMode {
     Readonly,
 }
 
-/// The result of a plan with a saved plan file.
+/// Whether a plan has changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlanOutcome {
     NoChanges,
@@ -76,6 +76,8 @@ pub struct Tofu {
     plugin_cache_override: Option<PathBuf>,
     /// Whether a plan takes the state lock (see [`Tofu::plan_without_lock`]).
     plan_locks: bool,
+    /// Names of the secret environment's entries that only saved plans need.
+    saved_plan_env: Vec<String>,
 }
 
 /// Serialises `tofu init` within this process until the plugin cache is filled (see [`Tofu::init`]).
@@ -114,6 +116,7 @@ impl Tofu {
             planned: Vec::new(),
             plugin_cache_override: None,
             plan_locks: true,
+            saved_plan_env: Vec::new(),
         }
     }
 
@@ -178,6 +181,18 @@ impl Tofu {
     pub fn init_needed(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> bool {
         let stored = std::fs::read_to_string(self.dir.join(INIT_FINGERPRINT)).unwrap_or_default();
         stored.trim() != self.init_fingerprint(backend_config, module_dirs)
+    }
+
+    /// The fingerprint of a plan's inputs as this run knows them: what the last init depended on (the rendered
+    /// root, its modules, the lock file, the backend configuration and the engine) and the root's variables.
+    /// Secret values are never part of it: a plan finds what they change.
+    pub fn plan_inputs_fingerprint(&self) -> String {
+        let mut fingerprint = Fingerprint::default();
+        fingerprint.add_file(&self.dir.join(INIT_FINGERPRINT));
+        for (name, value) in &self.variables {
+            fingerprint.add(name, value.as_bytes());
+        }
+        fingerprint.finish()
     }
 
     /// Runs `tofu init` and records the fingerprint of what it depended on. Inits in one process take turns:
@@ -347,20 +362,53 @@ impl Tofu {
         plan_file: &Path,
         destroy: bool,
     ) -> Result<PlanOutcome, EngineError> {
+        let mut args = self.plan_args();
+        args.push(format!("-out={}", plan_file.display()));
+        if destroy {
+            args.push("-destroy".into());
+        }
+        self.run_plan(args, workspace).await
+    }
+
+    /// Plans without saving the plan: whether there are changes, for a workspace expected to have none. The
+    /// environment that only saved plans need (their encryption, see [`Tofu::set_saved_plan_env`]) is left out,
+    /// so tofu neither writes a plan file nor asks a key provider for its key.
+    pub async fn plan_unsaved(&mut self, workspace: &str) -> Result<PlanOutcome, EngineError> {
+        let args = self.plan_args();
+        let (kept, withheld): (Vec<_>, Vec<_>) = std::mem::take(&mut self.secret_env)
+            .into_iter()
+            .partition(|(name, _)| !self.saved_plan_env.contains(name));
+        self.secret_env = kept;
+        let outcome = self.run_plan(args, workspace).await;
+        self.secret_env.extend(withheld);
+        outcome
+    }
+
+    /// Names the entries of the secret environment that serve saved plans only (their encryption when the state
+    /// is not encrypted): [`Tofu::plan_unsaved`] leaves them out.
+    pub fn set_saved_plan_env(&mut self, names: Vec<String>) {
+        self.saved_plan_env = names;
+    }
+
+    fn plan_args(&self) -> Vec<String> {
         let mut args = vec![
             "plan".to_string(),
             "-input=false".into(),
             "-json".into(),
             "-detailed-exitcode".into(),
             format!("-lock-timeout={}", self.settings.lock_timeout),
-            format!("-out={}", plan_file.display()),
         ];
-        if destroy {
-            args.push("-destroy".into());
-        }
         if !self.plan_locks {
             args.push("-lock=false".into());
         }
+        args
+    }
+
+    async fn run_plan(
+        &mut self,
+        args: Vec<String>,
+        workspace: &str,
+    ) -> Result<PlanOutcome, EngineError> {
         self.planned.clear();
         let (completed, diagnostics) = self.streamed(args, Some(workspace)).await?;
         match completed.code {

@@ -315,11 +315,13 @@ pub(crate) async fn prepare_with(
         _ => None,
     };
     let mut plan_key_lender = None;
+    let mut saved_plan_env = Vec::new();
     match &key_source {
         Some(source) => secret_env.extend(encryption_env(source, options.encryption)),
         // State is unencrypted by choice; saved plans, which carry the prior state, still are not.
         None => {
             let (env, lender) = plan_encryption_env()?;
+            saved_plan_env = env.iter().map(|(name, _)| name.clone()).collect();
             secret_env.extend(env);
             plan_key_lender = lender;
         }
@@ -339,6 +341,7 @@ pub(crate) async fn prepare_with(
         context.interrupts.clone(),
         crate::views::stderr_progress,
     );
+    tofu.set_saved_plan_env(saved_plan_env);
     if key_missing {
         // Until the stack is known to have no encrypted state, tofu runs without encryption, so an encrypted
         // state fails to read.

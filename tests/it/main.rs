@@ -13,6 +13,7 @@ mod bootstrap;
 mod ci;
 mod concurrency;
 mod conventions;
+mod convergence;
 mod cost;
 mod doctor_checks;
 mod encryption;
