@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::report::{OutputEntry, Report, StackRun};
 use super::up::up;
 use crate::ci::StackPlanReport;
-use crate::engine::{EngineError, PlanOutcome, PlanSummary, ResourceChange};
+use crate::engine::{EngineError, PlanSummary, ResourceChange};
 use crate::error::Error;
 use crate::run::context::{
     Context, PrepareOptions, Prepared, prepare, prepare_with, run_plan_file,
@@ -97,18 +97,13 @@ async fn apply_if_unchanged(
     };
     let mut prepared = prepare_with(context, stack, workspace, options).await?;
     let plan_file = run_plan_file(&prepared.build_dir, workspace)?;
-    let planned = async {
-        match prepared.tofu.plan(workspace, &plan_file, false).await? {
-            PlanOutcome::NoChanges => Ok((PlanSummary::default(), None)),
-            PlanOutcome::Changes => {
-                let (summary, json) = prepared.tofu.show_plan_json(workspace, &plan_file).await?;
-                Ok((summary, Some(json)))
-            }
-        }
-    }
-    .await;
+    let planned = prepared
+        .tofu
+        .plan_for_review(workspace, &plan_file, false)
+        .await;
     let (summary, json) = match planned {
-        Ok(planned) => planned,
+        Ok(Some((summary, json))) => (summary, Some(json)),
+        Ok(None) => (PlanSummary::default(), None),
         Err(error) => {
             let _ = std::fs::remove_file(&plan_file);
             return Err(prepared.explain(error).await);

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::report::{Report, StackRun};
-use crate::engine::{EngineError, PlanOutcome, PlanSummary};
+use crate::engine::{EngineError, PlanSummary};
 use crate::error::Error;
 use crate::run::approval::{Effect, approve};
 use crate::run::context::{Context, PrepareOptions, Prepared, prepare_with, run_plan_file};
@@ -111,18 +111,11 @@ async fn destroy(
     plan_file: &Path,
 ) -> Result<PlanSummary, Failed> {
     let workspace = prepared.workspace.clone();
-    let planned = async {
-        match prepared.tofu.plan(&workspace, plan_file, true).await? {
-            PlanOutcome::NoChanges => Ok(None),
-            PlanOutcome::Changes => prepared
-                .tofu
-                .show_plan_json(&workspace, plan_file)
-                .await
-                .map(Some),
-        }
-    }
-    .await
-    .map_err(Failed::Engine)?;
+    let planned = prepared
+        .tofu
+        .plan_for_review(&workspace, plan_file, true)
+        .await
+        .map_err(Failed::Engine)?;
     let Some((summary, json)) = planned else {
         return Ok(PlanSummary::default());
     };

@@ -159,14 +159,10 @@ async fn plan_changes(
             prepared.stack.name
         ));
     }
-    match prepared.tofu.plan(&workspace, plan_file, false).await? {
-        PlanOutcome::NoChanges => Ok(None),
-        PlanOutcome::Changes => prepared
-            .tofu
-            .show_plan_json(&workspace, plan_file)
-            .await
-            .map(Some),
-    }
+    prepared
+        .tofu
+        .plan_for_review(&workspace, plan_file, false)
+        .await
 }
 
 /// Why a plan was not applied: tofu failed, or the gate refused the plan.

@@ -434,6 +434,20 @@ impl Tofu {
         self.streamed_checked("apply", args, Some(workspace)).await
     }
 
+    /// Plans into `plan_file` and, when the plan has changes, reads it back for review: its summary and its
+    /// `show -json` document (what the gate judges before an apply). `None` when there is nothing to change.
+    pub async fn plan_for_review(
+        &mut self,
+        workspace: &str,
+        plan_file: &Path,
+        destroy: bool,
+    ) -> Result<Option<(PlanSummary, String)>, EngineError> {
+        match self.plan(workspace, plan_file, destroy).await? {
+            PlanOutcome::NoChanges => Ok(None),
+            PlanOutcome::Changes => self.show_plan_json(workspace, plan_file).await.map(Some),
+        }
+    }
+
     /// The typed summary of a saved plan and the `show -json` document it was read from (policies and cost
     /// estimates read the whole document).
     pub async fn show_plan_json(
