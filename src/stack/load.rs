@@ -9,6 +9,7 @@ use toml::Spanned;
 use super::error::StackError;
 use super::gitops::RawGitops;
 use super::model::Stack;
+use super::normal_form::check_normal_form;
 use super::platform::{RawCluster, RawDigitalOcean, RawNodePool, RawVaultAppliance, RawVpc};
 use super::policy::{RawBudget, RawPolicy};
 use super::validate::validate;
@@ -214,7 +215,11 @@ pub fn parse_stack(
     source: &str,
     project_modules: &[String],
 ) -> Result<Stack, StackError> {
-    let raw: RawStack = toml::from_str(source).map_err(|error| toml_error(path, source, &error))?;
+    let document =
+        toml::de::DeTable::parse(source).map_err(|error| toml_error(path, source, &error))?;
+    check_normal_form(path, source, document.get_ref())?;
+    let raw = RawStack::deserialize(toml::de::Deserializer::from(document))
+        .map_err(|error| toml_error(path, source, &error))?;
     validate(path, source, raw, project_modules)
 }
 

@@ -13,6 +13,7 @@ mod gitops;
 mod load;
 mod model;
 mod module_inputs;
+mod normal_form;
 mod platform;
 mod platform_calls;
 mod policy;

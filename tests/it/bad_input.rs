@@ -180,6 +180,12 @@ fn malformed() -> Vec<(String, &'static str, &'static str, &'static str)> {
             "the secret `key` is empty",
             "name the key",
         ),
+        (
+            "[[modules]]\nname = \"greeting\"\nsource = \"example\"\ninputs = { message = \"cafe\\u0301\" }\n".into(),
+            "4:22",
+            "OpenTofu reads U+0065 U+0301 as U+00E9",
+            "write U+00E9 instead",
+        ),
     ]
 }
 
