@@ -24,7 +24,10 @@ fn git(args: &[&str]) -> Option<String> {
 /// Writes `$OUT_DIR/embedded_modules.rs`: one `EmbeddedFile` per file of each platform module, its text
 /// included from the source tree (a symlinked file contributes the text it points to).
 fn embed_modules() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("modules");
+    // Read when the script runs, not when it was compiled: a build script compiled for a checkout elsewhere
+    // may be reused by a target directory shared between checkouts.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("modules");
     let mut entries = Vec::new();
     for module in PLATFORM_MODULES {
         let dir = root.join(module);

@@ -2,7 +2,9 @@
 //!
 //! It covers everything init depends on: the rendered files, the dependency lock file, the backend
 //! configuration, the CLI configuration (mirror and plugin cache), the engine binary and the local modules'
-//! files. Values of secret environment variables are never part of it, only their names.
+//! files. The environment is not part of it: which secrets a run passes (its credentials, a state encryption
+//! that a run creating the key leaves out at first) changes nothing init writes, and runs of one stack that
+//! differ only there would otherwise take turns re-initialising the directory other runs are planning in.
 
 use std::path::Path;
 

@@ -267,15 +267,6 @@ impl Tofu {
     fn init_fingerprint(&self, backend_config: &Path, module_dirs: &[PathBuf]) -> String {
         let mut fingerprint = Fingerprint::default();
         fingerprint.add("engine", self.settings.binary.identity.as_bytes());
-        fingerprint.add(
-            "secret-env-names",
-            self.secret_env
-                .iter()
-                .map(|(name, _)| name.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-                .as_bytes(),
-        );
         if let Some(config) = &self.settings.cli_config {
             fingerprint.add_file(config);
         }

@@ -58,6 +58,9 @@ pub struct Prepared {
     pub lock_file: PathBuf,
     /// Held while this run uses the workspace: another run of this project on the same workspace waits.
     _workspace_lock: Option<std::fs::File>,
+    /// A shared lock on the build directory, held while this run's tofu commands use it (see
+    /// [`settle_build_dir`]).
+    _build_lock: Option<std::fs::File>,
     /// Stands in for Vault in tofu's configuration while a transit-encrypted stack runs, so that tofu never
     /// gets the Vault token (see `vault::local_transit`).
     local_transit: Option<LocalTransit>,
@@ -387,6 +390,7 @@ pub(crate) async fn prepare_with(
     let lock_file = Project::lock_file(&stack);
     let mut prepared = Prepared {
         _workspace_lock: workspace_lock,
+        _build_lock: None,
         local_transit,
         _plan_key_lender: plan_key_lender,
         vault,
@@ -402,36 +406,9 @@ pub(crate) async fn prepare_with(
     if options.check_account {
         super::account_check::check(account_api.as_ref(), &prepared.stack).await?;
     }
-    let lock = lock_build_dir(&prepared.build_dir, context.interrupts.clone()).await?;
-    let module_dirs = write_root(context, &prepared)?;
-    lock_file_in(&prepared, context.engine.lockfile)?;
-    let backend_file = prepared.build_dir.join("backend.tfbackend");
-    if prepared.tofu.init_needed(&backend_file, &module_dirs) {
-        if let Err(reason) =
-            backend_probe::probe(&prepared.stack.backend, prepared.conn_str.as_ref()).await
-        {
-            return Err(Error::BackendUnreachable {
-                backend: prepared.backend_label.clone(),
-                reason,
-            });
-        }
-        prepared.tofu.note(&format!(
-            "initialising {} ({} backend)",
-            prepared.stack.name,
-            prepared.stack.backend.kind()
-        ));
-        if let Err(error) = prepared.tofu.init(&backend_file, &module_dirs).await {
-            return Err(prepared.explain(error).await);
-        }
-    }
-    if key_missing {
-        missing_key(&mut prepared, options.encryption).await?;
-    }
-    if context.engine.lockfile == LockfileMode::Update {
-        lock_file_out(&prepared)?;
-    }
+    prepared._build_lock =
+        Some(settle_build_dir(context, &mut prepared, key_missing, options.encryption).await?);
     if options.workspace_known {
-        drop(lock);
         return Ok(prepared);
     }
     if prepared
@@ -454,8 +431,65 @@ pub(crate) async fn prepare_with(
     } else if let Err(error) = prepared.tofu.ensure_workspace(workspace).await {
         return Err(prepared.explain(error).await);
     }
-    drop(lock);
     Ok(prepared)
+}
+
+/// Brings the build directory up to date with this run (rendered root, lock file, `tofu init`, a missing
+/// transit key) and returns a shared lock on it, held while the run's tofu commands use it.
+///
+/// Runs that find the directory current only share it, so concurrent runs of one stack (previews) never wait
+/// for each other. A run that must change it takes the lock alone, which waits until no other run's tofu
+/// command is using it: `tofu init` rewrites `.terraform`, which a plan running beside it would find half
+/// written. It then shares the lock again and looks once more, since another run may have changed the
+/// directory in between.
+async fn settle_build_dir(
+    context: &Context,
+    prepared: &mut Prepared,
+    mut key_missing: bool,
+    mode: Mode,
+) -> Result<std::fs::File, Error> {
+    let backend_file = prepared.build_dir.join("backend.tfbackend");
+    loop {
+        let shared = lock_build_dir(&prepared.build_dir, LockKind::Shared, context).await?;
+        let root = rendered_root(context, prepared)?;
+        if !key_missing
+            && root.is_written()
+            && lock_file_is_in(prepared, context.engine.lockfile)
+            && !prepared.tofu.init_needed(&backend_file, &root.module_dirs)
+        {
+            return Ok(shared);
+        }
+        drop(shared);
+        let exclusive = lock_build_dir(&prepared.build_dir, LockKind::Exclusive, context).await?;
+        root.write()?;
+        lock_file_in(prepared, context.engine.lockfile)?;
+        if prepared.tofu.init_needed(&backend_file, &root.module_dirs) {
+            if let Err(reason) =
+                backend_probe::probe(&prepared.stack.backend, prepared.conn_str.as_ref()).await
+            {
+                return Err(Error::BackendUnreachable {
+                    backend: prepared.backend_label.clone(),
+                    reason,
+                });
+            }
+            prepared.tofu.note(&format!(
+                "initialising {} ({} backend)",
+                prepared.stack.name,
+                prepared.stack.backend.kind()
+            ));
+            if let Err(error) = prepared.tofu.init(&backend_file, &root.module_dirs).await {
+                return Err(prepared.explain(error).await);
+            }
+        }
+        if key_missing {
+            missing_key(prepared, mode).await?;
+            key_missing = false;
+        }
+        if context.engine.lockfile == LockfileMode::Update {
+            lock_file_out(prepared)?;
+        }
+        drop(exclusive);
+    }
 }
 
 /// Creates the missing transit key of a stack that has no encrypted state in any workspace, then gives tofu
@@ -601,6 +635,18 @@ fn lock_file_in(prepared: &Prepared, mode: LockfileMode) -> Result<(), Error> {
     }
 }
 
+/// Whether the build directory's lock file is the stack's, and (when it updates lock files) the stack's is the
+/// build directory's: [`lock_file_in`] and [`lock_file_out`] would change nothing.
+fn lock_file_is_in(prepared: &Prepared, mode: LockfileMode) -> bool {
+    let committed = std::fs::read_to_string(&prepared.lock_file).ok();
+    let in_build = std::fs::read_to_string(prepared.build_dir.join(LOCK_FILE)).ok();
+    match (committed, mode) {
+        (Some(committed), _) => in_build.as_deref() == Some(committed.as_str()),
+        (None, LockfileMode::Readonly) => false,
+        (None, LockfileMode::Update) => in_build.is_none(),
+    }
+}
+
 /// Copies the lock file init created or updated back beside the stack file, to be committed.
 pub(crate) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
     let in_build = prepared.build_dir.join(LOCK_FILE);
@@ -614,22 +660,46 @@ pub(crate) fn lock_file_out(prepared: &Prepared) -> Result<(), Error> {
     }
 }
 
-/// Writes the rendered root and backend configuration (only files whose content changed) and returns the
-/// project module directories the root calls.
-fn write_root(context: &Context, prepared: &Prepared) -> Result<Vec<PathBuf>, Error> {
+/// The rendered root and backend configuration of a run, and the project module directories the root calls.
+struct RenderedRoot {
+    files: Vec<(PathBuf, String)>,
+    module_dirs: Vec<PathBuf>,
+}
+
+impl RenderedRoot {
+    /// Whether every file is on disk as rendered.
+    fn is_written(&self) -> bool {
+        self.files
+            .iter()
+            .all(|(path, text)| std::fs::read_to_string(path).ok().as_deref() == Some(text))
+    }
+
+    /// Writes the files whose content changed.
+    fn write(&self) -> Result<(), Error> {
+        self.files
+            .iter()
+            .try_for_each(|(path, text)| write_if_changed(path, text))
+    }
+}
+
+fn rendered_root(context: &Context, prepared: &Prepared) -> Result<RenderedRoot, Error> {
     let stack = &prepared.stack;
     let modules = context.project.prepare_modules(stack)?;
     let root = render_root(stack, &prepared.build_dir, &modules);
-    for (name, text) in &root.files {
-        write_if_changed(&prepared.build_dir.join(name), text)?;
-    }
-    let backend = backend_config(
-        &stack.backend,
-        &prepared.build_dir,
-        &context.project.state_dir(stack),
-    );
-    write_if_changed(&prepared.build_dir.join("backend.tfbackend"), &backend)?;
-    Ok(stack
+    let mut files: Vec<(PathBuf, String)> = root
+        .files
+        .into_iter()
+        .map(|(name, text)| (prepared.build_dir.join(name), text))
+        .collect();
+    files.push((
+        prepared.build_dir.join("backend.tfbackend"),
+        backend_config(
+            &stack.backend,
+            &prepared.build_dir,
+            &context.project.state_dir(stack),
+        ),
+    ));
+    let module_dirs = stack
         .modules
         .iter()
         .filter_map(|module| match &module.source {
@@ -643,7 +713,8 @@ fn write_root(context: &Context, prepared: &Prepared) -> Result<Vec<PathBuf>, Er
                 .flat_map(|platform| platform.calls())
                 .map(|call| modules.dir(call.module)),
         )
-        .collect())
+        .collect();
+    Ok(RenderedRoot { files, module_dirs })
 }
 
 /// Writes through a temporary file and a rename, so a concurrent reader never sees half a file.
@@ -663,14 +734,26 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Serialises render and init between concurrent runs on the same stack (they share the build directory).
+/// How a run holds the build directory: shared while its tofu commands use it, alone while it changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+/// Locks the stack's build directory, which concurrent runs of the stack share (see [`settle_build_dir`]).
 /// The wait never blocks the runtime, so Ctrl-C ends it (exit 130) like any other wait.
-async fn lock_build_dir(build_dir: &Path, interrupts: Interrupts) -> Result<std::fs::File, Error> {
+async fn lock_build_dir(
+    build_dir: &Path,
+    kind: LockKind,
+    context: &Context,
+) -> Result<std::fs::File, Error> {
     let path = build_dir.join(".wildside.lock");
     match wait_for_lock(
         &path,
+        kind,
         None,
-        interrupts,
+        context.interrupts.clone(),
         "waiting for another run on the same stack",
     )
     .await?
@@ -695,6 +778,7 @@ async fn lock_workspace(
     let deadline = std::time::Instant::now() + timeout;
     match wait_for_lock(
         &path,
+        LockKind::Exclusive,
         Some(deadline),
         context.interrupts.clone(),
         "waiting for another run on the same workspace",
@@ -724,10 +808,11 @@ async fn lock_workspace(
     }
 }
 
-/// Takes an exclusive lock on `path`, waiting until `deadline` (`None` when the deadline passed first), or
+/// Takes a lock of `kind` on `path`, waiting until `deadline` (`None` when the deadline passed first), or
 /// forever without one. Ctrl-C ends the wait.
 async fn wait_for_lock(
     path: &Path,
+    kind: LockKind,
     deadline: Option<std::time::Instant>,
     mut interrupts: Interrupts,
     during: &'static str,
@@ -748,7 +833,11 @@ async fn wait_for_lock(
         if interrupts.received() > 0 {
             return Err(Error::Interrupted { during });
         }
-        match file.try_lock() {
+        let locked = match kind {
+            LockKind::Shared => file.try_lock_shared(),
+            LockKind::Exclusive => file.try_lock(),
+        };
+        match locked {
             Ok(()) => return Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => {}
             Err(std::fs::TryLockError::Error(error)) => {

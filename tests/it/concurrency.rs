@@ -201,3 +201,63 @@ fn a_failing_run_prints_each_error_once() {
         .to_string();
     assert_eq!(stderr.matches(summary.as_str()).count(), 1, "{stderr}");
 }
+
+/// A module whose apply in workspace `a` takes a while and leaves `a-done` behind, and whose apply in any other
+/// workspace fails unless `a-done` is already there.
+const ORDERED_MODULE: &str = r#"variable "label" {
+  type = string
+}
+
+resource "terraform_data" "step" {
+  triggers_replace = [var.label]
+
+  provisioner "local-exec" {
+    command = terraform.workspace == "a" ? "touch a-started && sleep 4 && touch a-done" : "test -f a-done"
+  }
+}
+"#;
+
+#[test]
+fn a_run_that_changes_the_build_directory_waits_for_runs_using_it() {
+    let project = Project::new();
+    std::fs::create_dir_all(project.path().join("modules/ordered")).unwrap();
+    std::fs::write(
+        project.path().join("modules/ordered/main.tf"),
+        ORDERED_MODULE,
+    )
+    .unwrap();
+    let stack = |label: &str| {
+        format!(
+            "{LOCAL}\n\n[encryption]\nenabled = false\n\n[[modules]]\nname = \"o\"\nsource = \"ordered\"\ninputs = {{ label = \"{label}\" }}\n"
+        )
+    };
+    project.stack("ordered", &stack("one"));
+    let applying = project
+        .run()
+        .args(["up", "--yes", "ordered", "-w", "a"])
+        .spawn();
+    let started = project.path().join(".wildside/build/ordered/a-started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first apply never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Another input renders another root: this run must not rewrite the directory under the apply.
+    project.stack("ordered", &stack("two"));
+    let second = project
+        .run()
+        .args(["up", "--yes", "ordered", "-w", "b"])
+        .output()
+        .expect_code(0);
+    assert!(
+        second
+            .stderr()
+            .contains("waiting for another run on the same stack"),
+        "{}",
+        second.stderr()
+    );
+    crate::support::Done(applying.wait_with_output().unwrap()).expect_code(0);
+}
