@@ -785,8 +785,8 @@ async fn lock_workspace(
     )
     .await?
     {
-        Some(mut file) => {
-            use std::io::{Seek, Write};
+        Some(file) => {
+            use std::os::unix::fs::FileExt;
             let holder = format!(
                 "pid {} since {}",
                 std::process::id(),
@@ -794,19 +794,25 @@ async fn lock_workspace(
                     .round(jiff::Unit::Second)
                     .unwrap_or_else(|_| jiff::Timestamp::now())
             );
-            let _ = file.set_len(0);
-            let _ = file.rewind();
-            let _ = file.write_all(holder.as_bytes());
+            // Written over the last holder at a fixed width, so the file never shrinks: truncating it would cost
+            // every run a journalled size change.
+            let _ = file.write_all_at(format!("{holder:<HOLDER_WIDTH$}\n").as_bytes(), 0);
             Ok(file)
         }
         None => Err(Error::WorkspaceBusy {
             stack: stack.to_string(),
             workspace: workspace.to_string(),
-            holder: std::fs::read_to_string(&path).unwrap_or_default(),
+            holder: std::fs::read_to_string(&path)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
             waited: context.engine.lock_timeout.clone(),
         }),
     }
 }
+
+/// The width of the record a workspace lock file holds: wider than any `pid … since …` line.
+const HOLDER_WIDTH: usize = 63;
 
 /// Takes a lock of `kind` on `path`, waiting until `deadline` (`None` when the deadline passed first), or
 /// forever without one. Ctrl-C ends the wait.
