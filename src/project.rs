@@ -52,11 +52,10 @@ impl Project {
         ModuleDirs::new(self.modules_dir(), self.work_dir().join("modules"))
     }
 
-    /// Writes the embedded modules into `.wildside/modules/` and checks that every module `stack` calls can be
+    /// Writes the embedded modules `stack` calls into `.wildside/modules/` and checks that every module it calls can be
     /// read, so a project whose modules tofu could not load is never called ready.
     pub fn prepare_modules(&self, stack: &Stack) -> Result<ModuleDirs, Error> {
         let dirs = self.module_dirs();
-        crate::modules::materialise(dirs.embedded_dir())?;
         let platform = stack
             .platform
             .iter()
@@ -69,7 +68,15 @@ impl Project {
                 ModuleSource::Project(name) => Some(name.as_str()),
                 ModuleSource::External(_) => None,
             });
-        dirs.check_readable(platform.chain(own))?;
+        let called: Vec<&str> = platform.chain(own).collect();
+        crate::modules::materialise(
+            dirs.embedded_dir(),
+            called
+                .iter()
+                .copied()
+                .filter(|name| dirs.dir(name).starts_with(dirs.embedded_dir())),
+        )?;
+        dirs.check_readable(called)?;
         Ok(dirs)
     }
 

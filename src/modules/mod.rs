@@ -131,10 +131,19 @@ impl ModuleDirs {
     }
 }
 
-/// Writes the embedded modules into `dir` (one directory per module), leaving files that are already current
-/// alone and removing files an embedded module no longer has.
-pub fn materialise(dir: &Path) -> Result<(), Error> {
-    for module in embedded_names() {
+/// Writes the embedded modules named in `modules` into `dir` (one directory per module), leaving files that
+/// are already current alone and removing files an embedded module no longer has. Only the modules a root
+/// calls are written: the others are brought up to date when a root calls them.
+pub fn materialise<'a>(
+    dir: &Path,
+    modules: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Error> {
+    let embedded = embedded_names();
+    let modules: BTreeSet<&str> = modules
+        .into_iter()
+        .filter(|module| embedded.contains(module))
+        .collect();
+    for module in modules {
         let module_dir = dir.join(module);
         let files: Vec<&EmbeddedFile> = FILES.iter().filter(|file| file.module == module).collect();
         for file in &files {
@@ -183,8 +192,12 @@ mod tests {
         std::fs::create_dir_all(embedded.join("vpc")).unwrap();
         std::fs::write(embedded.join("vpc/old.tf"), "# gone").unwrap();
         std::fs::write(embedded.join("vpc/main.tf"), "# edited").unwrap();
-        materialise(&embedded).unwrap();
+        materialise(&embedded, ["vpc", "doks", "example"]).unwrap();
         assert!(!embedded.join("vpc/old.tf").exists());
+        assert!(
+            !embedded.join("vault_appliance").exists(),
+            "a module no root calls is not written"
+        );
         let main = FILES
             .iter()
             .find(|file| file.module == "vpc" && file.name == "main.tf")
