@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod gitops;
 pub mod hibernation;
+pub mod huge_pages;
 pub mod modules;
 pub mod policy;
 pub mod preview;

@@ -12,11 +12,8 @@ use wildside_tofu::{dispatch, views};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Transparent huge pages off for this process, before anything allocates. mimalloc reserves its memory in
-/// 2 MiB-aligned arenas, so where THP is `always` the first touch of each region zeroes a whole 2 MiB page: that
-/// costs a short run (a no-op `up`, a key provider tofu starts) more than its own work. mimalloc's `allow_thp`
-/// option makes the same `prctl` call, but only from the environment. tofu inherits the flag; its plans take the
-/// same time either way.
+/// Transparent huge pages off for this process before anything allocates (see `huge_pages`): run from
+/// `.preinit_array`, ahead of every constructor, mimalloc's included.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 #[used]
@@ -25,7 +22,7 @@ static TRANSPARENT_HUGE_PAGES_OFF: extern "C" fn() = transparent_huge_pages_off;
 
 #[cfg(target_os = "linux")]
 extern "C" fn transparent_huge_pages_off() {
-    let _ = nix::sys::prctl::set_thp_disable(true);
+    wildside_tofu::huge_pages::turn_off_for_this_process();
 }
 
 fn main() {

@@ -84,7 +84,10 @@ pub(crate) async fn run(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|source| EngineError::Spawn {
+    let huge_pages = crate::huge_pages::AsTheSystemSets::for_a_child();
+    let spawned = command.spawn();
+    drop(huge_pages);
+    let mut child = spawned.map_err(|source| EngineError::Spawn {
         program: invocation.program.to_path_buf(),
         source,
     })?;

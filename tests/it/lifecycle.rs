@@ -189,3 +189,36 @@ fn a_plan_on_s3_does_not_take_the_lock_an_apply_holds() {
     assert_eq!(plan.code(), 0, "{}", plan.stderr());
     assert_ne!(up.code(), 0, "up must wait for the lock: {}", up.stdout());
 }
+
+/// A module whose apply records the transparent huge page setting its commands run with.
+const THP_MODULE: &str = r#"resource "terraform_data" "thp" {
+  provisioner "local-exec" {
+    command = "grep THP_enabled /proc/self/status > thp.txt || true"
+  }
+}
+"#;
+
+#[test]
+fn tofu_runs_with_the_huge_page_setting_wildside_tofu_was_started_with() {
+    let project = Project::new();
+    std::fs::create_dir_all(project.path().join("modules/thp")).unwrap();
+    std::fs::write(project.path().join("modules/thp/main.tf"), THP_MODULE).unwrap();
+    project.stack(
+        "thp",
+        "[backend]\ntype = \"local\"\n\n[encryption]\nenabled = false\n\n[[modules]]\nname = \"t\"\nsource = \"thp\"\n",
+    );
+    project
+        .run()
+        .args(["up", "--yes", "thp"])
+        .output()
+        .expect_code(0);
+    let ours = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find(|line| line.starts_with("THP_enabled"))
+        .map(|line| format!("{line}\n"))
+        .unwrap_or_default();
+    let tofus =
+        std::fs::read_to_string(project.path().join(".wildside/build/thp/thp.txt")).unwrap();
+    assert_eq!(tofus, ours, "wildside-tofu turns THP off for itself only");
+}
