@@ -51,10 +51,14 @@ pub fn command() -> clap::Command {
     command_hiding_globals_in(|_| true)
 }
 
-/// [`command`] for parsing `args`: the global options are hidden only from the subcommands `args` names, since
-/// only their help or usage can be shown. Hiding them everywhere costs every run of the tool a copy of each
-/// global option in each of the many subcommands.
+/// [`command`] for parsing `args`. Only help shows what the global options' copies and the grouped command list
+/// change, so a run that asks for none parses with the plain derived command; one that does hides the global
+/// options only from the subcommands `args` names, since only their help can be shown.
 pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
+    use clap::CommandFactory;
+    if !asks_for_help(args) {
+        return Cli::command();
+    }
     command_hiding_globals_in(|sub| {
         args.iter().any(|arg| {
             arg.to_str().is_some_and(|word| {
@@ -62,6 +66,15 @@ pub fn command_for(args: &[std::ffi::OsString]) -> clap::Command {
             })
         })
     })
+}
+
+/// Whether `args` (program name first) show a help: `-h`, `--help`, `help`, or no arguments at all.
+fn asks_for_help(args: &[std::ffi::OsString]) -> bool {
+    args.len() <= 1
+        || args
+            .iter()
+            .skip(1)
+            .any(|arg| arg == "-h" || arg == "--help" || arg == "help")
 }
 
 fn command_hiding_globals_in(named: impl Fn(&clap::Command) -> bool) -> clap::Command {
