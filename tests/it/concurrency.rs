@@ -1,6 +1,6 @@
 //! State locking and workspace isolation, with the real tofu and local state.
 
-use crate::support::{Project, example_stack};
+use crate::support::{Project, example_stack, wait_for};
 
 const LOCAL: &str = "[backend]\ntype = \"local\"";
 
@@ -237,14 +237,7 @@ fn a_run_that_changes_the_build_directory_waits_for_runs_using_it() {
         .args(["up", "--yes", "ordered", "-w", "a"])
         .spawn();
     let started = project.path().join(".wildside/build/ordered/a-started");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !started.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first apply never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for(|| started.exists(), "the first apply to start");
     // Another input renders another root: this run must not rewrite the directory under the apply.
     project.stack("ordered", &stack("two"));
     let second = project

@@ -3,15 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Project, example_stack};
-
-fn wait_for(condition: impl Fn() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use crate::support::{Project, example_stack, wait_for};
 
 #[test]
 fn sigint_during_apply_saves_state_and_exits_130() {

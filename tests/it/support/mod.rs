@@ -205,6 +205,15 @@ impl Done {
 /// A port that is free together with the next one (OpenBao's dev server takes `port + 1` for its cluster
 /// listener), and that no other test of this process has been given. It is drawn below the kernel's
 /// ephemeral range (32768 and up), so an outgoing connection never takes it while a server is restarted.
+/// Waits up to a minute for `condition`, failing the test with `what` after that.
+pub fn wait_for(condition: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 pub fn free_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap();
